@@ -1,0 +1,31 @@
+PY ?= .venv/bin/python
+PIP ?= .venv/bin/pip
+PORT ?= 8501
+
+.PHONY: run test venv lint bench demo clean
+
+.venv/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+venv: .venv/.installed
+
+run: venv
+	$(PY) -m calibration init
+	$(PY) -m streamlit run app.py --server.port=$(PORT) --server.headless=true
+
+test: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: venv
+	$(PY) -m bench
+
+demo: venv
+	$(PY) data/make_demo.py

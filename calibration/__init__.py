@@ -1,0 +1,1 @@
+"""Calibrate domain: store, import, cycles, proposals, review, letters, tracking, auth."""

@@ -1,0 +1,39 @@
+"""Settings read from the environment, in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "data" / "demo"
+
+
+def db_path() -> str:
+    """Database file: CALIBRATE_DB, default data/calibrate.duckdb."""
+    return os.environ.get("CALIBRATE_DB", str(ROOT / "data" / "calibrate.duckdb"))
+
+
+def idle_minutes() -> int:
+    """Minutes of inactivity after which a signed-in session expires."""
+    return int(os.environ.get("CALIBRATE_IDLE_MINUTES", "30"))
+
+
+def max_upload_mb() -> int:
+    """Largest accepted import file, in megabytes."""
+    return int(os.environ.get("CALIBRATE_MAX_UPLOAD_MB", "200"))
+
+
+def login_max_failures() -> int:
+    """Failed logins per account within the lockout window before refusing."""
+    return int(os.environ.get("CALIBRATE_LOGIN_MAX_FAILURES", "5"))
+
+
+def login_window_minutes() -> int:
+    """Window, in minutes, over which failed logins are counted."""
+    return int(os.environ.get("CALIBRATE_LOGIN_WINDOW_MINUTES", "15"))
+
+
+def company_name() -> str:
+    """Company name printed on letters and shown in the app."""
+    return os.environ.get("CALIBRATE_COMPANY", "Calibrate Demo SaaS Co.")

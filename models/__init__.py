@@ -1,0 +1,1 @@
+"""The baseline model: features, weighted regression, backtest, explanation (no Streamlit)."""
