@@ -1,0 +1,306 @@
+"""Altair builders for the live board (pure: no Streamlit, no database).
+
+Every builder takes `lang` for its labels and `big=True` for presentation mode on a big
+screen (larger fonts, marks and rows). The returned chart is top-level (it carries its own
+`configure_*`), so render it as is rather than concatenating it with another chart.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+
+from calibration.board import method_label
+from calibration.i18n import t
+
+# Colour-blind-safe (Okabe-Ito) so the room can tell the series apart on any projector.
+COLORS = {
+    "interval": "#BBBBBB",
+    "suggestion": "#0072B2",
+    "proposal": "#E69F00",
+    "agreed": "#009E73",
+    "up": "#009E73",
+    "down": "#D55E00",
+    "total": "#0072B2",
+    "gap": "#CC79A7",
+    "below": "#56B4E9",
+    "within": "#009E73",
+    "above": "#D55E00",
+}
+
+
+def _fonts(big: bool) -> dict[str, int]:
+    if big:
+        return {"label": 20, "title": 22, "legend": 20, "header": 30, "text": 18, "row": 40}
+    return {"label": 12, "title": 13, "legend": 12, "header": 16, "text": 11, "row": 24}
+
+
+def _configure(chart: alt.TopLevelMixin, big: bool) -> alt.TopLevelMixin:
+    f = _fonts(big)
+    return (
+        chart.configure_axis(labelFontSize=f["label"], titleFontSize=f["title"], labelLimit=260)
+        .configure_legend(
+            labelFontSize=f["legend"], titleFontSize=f["legend"], orient="top", labelLimit=400
+        )
+        .configure_title(fontSize=f["header"], anchor="start")
+        .configure_view(strokeWidth=0)
+    )
+
+
+def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> alt.LayerChart:
+    """Per region: suggestion with its 80% whisker, the proposal and the agreed value."""
+    f = _fonts(big)
+    names = [str(n) for n in table["name"]]
+    labels = {
+        "interval": t("board.series_interval", lang),
+        "suggestion": t("board.series_suggestion", lang),
+        "proposal": t("board.series_proposal", lang),
+        "agreed": t("board.series_agreed", lang),
+    }
+    series_title = t("board.chart_series", lang)
+    value_title = t("board.chart_value", lang)
+    region_title = t("board.chart_region", lang)
+    color = alt.Color(
+        "series:N",
+        title=series_title,
+        scale=alt.Scale(domain=list(labels.values()), range=[COLORS[k] for k in labels]),
+    )
+    y = alt.Y("name:N", title=region_title, sort=names)
+
+    ranges = pd.DataFrame(
+        {
+            "name": names,
+            "lower80": table["lower80"].to_numpy(),
+            "upper80": table["upper80"].to_numpy(),
+            "series": labels["interval"],
+        }
+    ).dropna(subset=["lower80", "upper80"])
+    whisker = (
+        alt.Chart(ranges)
+        .mark_rule(strokeWidth=6 if big else 3, opacity=0.8)
+        .encode(
+            x=alt.X("lower80:Q", title=value_title),
+            x2="upper80:Q",
+            y=y,
+            color=color,
+            tooltip=[
+                alt.Tooltip("name:N", title=region_title),
+                alt.Tooltip("lower80:Q", format=",.0f"),
+                alt.Tooltip("upper80:Q", format=",.0f"),
+            ],
+        )
+    )
+
+    frames = []
+    for key in ("suggestion", "proposal", "agreed"):
+        frames.append(
+            pd.DataFrame({"name": names, "value": table[key].to_numpy(), "series": labels[key]})
+        )
+    points = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
+    size = 260 if big else 90
+    marks = (
+        alt.Chart(points)
+        .mark_point(filled=True, size=size, opacity=0.95)
+        .encode(
+            x=alt.X("value:Q", title=value_title),
+            y=y,
+            color=color,
+            shape=alt.Shape(
+                "series:N",
+                title=series_title,
+                scale=alt.Scale(
+                    domain=[labels["suggestion"], labels["proposal"], labels["agreed"]],
+                    range=["circle", "diamond", "square"],
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title=region_title),
+                alt.Tooltip("series:N", title=series_title),
+                alt.Tooltip("value:Q", title=value_title, format=",.0f"),
+            ],
+        )
+    )
+    chart = alt.layer(whisker, marks).properties(
+        title=t("board.chart_regions_title", lang),
+        height=max(120, f["row"] * len(names)),
+        width="container",
+    )
+    return _configure(chart, big)
+
+
+def bridge_steps(
+    headline: dict, table: pd.DataFrame, lang: str = "en", max_regions: int = 12
+) -> pd.DataFrame:
+    """Waterfall steps: step, kind (total/up/down/gap), start, end, delta, in display order."""
+    rows = []
+    running = float(headline["suggestion_sum"])
+    rows.append(("start", t("board.bridge_start", lang), "total", 0.0, running, running))
+    delta = (table["current"] - table["suggestion"]).astype("float64")
+    moved = table.assign(_d=delta)[delta.abs() > 1e-9]
+    moved = moved.reindex(moved["_d"].abs().sort_values(ascending=False, kind="stable").index)
+    shown, rest = moved.iloc[:max_regions], moved.iloc[max_regions:]
+    for name, d in zip(shown["name"], shown["_d"], strict=True):
+        rows.append(("region", str(name), "up" if d > 0 else "down", running, running + d, d))
+        running += d
+    if len(rest):
+        d = float(rest["_d"].sum())
+        label = t("board.bridge_other", lang, n=len(rest))
+        rows.append(("other", label, "up" if d >= 0 else "down", running, running + d, d))
+        running += d
+    target = headline.get("company_target")
+    if target is not None and not (isinstance(target, float) and math.isnan(target)):
+        gap = float(target) - running
+        rows.append(("gap", t("board.bridge_gap", lang), "gap", running, float(target), gap))
+    out = pd.DataFrame(rows, columns=["role", "step", "kind", "start", "end", "delta"])
+    out["order"] = range(len(out))
+    return out
+
+
+def bridge_chart(
+    headline: dict, table: pd.DataFrame, lang: str = "en", big: bool = False
+) -> alt.LayerChart:
+    """Waterfall from the sum of suggestions, region by region, to the company target."""
+    f = _fonts(big)
+    steps = bridge_steps(headline, table, lang)
+    kinds = {
+        t("board.bridge_kind_total", lang): COLORS["total"],
+        t("board.bridge_kind_up", lang): COLORS["up"],
+        t("board.bridge_kind_down", lang): COLORS["down"],
+        t("board.bridge_kind_gap", lang): COLORS["gap"],
+    }
+    kind_label = {
+        "total": t("board.bridge_kind_total", lang),
+        "up": t("board.bridge_kind_up", lang),
+        "down": t("board.bridge_kind_down", lang),
+        "gap": t("board.bridge_kind_gap", lang),
+    }
+    steps["kind_label"] = steps["kind"].map(kind_label)
+    steps["top"] = steps[["start", "end"]].max(axis=1)
+    steps["text"] = [
+        f"{e:,.0f}" if k == "total" else f"{d:+,.0f}"
+        for k, e, d in zip(steps["kind"], steps["end"], steps["delta"], strict=True)
+    ]
+    order = list(steps["step"])
+    x = alt.X(
+        "step:N",
+        title=None,
+        sort=order,
+        axis=alt.Axis(labelAngle=-30, labelLimit=220),
+    )
+    value_title = t("board.chart_value", lang)
+    bars = (
+        alt.Chart(steps)
+        .mark_bar(size=48 if big else 28)
+        .encode(
+            x=x,
+            y=alt.Y("start:Q", title=value_title),
+            y2="end:Q",
+            color=alt.Color(
+                "kind_label:N",
+                title=t("board.chart_step", lang),
+                scale=alt.Scale(domain=list(kinds), range=list(kinds.values())),
+            ),
+            tooltip=[
+                alt.Tooltip("step:N", title=t("board.chart_step", lang)),
+                alt.Tooltip("delta:Q", title=t("board.chart_change", lang), format="+,.0f"),
+                alt.Tooltip("end:Q", title=value_title, format=",.0f"),
+            ],
+        )
+    )
+    labels = (
+        alt.Chart(steps)
+        .mark_text(dy=-10, fontSize=f["text"], fontWeight="bold")
+        .encode(x=x, y="top:Q", text="text:N")
+    )
+    layers = [bars, labels]
+    target = headline.get("company_target")
+    if target is not None and not (isinstance(target, float) and math.isnan(target)):
+        line = pd.DataFrame(
+            {"y": [float(target)], "label": [f"{t('board.bridge_target', lang)} {target:,.0f}"]}
+        )
+        layers.append(
+            alt.Chart(line).mark_rule(strokeDash=[6, 4], color="#333333").encode(y="y:Q")
+        )
+        layers.append(
+            alt.Chart(line)
+            .mark_text(align="left", dx=4, dy=-8, fontSize=f["text"], color="#333333")
+            .encode(y="y:Q", text="label:N", x=alt.value(0))
+        )
+    chart = alt.layer(*layers).properties(
+        title=t("board.chart_bridge_title", lang),
+        height=520 if big else 320,
+        width="container",
+    )
+    return _configure(chart, big)
+
+
+def allocation_chart(alloc: pd.DataFrame, lang: str = "en", big: bool = False) -> alt.LayerChart:
+    """Implied numbers against the 80% range; 'beyond what the data supports' stands out."""
+    f = _fonts(big)
+    names = [str(r) for r in alloc.get("name", alloc["region"])]
+    label_col = f"label_{lang}" if f"label_{lang}" in alloc else "label_en"
+    positions = {
+        "below": t("board.position_below", lang),
+        "within": t("board.position_within", lang),
+        "above": t("board.position_above", lang),
+    }
+    data = pd.DataFrame(
+        {
+            "name": names,
+            "implied": alloc["implied"].to_numpy(),
+            "suggestion": alloc["suggestion"].to_numpy(),
+            "lower80": alloc["lower80"].to_numpy(),
+            "upper80": alloc["upper80"].to_numpy(),
+            "position": alloc["position"].map(positions).fillna(t("board.position_unknown", lang)),
+            "beyond": (alloc["position"] == "above").to_numpy(),
+            "label": alloc[label_col].to_numpy(),
+        }
+    )
+    region_title = t("board.chart_region", lang)
+    value_title = t("board.chart_value", lang)
+    y = alt.Y("name:N", title=region_title, sort=names)
+    rng = (
+        alt.Chart(data)
+        .transform_filter("isValid(datum.lower80) && isValid(datum.upper80)")
+        .mark_rule(strokeWidth=6 if big else 3, color=COLORS["interval"])
+        .encode(x=alt.X("lower80:Q", title=value_title), x2="upper80:Q", y=y)
+    )
+    sug = (
+        alt.Chart(data)
+        .mark_tick(color=COLORS["suggestion"], thickness=3 if big else 2, size=f["row"] * 0.7)
+        .encode(x="suggestion:Q", y=y)
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_point(filled=True)
+        .encode(
+            x="implied:Q",
+            y=y,
+            color=alt.Color(
+                "position:N",
+                title=t("board.chart_position", lang),
+                scale=alt.Scale(
+                    domain=list(positions.values()),
+                    range=[COLORS["below"], COLORS["within"], COLORS["above"]],
+                ),
+            ),
+            size=alt.condition(
+                "datum.beyond", alt.value(420 if big else 160), alt.value(220 if big else 80)
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title=region_title),
+                alt.Tooltip("implied:Q", title=t("board.series_implied", lang), format=",.0f"),
+                alt.Tooltip("suggestion:Q", title=t("board.series_suggestion", lang), format=",.0f"),
+                alt.Tooltip("label:N", title=t("board.chart_position", lang)),
+            ],
+        )
+    )
+    method = str(alloc["method"].iloc[0]) if len(alloc) else ""
+    chart = alt.layer(rng, sug, dots).properties(
+        title=t("board.chart_allocation_title", lang, method=method_label(method, lang)),
+        height=max(120, f["row"] * len(names)),
+        width="container",
+    )
+    return _configure(chart, big)
