@@ -128,9 +128,7 @@ def current_values(state: pd.DataFrame) -> pd.Series:
     return out.fillna(state["suggestion"].astype("float64"))
 
 
-def position_vs_interval(
-    value: pd.Series, lower: pd.Series, upper: pd.Series
-) -> pd.Series:
+def position_vs_interval(value: pd.Series, lower: pd.Series, upper: pd.Series) -> pd.Series:
     """'below', 'within' or 'above' the 80% interval; None where value or bounds are missing."""
     v = value.to_numpy("float64", na_value=np.nan)
     lo = lower.to_numpy("float64", na_value=np.nan)

@@ -220,9 +220,7 @@ def bridge_chart(
         line = pd.DataFrame(
             {"y": [float(target)], "label": [f"{t('board.bridge_target', lang)} {target:,.0f}"]}
         )
-        layers.append(
-            alt.Chart(line).mark_rule(strokeDash=[6, 4], color="#333333").encode(y="y:Q")
-        )
+        layers.append(alt.Chart(line).mark_rule(strokeDash=[6, 4], color="#333333").encode(y="y:Q"))
         layers.append(
             alt.Chart(line)
             .mark_text(align="left", dx=4, dy=-8, fontSize=f["text"], color="#333333")
@@ -292,7 +290,9 @@ def allocation_chart(alloc: pd.DataFrame, lang: str = "en", big: bool = False) -
             tooltip=[
                 alt.Tooltip("name:N", title=region_title),
                 alt.Tooltip("implied:Q", title=t("board.series_implied", lang), format=",.0f"),
-                alt.Tooltip("suggestion:Q", title=t("board.series_suggestion", lang), format=",.0f"),
+                alt.Tooltip(
+                    "suggestion:Q", title=t("board.series_suggestion", lang), format=",.0f"
+                ),
                 alt.Tooltip("label:N", title=t("board.chart_position", lang)),
             ],
         )

@@ -207,9 +207,7 @@ HAND = {
 
 @pytest.mark.parametrize("method", board.METHODS)
 def test_allocation_sums_to_target_and_matches_hand(method):
-    alloc = board.allocate(
-        method, 1000, make_state(), make_history(), make_signals(), "2026Q1"
-    )
+    alloc = board.allocate(method, 1000, make_state(), make_history(), make_signals(), "2026Q1")
     assert list(alloc.columns) == list(board.ALLOCATION_COLUMNS)
     assert alloc["implied"].sum() == 1000
     assert list(alloc["implied"]) == HAND[method]
@@ -244,9 +242,9 @@ def test_allocation_position_and_labels():
     assert list(alloc["position"]) == ["within", "above", "above"]
     assert alloc.loc["b", "label_en"] == "43% above the suggestion, beyond what the data supports"
     assert "超出数据支持的范围" in alloc.loc["b", "label_zh"]
-    low = board.allocate(
-        "suggestion", 500, make_state(), make_history(), None, "2026Q1"
-    ).set_index("region")
+    low = board.allocate("suggestion", 500, make_state(), make_history(), None, "2026Q1").set_index(
+        "region"
+    )
     assert low.loc["b", "position"] == "below" and "below" in low.loc["b", "label_en"]
 
 
@@ -349,7 +347,8 @@ def test_join_create_and_redeem_once(con, people):
         join.redeem(cur, "not-a-token")
     assert e.value.key == "join.err_invalid"
     status = join.link_status(cur, 7).set_index("username")
-    assert status.loc["lead_a", "used_at"] is not pd.NaT and pd.isna(status.loc["lead_b", "used_at"])
+    assert pd.notna(status.loc["lead_a", "used_at"])
+    assert pd.isna(status.loc["lead_b", "used_at"])
 
 
 def test_join_expiry_with_injected_clock(con, people):
@@ -389,7 +388,9 @@ def test_join_token_stored_only_as_hash(con, people):
     cur = con.cursor()
     links = join.create_join_links(cur, people["exec"], 3, "http://x", ["lead_a", "lead_b"])
     join.redeem(cur, _token(links[0][1]))
-    tables = [r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+    tables = [
+        r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    ]
     dump = " ".join(
         cur.execute(f'SELECT * FROM "{name}"').df().astype(str).to_csv() for name in tables
     )
