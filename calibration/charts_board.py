@@ -7,6 +7,7 @@ screen (larger fonts, marks and rows). The returned chart is top-level (it carri
 
 from __future__ import annotations
 
+import json
 import math
 
 import altair as alt
@@ -39,14 +40,22 @@ def _fonts(big: bool) -> dict[str, int]:
 
 def _configure(chart: alt.TopLevelMixin, big: bool) -> alt.TopLevelMixin:
     f = _fonts(big)
-    return (
-        chart.configure_axis(labelFontSize=f["label"], titleFontSize=f["title"], labelLimit=260)
-        .configure_legend(
+    # Assigned rather than chained configure_*(): each of those deep-copies the chart,
+    # which was a third of the build time on a 200-region board.
+    chart.config = alt.Config(
+        axis=alt.AxisConfig(labelFontSize=f["label"], titleFontSize=f["title"], labelLimit=260),
+        legend=alt.LegendConfig(
             labelFontSize=f["legend"], titleFontSize=f["legend"], orient="top", labelLimit=400
-        )
-        .configure_title(fontSize=f["header"], anchor="start")
-        .configure_view(strokeWidth=0)
+        ),
+        title=alt.TitleConfig(fontSize=f["header"], anchor="start"),
+        view=alt.ViewConfig(strokeWidth=0),
     )
+    return chart
+
+
+# Rows keep the board table's order; sorting by a field rather than by a list of names
+# keeps the spec small (the list would be copied into every layer).
+_ROW_ORDER = alt.EncodingSortField(field="order", op="min")
 
 
 def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> alt.LayerChart:
@@ -67,21 +76,29 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
         title=series_title,
         scale=alt.Scale(domain=list(labels.values()), range=[COLORS[k] for k in labels]),
     )
-    y = alt.Y("name:N", title=region_title, sort=names)
+    y = alt.Y("name:N", title=region_title, sort=_ROW_ORDER)
 
-    ranges = pd.DataFrame(
+    # One dataset for all layers: Altair (and Streamlit's Arrow path) serialise each
+    # distinct frame separately, which was most of this chart's cost.
+    wide = pd.DataFrame(
         {
             "name": names,
-            "lower80": table["lower80"].to_numpy(),
-            "upper80": table["upper80"].to_numpy(),
-            "series": labels["interval"],
+            "order": range(len(names)),
+            "lower80": table["lower80"].to_numpy("float64"),
+            "upper80": table["upper80"].to_numpy("float64"),
+            labels["suggestion"]: table["suggestion"].to_numpy("float64"),
+            labels["proposal"]: table["proposal"].to_numpy("float64"),
+            labels["agreed"]: table["agreed"].to_numpy("float64"),
         }
-    ).dropna(subset=["lower80", "upper80"])
+    )
     whisker = (
-        alt.Chart(ranges)
+        alt.Chart()
+        .transform_filter("isValid(datum.lower80) && isValid(datum.upper80)")
+        .transform_calculate(series=json.dumps(labels["interval"]))
         .mark_rule(strokeWidth=6 if big else 3, opacity=0.8)
         .encode(
-            x=alt.X("lower80:Q", title=value_title),
+            # Not from zero: the room compares regions with their own ranges, not with 0.
+            x=alt.X("lower80:Q", title=value_title, scale=alt.Scale(zero=False)),
             x2="upper80:Q",
             y=y,
             color=color,
@@ -92,16 +109,13 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
             ],
         )
     )
-
-    frames = []
-    for key in ("suggestion", "proposal", "agreed"):
-        frames.append(
-            pd.DataFrame({"name": names, "value": table[key].to_numpy(), "series": labels[key]})
-        )
-    points = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
     size = 260 if big else 90
     marks = (
-        alt.Chart(points)
+        alt.Chart()
+        .transform_fold(
+            [labels["suggestion"], labels["proposal"], labels["agreed"]], as_=["series", "value"]
+        )
+        .transform_filter("isValid(datum.value) && isFinite(datum.value)")
         .mark_point(filled=True, size=size, opacity=0.95)
         .encode(
             x=alt.X("value:Q", title=value_title),
@@ -110,9 +124,10 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
             shape=alt.Shape(
                 "series:N",
                 title=series_title,
+                # Same domain as the colour scale, so Vega-Lite draws one legend, not two.
                 scale=alt.Scale(
-                    domain=[labels["suggestion"], labels["proposal"], labels["agreed"]],
-                    range=["circle", "diamond", "square"],
+                    domain=list(labels.values()),
+                    range=["stroke", "circle", "diamond", "square"],
                 ),
             ),
             tooltip=[
@@ -122,7 +137,7 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
             ],
         )
     )
-    chart = alt.layer(whisker, marks).properties(
+    chart = alt.layer(whisker, marks, data=wide).properties(
         title=t("board.chart_regions_title", lang),
         height=max(120, f["row"] * len(names)),
         width="container",
@@ -158,6 +173,20 @@ def bridge_steps(
     return out
 
 
+def _bridge_domain(steps: pd.DataFrame, target: object) -> list[float]:
+    """Value axis of the bridge: around the moving part, not from zero.
+
+    Region deltas are a few percent of the total, so from zero they would be invisible;
+    the first (total) bar is cut at the bottom of the axis instead.
+    """
+    ends = list(steps["end"]) + list(steps.loc[steps["kind"] != "total", "start"])
+    if target is not None and not (isinstance(target, float) and math.isnan(target)):
+        ends.append(float(target))
+    lo, hi = min(ends), max(ends)
+    pad = max((hi - lo) * 0.15, abs(hi) * 0.01, 1.0)
+    return [max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad]
+
+
 def bridge_chart(
     headline: dict, table: pd.DataFrame, lang: str = "en", big: bool = False
 ) -> alt.LayerChart:
@@ -183,6 +212,7 @@ def bridge_chart(
         for k, e, d in zip(steps["kind"], steps["end"], steps["delta"], strict=True)
     ]
     order = list(steps["step"])
+    domain = _bridge_domain(steps, headline.get("company_target"))
     x = alt.X(
         "step:N",
         title=None,
@@ -191,11 +221,11 @@ def bridge_chart(
     )
     value_title = t("board.chart_value", lang)
     bars = (
-        alt.Chart(steps)
-        .mark_bar(size=48 if big else 28)
+        alt.Chart()
+        .mark_bar(size=48 if big else 28, clip=True)
         .encode(
             x=x,
-            y=alt.Y("start:Q", title=value_title),
+            y=alt.Y("start:Q", title=value_title, scale=alt.Scale(domain=domain)),
             y2="end:Q",
             color=alt.Color(
                 "kind_label:N",
@@ -210,23 +240,29 @@ def bridge_chart(
         )
     )
     labels = (
-        alt.Chart(steps)
+        alt.Chart()
         .mark_text(dy=-10, fontSize=f["text"], fontWeight="bold")
         .encode(x=x, y="top:Q", text="text:N")
     )
     layers = [bars, labels]
     target = headline.get("company_target")
     if target is not None and not (isinstance(target, float) and math.isnan(target)):
-        line = pd.DataFrame(
-            {"y": [float(target)], "label": [f"{t('board.bridge_target', lang)} {target:,.0f}"]}
-        )
-        layers.append(alt.Chart(line).mark_rule(strokeDash=[6, 4], color="#333333").encode(y="y:Q"))
+        # Constant marks on the shared dataset: keep one row so the line is drawn once.
+        label = f"{t('board.bridge_target', lang)} {target:,.0f}"
+        first = "datum.order == 0"
         layers.append(
-            alt.Chart(line)
-            .mark_text(align="left", dx=4, dy=-8, fontSize=f["text"], color="#333333")
-            .encode(y="y:Q", text="label:N", x=alt.value(0))
+            alt.Chart()
+            .transform_filter(first)
+            .mark_rule(strokeDash=[6, 4], color="#333333", size=3 if big else 1.5)
+            .encode(y=alt.datum(float(target)))
         )
-    chart = alt.layer(*layers).properties(
+        layers.append(
+            alt.Chart()
+            .transform_filter(first)
+            .mark_text(align="left", dx=4, dy=-8, fontSize=f["text"], color="#333333")
+            .encode(y=alt.datum(float(target)), x=alt.value(0), text=alt.value(label))
+        )
+    chart = alt.layer(*layers, data=steps).properties(
         title=t("board.chart_bridge_title", lang),
         height=520 if big else 320,
         width="container",
@@ -247,6 +283,7 @@ def allocation_chart(alloc: pd.DataFrame, lang: str = "en", big: bool = False) -
     data = pd.DataFrame(
         {
             "name": names,
+            "order": range(len(names)),
             "implied": alloc["implied"].to_numpy(),
             "suggestion": alloc["suggestion"].to_numpy(),
             "lower80": alloc["lower80"].to_numpy(),
@@ -258,20 +295,24 @@ def allocation_chart(alloc: pd.DataFrame, lang: str = "en", big: bool = False) -
     )
     region_title = t("board.chart_region", lang)
     value_title = t("board.chart_value", lang)
-    y = alt.Y("name:N", title=region_title, sort=names)
+    y = alt.Y("name:N", title=region_title, sort=_ROW_ORDER)
     rng = (
-        alt.Chart(data)
+        alt.Chart()
         .transform_filter("isValid(datum.lower80) && isValid(datum.upper80)")
         .mark_rule(strokeWidth=6 if big else 3, color=COLORS["interval"])
-        .encode(x=alt.X("lower80:Q", title=value_title), x2="upper80:Q", y=y)
+        .encode(
+            x=alt.X("lower80:Q", title=value_title, scale=alt.Scale(zero=False)),
+            x2="upper80:Q",
+            y=y,
+        )
     )
     sug = (
-        alt.Chart(data)
+        alt.Chart()
         .mark_tick(color=COLORS["suggestion"], thickness=3 if big else 2, size=f["row"] * 0.7)
         .encode(x="suggestion:Q", y=y)
     )
     dots = (
-        alt.Chart(data)
+        alt.Chart()
         .mark_point(filled=True)
         .encode(
             x="implied:Q",
@@ -298,7 +339,7 @@ def allocation_chart(alloc: pd.DataFrame, lang: str = "en", big: bool = False) -
         )
     )
     method = str(alloc["method"].iloc[0]) if len(alloc) else ""
-    chart = alt.layer(rng, sug, dots).properties(
+    chart = alt.layer(rng, sug, dots, data=data).properties(
         title=t("board.chart_allocation_title", lang, method=method_label(method, lang)),
         height=max(120, f["row"] * len(names)),
         width="container",
