@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -158,10 +159,17 @@ _SPACE = re.compile(r"\s+")
 
 def preview(text: object, limit: int = PREVIEW_CHARS) -> str:
     """Plain-text preview of a justification: no markup, one line, at most limit chars."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
+    if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
         return ""
+    return _preview(str(text), limit)
+
+
+# Justifications do not change between refreshes; cache so the live board does not
+# re-run four regexes per region every second.
+@lru_cache(maxsize=4096)
+def _preview(text: str, limit: int) -> str:
     # Block tags separate words; inline tags (<b>, <a>) sit inside a sentence.
-    s = _TAG.sub("", _BLOCK_TAG.sub(" ", str(text)))
+    s = _TAG.sub("", _BLOCK_TAG.sub(" ", text))
     s = _MD_LINK.sub(r"\1", s)
     s = _MD_MARK.sub(" ", s)
     s = _SPACE.sub(" ", s).strip()
