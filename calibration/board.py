@@ -498,6 +498,8 @@ def allocate(
     if company_target is None or not math.isfinite(float(company_target)) or company_target < 0:
         raise AllocationError("board.err_target")
     p = _target_period(period)
+    if state.empty:
+        raise AllocationError("board.err_no_regions")
     region = state["region"].to_numpy(object)
     hist = history_points(history, p).reindex(region)
     suggestion = state["suggestion"].to_numpy("float64", na_value=np.nan)

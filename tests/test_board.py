@@ -272,6 +272,24 @@ def test_allocation_errors():
     assert "AE" in board.t(e.value.key, "en", **e.value.values)
 
 
+def test_empty_cycle():
+    empty = make_state().iloc[0:0]
+    table = board.board_table(empty, REGIONS, make_history(), "2026Q1")
+    assert list(table.columns) == list(board.BOARD_COLUMNS) and table.empty
+    assert board.rollup(table).empty
+    h = board.headline(empty, 100)
+    assert h["regions"] == 0 and h["current_sum"] == 0 and np.isnan(h["gap_pct"])
+    results = board.allocate_all(100, empty, make_history(), None, "2026Q1")
+    assert all(isinstance(r, board.AllocationError) for r in results.values())
+
+
+def test_allocate_all_reports_each_method():
+    results = board.allocate_all(1000, make_state(), make_history(), None, "2026Q1")
+    assert set(results) == set(board.METHODS)
+    assert isinstance(results["capacity"], board.AllocationError)
+    assert list(results["suggestion"]["implied"]) == HAND["suggestion"]
+
+
 def test_allocation_floats_for_non_count_metrics():
     history = make_history().assign(value=lambda d: d["value"] + 0.5)
     alloc = board.allocate("prior_share", 1234.5, make_state(), history, None, "2026Q1")
