@@ -252,7 +252,10 @@ def board_table(
     parent_of: dict[object, object] = {}
     if regions is not None and not regions.empty:
         for rid, en, zh, par in zip(
-            regions["region"], regions["name_en"], regions["name_zh"], regions["parent"],
+            regions["region"],
+            regions["name_en"],
+            regions["name_zh"],
+            regions["parent"],
             strict=True,
         ):
             name_of[rid] = region_name(str(rid), _s(en), _s(zh), lang)
@@ -560,7 +563,9 @@ def allocate(
 
     index = pd.RangeIndex(len(region))
     position = position_vs_interval(
-        pd.Series(implied, index=index), pd.Series(lower, index=index), pd.Series(upper, index=index)
+        pd.Series(implied, index=index),
+        pd.Series(lower, index=index),
+        pd.Series(upper, index=index),
     )
     vs_sug = _pct(implied, suggestion)
     out = pd.DataFrame(
