@@ -10,17 +10,9 @@ import pandas as pd
 import pytest
 
 from calibration import auth, board, charts_board, join
-from calibration.store import connect
 
-# ---------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "t.duckdb")
-    yield c
-    c.close()
-
+# A fresh database per test comes from the `con` fixture in tests/conftest.py
+# (calibration.store.connect on a file in tmp_path).
 
 def make_state(**overrides: list) -> pd.DataFrame:
     """Three regions a, b, c in the negotiation module's cycle_state shape."""
