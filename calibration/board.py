@@ -43,6 +43,16 @@ STATE_COLUMNS = (
     "answered_older_run",
 )
 
+# Names the negotiation module's frame may use for contract columns (its work in progress
+# spells some of them differently); conform_state maps them so either works.
+STATE_ALIASES = {
+    "proposal_value": "proposal",
+    "agreed_value": "agreed",
+    "proposed_at": "proposal_at",
+    "proposed_by": "proposal_by",
+}
+_NUMERIC_STATE = ("suggestion", "lower80", "upper80", "proposal", "counter_value", "agreed")
+
 BOARD_COLUMNS = (
     "region",
     "name",
@@ -120,6 +130,35 @@ class AllocationError(ValueError):
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def conform_state(state: pd.DataFrame) -> pd.DataFrame:
+    """The state frame with contract column names (STATE_COLUMNS), numbers as float64.
+
+    Accepts the aliases in STATE_ALIASES and fills absent optional columns, so the board
+    works against the negotiation module as it evolves; a missing "region" is an error.
+    """
+    if "region" not in state.columns:
+        raise ValueError("cycle state needs a 'region' column")
+    renames = {a: c for a, c in STATE_ALIASES.items() if a in state and c not in state}
+    out = state.rename(columns=renames) if renames else state
+    fill: dict[str, object] = {}
+    for col in STATE_COLUMNS:
+        if col in out:
+            continue
+        if col in _NUMERIC_STATE or col == "last_event_id":
+            fill[col] = np.nan
+        elif col in ("flagged", "answered_older_run"):
+            fill[col] = False
+        elif col == "status":
+            fill[col] = "none"
+        else:
+            fill[col] = None
+    if fill:
+        out = out.assign(**fill)
+    # Columns built from Python dicts with None are object dtype; arithmetic wants floats.
+    fix = {c: out[c].astype("float64") for c in _NUMERIC_STATE if out[c].dtype != "float64"}
+    return out.assign(**fix) if fix else out
 
 
 def current_values(state: pd.DataFrame) -> pd.Series:
@@ -244,7 +283,7 @@ def board_table(
     lang: str = "en",
 ) -> pd.DataFrame:
     """One row per region of the cycle with the board's columns (BOARD_COLUMNS)."""
-    s = _by_region(state)
+    s = _by_region(conform_state(state))
     hist = history_points(history, period).reindex(s.index)
 
     # Plain dicts: a .loc lookup per row cost ~0.3 ms, i.e. 60 ms for 200 regions.
@@ -357,7 +396,10 @@ def headline(
     sum ((1200 − 980) / 980 = 22.4%):
     - gap_pct: gap / current_sum × 100 (how much the regions would have to add, the seeds' %)
     - gap_share_of_target_pct: gap / company_target × 100 (18.3% in that example).
+    "flagged" counts proposals routed to review (whatever the outcome); "awaiting_review"
+    those still waiting for the HR partner.
     """
+    state = conform_state(state)
     suggestion = state["suggestion"].astype("float64")
     current = current_values(state)
     agreed = state["agreed"].astype("float64")
@@ -392,6 +434,7 @@ def headline(
         "regions": n,
         "proposed": int(state["proposal"].notna().sum()),
         "flagged": int(state["flagged"].fillna(False).astype(bool).sum()),
+        "awaiting_review": int((status == "flagged").sum()),
         "countered": int((status == "countered").sum()),
         "agreed": n_agreed,
         "signed": int(signed_count),
@@ -403,6 +446,7 @@ def changes_since(previous_state: pd.DataFrame | None, state: pd.DataFrame) -> s
     """Regions whose last_event_id differs from the previous refresh (new regions included)."""
     if previous_state is None or previous_state.empty:
         return set()
+    previous_state, state = conform_state(previous_state), conform_state(state)
     before = previous_state.set_index("region")["last_event_id"]
     now = state.set_index("region")["last_event_id"]
     old = before.reindex(now.index)
@@ -501,6 +545,7 @@ def allocate(
     if company_target is None or not math.isfinite(float(company_target)) or company_target < 0:
         raise AllocationError("board.err_target")
     p = _target_period(period)
+    state = conform_state(state)
     if state.empty:
         raise AllocationError("board.err_no_regions")
     region = state["region"].to_numpy(object)
@@ -652,6 +697,7 @@ __all__ = [
     "allocation_label",
     "board_table",
     "changes_since",
+    "conform_state",
     "current_values",
     "headline",
     "history_points",

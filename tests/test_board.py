@@ -14,6 +14,7 @@ from calibration import auth, board, charts_board, join
 # A fresh database per test comes from the `con` fixture in tests/conftest.py
 # (calibration.store.connect on a file in tmp_path).
 
+
 def make_state(**overrides: list) -> pd.DataFrame:
     """Three regions a, b, c in the negotiation module's cycle_state shape."""
     n = 3
@@ -177,6 +178,29 @@ def test_position_vs_interval():
         pd.Series([10.0, 10.0, 10.0, 10.0, 4.0]),
     )
     assert list(pos) == ["below", "within", "within", "above", None]
+
+
+def test_negotiation_column_aliases_and_object_columns():
+    # The negotiation module builds its frame from dicts: None in number columns, and
+    # proposal_value / agreed_value / proposed_at / proposed_by for the contract names.
+    state = make_state(status=["proposed", "agreed", "flagged"], flagged=[False, False, True])
+    state = state.drop(columns=["proposal", "agreed", "proposal_at", "proposal_by"]).assign(
+        proposal_value=pd.Series([120.0, 210.0, None], dtype=object),
+        agreed_value=pd.Series([None, 210.0, None], dtype=object),
+        proposed_at=None,
+        proposed_by=None,
+        last_event_id=pd.Series([3, 4, None], dtype=object),
+        extra_column="ignored",
+    )
+    h = board.headline(state, 1000)
+    assert h["current_sum"] == 120 + 210 + 400 and h["agreed_sum"] == 210
+    assert h["flagged"] == 1 and h["awaiting_review"] == 1
+    table = board.board_table(state, REGIONS, make_history(), "2026Q1")
+    assert list(table["current"]) == [120, 210, 400]
+    alloc = board.allocate("suggestion", 1000, state, make_history(), None, "2026Q1")
+    assert alloc.set_index("region").loc["b", "implied"] == 210
+    assert alloc["implied"].sum() == 1000
+    assert board.changes_since(state, state.assign(last_event_id=[3, 5, None])) == {"b"}
 
 
 # ---------------------------------------------------------------------------- allocation
