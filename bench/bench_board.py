@@ -1,6 +1,7 @@
 """Live board refresh cost: table, headline, five allocations and three charts, 200 regions.
 
-Run `python -m bench.bench_board` to print the section and append it to bench/RESULTS.md;
+Run `python -m bench.bench_board` to print the section and write it into bench/RESULTS.md
+(replacing this bench's previous section);
 `run()` returns the Markdown section for `bench/__main__.py`.
 """
 
@@ -229,9 +230,21 @@ def run() -> str:
     return "\n".join(lines)
 
 
+def write_results(section: str, path: Path | None = None) -> Path:
+    """Put the section into bench/RESULTS.md, replacing an earlier run of this bench."""
+    path = path or Path(__file__).with_name("RESULTS.md")
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    heading = section.splitlines()[0]
+    if heading in text:
+        # Replace from our heading up to the next "## " section (or the end).
+        start = text.index(heading)
+        nxt = text.find("\n## ", start + len(heading))
+        text = text[:start] + text[nxt + 1 :] if nxt != -1 else text[:start]
+    path.write_text(text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n", encoding="utf-8")
+    return path
+
+
 if __name__ == "__main__":
-    section = run()
-    print(section)
-    results = Path(__file__).with_name("RESULTS.md")
-    existing = results.read_text(encoding="utf-8") if results.exists() else "# Benchmarks\n\n"
-    results.write_text(existing.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+    result = run()
+    print(result)
+    write_results(result)
