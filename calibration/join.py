@@ -118,6 +118,17 @@ def redeem(
     return row["username"], int(row["cycle_id"])
 
 
+def lead_accounts(cur: duckdb.DuckDBPyConnection, actor: User) -> list[dict]:
+    """Lead accounts a link can be made for: username, display_name, regions."""
+    if actor.role not in CREATOR_ROLES:
+        raise JoinPermissionError("join.err_permission")
+    return [
+        {k: u[k] for k in ("username", "display_name", "regions")}
+        for u in uq.list_users(cur)
+        if u["role"] == "lead"
+    ]
+
+
 def link_status(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> pd.DataFrame:
     """Links made for a cycle: username, created_by, created_at, expires_at, used_at."""
     return q.list_tokens(cur, int(cycle_id))

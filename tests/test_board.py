@@ -418,6 +418,14 @@ def test_only_executives_create_links(con, people):
     assert len(join.link_status(cur, 1)) == 1
 
 
+def test_lead_accounts(con, people):
+    cur = con.cursor()
+    leads = join.lead_accounts(cur, people["exec"])
+    assert [(x["username"], x["regions"]) for x in leads] == [("lead_a", ["a"]), ("lead_b", ["b"])]
+    with pytest.raises(PermissionError):
+        join.lead_accounts(cur, people["lead_a"])
+
+
 def test_join_token_stored_only_as_hash(con, people):
     cur = con.cursor()
     links = join.create_join_links(cur, people["exec"], 3, "http://x", ["lead_a", "lead_b"])
