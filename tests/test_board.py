@@ -446,3 +446,19 @@ def test_qr_codes():
     url = "https://calibrate.example/?join=abc"
     assert join.qr_svg(url).startswith("<svg")
     assert join.qr_png(url).startswith(b"\x89PNG")
+
+
+def test_board_and_join_strings_have_both_languages_and_same_placeholders():
+    import string
+
+    from calibration.i18n import catalog
+
+    def fields(text: str) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    keys = [k for k in catalog() if k.startswith(("board.", "join."))]
+    assert len(keys) > 50
+    for key in keys:
+        texts = catalog()[key]
+        assert texts.get("en") and texts.get("zh"), key
+        assert fields(texts["en"]) == fields(texts["zh"]), key
