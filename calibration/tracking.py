@@ -386,8 +386,12 @@ def _projection_frame(
         v = (ss + prior_days * v0) / ((day - 1.0).clip(lower=0.0) + prior_days)
     else:
         v = v_raw.fillna(v0)
-    # Remaining noise (v * R) plus uncertainty of the pace itself (~ v * R^2 / elapsed plan).
-    var = v * R * (1.0 + R / (Pl + m).where((Pl + m) > 0))
+    # Remaining noise (v * R) plus R^2 x variance of the blended pace. The recent window is
+    # part of the cumulative one, so cov = v / Pl and var(blend) = v((1-w^2)/Pl + w^2/Pl_rec).
+    w = recent_weight
+    inv_cum = 1.0 / (Pl + m).where((Pl + m) > 0)
+    inv_rec = 1.0 / (p_rec + m).where((p_rec + m) > 0)
+    var = v * R * (1.0 + R * ((1.0 - w * w) * inv_cum + w * w * inv_rec))
     half = stats.norm.ppf(0.5 + level / 2.0) * np.sqrt(var.fillna(0.0))
     out = pd.DataFrame(
         {
