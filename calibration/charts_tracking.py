@@ -87,6 +87,8 @@ def tracking_chart(
     dash = alt.Scale(domain=[s_act, s_plan, s_proj], range=[[1, 0], [6, 4], [2, 2]])
     x = alt.X("date:T", title=t("tracking.axis.date", lang), axis=alt.Axis(format="%m-%d"))
     y_title = t("tracking.axis.value", lang)
+    # Line-shaped, opaque legend symbols: the band's opacity would otherwise fade them all.
+    legend = alt.Legend(symbolType="stroke", symbolStrokeWidth=3, symbolOpacity=1, title=None)
     band = (
         alt.Chart(cone.assign(series=s_int))
         .mark_area(opacity=0.25)
@@ -94,7 +96,7 @@ def tracking_chart(
             x=x,
             y=alt.Y("lower:Q", title=y_title),
             y2="upper:Q",
-            color=alt.Color("series:N", scale=colour, title=None),
+            color=alt.Color("series:N", scale=colour, legend=legend),
             tooltip=[
                 alt.Tooltip("date:T", title=t("tracking.axis.date", lang)),
                 alt.Tooltip("lower:Q", title=t("tracking.field.lower80", lang), format=",.0f"),
@@ -108,7 +110,7 @@ def tracking_chart(
         .encode(
             x=x,
             y=alt.Y("value:Q", title=y_title),
-            color=alt.Color("series:N", scale=colour, title=None),
+            color=alt.Color("series:N", scale=colour, legend=legend),
             strokeDash=alt.StrokeDash("series:N", scale=dash, legend=None),
             tooltip=[
                 alt.Tooltip("series:N", title=" "),
@@ -117,8 +119,15 @@ def tracking_chart(
             ],
         )
     )
-    target = (
-        alt.Chart(pd.DataFrame({"target": [float(row["target"])]}))
+    target_df = pd.DataFrame(
+        {
+            "target": [float(row["target"])],
+            "label": [f"{t('tracking.series.target', lang)} {float(row['target']):,.0f}"],
+            "date": [path_r["date"].iloc[0]],
+        }
+    )
+    rule = (
+        alt.Chart(target_df)
         .mark_rule(color=TARGET_COLOR, strokeDash=[1, 3])
         .encode(
             y="target:Q",
@@ -127,8 +136,13 @@ def tracking_chart(
             ],
         )
     )
+    label = (
+        alt.Chart(target_df)
+        .mark_text(align="left", baseline="bottom", dy=-3, color=TARGET_COLOR)
+        .encode(x="date:T", y="target:Q", text="label:N")
+    )
     title = t("tracking.chart.title", lang, region=region_name or region)
-    return alt.layer(band, line, target).properties(title=title, width="container", height=320)
+    return alt.layer(band, line, rule, label).properties(title=title, width="container", height=320)
 
 
 def status_grid(

@@ -541,7 +541,7 @@ def test_tracking_chart_builds(lang: str) -> None:
     text = json.dumps(spec, ensure_ascii=False)
     assert t("tracking.series.planned", lang) in text
     assert tr.STATUS_COLORS[row["status"]] in text
-    assert len(spec["layer"]) == 3
+    assert len(spec["layer"]) == 4
 
 
 @pytest.mark.parametrize("lang", LANGS)
