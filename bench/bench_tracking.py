@@ -94,12 +94,13 @@ def run() -> str:
         width = ((s["upper80"] - s["lower80"]) / s["target"]).median()
         cover.append(f"| {d} | {inside:.0%} | {width:.1%} |")
     quality = []
-    for rule in ("upper", "projected"):
-        bt = tr.warning_backtest(path, actuals, rule=rule)
+    for rule, confirm in (("upper", 1), ("upper", 3), ("projected", 1)):
+        bt = tr.warning_backtest(path, actuals, tr.WarningSettings(rule, confirm_days=confirm))
         sm = tr.backtest_summary(bt)
         behind = bt[rate == 0.8]
         quality.append(
-            f"| {rule} | {sm['missed_warned']}/{sm['missed']} | {sm['median_lead_days']:.0f} | "
+            f"| {rule}, confirm {confirm} d | {sm['missed_warned']}/{sm['missed']} | "
+            f"{sm['median_lead_days']:.0f} | "
             f"{int(behind['lead_days'].min())} | {sm['false_alarms']}/{sm['made']} |"
         )
     lines = [

@@ -109,7 +109,9 @@ def test_path_rejects_missing_target() -> None:
 def test_projection_on_toy_series_is_path_share_rule() -> None:
     path = even_path({"East": 90.0})  # 1 a day
     act = pd.DataFrame({"region": "East", "date": pd.date_range(START, periods=30), "value": 2.0})
-    p = tr.project(path, act, prior_days=0, recent_weight=0.0).iloc[0]
+    p = tr.project(path, act, settings=tr.ProjectionSettings(prior_days=0, recent_weight=0.0)).iloc[
+        0
+    ]
     assert p["as_of"] == pd.Timestamp("2026-01-30")
     assert (p["days_elapsed"], p["days_remaining"]) == (30, 60)
     assert p["actual_to_date"] == 60.0 and p["planned_to_date"] == pytest.approx(30.0)
@@ -137,11 +139,17 @@ def test_projection_blends_recent_run_rate() -> None:
     vals = [1.0] * 30 + [3.0] * 14
     act = pd.DataFrame({"region": "East", "date": pd.date_range(START, periods=44), "value": vals})
     a, remaining = sum(vals), 90.0 - 44.0
-    only_recent = tr.project(path, act, prior_days=0, recent_weight=1.0).iloc[0]
+    only_recent = tr.project(
+        path, act, settings=tr.ProjectionSettings(prior_days=0, recent_weight=1.0)
+    ).iloc[0]
     assert only_recent["projected"] == pytest.approx(a + remaining * 3.0)
-    only_cum = tr.project(path, act, prior_days=0, recent_weight=0.0).iloc[0]
+    only_cum = tr.project(
+        path, act, settings=tr.ProjectionSettings(prior_days=0, recent_weight=0.0)
+    ).iloc[0]
     assert only_cum["projected"] == pytest.approx(a / 44 * 90)
-    half = tr.project(path, act, prior_days=0, recent_weight=0.5).iloc[0]
+    half = tr.project(
+        path, act, settings=tr.ProjectionSettings(prior_days=0, recent_weight=0.5)
+    ).iloc[0]
     assert half["projected"] == pytest.approx(
         (only_recent["projected"] + only_cum["projected"]) / 2
     )
@@ -376,7 +384,7 @@ def test_backtest_synthetic_miss_warns_at_least_14_days_ahead() -> None:
     assert summary["missed"] == 1 and summary["missed_warned"] == 1
     assert summary["false_alarms"] == 0 and summary["min_lead_days"] >= 14
     # The projected rule warns no later than the upper-bound rule.
-    bp = tr.warning_backtest(path, act, rule="projected").set_index("region")
+    bp = tr.warning_backtest(path, act, tr.WarningSettings(rule="projected")).set_index("region")
     assert bp.loc["Miss", "lead_days"] >= bt.loc["Miss", "lead_days"]
 
 
@@ -400,9 +408,26 @@ def test_early_warning_rules() -> None:
         }
     )
     assert list(tr.early_warning(proj)) == [True, False, False, False]
-    assert list(tr.early_warning(proj, rule="projected")) == [True, True, True, False]
+    assert tr.WarningSettings().confirm_days == 3
+    projected = tr.WarningSettings(rule="projected")
+    assert list(tr.early_warning(proj, projected)) == [True, True, True, False]
     with pytest.raises(ValueError):
-        tr.early_warning(proj, rule="gut")  # type: ignore[arg-type]
+        tr.WarningSettings(rule="gut")  # type: ignore[arg-type]
+
+
+def test_warning_confirm_days_delays_by_the_run() -> None:
+    path = even_path({"Slow": 900.0})
+    act = pd.DataFrame({"region": "Slow", "date": pd.date_range(START, periods=N), "value": 8.0})
+    one = tr.warning_backtest(path, act, tr.WarningSettings(confirm_days=1)).iloc[0]
+    three = tr.warning_backtest(path, act).iloc[0]  # default: 3 days
+    assert three["first_warning"] - one["first_warning"] == pd.Timedelta(days=2)
+    assert one["warning_days"] - three["warning_days"] == 2
+    day_of_first = one["first_warning"]
+    snap1 = tr.snapshot(path, act, day_of_first, warning=tr.WarningSettings(confirm_days=3))
+    snap3 = tr.snapshot(
+        path, act, day_of_first + pd.Timedelta(days=2), warning=tr.WarningSettings(confirm_days=3)
+    )
+    assert not snap1["warning"].iloc[0] and snap3["warning"].iloc[0]
 
 
 # ------------------------------------------------------------------------------------------
