@@ -370,7 +370,9 @@ class _Grid:
         """(R, L) calendar dates of the cells."""
         return self.start[:, None] + (self.day - 1).astype("timedelta64[D]")
 
-    def flat(self, columns: Mapping[str, np.ndarray], mask: np.ndarray | None = None):
+    def flat(
+        self, columns: Mapping[str, np.ndarray], mask: np.ndarray | None = None
+    ) -> pd.DataFrame:
         """Long frame `region, date, *columns` of the masked cells (default: valid)."""
         mask = self.valid if mask is None else mask
         rows, cols = np.nonzero(mask)
@@ -629,7 +631,9 @@ def _last_cells(g: _Grid) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def status_of(pace: pd.Series | np.ndarray | float, thresholds: StatusThresholds | None = None):
+def status_of(
+    pace: pd.Series | np.ndarray | float, thresholds: StatusThresholds | None = None
+) -> pd.Series | np.ndarray | str:
     """green when pace >= green, amber when pace >= amber, else red; NaN pace is green."""
     th = thresholds or StatusThresholds()
     scalar = np.ndim(pace) == 0
@@ -663,10 +667,15 @@ def weekly_status(
     `week` is the Monday of the ISO week (a Timestamp); `date` is the day evaluated (Sunday,
     or as_of / the period's first or last day for a partial week).
     """
-    d = daily_pace(path_df, actuals_df, as_of)
-    d["week"] = d["date"] - pd.to_timedelta(d["date"].dt.day_of_week, unit="D")
-    last = d.groupby(["region", "week"], sort=True).tail(1)
-    out = last[["region", "week", "date", "pace"]].reset_index(drop=True)
+    g = _grid(path_df, actuals_df, as_of)
+    pace = _ratio(np.cumsum(g.actual, axis=1), g.planned_cum)
+    # 1970-01-01 was a Thursday: day number + 3 mod 7 is the ISO weekday (Monday = 0).
+    weekday = (g.dates().astype(np.int64) + 3) % 7
+    last = g.valid & ((weekday == 6) | (g.day == g.upto[:, None]))
+    week = g.dates() - weekday.astype("timedelta64[D]")
+    out = g.flat({"week": week, "pace": pace}, last)
+    out["week"] = pd.to_datetime(out["week"]).astype(out["date"].dtype)
+    out = out[["region", "week", "date", "pace"]]
     return with_status(out, thresholds)
 
 
