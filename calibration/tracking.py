@@ -524,12 +524,13 @@ def _projection_arrays(g: _Grid, settings: ProjectionSettings) -> dict[str, np.n
         # Pseudo-volume of `prior_days` average days at pace 1: early in the period one or
         # two lucky or slow days should not swing the projection (or raise warnings) wildly.
         m = prior_days * T / n
-        c_cum = (A + m) / (Pl + m)
+        # Nothing planned yet (a profile may start flat) and no prior: assume the plan.
+        c_cum = np.where(Pl + m > 0, (A + m) / (Pl + m), 1.0)
         # Recent pace = run rate over the last `recent_days`, measured against the path so a
         # back-loaded profile does not read as a slowdown.
         a_rec = A - _shift(A, recent_days)
         p_rec = Pl - _shift(Pl, recent_days)
-        c_rec = (a_rec + m) / (p_rec + m)
+        c_rec = np.where(p_rec + m > 0, (a_rec + m) / (p_rec + m), 1.0)
         w = recent_weight
         projected = A + R * ((1.0 - w) * c_cum + w * c_rec)
         # Day-to-day dispersion: daily actual ~ pace x daily plan with variance v x daily

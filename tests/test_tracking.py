@@ -585,3 +585,56 @@ def test_status_grid_builds(lang: str) -> None:
         assert colour in text
     assert t("tracking.status.amber", lang) in text
     assert "华东" in text
+
+
+# ------------------------------------------------------------------------------------------
+# Edge cases of the inputs
+# ------------------------------------------------------------------------------------------
+
+
+def test_monthly_and_annual_paths() -> None:
+    feb = tr.planned_path({"East": 280.0}, "2026-02")
+    assert len(feb) == 28 and feb["planned_cum"].iloc[-1] == 280.0
+    year = tr.planned_path({"East": 365.0}, "2026")
+    assert len(year) == 365 and year["planned_cum"].iloc[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unparseable"):
+        tr.planned_path({"East": 1.0}, "next quarter")
+
+
+def test_flat_start_profile_and_no_prior() -> None:
+    # History where nothing sells in the first two weeks of a quarter.
+    days = pd.date_range("2025-01-01", "2025-12-31", freq="D")
+    start = days.to_period("Q").start_time
+    value = np.where((days - start).days < 14, 0, 10)
+    hist = pd.DataFrame({"region": "East", "date": days, "value": value})
+    path = tr.planned_path({"East": 900.0}, "2026Q1", hist, smooth_days=1)
+    assert path["planned_cum"].iloc[0] == 0.0
+    act = pd.DataFrame({"region": ["East"], "date": [START], "value": [0.0]})
+    p = tr.project(path, act, settings=tr.ProjectionSettings(prior_days=0)).iloc[0]
+    assert np.isnan(p["pace"]) and p["projected"] == pytest.approx(900.0)
+    assert tr.snapshot(path, act)["status"].iloc[0] == "green"
+    assert tr.escalations(path, act) == []
+
+
+def test_inputs_outside_the_path_are_ignored_and_ids_become_text() -> None:
+    path = tr.planned_path({1: 90.0, 2: 90.0}, "2026Q1")
+    assert set(path["region"]) == {"1", "2"}
+    act = pd.DataFrame(
+        {
+            "region": [1, 1, 3, 2],
+            "date": ["2025-12-31", "2026-01-01", "2026-01-01", "2026-01-01"],
+            "value": [50.0, 1.0, 7.0, 2.0],
+            "metric": "new_customers",
+        }
+    )
+    d = tr.daily_pace(path, act).set_index("region")
+    assert d.loc["1", "actual_cum"] == 1.0 and d.loc["2", "actual_cum"] == 2.0
+    assert tr.project(path, act, "2025-12-31").empty  # before the period starts
+    after = tr.project(path, act, "2026-06-30")
+    assert list(after["days_remaining"]) == [0, 0]
+
+
+def test_path_with_gaps_is_refused() -> None:
+    path = even_path({"East": 900.0})
+    with pytest.raises(ValueError, match="one row per region and day"):
+        tr.project(path.drop(index=5), pd.DataFrame(columns=["region", "date", "value"]))
