@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -807,6 +807,10 @@ def escalations(
     escalation to the executive with a root-cause form (level 2): `escalation_days` (21).
     A rung triggers once per run, on the day the run reaches its length; a day at or above
     the ratio ends the run, and a later run triggers again (with a new `triggered_on`).
+    Everything is derived from the data, so calling it again returns the same keys; revised
+    actuals can change past triggers, which the caller's append-only log keeps as they were.
+    `detail` is JSON-ready: pace, below, run_days, since (ISO date of the run's first day),
+    actual_to_date, planned_to_date, notify (roles) and, for level 2, root_cause_options.
     """
     r = rules or EscalationRules()
     g = _grid(path_df, actuals_df, as_of)
@@ -831,7 +835,7 @@ def escalations(
                 "pace": float(pace[i, j]),
                 "below": ratio,
                 "run_days": length,
-                "since": day - pd.Timedelta(days=length - 1).to_pytimedelta(),
+                "since": (day - timedelta(days=length - 1)).isoformat(),
                 "actual_to_date": float(a_cum[i, j]),
                 "planned_to_date": float(g.planned_cum[i, j]),
                 "notify": ["executive", "lead"] if level == 2 else ["lead"],

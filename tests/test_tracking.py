@@ -283,7 +283,7 @@ def test_alert_boundary_pace_and_reset(path: pd.DataFrame) -> None:
     act = actuals_from_pace(path, "East", [0.85, 0.85, 0.85, 0.8, 0.8, 0.9, 0.8, 0.8, 0.8])
     escs = tr.escalations(path, act)
     assert kinds(escs) == [("alert", day(9))]
-    assert escs[0].detail["since"] == day(7)
+    assert escs[0].detail["since"] == day(7).isoformat()
 
 
 def test_alert_fires_once_per_run_and_again_after_recovery(path: pd.DataFrame) -> None:
@@ -299,7 +299,8 @@ def test_reminder_after_exactly_two_weeks_not_13_days(path: pd.DataFrame) -> Non
     assert kinds(escs) == [("alert", day(3)), ("reminder", day(14))]
     rem = escs[1]
     assert rem.level == 1 and rem.detail["notify"] == ["lead"]
-    assert rem.detail["since"] == day(1) and rem.detail["run_days"] == 14
+    assert rem.detail["since"] == "2026-01-01" and rem.detail["run_days"] == 14
+    json.dumps(rem.detail)  # the caller stores it as an event payload
 
 
 def test_escalation_after_exactly_three_weeks(path: pd.DataFrame) -> None:
