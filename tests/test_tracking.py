@@ -639,3 +639,13 @@ def test_path_with_gaps_is_refused() -> None:
     path = even_path({"East": 900.0})
     with pytest.raises(ValueError, match="one row per region and day"):
         tr.project(path.drop(index=5), pd.DataFrame(columns=["region", "date", "value"]))
+
+
+def test_tracking_chart_at_period_end_without_status() -> None:
+    path = even_path({"East": 900.0})
+    act = actuals_from_pace(path, "East", [0.9] * N)
+    row = tr.project(path, act).iloc[0].to_dict()  # no status column: derived from pace
+    assert row["days_remaining"] == 0
+    spec = ct.tracking_chart(path, act, row, "zh", region_name="华东").to_dict()
+    text = json.dumps(spec, ensure_ascii=False)
+    assert "华东" in text and tr.STATUS_COLORS["amber"] in text
