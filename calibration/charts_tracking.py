@@ -65,7 +65,9 @@ def tracking_chart(
     path_r = path_r.sort_values("date")
     act_r = actuals_df[actuals_df["region"].astype(str) == region]
     done = daily_pace(path_df[path_df["region"].astype(str) == region], act_r, row["as_of"])
-    status = row.get("status") or status_of(float(row.get("pace", np.nan)))
+    status = row.get("status")
+    if status not in STATUS_COLORS:
+        status = str(status_of(float(row.get("pace", np.nan))))
     s_act, s_plan, s_proj, s_int = (
         t(f"tracking.series.{k}", lang) for k in ("actual", "planned", "projected", "interval")
     )
