@@ -928,6 +928,8 @@ def _fva_totals(df: pd.DataFrame) -> dict[str, float]:
 
 def fva_by_lead(fva_df: pd.DataFrame) -> pd.DataFrame:
     """Per lead: regions, sums, mean APE and WAPE of each source, FVA (mean and WAPE based)."""
+    if "lead" not in fva_df.columns:
+        raise ValueError("fva_by_lead needs a lead column")
     rows = []
     for lead, grp in fva_df.groupby("lead", sort=True, dropna=False):
         sums = {f"sum_{c}": float(grp[c].sum()) for c in (*_FVA_SOURCES, "actual")}

@@ -649,3 +649,12 @@ def test_tracking_chart_at_period_end_without_status() -> None:
     spec = ct.tracking_chart(path, act, row, "zh", region_name="华东").to_dict()
     text = json.dumps(spec, ensure_ascii=False)
     assert "华东" in text and tr.STATUS_COLORS["amber"] in text
+
+
+def test_warning_sentence() -> None:
+    row = {"region": "East", "projected": 1050.4, "target": 1180.0, "upper80": 1120.0}
+    text = tr.describe_warning(row | {"days_remaining": 20}, "en")
+    assert "1,050" in text and "1,180" in text and "20 days" in text
+    assert "华东" in tr.describe_warning(row | {"days_remaining": 20}, "zh", region_name="华东")
+    with pytest.raises(ValueError, match="lead"):
+        tr.fva_by_lead(tr.forecast_value_added(fva_input().drop(columns="lead")))
