@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import machine, timed
+from bench.common import timed
 from calibration import importer
 from calibration.auth import SYSTEM
 from calibration.store import connect
