@@ -1,0 +1,145 @@
+"""Command-line interface: python -m calibration COMMAND [options]."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import json
+import sys
+from collections.abc import Callable
+
+from calibration import auth, demo, importer, settings
+from calibration.store import StoreError, connect
+from calibration.store import users as uq
+
+# Feature modules that add subcommands with register(subparsers).
+FEATURE_MODULES = ("calibration.cli_model",)
+
+
+def add_db(p: argparse.ArgumentParser) -> None:
+    """The --db option every command takes."""
+    p.add_argument("--db", default=None, help="database file (default: $CALIBRATE_DB)")
+
+
+def open_db(args: argparse.Namespace):
+    """Connection to the database named by --db or the setting."""
+    return connect(args.db or settings.db_path())
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    con = open_db(args)
+    for line in demo.init_database(con.cursor()):
+        print(line)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    con = open_db(args)
+    for line in demo.load_demo(con.cursor()):
+        print(line)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    con = open_db(args)
+    try:
+        result = importer.import_file(con.cursor(), auth.SYSTEM, args.kind, args.file, args.sheet)
+    except importer.ImportRejected as exc:
+        print(exc.report(), file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat password: "):
+            print("passwords differ", file=sys.stderr)
+            return 2
+    con = open_db(args)
+    try:
+        user = auth.add_user(
+            con.cursor(), auth.SYSTEM, args.name, args.role, password, args.region, args.display_name
+        )
+    except auth.AuthError as exc:
+        from calibration.i18n import t
+
+        print(t(exc.key, "en", **exc.values), file=sys.stderr)
+        return 2
+    print(f"added {user.username} ({user.role}{': ' + ', '.join(sorted(user.regions)) if user.regions else ''})")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    con = open_db(args)
+    rows = uq.list_users(con.cursor())
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['username']:<20} {r['role']:<10} {','.join(r['regions'])}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, including feature modules' subcommands."""
+    parser = argparse.ArgumentParser(prog="python -m calibration", description="Calibrate CLI")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="create the database; load the demo if it is empty")
+    add_db(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("demo", help="load the demo workshop")
+    add_db(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", help="import a history, signals or regions file")
+    p.add_argument("kind", choices=importer.KINDS)
+    p.add_argument("file")
+    p.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first)")
+    add_db(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("user", help="manage accounts")
+    usub = p.add_subparsers(dest="user_command", required=True)
+    pa = usub.add_parser("add", help="add an account")
+    pa.add_argument("name")
+    pa.add_argument("--role", required=True, choices=auth.ROLES)
+    pa.add_argument("--region", action="append", default=[], help="region a lead leads (repeat)")
+    pa.add_argument("--display-name", default=None)
+    pa.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add_db(pa)
+    pa.set_defaults(func=cmd_user_add)
+    pl = usub.add_parser("list", help="list accounts")
+    pl.add_argument("--json", action="store_true")
+    add_db(pl)
+    pl.set_defaults(func=cmd_user_list)
+
+    for name in FEATURE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except PermissionError as exc:
+        print(f"not allowed: {exc}", file=sys.stderr)
+        return 4
