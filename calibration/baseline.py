@@ -20,7 +20,7 @@ from models.baseline import BaselineModel
 from models.panel import build_panel, infer_freq
 
 RUN_ROLES = ("analyst", "admin")
-DEFAULTS: dict[str, Any] = {"half_life": 8.0, "pooling": 8.0, "robust": True, "weights": None}
+DEFAULTS: dict[str, Any] = {"half_life": 8.0, "pooling": 12.0, "robust": True, "weights": None}
 
 
 def parse_weights(text: str | None) -> dict[str, float] | None:

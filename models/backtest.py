@@ -171,7 +171,7 @@ class _ModelFits:
         self.model = model
         self.items: list[tuple[int, Design, Fit]] = []
         for t in targets:
-            d = build_design(panel, t, model.half_life, model.momentum)
+            d = build_design(panel, t, model.half_life, model.momentum, model.reversion)
             self.items.append((t, d, fit_design(d, model.pooling, model.robust)))
 
     def predictions(self, weights: dict[str, float] | None) -> pd.DataFrame:

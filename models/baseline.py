@@ -44,7 +44,9 @@ class Design:
     signal_cols: list[int] = field(default_factory=list)
 
 
-def build_design(panel: Panel, target: int, half_life: float, momentum: bool = True) -> Design:
+def build_design(
+    panel: Panel, target: int, half_life: float, momentum: bool = True, reversion: bool = True
+) -> Design:
     """Features for every period before `target` (training) and for `target` itself.
 
     Data at or after the target are masked first (capacity plans for the target excepted),
@@ -78,6 +80,12 @@ def build_design(panel: Panel, target: int, half_life: float, momentum: bool = T
         g1 = lag(g, 1)
         cols.append(g1)
         names.append("momentum")
+        cdims.append(HISTORY)
+    if reversion and s > 1:
+        # Growth a year ago: noise in last year's value shows up there with the opposite
+        # sign, so this term lets the fit smooth a noisy seasonal-naive base.
+        cols.append(lag(g, s))
+        names.append("year_ago_growth")
         cdims.append(HISTORY)
 
     # Signals: causal forward fill, then year-over-year change (log when positive).
@@ -243,10 +251,11 @@ class BaselineModel:
     def __init__(
         self,
         half_life: float = 8.0,
-        pooling: float = 8.0,
+        pooling: float = 12.0,
         weights: dict[str, float] | None = None,
         robust: bool = True,
         momentum: bool = True,
+        reversion: bool = True,
         level: float = 0.8,
         freq: str | None = None,
     ) -> None:
@@ -255,6 +264,7 @@ class BaselineModel:
         self.weights = weights
         self.robust = robust
         self.momentum = momentum
+        self.reversion = reversion
         self.level = level
         self.freq = freq
 
@@ -266,6 +276,7 @@ class BaselineModel:
             "weights": dict(self.weights) if self.weights else None,
             "robust": self.robust,
             "momentum": self.momentum,
+            "reversion": self.reversion,
             "level": self.level,
             "freq": self.freq,
         }
@@ -291,7 +302,9 @@ class BaselineModel:
         self.target_ordinal_ = target
         self.target_period_ = panel.label(target)
         self.regions_ = list(panel.regions)
-        self.design_ = build_design(panel, target, self.half_life, self.momentum)
+        self.design_ = build_design(
+            panel, target, self.half_life, self.momentum, self.reversion
+        )
         self.fit_ = fit_design(self.design_, self.pooling, self.robust)
         self.feature_names_ = list(self.design_.names)
         self.feature_dims_ = list(self.design_.dims)
