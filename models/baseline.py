@@ -109,7 +109,9 @@ def build_design(
     cdims.extend(panel.signal_dims)
 
     full = np.stack(cols, axis=-1)  # (R, T, p)
-    valid = np.isfinite(g) & np.all(np.isfinite(full), axis=-1)
+    # A row needs its response; a lag term that is not yet known counts as 0 (no
+    # information), so short histories still contribute rows.
+    valid = np.isfinite(g)
     valid[:, ti] = False
     age = (ti - 1) - np.arange(ti + 1)
     w = np.where(valid, 0.5 ** (age / float(half_life))[None, :], 0.0)
