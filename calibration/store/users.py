@@ -12,9 +12,10 @@ def get_user(cur: duckdb.DuckDBPyConnection, username: str) -> dict | None:
     row = cur.execute(
         "SELECT username, display_name, role, password_hash FROM users WHERE username = ?",
         [username],
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not row:
         return None
+    row = row[0]
     regions = [
         r[0]
         for r in cur.execute(
@@ -70,7 +71,7 @@ def list_users(cur: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def count_users(cur: duckdb.DuckDBPyConnection) -> int:
     """Number of accounts."""
-    return cur.execute("SELECT count(*) FROM users").fetchone()[0]
+    return cur.execute("SELECT count(*) FROM users").fetchall()[0][0]
 
 
 def record_login(cur: duckdb.DuckDBPyConnection, username: str, at: datetime, ok: bool) -> None:
@@ -81,17 +82,17 @@ def record_login(cur: duckdb.DuckDBPyConnection, username: str, at: datetime, ok
 def recent_failures(cur: duckdb.DuckDBPyConnection, username: str, since: datetime) -> int:
     """Failed attempts for username since the last success after `since`."""
     return cur.execute(
-        "SELECT count(*) FROM login_attempts WHERE username = ? AND NOT ok AND at >= ?"
-        " AND at > coalesce((SELECT max(at) FROM login_attempts"
-        "   WHERE username = ? AND ok AND at >= ?), ?)",
+        "SELECT count(*) FROM login_attempts WHERE username = ? AND NOT ok AND attempted_at >= ?"
+        " AND attempted_at > coalesce((SELECT max(attempted_at) FROM login_attempts"
+        "   WHERE username = ? AND ok AND attempted_at >= ?), ?)",
         [username, since, username, since, since],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
 
 
 def get_setting(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
     """A value from the settings table."""
-    row = cur.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
+    rows = cur.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else None
 
 
 def set_setting(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:

@@ -54,7 +54,7 @@ CREATE TABLE user_regions (
 );
 CREATE TABLE login_attempts (
     username TEXT NOT NULL,
-    at TIMESTAMP NOT NULL,
+    attempted_at TIMESTAMP NOT NULL,
     ok BOOLEAN NOT NULL
 );
 CREATE TABLE settings (
