@@ -52,6 +52,10 @@ ATTACHMENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",
 }
+LOG_FIELDS = (
+    "status", "justification", "support", "support_items", "risk", "confidence", "flagged",
+    "outcome", "note", "action", "reason", "text", "file_name", "sha256",
+)
 RUN_COLUMNS = ("region", "suggestion", "lower80", "upper80")
 RUN_OPTIONAL = ("history", "market", "pipeline", "capacity", "reason_en", "reason_zh")
 STATE_COLUMNS = (
@@ -1030,10 +1034,20 @@ def decision_log(
     if viewer.role == "lead":
         events = events[events["region"].isna() | events["region"].isin(viewer.regions)]
     events = events.reset_index(drop=True)
-    return events.rename(columns={"payload": "details"})[
-        ["id", "at", "region", "actor", "role", "kind", "value", "suggestion", "run_id",
-         "details", "prev_hash", "hash"]
-    ]
+    payloads = events["payload"].map(json.loads)
+    out = events[["id", "at", "region", "actor", "role", "kind", "value", "suggestion",
+                  "run_id"]].copy()
+    # The fields people read get their own columns; the full payload stays in `details`.
+    for key in LOG_FIELDS:
+        out[key] = [
+            json.dumps(p[key], ensure_ascii=False) if isinstance(p.get(key), list | dict)
+            else p.get(key)
+            for p in payloads
+        ]
+    out["details"] = events["payload"]
+    out["prev_hash"] = events["prev_hash"]
+    out["hash"] = events["hash"]
+    return out
 
 
 def export_log(
