@@ -369,9 +369,16 @@ def _event(actor: User, cycle_id: int, kind: str, **fields: object) -> dict:
 
 
 def _check_fresh(
-    cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str | None, expected: int | None
+    cur: duckdb.DuckDBPyConnection,
+    cycle_id: int,
+    region: str | None,
+    expected: int | None,
+    decisions: list[dict] | None = None,
 ) -> None:
-    last = q.last_region_event(cur, cycle_id, region, DECISION_KINDS)
+    if decisions is not None:
+        last = decisions[0] if decisions else None
+    else:
+        last = q.last_region_event(cur, cycle_id, region, DECISION_KINDS)
     current = last["id"] if last else 0
     if current != (expected or 0):
         raise StaleWriteError(last["actor"], last["at"], last["id"])
@@ -398,13 +405,13 @@ def _cycle_dict(cur: duckdb.DuckDBPyConnection, row: dict) -> dict:
     row["id"] = int(row["id"])
     row["company_target"] = float(row["company_target"])
     row["dissent_threshold"] = float(row["dissent_threshold"])
-    row["run_id"] = current_run(cur, row["id"])
+    row["run_id"] = None if row["run_id"] is None else int(row["run_id"])
     return row
 
 
 def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every cycle (newest first) as dicts like get_cycle's."""
-    return [_cycle_dict(cur, r) for r in q.list_cycles(cur).to_dict("records")]
+    return [_cycle_dict(cur, r) for r in q.list_cycles(cur)]
 
 
 def cycle_choices(cur: duckdb.DuckDBPyConnection, lang: str) -> list[dict]:
@@ -632,8 +639,9 @@ def propose(
     def build() -> list[dict]:
         cycle = _require_open(cur, cycle_id)
         sugg = _current_row(cur, cycle, region)
-        _check_fresh(cur, cycle_id, region, expected_last_event)
-        previous = q.last_region_event(cur, cycle_id, region, ("proposal",))
+        decisions = q.region_decisions(cur, cycle_id, region, DECISION_KINDS)
+        _check_fresh(cur, cycle_id, region, expected_last_event, decisions)
+        previous = next((d for d in decisions if d["kind"] == "proposal"), None)
         gap = dissent_gap(fields["value"], sugg["suggestion"])
         flagged = dissent_check(fields["value"], sugg["suggestion"], cycle["dissent_threshold"])
         payload = {
@@ -666,11 +674,10 @@ def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
 def _current_row(cur: duckdb.DuckDBPyConnection, cycle: dict, region: str) -> dict:
     if cycle["run_id"] is None:
         raise CycleStateError("nego.err_open_needs_run")
-    rows = q.suggestions(cur, cycle["id"], cycle["run_id"])
-    match = rows[rows["region"] == region]
-    if match.empty:
+    row = q.suggestion_row(cur, cycle["id"], cycle["run_id"], region)
+    if row is None:
         raise CycleStateError("nego.err_region_not_in_run", region=region)
-    return match.iloc[0].to_dict()
+    return row
 
 
 # ----------------------------------------------------------------------------- HR review

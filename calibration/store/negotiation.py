@@ -47,27 +47,38 @@ def insert_cycle(
     )
 
 
+_CYCLE_KEYS = (
+    "id", "name", "metric", "period", "company_target", "dissent_threshold", "created_at",
+    "created_by",
+)
+_CYCLE_SQL = (
+    "SELECT cycle_id, name, metric, period, company_target, dissent_threshold, created_at,"
+    " created_by FROM cycles"
+)
+
+
+def _with_status(cur: duckdb.DuckDBPyConnection, cycle: dict) -> dict:
+    # The status is the latest status event's payload; the run the latest publish event's.
+    rows = cur.execute(
+        "SELECT kind, payload, run_id FROM events WHERE cycle_id = ?"
+        " AND kind IN ('status', 'publish') ORDER BY id DESC",
+        [cycle["id"]],
+    ).fetchall()
+    cycle["status_payload"] = next((r[1] for r in rows if r[0] == "status"), "")
+    cycle["run_id"] = next((r[2] for r in rows if r[0] == "publish"), None)
+    return cycle
+
+
 def get_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict | None:
-    """One cycle with its current status, or None."""
-    df = _cycles(cur, "WHERE c.cycle_id = ?", [cycle_id])
-    return None if df.empty else df.iloc[0].to_dict()
+    """One cycle with its latest status payload and published run id, or None."""
+    rows = cur.execute(_CYCLE_SQL + " WHERE cycle_id = ?", [cycle_id]).fetchall()
+    return _with_status(cur, dict(zip(_CYCLE_KEYS, rows[0], strict=True))) if rows else None
 
 
-def list_cycles(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """All cycles, newest first, with their current status."""
-    return _cycles(cur, "", [])
-
-
-def _cycles(cur: duckdb.DuckDBPyConnection, where: str, params: list) -> pd.DataFrame:
-    # The status is the value of the cycle's latest status event.
-    return cur.execute(
-        "SELECT c.cycle_id AS id, c.name, c.metric, c.period, c.company_target,"
-        " c.dissent_threshold, c.created_at, c.created_by,"
-        " COALESCE((SELECT e.payload FROM events e WHERE e.cycle_id = c.cycle_id"
-        "   AND e.kind = 'status' ORDER BY e.id DESC LIMIT 1), '') AS status_payload"
-        f" FROM cycles c {where} ORDER BY c.cycle_id DESC",
-        params,
-    ).df()
+def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
+    """All cycles, newest first, like get_cycle."""
+    rows = cur.execute(_CYCLE_SQL + " ORDER BY cycle_id DESC").fetchall()
+    return [_with_status(cur, dict(zip(_CYCLE_KEYS, r, strict=True))) for r in rows]
 
 
 def insert_suggestions(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
@@ -111,6 +122,30 @@ def current_run_id(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> int | None:
         [cycle_id],
     ).fetchall()
     return int(row[0][0]) if row else None
+
+
+def suggestion_row(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, run_id: int, region: str
+) -> dict | None:
+    """One region's row of a published run, or None."""
+    rows = cur.execute(
+        f"SELECT {', '.join(SUGGESTION_COLUMNS)} FROM cycle_suggestions"
+        " WHERE cycle_id = ? AND run_id = ? AND region = ?",
+        [cycle_id, run_id, region],
+    ).fetchall()
+    return dict(zip(SUGGESTION_COLUMNS, rows[0], strict=True)) if rows else None
+
+
+def region_decisions(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str, kinds: tuple[str, ...]
+) -> list[dict]:
+    """A region's events of the given kinds, newest first: id, kind, actor, at."""
+    rows = cur.execute(
+        f"SELECT id, kind, actor, \"at\" FROM events WHERE cycle_id = ? AND region = ?"
+        f" AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY id DESC",
+        [cycle_id, region, *kinds],
+    ).fetchall()
+    return [{"id": int(r[0]), "kind": r[1], "actor": r[2], "at": r[3]} for r in rows]
 
 
 def last_event(cur: duckdb.DuckDBPyConnection) -> tuple[int, str]:

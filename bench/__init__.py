@@ -1,0 +1,1 @@
+"""Benchmarks: one module per area, each with run() -> str (a Markdown section)."""
