@@ -7,6 +7,7 @@ from collections.abc import Callable
 import duckdb
 
 from calibration import auth, importer, settings
+from calibration.store import data as dq
 from calibration.store import users as uq
 
 DEMO_PASSWORD = "calibrate-demo"
@@ -38,7 +39,7 @@ def load_demo(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """Seed the demo workshop into a database; returns one summary line per step."""
     lines = []
     for kind in ("regions", "history", "signals"):
-        path = settings.DEMO_DIR / f"{kind}.csv"
+        path = settings.demo_dir() / f"{kind}.csv"
         result = importer.import_file(cur, auth.SYSTEM, kind, path)
         lines.append(result.summary())
     for username, display, role, regions in DEMO_ACCOUNTS:
@@ -59,6 +60,6 @@ def _steps() -> list[DemoStep]:
 
 def init_database(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """Seed the demo into an empty database; leave a used one alone."""
-    if uq.count_users(cur) > 0 or cur.execute("SELECT count(*) FROM history").fetchone()[0]:
+    if uq.count_users(cur) > 0 or dq.count_history(cur) > 0:
         return ["database already initialised"]
     return load_demo(cur)

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = ROOT / "data" / "demo"
 
 
 def db_path() -> str:
@@ -37,3 +36,8 @@ def login_window_minutes() -> int:
 def company_name() -> str:
     """Company name printed on letters and shown in the app."""
     return os.environ.get("CALIBRATE_COMPANY", "Calibrate Demo SaaS Co.")
+
+
+def demo_dir() -> Path:
+    """Folder of the demo CSV files (CALIBRATE_DEMO_DIR, default data/demo)."""
+    return Path(os.environ.get("CALIBRATE_DEMO_DIR", str(ROOT / "data" / "demo")))

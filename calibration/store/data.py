@@ -45,8 +45,8 @@ def list_metrics(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def metric_frequency(cur: duckdb.DuckDBPyConnection, metric: str) -> str | None:
     """Frequency (Q, M or A) of a stored metric, or None if unknown."""
-    row = cur.execute("SELECT frequency FROM metrics WHERE metric = ?", [metric]).fetchone()
-    return row[0] if row else None
+    rows = cur.execute("SELECT frequency FROM metrics WHERE metric = ?", [metric]).fetchall()
+    return rows[0][0] if rows else None
 
 
 def signal_frequencies(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -73,7 +73,7 @@ def table_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ).fetchall()
     ]
     # Table names come from the catalog, not from input, so quoting them is safe here.
-    return {n: cur.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    return {n: cur.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
 
 
 def count_changes(cur: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame) -> tuple[int, int]:
@@ -86,7 +86,7 @@ def count_changes(cur: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame
             f"SELECT count(*) FILTER (WHERE t.{value} IS NULL),"
             f" count(*) FILTER (WHERE t.{value} IS NOT NULL AND t.{value} <> i.{value})"
             f" FROM incoming i LEFT JOIN {table} t ON {on}"
-        ).fetchone()
+        ).fetchall()[0]
     finally:
         cur.unregister("incoming")
     return int(new), int(changed)
@@ -102,7 +102,7 @@ def insert_source(
     loaded_by: str,
 ) -> int:
     """Record a loaded file; returns its id."""
-    next_id = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()[0]
+    next_id = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchall()[0][0]
     cur.execute(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)",
         [next_id, file_name, kind, sha256, rows, loaded_at, loaded_by],
@@ -167,7 +167,7 @@ def changed_regions(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tupl
             "   t.name_en IS DISTINCT FROM i.name_en OR t.name_zh IS DISTINCT FROM i.name_zh"
             "   OR t.parent IS DISTINCT FROM i.parent OR t.lead IS DISTINCT FROM i.lead))"
             " FROM incoming i LEFT JOIN regions t ON t.region = i.region"
-        ).fetchone()
+        ).fetchall()[0]
     finally:
         cur.unregister("incoming")
     return int(new), int(changed)
@@ -210,3 +210,8 @@ def region_signals(cur: duckdb.DuckDBPyConnection, region: str) -> pd.DataFrame:
         " ORDER BY signal, ordinal",
         [region],
     ).df()
+
+
+def count_history(cur: duckdb.DuckDBPyConnection) -> int:
+    """Number of history rows."""
+    return cur.execute("SELECT count(*) FROM history").fetchall()[0][0]

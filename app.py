@@ -1,0 +1,133 @@
+"""Calibrate: the router and frame (login, navigation by role, shared sidebar)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+from calibration import auth
+from calibration.demo import DEMO_PASSWORD, is_demo
+from calibration.i18n import LANGS
+from calibration.store import StoreError
+from ui import context as ctx
+
+ROOT = Path(__file__).parent
+PAGES = {
+    "board": ("pages/board.py", ":material/monitoring:"),
+    "my_region": ("pages/my_region.py", ":material/edit_note:"),
+    "review": ("pages/review.py", ":material/fact_check:"),
+    "model_lab": ("pages/model_lab.py", ":material/science:"),
+    "letters": ("pages/letters.py", ":material/contract:"),
+    "tracking": ("pages/tracking.py", ":material/timeline:"),
+    "data": ("pages/data.py", ":material/database:"),
+    "inbox": ("pages/inbox.py", ":material/inbox:"),
+    "admin": ("pages/admin.py", ":material/manage_accounts:"),
+}
+
+log = logging.getLogger("calibrate")
+st.set_page_config(page_title="Calibrate", page_icon=":material/target:", layout="wide")
+
+
+def language_picker() -> None:
+    """Language choice, kept in session state."""
+    st.session_state.setdefault("lang", "en")
+    st.selectbox(
+        ctx.tr("app.language"),
+        LANGS,
+        format_func=lambda code: {"en": "English", "zh": "中文"}[code],
+        key="lang",
+    )
+
+
+def login_view(cur) -> None:
+    """The sign-in form (and nothing else) for anonymous visitors."""
+    _, mid, _ = st.columns([1, 1.3, 1])
+    with mid:
+        st.title(ctx.tr("app.title"))
+        st.caption(ctx.tr("app.tagline"))
+        if is_demo(cur):
+            st.badge(ctx.tr("app.demo_badge"), color="orange", icon=":material/science:")
+        if st.session_state.pop("expired_notice", False):
+            st.warning(ctx.tr("app.session_expired", minutes=ctx.settings.idle_minutes()))
+        st.write(ctx.tr("login.intro"))
+        with st.form("login"):
+            username = st.text_input(ctx.tr("login.username"), key="login_username")
+            password = st.text_input(ctx.tr("login.password"), type="password", key="login_password")
+            submitted = st.form_submit_button(ctx.tr("login.submit"), type="primary")
+        if submitted:
+            try:
+                user = auth.authenticate(cur, username, password)
+            except auth.AuthError as exc:
+                log.warning("failed sign-in for %r", username)
+                ctx.show_error(exc)
+            else:
+                st.session_state["user"] = user
+                ctx.touch()
+                st.rerun()
+        if is_demo(cur):
+            st.info(ctx.tr("login.demo_hint", password=DEMO_PASSWORD))
+        language_picker()
+
+
+def sidebar(cur, user: auth.User) -> None:
+    """The shared sidebar: who, demo badge, cycle, language, sign out."""
+    with st.sidebar:
+        st.markdown(f"### {ctx.tr('app.title')}")
+        if is_demo(cur):
+            st.badge(ctx.tr("app.demo_badge"), color="orange", icon=":material/science:")
+        st.caption(
+            ctx.tr("app.signed_in_as", name=user.display_name, role=ctx.tr(f"role.{user.role}"))
+        )
+        cycles = ctx.list_cycles(cur)
+        if cycles:
+            ids = [c["id"] for c in cycles]
+            labels = {c["id"]: c["label"] for c in cycles}
+            if st.session_state.get("cycle_id") not in ids:
+                st.session_state["cycle_id"] = ids[0]
+            st.selectbox(
+                ctx.tr("app.cycle"), ids, format_func=lambda i: labels[i], key="cycle_id"
+            )
+        language_picker()
+        if st.button(ctx.tr("app.sign_out"), icon=":material/logout:"):
+            for key in ("user", "last_seen", "cycle_id"):
+                st.session_state.pop(key, None)
+            st.rerun()
+
+
+def main() -> None:
+    """Route the visitor: sign-in, or the pages their role may open."""
+    try:
+        cur = ctx.cursor()
+    except StoreError as exc:
+        st.error(ctx.tr("app.db_error", error=str(exc)))
+        st.stop()
+    user = ctx.current_user()
+    if user is not None and ctx.idle_expired():
+        st.session_state.clear()
+        st.session_state["expired_notice"] = True
+        user = None
+    if user is None:
+        st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))]).run()
+        return
+    ctx.touch()
+    pages = [
+        st.Page(PAGES[key][0], title=ctx.tr(f"page.{key}"), icon=PAGES[key][1], url_path=key)
+        for key in auth.pages_for(user.role)
+        if key in PAGES and (ROOT / PAGES[key][0]).exists()
+    ]
+    if not pages:
+        pages = [st.Page(lambda: st.info(ctx.tr("app.no_pages")), title=ctx.tr("app.title"))]
+    sidebar(cur, user)
+    nav = st.navigation(pages)
+    try:
+        nav.run()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        if type(exc).__module__.startswith("streamlit"):
+            raise
+        log.exception("page %s failed", nav.title)
+        st.error(ctx.tr("app.unexpected_error"))
+
+
+main()

@@ -1,0 +1,61 @@
+"""Service functions behind the Data page: sources, preview, explorer (role-checked)."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from calibration import importer
+from calibration.auth import User
+from calibration.i18n import region_name
+from calibration.store import data as q
+from calibration.store.core import utcnow
+
+
+def visible_regions(cur: duckdb.DuckDBPyConnection, user: User, lang: str) -> pd.DataFrame:
+    """Regions the user may see, with a display label."""
+    regions = q.list_regions(cur)
+    regions = regions[regions["region"].map(user.may_see_region)].copy()
+    regions["label"] = [
+        region_name(r, en, zh, lang)
+        for r, en, zh in zip(regions["region"], regions["name_en"], regions["name_zh"], strict=True)
+    ]
+    return regions.reset_index(drop=True)
+
+
+def sources_with_age(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Loaded files, newest first, with their age in hours (how fresh each feed is)."""
+    src = q.list_sources(cur)
+    now = pd.Timestamp(utcnow())
+    src["age_hours"] = ((now - pd.to_datetime(src["loaded_at"])).dt.total_seconds() / 3600).round(1)
+    return src
+
+
+def freshness(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per kind, the newest load and its age in hours."""
+    src = sources_with_age(cur)
+    if src.empty:
+        return src
+    return src.sort_values("loaded_at").groupby("kind", as_index=False).last()[
+        ["kind", "file_name", "loaded_at", "loaded_by", "age_hours"]
+    ]
+
+
+def preview(name: str, data: bytes, kind: str, sheet: str | None = None, rows: int = 20) -> pd.DataFrame:
+    """The first rows of an upload with normalised headers (raises ImportRejected)."""
+    frame = importer.normalise_columns(name, importer.read_table(name, data, sheet), kind)
+    return frame.head(rows)
+
+
+def region_data(
+    cur: duckdb.DuckDBPyConnection, user: User, region: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """History and signals of one region the user may see."""
+    if not user.may_see_region(region):
+        raise PermissionError(f"{user.username} may not see region {region}")
+    return q.region_history(cur, region), q.region_signals(cur, region)
+
+
+def overview(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per metric: regions, periods, range and rows."""
+    return q.history_summary(cur)
