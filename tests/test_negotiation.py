@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from nego_fixtures import (
+
+from calibration import negotiation as neg
+from tests.nego_fixtures import (
     ADMIN,
     ANALYST,
     EXEC,
@@ -17,16 +19,6 @@ from nego_fixtures import (
     make_run,
     open_cycle,
 )
-
-from calibration import negotiation as neg
-from calibration.store import connect
-
-
-@pytest.fixture
-def cur(tmp_path):
-    con = connect(tmp_path / "t.duckdb")
-    yield con.cursor()
-    con.close()
 
 
 def test_dissent_check_is_pure():

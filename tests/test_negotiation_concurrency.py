@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-from nego_fixtures import ANALYST, EXEC, GOOD, make_run
-
 from calibration import negotiation as neg
 from calibration.auth import User
-from calibration.store import connect
-
-
-@pytest.fixture
-def con(tmp_path):
-    con = connect(tmp_path / "t.duckdb")
-    yield con
-    con.close()
+from tests.nego_fixtures import ANALYST, EXEC, GOOD, make_run
 
 
 def test_fifty_leads_at_once(con):

@@ -8,11 +8,11 @@ import zipfile
 
 import pandas as pd
 import pytest
-from nego_fixtures import ANALYST, EXEC, GOOD, HRBP, LEAD_EAST, LEAD_SOUTH, open_cycle
 
 from calibration import cli
 from calibration import negotiation as neg
 from calibration.store import connect
+from tests.nego_fixtures import ANALYST, EXEC, GOOD, HRBP, LEAD_EAST, LEAD_SOUTH, open_cycle
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -23,13 +23,6 @@ def _xlsx() -> bytes:
     buf = io.BytesIO()
     pd.DataFrame({"a": [1]}).to_excel(buf, index=False, engine="xlsxwriter")
     return buf.getvalue()
-
-
-@pytest.fixture
-def cur(tmp_path):
-    con = connect(tmp_path / "t.duckdb")
-    yield con.cursor()
-    con.close()
 
 
 def test_comment_thread_permissions(cur):
