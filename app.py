@@ -30,14 +30,26 @@ log = logging.getLogger("calibrate")
 st.set_page_config(page_title="Calibrate", page_icon=":material/target:", layout="wide")
 
 
+def init_language() -> None:
+    """Default language for a new session: ?lang=zh in the link, else English."""
+    if "lang" not in st.session_state:
+        wanted = st.query_params.get("lang", "en")
+        st.session_state["lang"] = wanted if wanted in LANGS else "en"
+
+
+def _apply_language() -> None:
+    st.session_state["lang"] = st.session_state["lang_picker"]
+
+
 def language_picker() -> None:
-    """Language choice, kept in session state."""
-    st.session_state.setdefault("lang", "en")
+    """Language choice; kept under a plain key so it survives page switches."""
+    st.session_state["lang_picker"] = st.session_state["lang"]
     st.selectbox(
         ctx.tr("app.language"),
         LANGS,
         format_func=lambda code: {"en": "English", "zh": "中文"}[code],
-        key="lang",
+        key="lang_picker",
+        on_change=_apply_language,
     )
 
 
@@ -98,6 +110,7 @@ def sidebar(cur, user: auth.User) -> None:
 
 def main() -> None:
     """Route the visitor: sign-in, or the pages their role may open."""
+    init_language()
     try:
         cur = ctx.cursor()
     except StoreError as exc:

@@ -55,6 +55,8 @@ def load_demo(cur: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _steps() -> list[DemoStep]:
     # Imported lazily so that optional features register only when present.
+    import calibration.negotiation_demo  # noqa: F401 - registers its step
+
     return list(EXTRA_STEPS)
 
 
