@@ -99,14 +99,14 @@ def live() -> None:
         {
             "": ["●" if r in lit else "" for r in table["region"]],
             ctx.tr("board.col_region"): table["name"],
-            ctx.tr("board.col_last_actual"): table["last_actual"],
-            ctx.tr("board.col_same_period_last_year"): table["same_period_last_year"],
-            ctx.tr("board.col_suggestion"): table["suggestion"],
+            ctx.tr("board.col_last_actual"): table["last_actual"].round(0),
+            ctx.tr("board.col_same_period_last_year"): table["same_period_last_year"].round(0),
+            ctx.tr("board.col_suggestion"): table["suggestion"].round(0),
             ctx.tr("board.col_interval"): [
                 f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
                 for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
             ],
-            ctx.tr("board.col_proposal"): table["proposal"],
+            ctx.tr("board.col_proposal"): table["proposal"].round(0),
             ctx.tr("board.col_delta_pct"): table["delta_pct"],
             ctx.tr("board.col_status"): [
                 f"{label} ⚠" if older else label
@@ -190,8 +190,8 @@ with tab_whatif:
                 pd.DataFrame(
                     {
                         ctx.tr("board.col_region"): alloc["name"],
-                        ctx.tr("board.col_implied"): alloc["implied"],
-                        ctx.tr("board.col_suggestion"): alloc["suggestion"],
+                        ctx.tr("board.col_implied"): alloc["implied"].round(1),
+                        ctx.tr("board.col_suggestion"): alloc["suggestion"].round(0),
                         ctx.tr("board.col_delta_pct"): alloc["vs_suggestion_pct"],
                         ctx.tr("board.col_vs_last_year_pct"): alloc["vs_last_year_pct"],
                         ctx.tr("board.col_position"): alloc[f"label_{lang}"],
