@@ -123,3 +123,33 @@ def test_join_link_signs_the_lead_in_once(seeded, app_env):
         "This sign-in link has already been used. Each link works once: ask the session host "
         "for a new one."
     ]
+
+
+def test_board_marks_and_announces_a_new_proposal(seeded):
+    import time
+
+    from ui import context as ctx
+
+    at = _board(login("exec"))
+    assert not at.toast
+    # The app's own connection: a second one to the same file is not allowed in-process.
+    cur = ctx.connection().cursor()
+    lead = auth.load_user(cur, "lead_south")
+    region = sorted(lead.regions)[0]
+    neg.propose(
+        cur,
+        lead,
+        seeded,
+        region,
+        123,
+        GOOD["justification"],
+        GOOD["support"],
+        GOOD["risk"],
+        GOOD["confidence"],
+        expected_last_event=None,
+    )
+    time.sleep(1.1)  # the board's shared snapshot lives one second
+    at.run()
+    assert not at.exception, at.exception
+    assert any("123" in t.value for t in at.toast), [t.value for t in at.toast]
+    assert "●" in at.dataframe[0].value.iloc[:, 0].tolist()
