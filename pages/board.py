@@ -275,7 +275,10 @@ with tab_respond:
                     format_func=lambda a: t(f"board.respond_{a}", lang),
                     horizontal=True,
                 )
-                value = st.number_input(ctx.tr("board.respond_value"), min_value=0.0, step=1.0)
+                # Empty by default: a counter of 0 by oversight must be refused, not sent.
+                value = st.number_input(
+                    ctx.tr("board.respond_value"), min_value=0.0, step=1.0, value=None
+                )
                 reason = st.text_area(ctx.tr("board.respond_reason"))
                 sent = st.form_submit_button(ctx.tr("board.respond_submit"), type="primary")
             if sent:

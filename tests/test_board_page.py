@@ -153,3 +153,18 @@ def test_board_marks_and_announces_a_new_proposal(seeded):
     assert not at.exception, at.exception
     assert any("123" in t.value for t in at.toast), [t.value for t in at.toast]
     assert "●" in at.dataframe[0].value.iloc[:, 0].tolist()
+
+
+def test_board_counter_needs_a_value_and_a_reason(seeded):
+    at = _board(login("exec"))
+    at.radio[0].set_value("counter")
+    next(b for b in at.button if b.label == "Send response").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "Enter a number of 0 or more." in [e.value for e in at.error]
+    at.radio[0].set_value("counter")
+    at.number_input[0].set_value(140)
+    at.text_area[0].input("The new AE starts in February; 140 is within reach.")
+    next(b for b in at.button if b.label == "Send response").click()
+    at.run()
+    assert any("Response recorded" in s.value for s in at.success), [e.value for e in at.error]
