@@ -42,7 +42,7 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
 
 def make_model(
     half_life: float = DEFAULTS["half_life"],
-    pooling: float = DEFAULTS["pooling"],
+    pooling: float | str = DEFAULTS["pooling"],
     weights: dict[str, float] | None = None,
     robust: bool = True,
     freq: str | None = None,
@@ -70,7 +70,7 @@ def run_backtest(
     metric: str,
     origins: int = 8,
     half_life: float = DEFAULTS["half_life"],
-    pooling: float = DEFAULTS["pooling"],
+    pooling: float | str = DEFAULTS["pooling"],
     weights: dict[str, float] | None = None,
     robust: bool = True,
     holt_winters: bool = False,
@@ -103,7 +103,7 @@ def suggest(
     metric: str,
     period: str,
     half_life: float = DEFAULTS["half_life"],
-    pooling: float = DEFAULTS["pooling"],
+    pooling: float | str = DEFAULTS["pooling"],
     weights: dict[str, float] | None = None,
     robust: bool = True,
 ) -> pd.DataFrame:
@@ -170,7 +170,7 @@ def optimise(
     metric: str,
     origins: int = 8,
     half_life: float = DEFAULTS["half_life"],
-    pooling: float = DEFAULTS["pooling"],
+    pooling: float | str = DEFAULTS["pooling"],
     robust: bool = True,
     start: dict[str, float] | None = None,
 ) -> dict:
