@@ -41,3 +41,8 @@ def company_name() -> str:
 def demo_dir() -> Path:
     """Folder of the demo CSV files (CALIBRATE_DEMO_DIR, default data/demo)."""
     return Path(os.environ.get("CALIBRATE_DEMO_DIR", str(ROOT / "data" / "demo")))
+
+
+def read_only() -> bool:
+    """Open the database read-only (CALIBRATE_READ_ONLY=1), e.g. to review an archive."""
+    return os.environ.get("CALIBRATE_READ_ONLY", "") in ("1", "true", "yes")
