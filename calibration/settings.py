@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +38,14 @@ def login_window_minutes() -> int:
 def company_name() -> str:
     """Company name printed on letters and shown in the app."""
     return os.environ.get("CALIBRATE_COMPANY", "Calibrate Demo SaaS Co.")
+
+
+def logo_path() -> str | None:
+    """Logo image (PNG or JPEG) printed on letters: CALIBRATE_LOGO, default none."""
+    return os.environ.get("CALIBRATE_LOGO") or None
+
+
+def font_cache_dir() -> Path:
+    """Where derived (subset) fonts are cached: CALIBRATE_FONT_CACHE, default a temp dir."""
+    default = Path(tempfile.gettempdir()) / f"calibrate-fonts-{os.getuid()}"
+    return Path(os.environ.get("CALIBRATE_FONT_CACHE") or default)
