@@ -196,12 +196,16 @@ def warm_fonts() -> None:
     _base_font(font.bold)
 
 
+# Characters the layout itself adds (placeholders, ellipses, separators, digits).
+_LAYOUT_CHARS = frozenset(range(0x20, 0x7F)) | frozenset(map(ord, "—–…·：，（）"))
+
+
 def _font_files(font: CjkFont, used: frozenset[int]) -> tuple[Path, Path]:
     # Parsing and subsetting the full 20 MB collection costs about a second per face and
     # letter; a cached subset of the common characters makes a letter ~8x cheaper.
     if used <= _base_chars():
         return _base_font(font.regular), _base_font(font.bold)
-    needed = frozenset(used | _label_chars() | set(range(0x20, 0x7F)))
+    needed = frozenset(used | _label_chars() | _LAYOUT_CHARS)
     return (
         _derived_font(font.regular, needed, "doc"),
         _derived_font(font.bold, needed, "doc"),
@@ -389,7 +393,7 @@ class _LetterPDF(FPDF):
         self.set_y(10)
         self.set_font("cjk", "", 7.5)
         self.set_text_color(*MUTED)
-        self.cell(BODY_W, 4, self.running, align="L")
+        self.cell(BODY_W, 4, fit_text(self, self.running, BODY_W - 2), align="L")
         self.set_draw_color(*RULE)
         self.set_line_width(0.2)
         self.line(MARGIN_X, 15, PAGE_W - MARGIN_X, 15)
@@ -404,7 +408,7 @@ class _LetterPDF(FPDF):
         self.set_text_color(*MUTED)
         self.set_font("cjk", "", 7)
         page = t("letters.footer.page", self.letter_lang, page=self.page_no(), pages=NB_ALIAS)
-        self.cell(BODY_W - 32, 3.6, self.running, align="L")
+        self.cell(BODY_W - 32, 3.6, fit_text(self, self.running, BODY_W - 36), align="L")
         self.cell(32, 3.6, page, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.cell(
             BODY_W,
@@ -420,6 +424,21 @@ class _LetterPDF(FPDF):
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )
+
+
+def fit_text(pdf: FPDF, text: str, width: float) -> str:
+    """Text shortened with an ellipsis to fit width at the PDF's current font."""
+    if pdf.get_string_width(text) <= width:
+        return text
+    # Bisect on length: running headers repeat on every page of a 20-page letter.
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if pdf.get_string_width(text[:mid] + "…") <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
 
 
 def _initials(company: str) -> str:
@@ -536,15 +555,6 @@ class _Renderer:
             new_y=YPos.NEXT,
         )
 
-    def fit(self, text: str, width: float) -> str:
-        """Text shortened with an ellipsis to fit width at the current font."""
-        pdf = self.pdf
-        if pdf.get_string_width(text) <= width:
-            return text
-        while text and pdf.get_string_width(text + "…") > width:
-            text = text[:-1]
-        return text + "…"
-
     # -- document --------------------------------------------------------------------
 
     def render(self) -> bytes:
@@ -616,7 +626,7 @@ class _Renderer:
         pdf.set_xy(left, top + 0.6)
         pdf.set_text_color(*INK)
         pdf.set_font("cjk", "B", 12.5)
-        pdf.cell(company_w, 6.5, self.fit(self.x.company, company_w - 2))
+        pdf.cell(company_w, 6.5, fit_text(pdf, self.x.company, company_w - 2))
         pdf.set_xy(left, top + 7.4)
         pdf.set_font("cjk", "", 8.5)
         pdf.set_text_color(*MUTED)
@@ -624,7 +634,7 @@ class _Renderer:
         ref = self.tr("letters.ref", ref=f"C{self.c.cycle_id}-{self.x.region}-v{self.c.version}")
         pdf.set_font("cjk", "", 8)
         pdf.set_xy(PAGE_W - MARGIN_X - right_w, top + 1.6)
-        pdf.cell(right_w, 4.2, self.fit(ref, right_w - 2), align="R")
+        pdf.cell(right_w, 4.2, fit_text(pdf, ref, right_w - 2), align="R")
         pdf.set_xy(PAGE_W - MARGIN_X - right_w, top + 6.4)
         pdf.cell(right_w, 4.2, self.tr("letters.issued", when=_when(self.c.issued_at)), align="R")
         rule_y = top + mark + 3.5
@@ -831,7 +841,8 @@ class _Renderer:
         for number, description in overflow:
             pdf.set_font("cjk", "B", 9)
             pdf.set_text_color(*MUTED)
-            pdf.cell(BODY_W, 5, f"{number}.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            label = self.tr("letters.support.full_text", number=number)
+            pdf.cell(BODY_W, 5, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.paragraph(description, size=9)
 
     # -- signatures ------------------------------------------------------------------
