@@ -90,7 +90,9 @@ def find_cjk_font() -> CjkFont:
         regular = folder / "NotoSansCJK-Regular.ttc"
         if regular.is_file():
             bold = folder / "NotoSansCJK-Bold.ttc"
-            reg_face = FontFile(regular, _face_index(regular, NOTO_SC_FAMILY, 2))
+            reg_face = FontFile(
+                regular, _face_index(regular, NOTO_SC_FAMILY, NOTO_SC_DEFAULT_INDEX)
+            )
             bold_face = (
                 FontFile(bold, _face_index(bold, NOTO_SC_FAMILY, NOTO_SC_DEFAULT_INDEX))
                 if bold.is_file()
@@ -353,8 +355,6 @@ MARGIN_X = 20.0
 MARGIN_TOP = 16.0
 FOOTER_H = 22.0
 BODY_W = PAGE_W - 2 * MARGIN_X
-# The CJK font draws the middle dot full-width, which already spaces it on both sides.
-SEP = "·"
 NB_ALIAS = "\ue000nb\ue000"  # private-use: clean_text turns these into "?" in user text
 
 SHORT = 160  # identifiers and names; the hash covers the full value
@@ -514,7 +514,9 @@ class _Renderer:
         en = self.x.region_name_en or self.x.region
         zh = self.x.region_name_zh
         first, second = (zh or en, en) if self.lang == "zh" else (en, zh)
-        return f"{first} ({second})" if second and second != first else first
+        if not second or second == first:
+            return first
+        return f"{first}（{second}）" if self.lang == "zh" else f"{first} ({second})"
 
     # -- text primitives -------------------------------------------------------------
 
@@ -560,13 +562,23 @@ class _Renderer:
 
     # -- document --------------------------------------------------------------------
 
+    def separator(self) -> str:
+        """A middle dot between items, spaced only when the font draws it narrow."""
+        # Noto CJK draws it full-width (already spaced); WenQuanYi draws it Latin-narrow.
+        self.pdf.set_font("cjk", "", 10)
+        wide = self.pdf.get_string_width("·") >= 0.8 * self.pdf.get_string_width("中")
+        return "·" if wide else " · "
+
     def render(self) -> bytes:
         regular, bold = _font_files(self.font, self._used_chars())
         pdf = self.pdf
         title = self.tr("letters.title")
-        pdf.running = SEP.join((self.x.company, title, self.region_display(), f"v{self.c.version}"))
         pdf.add_font("cjk", "", str(regular))
         pdf.add_font("cjk", "B", str(bold))
+        self.sep = self.separator()
+        pdf.running = self.sep.join(
+            (self.x.company, title, self.region_display(), f"v{self.c.version}")
+        )
         pdf.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         pdf.set_auto_page_break(True, margin=FOOTER_H + 4)
         pdf.alias_nb_pages(NB_ALIAS)
@@ -671,6 +683,7 @@ class _Renderer:
         pdf.ln(0.5)
         subtitle = self.tr(
             "letters.subtitle",
+            sep=self.sep,
             region=self.region_display(),
             metric=self.x.metric,
             period=self.x.period,
@@ -687,7 +700,7 @@ class _Renderer:
         else:
             version = self.tr("letters.version.first", version=c.version)
         rows = [
-            ("letters.field.region", f"{self.region_display()}{SEP}{self.x.region}"),
+            ("letters.field.region", f"{self.region_display()}{self.sep}{self.x.region}"),
             ("letters.field.cycle", f"{self.x.cycle_name} (#{c.cycle_id})"),
             ("letters.field.period", self.x.period),
             ("letters.field.metric", self.x.metric),

@@ -451,6 +451,26 @@ def test_missing_font_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) 
         letter_pdf.find_cjk_font.cache_clear()
 
 
+@needs_poppler
+@pytest.mark.skipif(
+    not letter_pdf.WQY_FILES[0].is_file(), reason="fonts-wqy-microhei not installed"
+)
+def test_wenquanyi_is_the_fallback_font(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(letter_pdf, "NOTO_DIRS", (Path("/nonexistent/noto"),))
+    letter_pdf.find_cjk_font.cache_clear()
+    try:
+        assert letter_pdf.find_cjk_font().name == "WenQuanYi Micro Hei"
+        data = render_letter(east(), [], "zh")
+    finally:
+        letter_pdf.find_cjk_font.cache_clear()
+    path = tmp_path / "wqy.pdf"
+    path.write_bytes(data)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    assert "WenQuanYi" in fonts.stdout.replace(" ", "") and " yes " in fonts.stdout
+    text = pdf_text(data, tmp_path)
+    assert "目标共识确认函" in text and "华东区" in text
+
+
 def test_font_resolution_picks_simplified_chinese() -> None:
     font = letter_pdf.find_cjk_font()
     if "Noto" in font.name:
