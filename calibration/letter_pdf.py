@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -167,11 +168,42 @@ def _subset_to_file(face: FontFile, chars: Iterable[int], target: Path) -> None:
     subsetter = ft_subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(set(chars) & _face_cmap(face)))
     subsetter.subset(font)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a concurrent renderer never reads a half-written font.
-    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-    font.save(str(partial))
-    os.replace(partial, target)
+    # Write then rename, so a concurrent renderer (thread or process) never reads a
+    # half-written font.
+    handle, partial = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            font.save(out)
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+@cache
+def _cache_dir() -> Path:
+    """The font cache folder, private to this user; a fresh private one if not safe."""
+    folder = settings.font_cache_dir()
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+        # Fonts from here are embedded in signed letters: never trust a folder another
+        # user could have created or can write to (a shared /tmp, for instance).
+        if info.st_uid == os.getuid() and not info.st_mode & 0o022:
+            return folder
+        log.warning("font cache %s is not private to this user; using a private one", folder)
+    except OSError as exc:
+        log.warning("font cache %s unusable (%s); using a private one", folder, exc)
+    return Path(tempfile.mkdtemp(prefix="calibrate-fonts-"))
+
+
+MAX_DOC_FONTS = 512  # exact subsets for unusual letters; the oldest are dropped beyond this
+
+
+def _prune_doc_fonts(folder: Path) -> None:
+    docs = sorted(folder.glob("*-doc-*"), key=lambda p: p.stat().st_mtime)
+    for old in docs[: max(0, len(docs) - MAX_DOC_FONTS)]:
+        old.unlink(missing_ok=True)
 
 
 def _derived_font(face: FontFile, chars: frozenset[int], tag: str) -> Path:
@@ -180,12 +212,13 @@ def _derived_font(face: FontFile, chars: frozenset[int], tag: str) -> Path:
         f"{face.path}|{face.index}|{stat.st_size}|{stat.st_mtime_ns}|{FONT_CACHE_VERSION}|"
         f"{tag}|{','.join(map(str, sorted(chars)))}".encode()
     ).hexdigest()[:24]
-    suffix = ".otf" if face.path.suffix.lower() in (".otc", ".otf") else ".ttf"
-    if "CFF " in ttLib.TTFont(str(face.path), fontNumber=face.index, lazy=True):
-        suffix = ".otf"
-    target = settings.font_cache_dir() / f"{face.path.stem}-{face.index}-{tag}-{key}{suffix}"
+    is_cff = "CFF " in ttLib.TTFont(str(face.path), fontNumber=face.index, lazy=True)
+    folder = _cache_dir()
+    target = folder / f"{face.path.stem}-{face.index}-{tag}-{key}{'.otf' if is_cff else '.ttf'}"
     if not target.is_file():
         _subset_to_file(face, chars, target)
+        if tag == "doc":
+            _prune_doc_fonts(folder)
     return target
 
 
@@ -1008,7 +1041,34 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass(frozen=True)
+class LetterCheck:
+    """What a letter file is and declares, for `letters verify` to compare with the archive."""
+
+    file_sha256: str
+    declared_content_sha256: str | None
+    expected_content_sha256: str | None
+
+    @property
+    def content_matches(self) -> bool | None:
+        """Whether the declared content hash is the expected one (None: nothing expected)."""
+        if self.expected_content_sha256 is None:
+            return None
+        return self.declared_content_sha256 == self.expected_content_sha256
+
+
+def check_letter(pdf_bytes: bytes, content: LetterContent | None = None) -> LetterCheck:
+    """Hash a letter file and read its declared content hash; compare with content if given."""
+    return LetterCheck(
+        file_sha256=file_sha256(pdf_bytes),
+        declared_content_sha256=embedded_content_sha256(pdf_bytes),
+        expected_content_sha256=None if content is None else content_sha256(content),
+    )
+
+
 __all__ = [
+    "LetterCheck",
+    "check_letter",
     "CjkFont",
     "CjkFontMissingError",
     "clean_text",

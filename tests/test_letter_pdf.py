@@ -275,6 +275,16 @@ def test_metadata_carries_title_date_and_content_hash(rendered: dict[str, bytes]
     assert embedded_content_sha256(b"not a pdf") is None
 
 
+def test_check_letter_reports_file_and_content_hashes(rendered: dict[str, bytes]) -> None:
+    check = letter_pdf.check_letter(rendered["en"], east())
+    assert check.file_sha256 == hashlib.sha256(rendered["en"]).hexdigest()
+    assert check.declared_content_sha256 == content_sha256(east())
+    assert check.content_matches is True
+    assert letter_pdf.check_letter(rendered["en"], east(agreed=1.0)).content_matches is False
+    assert letter_pdf.check_letter(rendered["en"]).content_matches is None
+    assert letter_pdf.check_letter(b"junk").declared_content_sha256 is None
+
+
 def test_different_content_gives_different_bytes(rendered: dict[str, bytes]) -> None:
     other = east(agreed=221.0)
     assert render_letter(other, [], "zh") != rendered["zh"]
@@ -469,6 +479,45 @@ def test_wenquanyi_is_the_fallback_font(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert "WenQuanYi" in fonts.stdout.replace(" ", "") and " yes " in fonts.stdout
     text = pdf_text(data, tmp_path)
     assert "目标共识确认函" in text and "华东区" in text
+
+
+def test_font_cache_refuses_a_folder_others_can_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("CALIBRATE_FONT_CACHE", str(shared))
+    letter_pdf._cache_dir.cache_clear()
+    chosen = shared
+    try:
+        chosen = letter_pdf._cache_dir()
+        assert chosen != shared
+        assert chosen.stat().st_mode & 0o077 == 0
+        private = tmp_path / "private"
+        monkeypatch.setenv("CALIBRATE_FONT_CACHE", str(private))
+        letter_pdf._cache_dir.cache_clear()
+        assert letter_pdf._cache_dir() == private
+    finally:
+        letter_pdf._cache_dir.cache_clear()
+        shutil.rmtree(chosen, ignore_errors=True)
+
+
+def test_old_per_letter_fonts_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(letter_pdf, "MAX_DOC_FONTS", 2)
+    for i in range(4):
+        path = tmp_path / f"Noto-2-doc-{i}.otf"
+        path.write_bytes(b"x")
+        os.utime(path, (1000 + i, 1000 + i))
+    (tmp_path / "Noto-2-base-x.otf").write_bytes(b"x")
+    letter_pdf._prune_doc_fonts(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "Noto-2-base-x.otf",
+        "Noto-2-doc-2.otf",
+        "Noto-2-doc-3.otf",
+    ]
 
 
 def test_font_resolution_picks_simplified_chinese() -> None:
