@@ -99,7 +99,7 @@ def suggestion_chart(
     colours = [PALETTE["actual"], PALETTE["model"], PALETTE["proposal"], PALETTE["agreed"]]
     x = alt.X("period:O", sort=alt.SortField("order"), title=t("chart.period", lang))
     colour = alt.Color("series:N", scale=alt.Scale(domain=series, range=colours),
-                       title=None)
+                       title=None, legend=alt.Legend(orient="bottom"))
     base = alt.Chart(data)
     line = base.transform_filter(
         alt.datum.series == series[0]
@@ -107,12 +107,14 @@ def suggestion_chart(
         x=x, y=alt.Y("value:Q", title=t("chart.value", lang)), color=colour,
         tooltip=["period", alt.Tooltip("value:Q", format=",.0f")],
     )
-    band = base.transform_filter(alt.datum.series == model_label).mark_rule(strokeWidth=6, opacity=0.45, color=PALETTE["band"]).encode(
+    band = base.transform_filter(alt.datum.series == model_label).mark_rule(
+        strokeWidth=12, opacity=0.7, color=PALETTE["band"]
+    ).encode(
         x=x, y="lower:Q", y2="upper:Q",
         tooltip=[alt.Tooltip("lower:Q", format=",.0f"), alt.Tooltip("upper:Q", format=",.0f")],
     )
     points = base.transform_filter(alt.datum.series != series[0]).mark_point(
-        filled=True, size=120
+        filled=True, size=160
     ).encode(
         x=x, y="value:Q", color=colour, shape=alt.Shape("series:N", legend=None),
         tooltip=["series", alt.Tooltip("value:Q", format=",.0f")],
@@ -134,11 +136,11 @@ def contributions_chart(contributions: dict[str, float | None], lang: str) -> al
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("driver:N", sort=None, title=None),
+            y=alt.Y("driver:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)),
             x=alt.X("value:Q", title=t("nego.contribution", lang)),
             color=alt.condition(alt.datum.value >= 0, alt.value(PALETTE["actual"]),
                                 alt.value(PALETTE["red"])),
             tooltip=["driver", alt.Tooltip("value:Q", format=",.1f")],
         )
-        .properties(height=140)
+        .properties(height=alt.Step(30))
     )

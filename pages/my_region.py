@@ -198,9 +198,9 @@ if cycle["status"] == "open":
         field_error("support")
         h1, h2 = st.columns(2)
         h1.number_input(ctx.tr("nego.extra_headcount"), min_value=0.0, step=1.0,
-                        key="nego_hc")
+                        format="%.0f", key="nego_hc")
         h2.number_input(ctx.tr("nego.extra_budget"), min_value=0.0, step=1000.0,
-                        key="nego_budget")
+                        format="%.0f", key="nego_budget")
         field_error("support_items")
         st.text_area(ctx.tr("nego.risk"), key="nego_risk", help=ctx.tr("nego.risk_help"),
                      max_chars=neg.MAX_TEXT)

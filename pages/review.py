@@ -4,6 +4,7 @@ with an outcome and a note; talk in the region's thread. Thin: calls calibration
 import pandas as pd
 import streamlit as st
 
+from calibration import data_service
 from calibration import negotiation as neg
 from ui import context as ctx
 
@@ -74,6 +75,8 @@ def comment(region: str) -> None:
 
 
 queue = neg.review_queue(cur, user, cycle_id)
+names = data_service.visible_regions(cur, user, ctx.lang())
+labels = dict(zip(names["region"], names["label"], strict=True))
 if queue.empty:
     st.info(ctx.tr("nego.queue_empty"))
 
@@ -81,7 +84,7 @@ for row in queue.to_dict("records"):
     region = row["region"]
     errors = ss.get(f"nego_review_errors_{region}", {})
     with st.container(border=True):
-        st.subheader(ctx.tr("nego.review_item", region=region, value=fmt(row["proposal_value"]),
+        st.subheader(ctx.tr("nego.review_item", region=labels.get(region, region), value=fmt(row["proposal_value"]),
                             suggestion=fmt(row["proposal_suggestion"]),
                             gap=f"{row['gap']:.0%}"))
         st.caption(ctx.tr("nego.proposed_by", actor=row["proposed_by"],
@@ -125,7 +128,7 @@ if not resolved.empty:
     with st.expander(ctx.tr("nego.resolved_heading")):
         st.dataframe(
             pd.DataFrame({
-                ctx.tr("nego.region"): resolved["region"],
+                ctx.tr("nego.region"): [labels.get(r, r) for r in resolved["region"]],
                 ctx.tr("nego.col_value"): resolved["proposal_value"],
                 ctx.tr("nego.col_suggestion"): resolved["proposal_suggestion"],
                 ctx.tr("nego.outcome"): [ctx.tr(f"nego.outcome.{o}")
