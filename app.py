@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 
 from calibration import auth
@@ -30,14 +31,26 @@ log = logging.getLogger("calibrate")
 st.set_page_config(page_title="Calibrate", page_icon=":material/target:", layout="wide")
 
 
+def init_language() -> None:
+    """Default language for a new session: ?lang=zh in the link, else English."""
+    if "lang" not in st.session_state:
+        wanted = st.query_params.get("lang", "en")
+        st.session_state["lang"] = wanted if wanted in LANGS else "en"
+
+
+def _apply_language() -> None:
+    st.session_state["lang"] = st.session_state["lang_picker"]
+
+
 def language_picker() -> None:
-    """Language choice, kept in session state."""
-    st.session_state.setdefault("lang", "en")
+    """Language choice; kept under a plain key so it survives page switches."""
+    st.session_state["lang_picker"] = st.session_state["lang"]
     st.selectbox(
         ctx.tr("app.language"),
         LANGS,
         format_func=lambda code: {"en": "English", "zh": "中文"}[code],
-        key="lang",
+        key="lang_picker",
+        on_change=_apply_language,
     )
 
 
@@ -96,8 +109,24 @@ def sidebar(cur, user: auth.User) -> None:
             st.rerun()
 
 
+def run_guarded(page: st.navigation) -> None:
+    """Run a page; no traceback ever reaches the user."""
+    try:
+        page.run()
+    except duckdb.Error:
+        # Storage failures (read-only file, full disk, lock): a plain message, nothing half-done.
+        log.exception("database error on page %s", page.title)
+        st.error(ctx.tr("app.db_write_error"))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if type(exc).__module__.startswith("streamlit"):
+            raise
+        log.exception("page %s failed", page.title)
+        st.error(ctx.tr("app.unexpected_error"))
+
+
 def main() -> None:
     """Route the visitor: sign-in, or the pages their role may open."""
+    init_language()
     try:
         cur = ctx.cursor()
     except StoreError as exc:
@@ -109,7 +138,9 @@ def main() -> None:
         st.session_state["expired_notice"] = True
         user = None
     if user is None:
-        st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))]).run()
+        run_guarded(
+            st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))])
+        )
         return
     ctx.touch()
     pages = [
@@ -120,14 +151,7 @@ def main() -> None:
     if not pages:
         pages = [st.Page(lambda: st.info(ctx.tr("app.no_pages")), title=ctx.tr("app.title"))]
     sidebar(cur, user)
-    nav = st.navigation(pages)
-    try:
-        nav.run()
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
-        if type(exc).__module__.startswith("streamlit"):
-            raise
-        log.exception("page %s failed", nav.title)
-        st.error(ctx.tr("app.unexpected_error"))
+    run_guarded(st.navigation(pages))
 
 
 main()

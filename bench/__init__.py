@@ -1,1 +1,1 @@
-"""Benchmarks: one module per area, each with run() -> str (a Markdown section)."""
+"""Benchmarks: `make bench` (python -m bench) runs them all and rewrites bench/RESULTS.md."""

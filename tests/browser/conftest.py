@@ -1,0 +1,168 @@
+"""Real-browser fixtures: a Streamlit server on a free port and the system Chromium."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.factories import ROOT, write_small_demo
+
+CHROMIUM = os.environ.get("CALIBRATE_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running `streamlit run app.py` with its own database."""
+
+    def __init__(self, db: Path, env: dict[str, str]) -> None:
+        self.db = db
+        self.env = env
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = db.with_suffix(".log")
+
+    def start(self, timeout: float = 90) -> None:
+        """Start the server and wait for its health endpoint."""
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "app.py",
+                "--server.headless=true", f"--server.port={self.port}",
+                "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
+                "--server.fileWatcherType=none",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("server did not become healthy")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server (SIGKILL to simulate a crash)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+def _need_browser() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; CI must install it (apt chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM} and CI unset: browser tests skipped")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A fresh app server on a free port, seeded with the demo data."""
+    _need_browser()
+    env = dict(os.environ)
+    env["CALIBRATE_DB"] = str(tmp_path / "browser.duckdb")
+    if not (ROOT / "data" / "demo" / "history.csv").exists():
+        env["CALIBRATE_DEMO_DIR"] = str(write_small_demo(tmp_path / "demo"))
+    srv = Server(tmp_path / "browser.duckdb", env)
+    # Seed before starting so the first page load is not the one paying for it.
+    subprocess.run(
+        [sys.executable, "-m", "calibration", "init", "--db", env["CALIBRATE_DB"]],
+        cwd=ROOT, env=env, check=True, capture_output=True,
+    )
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The system Chromium driven by Playwright (no browser download)."""
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shot():
+    """Save a full-page screenshot under test-artifacts/screenshots/NAME.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def wait_idle(page, timeout: float = 30_000) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=timeout,
+    )
+    page.wait_for_timeout(400)
+
+
+def sign_in(page, url: str, username: str, password: str = "calibrate-demo", lang: str = "en") -> None:
+    """Open the app, optionally switch to Chinese, and sign in."""
+    page.goto(f"{url}/?lang={lang}")
+    page.get_by_label("Username" if lang == "en" else "用户名").wait_for(timeout=30_000)
+    page.get_by_label("Username" if lang == "en" else "用户名").fill(username)
+    page.get_by_label("Password" if lang == "en" else "密码", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in" if lang == "en" else "登录").click()
+    page.get_by_role("button", name="Sign out" if lang == "en" else "退出登录").wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+
+
+def open_page(page, title: str) -> None:
+    """Click a page in the sidebar navigation (absent when the role has one page)."""
+    link = page.get_by_role("link", name=title, exact=True)
+    if link.count():
+        link.first.click()
+        wait_idle(page)
