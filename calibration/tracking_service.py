@@ -89,8 +89,13 @@ def cycle_from_targets(
         df["commitments"] = [[] for _ in range(len(df))]
     cols = ["region", "target", "suggestion", "proposal", "agreed", "commitments"]
     return TrackedCycle(
-        int(cycle_id), metric, period, df[cols].reset_index(drop=True), name or f"#{cycle_id}",
-        status, company_target,
+        int(cycle_id),
+        metric,
+        period,
+        df[cols].reset_index(drop=True),
+        name or f"#{cycle_id}",
+        status,
+        company_target,
     )
 
 
@@ -148,9 +153,7 @@ def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
     )
     items = col("support_items")
     support = col("support")
-    frame["commitments"] = [
-        _commitment_items(i, s) for i, s in zip(items, support, strict=True)
-    ]
+    frame["commitments"] = [_commitment_items(i, s) for i, s in zip(items, support, strict=True)]
     frame["target"] = frame["agreed"]
     frame = frame[frame["target"].notna()]
     return cycle_from_targets(
@@ -268,6 +271,30 @@ def board(
     return Board(c, as_of, path, actuals, snap, weekly, labels)
 
 
+COMPANY = "__company__"
+
+
+def company_view(b: Board) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The visible regions summed: (path, actuals, projection row) for `tracking_chart`.
+
+    The interval treats regions as independent: half-widths add in quadrature.
+    """
+    path = b.path.groupby("date", as_index=False)["planned_cum"].sum().assign(region=COMPANY)
+    acts = b.actuals.groupby("date", as_index=False)["value"].sum().assign(region=COMPANY)
+    s = b.snapshot
+    row: dict[str, Any] = {"region": COMPANY, "as_of": pd.Timestamp(b.as_of)}
+    for col in ("target", "actual_to_date", "planned_to_date", "projected"):
+        row[col] = float(s[col].sum())
+    lo = float(((s["projected"] - s["lower80"]) ** 2).sum()) ** 0.5
+    hi = float(((s["upper80"] - s["projected"]) ** 2).sum()) ** 0.5
+    row["lower80"] = max(row["projected"] - lo, row["actual_to_date"])
+    row["upper80"] = row["projected"] + hi
+    row["pace"] = row["actual_to_date"] / row["planned_to_date"] if row["planned_to_date"] else 1.0
+    row["status"] = str(tracking.status_of(row["pace"]))
+    row["shortfall"] = row["target"] - row["projected"]
+    return path[["region", "date", "planned_cum"]], acts[["region", "date", "value"]], row
+
+
 _SNAPSHOT_EXTRA = ("label", "shortfall", "undelivered", "support_note", "escalation")
 
 
@@ -303,9 +330,7 @@ def _decorate(
         else {}
     )
     snap["escalation"] = snap["region"].map(lambda r: latest.get(r, ""))
-    return snap.sort_values(["shortfall", "region"], ascending=[False, True]).reset_index(
-        drop=True
-    )
+    return snap.sort_values(["shortfall", "region"], ascending=[False, True]).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -440,8 +465,15 @@ def _record(
                 continue
             detail = {k: _finite(v) for k, v in e["detail"].items()}
             event_id = q.insert_event(
-                cur, c.cycle_id, e["region"], e["kind"], e["level"], e["triggered_on"],
-                json.dumps(detail, ensure_ascii=False), now, actor.username,
+                cur,
+                c.cycle_id,
+                e["region"],
+                e["kind"],
+                e["level"],
+                e["triggered_on"],
+                json.dumps(detail, ensure_ascii=False),
+                now,
+                actor.username,
             )
             names = _names(cur, e["region"])
             params = {
@@ -471,9 +503,7 @@ def _record(
     return Evaluation(as_of, new, sent)
 
 
-def events(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int
-) -> pd.DataFrame:
+def events(cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int) -> pd.DataFrame:
     """Recorded tracking events the viewer may see, with the latest root-cause answer."""
     c = resolve(cur, cycle)
     ev = q.list_events(cur, c.cycle_id)
@@ -537,22 +567,37 @@ def submit_root_cause(
     now = utcnow()
     with transaction(cur):
         form_id = q.insert_root_cause(
-            cur, event["event_id"], event["cycle_id"], event["region"], cause, text,
-            actor.username, now,
+            cur,
+            event["event_id"],
+            event["cycle_id"],
+            event["region"],
+            cause,
+            text,
+            actor.username,
+            now,
         )
         names = _names(cur, event["region"])
         params = json.dumps(
-            {"region_en": names["en"], "region_zh": names["zh"], "cause": cause, "text": text,
-             "lead": actor.display_name},
+            {
+                "region_en": names["en"],
+                "region_zh": names["zh"],
+                "cause": cause,
+                "text": text,
+                "lead": actor.display_name,
+            },
             ensure_ascii=False,
         )
         q.insert_notifications(
             cur,
             [
                 {
-                    "username": u, "kind": "root_cause_submitted", "cycle_id": event["cycle_id"],
-                    "region": event["region"], "event_id": event["event_id"],
-                    "message_key": "tracking.inbox.root_cause_submitted", "params": params,
+                    "username": u,
+                    "kind": "root_cause_submitted",
+                    "cycle_id": event["cycle_id"],
+                    "region": event["region"],
+                    "event_id": event["event_id"],
+                    "message_key": "tracking.inbox.root_cause_submitted",
+                    "params": params,
                     "created_at": now,
                 }
                 for u in _recipients(cur, ("executive",), event["region"])
@@ -640,10 +685,12 @@ def inbox(cur: duckdb.DuckDBPyConnection, user: User, lang: str = "en") -> pd.Da
     """The user's own notifications, newest first: id, created_at, kind, region, text, read."""
     df = q.list_notifications(cur, user.username)
     df["text"] = [
-        render_notification(k, p, lang) for k, p in zip(df["message_key"], df["params"], strict=True)
+        render_notification(k, p, lang)
+        for k, p in zip(df["message_key"], df["params"], strict=True)
     ]
-    return df[["notification_id", "created_at", "kind", "cycle_id", "region", "event_id",
-               "text", "read"]]
+    return df[
+        ["notification_id", "created_at", "kind", "cycle_id", "region", "event_id", "text", "read"]
+    ]
 
 
 def unread_count(cur: duckdb.DuckDBPyConnection, user: User) -> int:
@@ -671,9 +718,7 @@ def fva_ready(cur: duckdb.DuckDBPyConnection, cycle: TrackedCycle | int) -> bool
     return last is not None and last >= c.bounds[1]
 
 
-def fva(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int
-) -> pd.DataFrame:
+def fva(cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int) -> pd.DataFrame:
     """Per visible region: suggestion, proposal, agreed, actual, their errors and FVA.
 
     `actual` is the sum of the period's daily actuals; `lead` the region's lead account(s).
@@ -692,7 +737,9 @@ def fva(
     return out
 
 
-def fva_leads(cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int) -> pd.DataFrame:
+def fva_leads(
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int
+) -> pd.DataFrame:
     """FVA per lead over the visible regions."""
     table = fva(cur, viewer, cycle)
     return tracking.fva_by_lead(table) if len(table) else table

@@ -25,7 +25,9 @@ def add_users(cur) -> None:
     """The accounts of the scenario (no password hashing: tests never sign in here)."""
     with transaction(cur):
         for u in (EXEC, ANALYST, LEAD_EAST, LEAD_SOUTH):
-            uq.insert_user(cur, u.username, u.display_name, u.role, "x", sorted(u.regions), utcnow())
+            uq.insert_user(
+                cur, u.username, u.display_name, u.role, "x", sorted(u.regions), utcnow()
+            )
 
 
 def actuals_csv(start: date, days: int, per_day: dict[str, float]) -> str:

@@ -79,8 +79,15 @@ def count_actuals(cur: duckdb.DuckDBPyConnection) -> int:
 # ----------------------------------------------------------------------------- events
 
 EVENT_COLUMNS = (
-    "event_id", "cycle_id", "region", "kind", "level", "triggered_on", "detail",
-    "recorded_at", "recorded_by",
+    "event_id",
+    "cycle_id",
+    "region",
+    "kind",
+    "level",
+    "triggered_on",
+    "detail",
+    "recorded_at",
+    "recorded_by",
 )
 
 
@@ -232,8 +239,15 @@ def insert_notifications(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> li
             "INSERT INTO notifications (notification_id, username, kind, cycle_id, region,"
             " event_id, message_key, params, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                first + i, r["username"], r["kind"], r.get("cycle_id"), r.get("region"),
-                r.get("event_id"), r["message_key"], r["params"], r["created_at"],
+                first + i,
+                r["username"],
+                r["kind"],
+                r.get("cycle_id"),
+                r.get("region"),
+                r.get("event_id"),
+                r["message_key"],
+                r["params"],
+                r["created_at"],
             ],
         )
         ids.append(first + i)
