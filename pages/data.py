@@ -68,6 +68,11 @@ with tab_upload:
             ctx.tr("data.file"), type=["csv", "xlsx", "txt"], key="upload_file"
         )
         sheet = st.text_input(ctx.tr("data.sheet"), key="upload_sheet") or None
+        cumulative = kind == "actuals" and st.checkbox(
+            ctx.tr("tracking.import.cumulative"),
+            help=ctx.tr("tracking.import.cumulative_help"),
+            key="upload_cumulative",
+        )
         if upload is not None:
             payload = upload.getvalue()
             try:
@@ -86,7 +91,9 @@ with tab_upload:
                 )
             if st.button(ctx.tr("data.import"), type="primary", key="upload_go"):
                 try:
-                    result = importer.import_bytes(cur, user, kind, upload.name, payload, sheet)
+                    result = importer.import_bytes(
+                        cur, user, kind, upload.name, payload, sheet, cumulative=cumulative
+                    )
                 except importer.ImportRejected as exc:
                     st.error(ctx.tr("data.rejected", total=exc.total))
                     st.dataframe(
