@@ -146,3 +146,12 @@ def test_comment_on_my_region(seeded):
     at.run()
     assert not at.exception and not errors(at)
     assert "=cmd|' /C calc'!A0 <script>x</script>" in [t.value for t in at.text]
+
+
+def test_chinese_field_errors(seeded):
+    at = my_region("zh")
+    fill(at, 210, justification="太短了", support="一名客户经理", risk="续约")
+    next(b for b in at.button if b.label == "提交提报").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "请用至少 20 个字符说明理由。" in errors(at)
