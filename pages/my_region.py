@@ -254,10 +254,13 @@ for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
         if item["text"]:
             st.text(item["text"])
         if item["kind"] == "attachment":
-            att = neg.get_attachment(cur, user, item["attachment_id"])
-            st.download_button(ctx.tr("nego.download", name=att["file_name"]), att["data"],
-                               file_name=att["file_name"], mime=att["mime"],
-                               key=f"nego_dl_{item['attachment_id']}")
+            aid = int(item["attachment_id"])
+            # Deferred: the bytes are read (and the permission checked again) on click only.
+            st.download_button(
+                ctx.tr("nego.download", name=item["file_name"]),
+                lambda aid=aid: neg.get_attachment(ctx.cursor(), user, aid)["data"],
+                file_name=item["file_name"], mime=item["mime"], key=f"nego_dl_{aid}",
+            )
 
 
 def post_comment() -> None:

@@ -155,3 +155,17 @@ def test_chinese_field_errors(seeded):
     at.run()
     assert not at.exception, at.exception
     assert "请用至少 20 个字符说明理由。" in errors(at)
+
+
+def test_attachment_listed_with_download(seeded):
+    path, cid = seeded
+    con = connect(path)
+    cur = con.cursor()
+    from calibration.auth import load_user
+
+    neg.add_attachment(cur, load_user(cur, "lead_east"), cid, "east", "renewal.pdf",
+                       b"%PDF-1.4\n%%EOF\n", note="Renewal status")
+    con.close()
+    at = my_region()
+    assert "Renewal status" in [t.value for t in at.text]
+    assert any(d.label == "Download renewal.pdf" for d in at.get("download_button"))
