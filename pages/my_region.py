@@ -189,6 +189,13 @@ if cycle["status"] == "open":
         st.warning(ctx.tr("nego.dissent_warning", gap=pct(gap),
                           threshold=pct(cycle["dissent_threshold"])),
                    icon=":material/warning:")
+    # A revision starts from the latest proposal's text.
+    for key, field in (("nego_just", "justification"), ("nego_support", "support"),
+                       ("nego_risk", "risk")):
+        if key not in ss:
+            ss[key] = row[field] or ""
+    if "nego_conf" not in ss and row["confidence"]:
+        ss["nego_conf"] = ctx.tr(f"nego.confidence.{row['confidence']}")
     with st.form("nego_proposal"):
         st.text_area(ctx.tr("nego.justification"), key="nego_just",
                      help=ctx.tr("nego.justification_help"), max_chars=neg.MAX_TEXT)
@@ -206,8 +213,8 @@ if cycle["status"] == "open":
                      max_chars=neg.MAX_TEXT)
         field_error("risk")
         # Translated labels as options (not format_func), mapped back in the callback.
-        st.radio(ctx.tr("nego.confidence"), list(confidence_labels), index=1, horizontal=True,
-                 key="nego_conf")
+        st.radio(ctx.tr("nego.confidence"), list(confidence_labels),
+                 index=None if "nego_conf" in ss else 1, horizontal=True, key="nego_conf")
         field_error("confidence")
         st.form_submit_button(ctx.tr("nego.submit"), type="primary", on_click=submit_proposal)
 elif cycle["status"] in ("locked", "tracking", "closed"):

@@ -102,8 +102,13 @@ for row in queue.to_dict("records"):
                 st.caption(f"{item['actor']} · {pd.Timestamp(item['at']):%Y-%m-%d %H:%M}")
                 if item["text"]:
                     st.text(item["text"])
-                if item["file_name"]:
-                    st.caption(item["file_name"])
+                if item["kind"] == "attachment":
+                    aid = int(item["attachment_id"])
+                    st.download_button(
+                        ctx.tr("nego.download", name=item["file_name"]),
+                        lambda aid=aid: neg.get_attachment(ctx.cursor(), user, aid)["data"],
+                        file_name=item["file_name"], mime=item["mime"], key=f"nego_dl_{aid}",
+                    )
             st.text_area(ctx.tr("nego.comment"), key=f"nego_hr_comment_{region}",
                          max_chars=neg.MAX_TEXT)
             st.button(ctx.tr("nego.post"), key=f"nego_hr_post_{region}", on_click=comment,

@@ -80,6 +80,12 @@ def test_lead_submits_and_field_errors_show(seeded):
     assert (row["proposal_value"], row["justification"], row["status"]) == (210.0, JUST,
                                                                              "proposed")
     con.close()
+    # a revision starts from the stored text; no widget/session-state warnings
+    assert at.text_area(key="nego_just").value == JUST
+    assert at.radio(key="nego_conf").value == "medium"
+    assert not [w.value for w in at.warning if "Session State" in w.value]
+    at.run()
+    assert at.text_area(key="nego_just").value == JUST and not at.exception
 
 
 def test_dissent_warning_before_submit_and_hr_resolves(seeded):
