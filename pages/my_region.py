@@ -26,6 +26,9 @@ def pct(value: float) -> str:
 
 def remember_error(exc: Exception) -> None:
     """Keep a refusal for the next render (callbacks run before the page draws)."""
+    if isinstance(exc, PermissionError):
+        ss["nego_alert"] = ("nego.err_permission", {}, str(exc))
+        return
     ss["nego_alert"] = (getattr(exc, "key", None), getattr(exc, "values", {}), str(exc))
 
 

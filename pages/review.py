@@ -52,8 +52,9 @@ def resolve(region: str) -> None:
         ss[errors_key] = exc.errors
     except (neg.NegotiationError, PermissionError) as exc:
         ss[errors_key] = {}
-        ss["nego_review_alert"] = (getattr(exc, "key", None), getattr(exc, "values", {}),
-                                   str(exc))
+        ss["nego_review_alert"] = (
+            "nego.err_permission" if isinstance(exc, PermissionError)
+            else getattr(exc, "key", None), getattr(exc, "values", {}), str(exc))
     else:
         ss[errors_key] = {}
         ss["nego_review_flash"] = ctx.tr("nego.resolved")
@@ -67,8 +68,9 @@ def comment(region: str) -> None:
     except neg.ValidationError as exc:
         ss["nego_review_alert"] = (next(iter(exc.errors.values())), {}, "")
     except (neg.NegotiationError, PermissionError) as exc:
-        ss["nego_review_alert"] = (getattr(exc, "key", None), getattr(exc, "values", {}),
-                                   str(exc))
+        ss["nego_review_alert"] = (
+            "nego.err_permission" if isinstance(exc, PermissionError)
+            else getattr(exc, "key", None), getattr(exc, "values", {}), str(exc))
     else:
         ss["nego_review_flash"] = ctx.tr("nego.posted")
         ss.pop(f"nego_hr_comment_{region}", None)
