@@ -48,9 +48,8 @@ def signals_chart(signals: pd.DataFrame, lang: str, height: int = 140) -> alt.Ch
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
             color=alt.Color(
                 "dimension:N",
-                scale=alt.Scale(
-                    domain=list(DIMENSION_COLOURS), range=list(DIMENSION_COLOURS.values())
-                ),
+                scale=alt.Scale(range=list(DIMENSION_COLOURS.values())),
+                sort=[t(f"dimension.{d}", lang) for d in DIMENSION_COLOURS],
                 title=t("chart.dimension", lang),
             ),
             tooltip=["signal", "dimension", "period", alt.Tooltip("value:Q", format=",.3~f")],

@@ -8,13 +8,14 @@ import importlib
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from calibration import auth, demo, importer, settings
 from calibration.store import StoreError, connect
 from calibration.store import users as uq
 
 # Feature modules that add subcommands with register(subparsers).
-FEATURE_MODULES = ("calibration.cli_model", "calibration.cli_tracking")
+FEATURE_MODULES = ("calibration.cli_model", "calibration.cli_negotiation", "calibration.cli_tracking")
 
 
 def add_db(p: argparse.ArgumentParser) -> None:
@@ -88,6 +89,24 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from calibration.store import backup
+
+    con = open_db(args)
+    manifest = backup.backup(con, args.out)
+    total = sum(manifest["tables"].values())
+    print(f"backup written to {args.out}: {len(manifest['tables'])} tables, {total} rows")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from calibration.store import backup
+
+    counts = backup.restore(args.source, args.db or settings.db_path())
+    print(f"restored {sum(counts.values())} rows in {len(counts)} tables into {args.db}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, including feature modules' subcommands."""
     parser = argparse.ArgumentParser(prog="python -m calibration", description="Calibrate CLI")
@@ -125,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true")
     add_db(pl)
     pl.set_defaults(func=cmd_user_list)
+
+    p = sub.add_parser("backup", help="write the whole database to a new folder")
+    p.add_argument("--out", required=True, type=Path)
+    add_db(p)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="load a backup folder into a new database file")
+    p.add_argument("source", type=Path, help="the backup folder")
+    add_db(p)
+    p.set_defaults(func=cmd_restore)
 
     for name in FEATURE_MODULES:
         try:

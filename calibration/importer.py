@@ -178,21 +178,31 @@ def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame
             ) from None
     else:
         text = decode_csv(name, data)
-        try:
-            frame = pd.read_csv(
-                io.StringIO(text),
-                dtype=str,
-                keep_default_na=False,
-                skipinitialspace=True,
-                sep=None if "\t" in text[:2000] and "," not in text[:2000] else ",",
-                engine="c" if "," in text[:2000] or "\t" not in text[:2000] else "python",
-            )
-        except pd.errors.EmptyDataError:
-            raise ImportRejected([Problem(name, None, None, "the file is empty")]) from None
-        except pd.errors.ParserError as exc:
-            raise ImportRejected([Problem(name, None, None, f"not a valid CSV: {exc}")]) from None
+        frame = _parse_csv(name, text)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame
+
+
+def _parse_csv(name: str, text: str) -> pd.DataFrame:
+    # pyarrow's multi-threaded reader is ~3x faster on large files; the C reader
+    # handles tab-separated files and gives the clearer message on malformed rows.
+    head = text[:2000]
+    tabbed = "\t" in head and "," not in head
+    if not tabbed:
+        try:
+            return pd.read_csv(
+                io.BytesIO(text.encode("utf-8")), dtype=str, keep_default_na=False, engine="pyarrow"
+            )
+        except Exception:  # noqa: BLE001 - retried below with the reader that explains errors
+            pass
+    try:
+        return pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, sep="\t" if tabbed else ","
+        )
+    except pd.errors.EmptyDataError:
+        raise ImportRejected([Problem(name, None, None, "the file is empty")]) from None
+    except pd.errors.ParserError as exc:
+        raise ImportRejected([Problem(name, None, None, f"not a valid CSV: {exc}")]) from None
 
 
 def normalise_columns(name: str, frame: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -305,15 +315,15 @@ def validate(
     for key, grp in freq[valid_freq].groupby(frame.loc[valid_freq, group_col]):
         expected[key] = stored.get(key) or grp.mode().iloc[0]
     want = frame[group_col].map(expected)
-    issues.add_mask(
-        valid_freq & want.notna() & (freq != want),
-        "period",
-        "mixed frequencies: "
-        + frame[group_col]
-        + " is "
-        + want.fillna("").map({"Q": "quarterly", "M": "monthly", "A": "annual", "": ""})
-        + ", this period is not",
-    )
+    mixed = valid_freq & want.notna() & (freq != want)
+    if mixed.any():
+        names = {"Q": "quarterly", "M": "monthly", "A": "annual"}
+        issues.add_mask(
+            mixed,
+            "period",
+            "mixed frequencies: " + frame[group_col] + " is " + want.map(names).fillna("")
+            + ", this period is not",
+        )
     dimension = pd.Series("market", index=frame.index)
     if kind == "signals" and "dimension" in frame.columns:
         given = frame["dimension"].str.lower()
@@ -346,6 +356,7 @@ def validate(
             "value": values,
         }
     )
+    out.attrs["frequencies"] = {k: v for k, v in expected.items() if kind == "history"}
     if kind == "signals":
         out["frequency"] = freq
         out["dimension"] = dimension
@@ -471,8 +482,7 @@ def import_bytes(
         else:
             q.ensure_regions(cur, clean["region"].unique().tolist())
             if kind == "history":
-                freqs = dict(zip(clean["metric"], parse_series(clean["period"])["freq"], strict=True))
-                q.ensure_metrics(cur, freqs)
+                q.ensure_metrics(cur, clean.attrs["frequencies"])
                 q.upsert_history(cur, clean, source_id)
             else:
                 q.upsert_signals(cur, clean, source_id)

@@ -90,19 +90,19 @@ def parse_series(values: pd.Series) -> pd.DataFrame:
 
     Unparseable entries get NaN/None; parsing runs once per distinct value.
     """
-    uniq = pd.unique(values.astype("object"))
-    parsed = {u: parse_period(u) for u in uniq}
-    label = {u: (p.label if p else None) for u, p in parsed.items()}
-    freq = {u: (p.freq if p else None) for u, p in parsed.items()}
-    ordn = {u: (p.ordinal if p else np.nan) for u, p in parsed.items()}
-    season = {u: (p.season if p else np.nan) for u, p in parsed.items()}
-    obj = values.astype("object")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    parsed = [parse_period(u) for u in uniques]
+    # One extra slot at the end serves the NA sentinel (-1).
+    label = np.array([p.label if p else None for p in parsed] + [None], dtype=object)
+    freq = np.array([p.freq if p else None for p in parsed] + [None], dtype=object)
+    ordn = np.array([p.ordinal if p else np.nan for p in parsed] + [np.nan], dtype="float64")
+    season = np.array([p.season if p else np.nan for p in parsed] + [np.nan], dtype="float64")
     return pd.DataFrame(
         {
-            "label": obj.map(label),
-            "freq": obj.map(freq),
-            "ordinal": obj.map(ordn).astype("float64"),
-            "season": obj.map(season).astype("float64"),
+            "label": label[codes],
+            "freq": freq[codes],
+            "ordinal": ordn[codes],
+            "season": season[codes],
         },
         index=values.index,
     )

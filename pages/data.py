@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from calibration import charts, data_service, importer
+from calibration.i18n import name_of
 from ui import context as ctx
 
 user = ctx.require_user("data")
@@ -29,13 +30,27 @@ with tab_explore:
         history, signals = data_service.region_data(cur, user, region)
         metrics = sorted(history["metric"].unique())
         if metrics:
-            metric = st.radio(ctx.tr("data.metric"), metrics, horizontal=True, key="data_metric")
-            one = history[history["metric"] == metric]
-            st.subheader(ctx.tr("data.history_of", region=labels[region], metric=metric))
+            metric = st.radio(
+                ctx.tr("data.metric"),
+                metrics,
+                horizontal=True,
+                key="data_metric",
+                format_func=lambda m: name_of("metric", m, lang),
+            )
+            one = history[history["metric"] == metric].assign(
+                metric=name_of("metric", metric, lang)
+            )
+            st.subheader(
+                ctx.tr("data.history_of", region=labels[region], metric=name_of("metric", metric, lang))
+            )
             st.altair_chart(charts.history_chart(one, lang), width="stretch")
         if not signals.empty:
             st.subheader(ctx.tr("data.signals_of", region=labels[region]))
-            st.altair_chart(charts.signals_chart(signals, lang))
+            named = signals.assign(
+                signal=[name_of("signal", x, lang) for x in signals["signal"]],
+                dimension=[name_of("dimension", x, lang) for x in signals["dimension"]],
+            )
+            st.altair_chart(charts.signals_chart(named, lang))
         st.dataframe(data_service.overview(cur), hide_index=True, width="stretch")
 
 with tab_upload:

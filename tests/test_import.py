@@ -148,6 +148,10 @@ BAD_FILES = {
         b"region,period,metric,value\n,2025Q1,n,1\n",
         "row 2, column 'region': value is missing",
     ),
+    "ragged.csv": (
+        b"region,period,metric,value\neast,2025Q1,n,1\neast,2025Q2,n,1,extra\n",
+        "not a valid CSV",
+    ),
     "not_xlsx.xlsx": (b"PK\x03\x04garbage", "not a readable XLSX"),
 }
 

@@ -1,0 +1,204 @@
+"""Baseline service: backtests, suggestions and saved model runs, read from the store."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from calibration.periods import parse_period
+from calibration.store import data as dq
+from calibration.store import model_runs as mq
+from calibration.store import transaction
+from calibration.store.core import utcnow
+from models.backtest import METHODS, backtest
+from models.baseline import BaselineModel
+from models.panel import build_panel, infer_freq
+
+RUN_ROLES = ("analyst", "admin")
+DEFAULTS: dict[str, Any] = {"half_life": 8.0, "pooling": 12.0, "robust": True, "weights": None}
+
+
+def parse_weights(text: str | None) -> dict[str, float] | None:
+    """Parse 'market=1,pipeline=0.5,capacity=1' into a dict (None for empty)."""
+    if not text:
+        return None
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key not in ("market", "pipeline", "capacity"):
+            raise ValueError(f"unknown dimension {key!r} (use market, pipeline, capacity)")
+        w = float(value)
+        if not 0 <= w <= 2:
+            raise ValueError(f"weight for {key} must be between 0 and 2")
+        out[key] = w
+    return out
+
+
+def make_model(
+    half_life: float = DEFAULTS["half_life"],
+    pooling: float = DEFAULTS["pooling"],
+    weights: dict[str, float] | None = None,
+    robust: bool = True,
+    freq: str | None = None,
+) -> BaselineModel:
+    """A BaselineModel with the service's defaults."""
+    return BaselineModel(
+        half_life=half_life, pooling=pooling, weights=weights, robust=robust, freq=freq
+    )
+
+
+def load_inputs(cur: duckdb.DuckDBPyConnection, metric: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """History of metric, the signals of the same frequency, and that frequency."""
+    history = dq.load_history(cur, metric)
+    if history.empty:
+        raise ValueError(f"no history for metric {metric!r}")
+    freq = dq.metric_frequency(cur, metric) or infer_freq(history)
+    signals = dq.load_signals(cur)
+    if "frequency" in signals.columns:
+        signals = signals[signals["frequency"] == freq]
+    return history, signals, freq
+
+
+def run_backtest(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    origins: int = 8,
+    half_life: float = DEFAULTS["half_life"],
+    pooling: float = DEFAULTS["pooling"],
+    weights: dict[str, float] | None = None,
+    robust: bool = True,
+    holt_winters: bool = False,
+) -> dict:
+    """Rolling-origin backtest of the model and naive methods for a stored metric.
+
+    Returns JSON-ready keys metric, origins, methods, per_region, seconds, params, plus
+    `predictions` (a DataFrame: region, period, method, forecast, lower80, upper80, actual).
+    """
+    history, signals, freq = load_inputs(cur, metric)
+    model = make_model(half_life, pooling, weights, robust, freq)
+    panel = build_panel(history, signals, freq)
+    bt = backtest(model=model, panel=panel, origins=origins, holt_winters=holt_winters)
+    out = {"metric": metric, **bt.to_dict()}
+    out["methods"] = {m: _clean(v) for m, v in out["methods"].items()}
+    out["per_region"] = [_clean(r) for r in out["per_region"]]
+    out["predictions"] = bt.predictions
+    return out
+
+
+def _clean(d: dict) -> dict:
+    # JSON has no NaN: missing scores become null.
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()
+    }
+
+
+def suggest(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    period: str,
+    half_life: float = DEFAULTS["half_life"],
+    pooling: float = DEFAULTS["pooling"],
+    weights: dict[str, float] | None = None,
+    robust: bool = True,
+) -> pd.DataFrame:
+    """Per-region suggestion for period: region, period, suggestion, lower80, upper80, base,
+    history, market, pipeline, capacity, reason_en, reason_zh."""
+    history, signals, freq = load_inputs(cur, metric)
+    p = parse_period(period)
+    if p is None or p.freq != freq:
+        raise ValueError(f"period {period!r} does not match the metric's frequency {freq}")
+    model = make_model(half_life, pooling, weights, robust, freq)
+    return model.fit(history, signals, p.label).predict()
+
+
+def suggest_with_signals(
+    cur: duckdb.DuckDBPyConnection, metric: str, period: str, **params: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Like suggest, plus the per-signal table (region, signal, dimension, change, contribution)."""
+    history, signals, freq = load_inputs(cur, metric)
+    p = parse_period(period)
+    if p is None or p.freq != freq:
+        raise ValueError(f"period {period!r} does not match the metric's frequency {freq}")
+    model = make_model(freq=freq, **params).fit(history, signals, p.label)
+    return model.predict(), model.signal_table()
+
+
+def save_run(
+    cur: duckdb.DuckDBPyConnection,
+    actor: Any,
+    metric: str,
+    period: str,
+    params: dict | None = None,
+    origins: int = 8,
+) -> int:
+    """Fit, backtest and store a model run; returns its run_id. Analysts and admins only."""
+    if getattr(actor, "role", None) not in RUN_ROLES:
+        raise PermissionError(
+            f"{getattr(actor, 'username', '?')} may not save model runs (analyst or admin only)"
+        )
+    settings = {**DEFAULTS, **(params or {})}
+    model_params = {k: settings[k] for k in ("half_life", "pooling", "weights", "robust")}
+    table, signals = suggest_with_signals(cur, metric, period, **model_params)
+    bt = run_backtest(cur, metric, origins=origins, **model_params)
+    bt.pop("predictions")
+    p = parse_period(period)
+    assert p is not None
+    table = table.replace({np.nan: None})
+    with transaction(cur):
+        return mq.insert_run(
+            cur,
+            metric,
+            p.label,
+            p.ordinal,
+            json.dumps(model_params, sort_keys=True),
+            json.dumps(bt, ensure_ascii=False, default=float),
+            actor.username,
+            utcnow(),
+            table,
+            signals,
+        )
+
+
+def list_runs(
+    cur: duckdb.DuckDBPyConnection, metric: str | None = None, period: str | None = None
+) -> pd.DataFrame:
+    """Saved runs, newest first (params and backtest as JSON text)."""
+    return mq.list_runs(cur, metric, period)
+
+
+def get_run(cur: duckdb.DuckDBPyConnection, run_id: int) -> dict | None:
+    """A saved run: its fields (params/backtest parsed), `regions` and `signals` DataFrames."""
+    run = mq.get_run(cur, run_id)
+    if run is None:
+        return None
+    run["params"] = json.loads(run["params"])
+    run["backtest"] = json.loads(run["backtest"]) if run.get("backtest") else None
+    run["regions"] = mq.run_regions(cur, run_id)
+    run["signals"] = mq.run_signals(cur, run_id)
+    return run
+
+
+def latest_run(cur: duckdb.DuckDBPyConnection, metric: str, period: str) -> dict | None:
+    """The newest saved run for a metric and period, or None."""
+    runs = mq.list_runs(cur, metric, period)
+    return get_run(cur, int(runs["run_id"].iloc[0])) if len(runs) else None
+
+
+__all__ = [
+    "METHODS",
+    "get_run",
+    "latest_run",
+    "list_runs",
+    "make_model",
+    "parse_weights",
+    "run_backtest",
+    "save_run",
+    "suggest",
+    "suggest_with_signals",
+]

@@ -1,0 +1,84 @@
+"""CLI for the negotiation feature: list cycles, verify and export the decision log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from calibration import auth
+from calibration import negotiation as neg
+
+
+def _open(args: argparse.Namespace):
+    from calibration.cli import open_db
+
+    return open_db(args)
+
+
+def cmd_cycles(args: argparse.Namespace) -> int:
+    """List cycles (id, metric, period, status, company_target)."""
+    con = _open(args)
+    rows = [
+        {k: c[k] for k in ("id", "name", "metric", "period", "status", "company_target",
+                           "dissent_threshold", "run_id")}
+        for c in neg.list_cycles(con.cursor())
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['id']:>4}  {r['metric']:<16} {r['period']:<8} {r['status']:<9} "
+                  f"{r['company_target']:>10g}  {r['name']}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check the whole hash chain of the decision log."""
+    con = _open(args)
+    report = neg.verify_chain(con.cursor())
+    if report.ok:
+        print(f"OK, {report.events} events")
+        return 0
+    print(f"BROKEN at event {report.broken_id}: {report.reason}", file=sys.stderr)
+    return 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a cycle's decision log as CSV or XLSX (by the file's extension)."""
+    out = Path(args.out)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "xlsx"):
+        print("--out must end in .csv or .xlsx", file=sys.stderr)
+        return 2
+    con = _open(args)
+    try:
+        data = neg.export_log(con.cursor(), auth.SYSTEM, args.cycle, fmt)
+    except neg.NegotiationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out.write_bytes(data)
+    print(f"wrote {out} ({len(data)} bytes)")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the cycles and audit commands."""
+    from calibration.cli import add_db
+
+    p = subparsers.add_parser("cycles", help="list target-setting cycles")
+    p.add_argument("--json", action="store_true")
+    add_db(p)
+    p.set_defaults(func=cmd_cycles)
+
+    p = subparsers.add_parser("audit", help="check or export the decision log")
+    asub = p.add_subparsers(dest="audit_command", required=True)
+    pv = asub.add_parser("verify", help="verify the hash chain of every event")
+    add_db(pv)
+    pv.set_defaults(func=cmd_verify)
+    pe = asub.add_parser("export", help="export a cycle's decision log")
+    pe.add_argument("--cycle", type=int, required=True)
+    pe.add_argument("--out", required=True, help="FILE.csv or FILE.xlsx")
+    add_db(pe)
+    pe.set_defaults(func=cmd_export)

@@ -1,0 +1,1069 @@
+"""Two-way negotiation: cycles, published suggestions, proposals, HR review, executive
+responses, the opinion layer (comments, attachments) and the hash-chained decision log.
+
+Every write takes the acting `User`, checks what that user may do (PermissionError when
+not allowed) and appends events; nothing is updated in place. The current state of a cycle
+is derived from its events (`cycle_state`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+import threading
+import time
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from calibration import exports
+from calibration.auth import User
+from calibration.i18n import t
+from calibration.store import negotiation as q
+from calibration.store import transaction
+from calibration.store.core import utcnow
+
+STATUSES = ("draft", "open", "locked", "tracking", "closed")
+NEXT_STATUS = {"draft": "open", "open": "locked", "locked": "tracking", "tracking": "closed"}
+CONFIDENCE = ("low", "medium", "high")
+OUTCOMES = ("supported", "coaching", "escalate")
+SUPPORT_KINDS = ("headcount", "budget", "other")
+REGION_STATUSES = ("none", "proposed", "flagged", "countered", "agreed")
+# Events that change a region's negotiation state; comments and attachments do not, so a
+# comment never makes somebody's proposal stale.
+DECISION_KINDS = ("proposal", "review", "response", "counter_accepted")
+DEFAULT_THRESHOLD = 0.15
+MIN_JUSTIFICATION = 20
+MAX_TEXT = 5000
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
+LOG_FIELDS = (
+    "status", "justification", "support", "support_items", "risk", "confidence", "flagged",
+    "outcome", "note", "action", "reason", "text", "file_name", "sha256",
+)
+RUN_COLUMNS = ("region", "suggestion", "lower80", "upper80")
+RUN_OPTIONAL = ("history", "market", "pipeline", "capacity", "reason_en", "reason_zh")
+STATE_COLUMNS = (
+    "region", "suggestion", "lower80", "upper80", "run_id", "history", "market", "pipeline",
+    "capacity", "reason_en", "reason_zh", "proposal_value", "justification", "support",
+    "support_items", "risk", "confidence", "proposed_at", "proposed_by", "proposal_event_id",
+    "proposal_run_id", "proposal_suggestion", "revision", "flagged", "gap", "review_outcome",
+    "review_note", "reviewed_by", "reviewed_at", "response", "counter_value",
+    "counter_reason", "status", "agreed_value", "last_event_id", "last_change_at",
+    "last_change_by", "answered_older_run",
+)
+
+# One process-wide lock around every append: the hash chain links each event to the one
+# before it, so appends must be serial. DuckDB's own conflict detection is the second line.
+APPEND_LOCK = threading.Lock()
+_RETRIES = 5
+
+
+class NegotiationError(Exception):
+    """A refused action; `key` and `values` give the translated message."""
+
+    def __init__(self, key: str, message: str | None = None, **values: object) -> None:
+        super().__init__(message or t(key, "en", **values))
+        self.key = key
+        self.values = values
+
+
+class ValidationError(NegotiationError):
+    """Invalid fields; `errors` maps each field name to a translation key."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        detail = ", ".join(f"{f}: {t(k, 'en')}" for f, k in self.errors.items())
+        super().__init__("nego.err_invalid", f"invalid fields — {detail}")
+
+
+class StaleWriteError(NegotiationError):
+    """Somebody else changed the region since the writer last loaded it."""
+
+    def __init__(self, actor: str, at: datetime, event_id: int) -> None:
+        self.actor = actor
+        self.at = at
+        self.event_id = event_id
+        when = at.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+        super().__init__("nego.err_stale", None, actor=actor, at=when)
+
+
+class CycleStateError(NegotiationError):
+    """The cycle or region is not in a state that allows this action."""
+
+
+# ----------------------------------------------------------------------------- pure helpers
+
+
+def dissent_gap(value: float, suggestion: float) -> float | None:
+    """How far below the suggestion a value is, as a fraction ((s - v) / s); None if s <= 0."""
+    if suggestion is None or not math.isfinite(suggestion) or suggestion <= 0:
+        return None
+    return (suggestion - value) / suggestion
+
+
+def dissent_check(value: float, suggestion: float, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """Whether a proposal is more than `threshold` below the suggestion (goes to HR review)."""
+    gap = dissent_gap(value, suggestion)
+    return gap is not None and gap > threshold
+
+
+def clean_text(text: object) -> str:
+    """User text as given, minus NUL bytes (which neither DuckDB nor PostgreSQL store)."""
+    return "" if text is None else str(text).replace("\x00", "")
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _required_text(errors: dict, field: str, value: object, min_len: int = 1) -> str:
+    text = clean_text(value)
+    if len(text) > MAX_TEXT:
+        errors[field] = "nego.err_too_long"
+    elif len(text.strip()) < min_len:
+        errors[field] = "nego.err_justification" if min_len > 1 else "nego.err_required"
+    return text
+
+
+def _support_items(errors: dict, items: object) -> list[dict]:
+    out: list[dict] = []
+    if items is None:
+        return out
+    if not isinstance(items, list | tuple):
+        errors["support_items"] = "nego.err_support_items"
+        return out
+    for item in items:
+        if not isinstance(item, dict):
+            errors["support_items"] = "nego.err_support_items"
+            return []
+        kind = item.get("kind")
+        amount = _number(item.get("amount"))
+        desc = clean_text(item.get("description"))
+        if kind not in SUPPORT_KINDS or amount is None or not desc.strip() or len(desc) > MAX_TEXT:
+            errors["support_items"] = "nego.err_support_items"
+            return []
+        out.append({"kind": kind, "amount": amount, "description": desc})
+    return out
+
+
+def validate_proposal(
+    value: object,
+    justification: object,
+    support: object,
+    risk: object,
+    confidence: object,
+    support_items: object = None,
+) -> dict:
+    """The cleaned proposal fields; raises ValidationError naming every bad field."""
+    errors: dict[str, str] = {}
+    number = _number(value)
+    if number is None:
+        errors["value"] = "nego.err_value"
+    fields = {
+        "value": number,
+        "justification": _required_text(errors, "justification", justification, MIN_JUSTIFICATION),
+        "support": _required_text(errors, "support", support),
+        "support_items": _support_items(errors, support_items),
+        "risk": _required_text(errors, "risk", risk),
+        "confidence": confidence,
+    }
+    if confidence not in CONFIDENCE:
+        errors["confidence"] = "nego.err_confidence"
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+def safe_file_name(name: str) -> str:
+    """A safe basename: no directories, control characters or leading dots."""
+    name = clean_text(name).replace("\\", "/").split("/")[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = re.sub(r"[^\w.\- ()]", "_", name).strip(" .")
+    if len(name) > 120:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 120 - len(ext) - 1] + "." + ext) if dot else name[:120]
+    return name or "attachment"
+
+
+def sniff_attachment(file_name: str, data: bytes) -> tuple[str, str]:
+    """(safe name, MIME type) when the bytes really are the type the name says.
+
+    Raises ValidationError({"file": key}) for an unknown type, a type mismatch, an empty or
+    too large file.
+    """
+    name = safe_file_name(file_name)
+    ext = name.rpartition(".")[2].lower() if "." in name else ""
+    if ext not in ATTACHMENT_TYPES:
+        raise ValidationError({"file": "nego.err_file_type"})
+    if not data:
+        raise ValidationError({"file": "nego.err_file_empty"})
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise ValidationError({"file": "nego.err_file_size"})
+    if not _magic_ok(ext, data):
+        raise ValidationError({"file": "nego.err_file_content"})
+    return name, ATTACHMENT_TYPES[ext]
+
+
+def _magic_ok(ext: str, data: bytes) -> bool:
+    if ext == "pdf":
+        return data.startswith(b"%PDF-")
+    if ext == "png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if ext in ("jpg", "jpeg"):
+        return data.startswith(b"\xff\xd8\xff")
+    if ext == "xlsx":
+        if not data.startswith(b"PK\x03\x04"):
+            return False
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                return "[Content_Types].xml" in zf.namelist()
+        except zipfile.BadZipFile:
+            return False
+    if ext == "csv":
+        if b"\x00" in data:
+            return False
+        for encoding in ("utf-8-sig", "gbk"):
+            try:
+                data.decode(encoding)
+                return True
+            except UnicodeDecodeError:
+                continue
+        return False
+    return False
+
+
+# ----------------------------------------------------------------------------- hash chain
+
+
+def canonical(row: dict) -> str:
+    """Canonical JSON of an event's content (everything but prev_hash and hash)."""
+    at = row["at"]
+    content = {
+        "id": int(row["id"]),
+        "cycle_id": int(row["cycle_id"]),
+        "region": row["region"],
+        "actor": row["actor"],
+        "role": row["role"],
+        "at": at.isoformat() if isinstance(at, datetime) else str(at),
+        "kind": row["kind"],
+        "value": None if row["value"] is None else float(row["value"]),
+        "suggestion": None if row["suggestion"] is None else float(row["suggestion"]),
+        "run_id": None if row["run_id"] is None else int(row["run_id"]),
+        "payload": row["payload"],
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(prev_hash: str, row: dict) -> str:
+    """sha256(prev_hash + canonical JSON of the row's content), hex."""
+    return hashlib.sha256((prev_hash + canonical(row)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Result of checking the decision log."""
+
+    ok: bool
+    events: int
+    broken_id: int | None = None
+    reason: str = ""
+
+
+def verify_chain(cur: duckdb.DuckDBPyConnection) -> ChainReport:
+    """Recompute every event's hash in order; report the first broken event."""
+    prev = ""
+    expected_id = 1
+    rows = q.all_events(cur)
+    for values in rows:
+        row = dict(zip(q.EVENT_COLUMNS, values, strict=True))
+        if row["id"] != expected_id:
+            return ChainReport(False, len(rows), row["id"], f"missing event before {row['id']}")
+        if row["prev_hash"] != prev:
+            return ChainReport(False, len(rows), row["id"], "prev_hash does not match")
+        if event_hash(prev, row) != row["hash"]:
+            return ChainReport(False, len(rows), row["id"], "content does not match its hash")
+        prev = row["hash"]
+        expected_id += 1
+    return ChainReport(True, len(rows))
+
+
+def _append(cur: duckdb.DuckDBPyConnection, build: Callable[[], list[dict]]) -> list[int]:
+    """Run build() and append the events it returns, in one serialised transaction.
+
+    build runs inside the transaction and the append lock, so its checks (status,
+    expected_last_event) see exactly the state the new events follow.
+    """
+    for attempt in range(_RETRIES):
+        try:
+            with APPEND_LOCK, transaction(cur):
+                events = build()
+                last_id, prev = q.last_event(cur)
+                now = utcnow()
+                ids = []
+                for ev in events:
+                    last_id += 1
+                    row = {
+                        "region": None,
+                        **ev,
+                        "value": _opt_float(ev.get("value")),
+                        "suggestion": _opt_float(ev.get("suggestion")),
+                        "run_id": _opt_int(ev.get("run_id")),
+                        "id": last_id,
+                        "at": now,
+                        "payload": json.dumps(
+                            ev.get("payload", {}), sort_keys=True, ensure_ascii=False
+                        ),
+                        "prev_hash": prev,
+                    }
+                    row["hash"] = event_hash(prev, row)
+                    q.insert_event(cur, row)
+                    prev = row["hash"]
+                    ids.append(last_id)
+                return ids
+        except duckdb.TransactionException:
+            # Another connection (e.g. a second process-level writer) got there first.
+            if attempt == _RETRIES - 1:
+                raise
+            time.sleep(0.01 * (2**attempt))
+    raise AssertionError("unreachable")
+
+
+def _opt_float(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _opt_int(value: object) -> int | None:
+    number = _opt_float(value)
+    return None if number is None else int(number)
+
+
+def _event(actor: User, cycle_id: int, kind: str, **fields: object) -> dict:
+    return {"cycle_id": cycle_id, "actor": actor.username, "role": actor.role, "kind": kind,
+            **fields}
+
+
+def _check_fresh(
+    cur: duckdb.DuckDBPyConnection,
+    cycle_id: int,
+    region: str | None,
+    expected: int | None,
+    decisions: list[dict] | None = None,
+) -> None:
+    if decisions is not None:
+        last = decisions[0] if decisions else None
+    else:
+        last = q.last_region_event(cur, cycle_id, region, DECISION_KINDS)
+    current = last["id"] if last else 0
+    if current != (expected or 0):
+        raise StaleWriteError(last["actor"], last["at"], last["id"])
+
+
+# ----------------------------------------------------------------------------- cycles
+
+
+def _is_exec(user: User) -> bool:
+    return user.role in ("executive", "admin")
+
+
+def get_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
+    """A cycle: id, name, metric, period, company_target, dissent_threshold, status, run_id."""
+    row = q.get_cycle(cur, int(cycle_id))
+    if row is None:
+        raise CycleStateError("nego.err_no_cycle", cycle=cycle_id)
+    return _cycle_dict(cur, row)
+
+
+def _cycle_dict(cur: duckdb.DuckDBPyConnection, row: dict) -> dict:
+    payload = json.loads(row.pop("status_payload") or "{}")
+    row["status"] = payload.get("status", "draft")
+    row["id"] = int(row["id"])
+    row["company_target"] = float(row["company_target"])
+    row["dissent_threshold"] = float(row["dissent_threshold"])
+    row["run_id"] = None if row["run_id"] is None else int(row["run_id"])
+    return row
+
+
+def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every cycle (newest first) as dicts like get_cycle's."""
+    return [_cycle_dict(cur, r) for r in q.list_cycles(cur)]
+
+
+def cycle_choices(cur: duckdb.DuckDBPyConnection, lang: str) -> list[dict]:
+    """[{id, label}] for the sidebar's cycle picker."""
+    return [
+        {
+            "id": c["id"],
+            "label": f"{c['name']} · {t('nego.status.' + c['status'], lang)}",
+        }
+        for c in list_cycles(cur)
+    ]
+
+
+def current_run(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> int | None:
+    """The run id of the latest publish event of a cycle, or None."""
+    return q.current_run_id(cur, int(cycle_id))
+
+
+def create_cycle(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    name: str,
+    metric: str,
+    period: str,
+    company_target: float,
+    dissent_threshold: float = DEFAULT_THRESHOLD,
+) -> int:
+    """Create a draft cycle (executive or admin); returns its id."""
+    if not _is_exec(actor):
+        raise PermissionError("only an executive or admin may create a cycle")
+    errors: dict[str, str] = {}
+    name = clean_text(name).strip()
+    if not name or len(name) > 200:
+        errors["name"] = "nego.err_required"
+    if not clean_text(metric).strip():
+        errors["metric"] = "nego.err_required"
+    if not clean_text(period).strip():
+        errors["period"] = "nego.err_required"
+    target = _number(company_target)
+    if target is None:
+        errors["company_target"] = "nego.err_value"
+    threshold = _number(dissent_threshold)
+    if threshold is None or threshold >= 1:
+        errors["dissent_threshold"] = "nego.err_threshold"
+    if errors:
+        raise ValidationError(errors)
+    created: dict[str, int] = {}
+
+    def build() -> list[dict]:
+        cycle_id = q.next_cycle_id(cur)
+        created["id"] = cycle_id
+        q.insert_cycle(
+            cur, cycle_id, name, metric, period, target, threshold, utcnow(), actor.username
+        )
+        payload = {"name": name, "metric": metric, "period": period,
+                   "company_target": target, "dissent_threshold": threshold}
+        return [
+            _event(actor, cycle_id, "cycle_created", value=target, payload=payload),
+            _event(actor, cycle_id, "status", payload={"status": "draft", "from": None}),
+        ]
+
+    _append(cur, build)
+    return created["id"]
+
+
+def set_status(
+    cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, status: str
+) -> None:
+    """Move a cycle to its next status (draft → open → locked → tracking → closed)."""
+    if not _is_exec(actor):
+        raise PermissionError("only an executive or admin may change a cycle's status")
+    if status not in STATUSES:
+        raise ValidationError({"status": "nego.err_status"})
+    if status == "locked":
+        lock_cycle(cur, actor, cycle_id)
+        return
+
+    def build() -> list[dict]:
+        cycle = get_cycle(cur, cycle_id)
+        if NEXT_STATUS.get(cycle["status"]) != status:
+            raise CycleStateError(
+                "nego.err_transition", current=cycle["status"], target=status
+            )
+        if status == "open" and cycle["run_id"] is None:
+            raise CycleStateError("nego.err_open_needs_run")
+        return [_event(actor, cycle_id, "status",
+                       payload={"status": status, "from": cycle["status"]})]
+
+    _append(cur, build)
+
+
+def open_cycle(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int) -> None:
+    """Open a draft cycle for proposals (needs a published run)."""
+    set_status(cur, actor, cycle_id, "open")
+
+
+def lock_cycle(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    expected_last_event: int | None = None,
+) -> dict[str, float]:
+    """Lock an open cycle once every region is agreed; returns the frozen agreed values.
+
+    expected_last_event, when given, is the newest decision event id of the cycle the
+    executive saw; a later one refuses the lock with StaleWriteError.
+    """
+    if not _is_exec(actor):
+        raise PermissionError("only an executive or admin may lock a cycle")
+    agreed: dict[str, float] = {}
+
+    def build() -> list[dict]:
+        cycle = get_cycle(cur, cycle_id)
+        if cycle["status"] != "open":
+            raise CycleStateError("nego.err_not_open", status=cycle["status"])
+        if expected_last_event is not None:
+            _check_fresh(cur, cycle_id, None, expected_last_event)
+        state = cycle_state(cur, cycle_id)
+        pending = state.loc[state["status"] != "agreed", "region"].tolist()
+        if state.empty or pending:
+            raise CycleStateError("nego.err_not_all_agreed", regions=", ".join(pending))
+        agreed.update(
+            {r: float(v) for r, v in zip(state["region"], state["agreed_value"], strict=True)}
+        )
+        return [_event(actor, cycle_id, "status", value=float(sum(agreed.values())),
+                       run_id=cycle["run_id"],
+                       payload={"status": "locked", "from": "open", "agreed": agreed})]
+
+    _append(cur, build)
+    return agreed
+
+
+# ----------------------------------------------------------------------------- model runs
+
+
+def publish_run(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, run: dict) -> int:
+    """Snapshot a model run's per-region suggestions into a cycle (analyst or admin).
+
+    run = {"run_id": int, "metric": str, "period": str, "regions": DataFrame with region,
+    suggestion, lower80, upper80 and optionally history, market, pipeline, capacity,
+    reason_en, reason_zh}. The latest published run is the cycle's current suggestion.
+    Returns the publish event id.
+    """
+    if actor.role not in ("analyst", "admin"):
+        raise PermissionError("only an analyst or admin may publish a model run")
+    frame = _run_frame(run)
+    run_id = int(run["run_id"])
+
+    def build() -> list[dict]:
+        cycle = get_cycle(cur, cycle_id)
+        if cycle["status"] not in ("draft", "open"):
+            raise CycleStateError("nego.err_publish_status", status=cycle["status"])
+        if run.get("metric") != cycle["metric"] or str(run.get("period")) != cycle["period"]:
+            raise ValidationError({"run": "nego.err_run_mismatch"})
+        if q.run_published(cur, cycle_id, run_id):
+            raise CycleStateError("nego.err_run_published", run_id=run_id)
+        rows = frame.assign(
+            cycle_id=int(cycle_id), run_id=run_id, published_at=utcnow(),
+            published_by=actor.username,
+        )
+        q.insert_suggestions(cur, rows)
+        payload = {"run_id": run_id, "metric": cycle["metric"], "period": cycle["period"],
+                   "regions": int(len(frame)),
+                   "total": float(frame["suggestion"].sum())}
+        return [_event(actor, cycle_id, "publish", run_id=run_id,
+                       value=float(frame["suggestion"].sum()), payload=payload)]
+
+    return _append(cur, build)[0]
+
+
+def _run_frame(run: dict) -> pd.DataFrame:
+    try:
+        int(run["run_id"])
+        regions = run["regions"]
+    except (KeyError, TypeError, ValueError):
+        raise ValidationError({"run": "nego.err_run_format"}) from None
+    if not isinstance(regions, pd.DataFrame) or regions.empty:
+        raise ValidationError({"run": "nego.err_run_format"})
+    missing = [c for c in RUN_COLUMNS if c not in regions.columns]
+    if missing:
+        raise ValidationError({"run": "nego.err_run_format"})
+    frame = regions.copy()
+    for col in RUN_OPTIONAL:
+        if col not in frame.columns:
+            frame[col] = None
+    frame = frame.loc[:, list(RUN_COLUMNS + RUN_OPTIONAL)]
+    frame["region"] = frame["region"].astype(str)
+    for col in ("suggestion", "lower80", "upper80", "history", "market", "pipeline",
+                "capacity"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    for col in ("reason_en", "reason_zh"):
+        frame[col] = frame[col].map(lambda v: None if v is None or v != v else clean_text(v))
+    if frame["region"].duplicated().any() or not frame["suggestion"].map(math.isfinite).all():
+        raise ValidationError({"run": "nego.err_run_format"})
+    return frame.astype(object)
+
+
+# ----------------------------------------------------------------------------- proposals
+
+
+def propose(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    region: str,
+    value: object,
+    justification: object,
+    support: object,
+    risk: object,
+    confidence: object,
+    *,
+    expected_last_event: int | None,
+    support_items: list[dict] | None = None,
+) -> int:
+    """A lead proposes (or revises) the value for a region they lead; returns the event id.
+
+    Raises PermissionError (not this region's lead), ValidationError (bad fields; nothing
+    stored), CycleStateError (cycle not open, region not in the published run) and
+    StaleWriteError (the region changed since expected_last_event).
+    """
+    if not actor.may_lead(region):
+        raise PermissionError(f"{actor.username} may not propose for region {region}")
+    fields = validate_proposal(value, justification, support, risk, confidence, support_items)
+
+    def build() -> list[dict]:
+        cycle = _require_open(cur, cycle_id)
+        sugg = _current_row(cur, cycle, region)
+        decisions = q.region_decisions(cur, cycle_id, region, DECISION_KINDS)
+        _check_fresh(cur, cycle_id, region, expected_last_event, decisions)
+        previous = next((d for d in decisions if d["kind"] == "proposal"), None)
+        gap = dissent_gap(fields["value"], sugg["suggestion"])
+        flagged = dissent_check(fields["value"], sugg["suggestion"], cycle["dissent_threshold"])
+        payload = {
+            "justification": fields["justification"],
+            "support": fields["support"],
+            "support_items": fields["support_items"],
+            "risk": fields["risk"],
+            "confidence": fields["confidence"],
+            "flagged": flagged,
+            "gap": gap,
+            "threshold": cycle["dissent_threshold"],
+            "revises": previous["id"] if previous else None,
+        }
+        return [_event(actor, cycle_id, "proposal", region=region, value=fields["value"],
+                       suggestion=float(sugg["suggestion"]), run_id=int(cycle["run_id"]),
+                       payload=payload)]
+
+    return _append(cur, build)[0]
+
+
+def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
+    cycle = get_cycle(cur, cycle_id)
+    if cycle["status"] != "open":
+        key = "nego.err_locked" if cycle["status"] in ("locked", "tracking", "closed") else (
+            "nego.err_not_open")
+        raise CycleStateError(key, status=cycle["status"])
+    return cycle
+
+
+def _current_row(cur: duckdb.DuckDBPyConnection, cycle: dict, region: str) -> dict:
+    if cycle["run_id"] is None:
+        raise CycleStateError("nego.err_open_needs_run")
+    row = q.suggestion_row(cur, cycle["id"], cycle["run_id"], region)
+    if row is None:
+        raise CycleStateError("nego.err_region_not_in_run", region=region)
+    return row
+
+
+# ----------------------------------------------------------------------------- HR review
+
+
+def resolve_review(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    region: str,
+    outcome: str,
+    note: object,
+    *,
+    expected_last_event: int | None,
+) -> int:
+    """The HRBP resolves a flagged proposal: supported, coaching or escalate, with a note."""
+    if actor.role != "hrbp":
+        raise PermissionError("only an HR business partner may resolve a review")
+    errors: dict[str, str] = {}
+    if outcome not in OUTCOMES:
+        errors["outcome"] = "nego.err_outcome"
+    note = _required_text(errors, "note", note)
+    if errors:
+        raise ValidationError(errors)
+
+    def build() -> list[dict]:
+        cycle = get_cycle(cur, cycle_id)
+        if cycle["status"] not in ("open", "locked"):
+            raise CycleStateError("nego.err_not_open", status=cycle["status"])
+        _check_fresh(cur, cycle_id, region, expected_last_event)
+        row = _state_row(cur, cycle_id, region)
+        if row is None or not row["flagged"] or row["review_outcome"] is not None:
+            raise CycleStateError("nego.err_nothing_to_review", region=region)
+        return [_event(actor, cycle_id, "review", region=region, value=row["proposal_value"],
+                       suggestion=row["proposal_suggestion"], run_id=row["proposal_run_id"],
+                       payload={"outcome": outcome, "note": note,
+                                "proposal_event": row["proposal_event_id"]})]
+
+    return _append(cur, build)[0]
+
+
+def review_queue(
+    cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, include_resolved: bool = False
+) -> pd.DataFrame:
+    """Flagged proposals of a cycle (HRBP, executive, admin): cycle_state rows, gap first."""
+    if actor.role not in ("hrbp", "executive", "admin"):
+        raise PermissionError("only HR, executives and admins see the review queue")
+    state = cycle_state(cur, cycle_id)
+    queue = state[state["flagged"].astype(bool)]
+    if not include_resolved:
+        queue = queue[queue["review_outcome"].isna()]
+    return queue.sort_values("gap", ascending=False).reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- responses
+
+
+def respond(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    region: str,
+    action: str,
+    *,
+    expected_last_event: int | None,
+    counter_value: object = None,
+    reason: object = "",
+) -> int:
+    """The executive accepts a region's proposal or counters with a value and a reason."""
+    if not _is_exec(actor):
+        raise PermissionError("only an executive may respond to a proposal")
+    errors: dict[str, str] = {}
+    number = None
+    if action not in ("accept", "counter"):
+        errors["action"] = "nego.err_action"
+    if action == "counter":
+        number = _number(counter_value)
+        if number is None:
+            errors["counter_value"] = "nego.err_value"
+        reason = _required_text(errors, "reason", reason)
+    else:
+        reason = clean_text(reason)
+        if len(reason) > MAX_TEXT:
+            errors["reason"] = "nego.err_too_long"
+    if errors:
+        raise ValidationError(errors)
+
+    def build() -> list[dict]:
+        _require_open(cur, cycle_id)
+        _check_fresh(cur, cycle_id, region, expected_last_event)
+        row = _state_row(cur, cycle_id, region)
+        if row is None or row["status"] not in ("proposed", "flagged"):
+            raise CycleStateError("nego.err_nothing_to_answer", region=region)
+        value = row["proposal_value"] if action == "accept" else number
+        return [_event(actor, cycle_id, "response", region=region, value=value,
+                       suggestion=row["suggestion"], run_id=row["run_id"],
+                       payload={"action": action, "reason": reason,
+                                "proposal_event": row["proposal_event_id"]})]
+
+    return _append(cur, build)[0]
+
+
+def accept_counter(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    region: str,
+    *,
+    expected_last_event: int | None,
+) -> int:
+    """The region's lead accepts the executive's counter-offer (the region is then agreed)."""
+    if not actor.may_lead(region):
+        raise PermissionError(f"{actor.username} may not answer for region {region}")
+
+    def build() -> list[dict]:
+        _require_open(cur, cycle_id)
+        _check_fresh(cur, cycle_id, region, expected_last_event)
+        row = _state_row(cur, cycle_id, region)
+        if row is None or row["status"] != "countered":
+            raise CycleStateError("nego.err_no_counter", region=region)
+        return [_event(actor, cycle_id, "counter_accepted", region=region,
+                       value=row["counter_value"], suggestion=row["suggestion"],
+                       run_id=row["run_id"],
+                       payload={"response_event": row["last_event_id"]})]
+
+    return _append(cur, build)[0]
+
+
+# ----------------------------------------------------------------------------- state
+
+
+def _empty_state(region: str) -> dict:
+    row = dict.fromkeys(STATE_COLUMNS)
+    row.update(region=region, status="none", flagged=False, revision=0,
+               answered_older_run=False, support_items=[])
+    return row
+
+
+def cycle_state(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, viewer: User | None = None
+) -> pd.DataFrame:
+    """Per-region state derived from the events (columns STATE_COLUMNS).
+
+    With a viewer, only the regions that user may see: a lead their own regions, an HRBP
+    the regions with a flagged proposal, everybody else all regions.
+    """
+    cycle = get_cycle(cur, cycle_id)
+    events = q.cycle_events(cur, cycle_id)
+    rows: dict[str, dict] = {}
+    if cycle["run_id"] is not None:
+        for s in q.suggestions(cur, cycle_id, cycle["run_id"]).to_dict("records"):
+            row = _empty_state(s["region"])
+            for col in ("suggestion", "lower80", "upper80", "run_id", "history", "market",
+                        "pipeline", "capacity", "reason_en", "reason_zh"):
+                row[col] = s[col]
+            rows[s["region"]] = row
+    for ev in events[events["kind"].isin(DECISION_KINDS)].to_dict("records"):
+        row = rows.setdefault(ev["region"], _empty_state(ev["region"]))
+        _apply(row, ev, json.loads(ev["payload"]))
+    for row in rows.values():
+        if row["proposal_run_id"] is not None and row["run_id"] is not None:
+            row["answered_older_run"] = int(row["proposal_run_id"]) != int(row["run_id"])
+    frame = pd.DataFrame(list(rows.values()), columns=list(STATE_COLUMNS))
+    frame = frame.sort_values("region").reset_index(drop=True)
+    if viewer is not None:
+        frame = frame[[_may_see(viewer, r, f) for r, f in zip(
+            frame["region"], frame["flagged"], strict=True)]].reset_index(drop=True)
+    return frame
+
+
+def _apply(row: dict, ev: dict, payload: dict) -> None:
+    kind = ev["kind"]
+    if kind == "proposal":
+        row.update(
+            proposal_value=ev["value"], justification=payload["justification"],
+            support=payload["support"], support_items=payload.get("support_items", []),
+            risk=payload["risk"], confidence=payload["confidence"], proposed_at=ev["at"],
+            proposed_by=ev["actor"], proposal_event_id=int(ev["id"]),
+            proposal_run_id=int(ev["run_id"]), proposal_suggestion=ev["suggestion"],
+            revision=row["revision"] + 1, flagged=bool(payload["flagged"]),
+            gap=payload.get("gap"), review_outcome=None, review_note=None, reviewed_by=None,
+            reviewed_at=None, response=None, counter_value=None, counter_reason=None,
+            agreed_value=None, status="flagged" if payload["flagged"] else "proposed",
+        )
+    elif kind == "review":
+        row.update(review_outcome=payload["outcome"], review_note=payload["note"],
+                   reviewed_by=ev["actor"], reviewed_at=ev["at"])
+        if row["status"] == "flagged":
+            row["status"] = "proposed"
+    elif kind == "response":
+        if payload["action"] == "accept":
+            row.update(response="accepted", status="agreed", agreed_value=ev["value"],
+                       counter_reason=payload.get("reason") or None)
+        else:
+            row.update(response="countered", status="countered", counter_value=ev["value"],
+                       counter_reason=payload["reason"])
+    elif kind == "counter_accepted":
+        row.update(status="agreed", agreed_value=ev["value"])
+    row.update(last_event_id=int(ev["id"]), last_change_at=ev["at"],
+               last_change_by=ev["actor"])
+
+
+def _may_see(viewer: User, region: str, flagged: bool) -> bool:
+    if viewer.role == "lead":
+        return region in viewer.regions
+    if viewer.role == "hrbp":
+        return bool(flagged)
+    return viewer.role in ("executive", "analyst", "admin")
+
+
+def _state_row(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> dict | None:
+    state = cycle_state(cur, cycle_id)
+    match = state[state["region"] == region]
+    return None if match.empty else match.iloc[0].to_dict()
+
+
+def region_view(
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
+) -> dict:
+    """One region's cycle_state row for a viewer; PermissionError if they may not see it."""
+    row = _state_row(cur, cycle_id, region)
+    if row is None:
+        if not viewer.may_see_region(region) or viewer.role == "hrbp":
+            raise PermissionError(f"{viewer.username} may not see region {region}")
+        return _empty_state(region)
+    if not _may_see(viewer, region, row["flagged"]):
+        raise PermissionError(f"{viewer.username} may not see region {region}")
+    return row
+
+
+def region_events(
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
+) -> pd.DataFrame:
+    """The region's decision events (revision history), oldest first, payload parsed."""
+    region_view(cur, viewer, cycle_id, region)
+    events = q.cycle_events(cur, cycle_id)
+    events = events[(events["region"] == region) & events["kind"].isin(DECISION_KINDS)]
+    events = events.drop(columns=["prev_hash", "hash"]).reset_index(drop=True)
+    events["payload"] = events["payload"].map(json.loads)
+    return events
+
+
+# ----------------------------------------------------------------------------- opinion layer
+
+
+def _may_comment(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, region: str) -> bool:
+    if actor.role == "lead":
+        return actor.may_lead(region)
+    if actor.role == "hrbp":
+        row = _state_row(cur, cycle_id, region)
+        return row is not None and bool(row["flagged"])
+    return actor.role in ("executive", "admin")
+
+
+def add_comment(
+    cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, region: str, text: object
+) -> int:
+    """Add a comment to a region's thread (its lead, executives, admins, HRBP if flagged)."""
+    if not _may_comment(cur, actor, cycle_id, region):
+        raise PermissionError(f"{actor.username} may not comment on region {region}")
+    errors: dict[str, str] = {}
+    text = _required_text(errors, "text", text)
+    if errors:
+        raise ValidationError(errors)
+
+    def build() -> list[dict]:
+        cycle = get_cycle(cur, cycle_id)
+        if cycle["status"] == "closed":
+            raise CycleStateError("nego.err_closed")
+        return [_event(actor, cycle_id, "comment", region=region, payload={"text": text})]
+
+    return _append(cur, build)[0]
+
+
+def add_attachment(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    region: str,
+    file_name: str,
+    data: bytes,
+    note: object = "",
+) -> int:
+    """Attach evidence (PDF, PNG/JPEG, XLSX, CSV; ≤ 10 MB, checked by content) to a thread.
+
+    Returns the attachment id; the bytes are stored with their sha256 and an event records
+    the upload in the decision log.
+    """
+    if not _may_comment(cur, actor, cycle_id, region):
+        raise PermissionError(f"{actor.username} may not attach to region {region}")
+    name, mime = sniff_attachment(file_name, data)
+    note = clean_text(note)
+    if len(note) > MAX_TEXT:
+        raise ValidationError({"note": "nego.err_too_long"})
+    digest = hashlib.sha256(data).hexdigest()
+    created: dict[str, int] = {}
+
+    def build() -> list[dict]:
+        cycle = get_cycle(cur, cycle_id)
+        if cycle["status"] == "closed":
+            raise CycleStateError("nego.err_closed")
+        attachment_id = q.next_attachment_id(cur)
+        created["id"] = attachment_id
+        q.insert_attachment(cur, {
+            "attachment_id": attachment_id, "cycle_id": int(cycle_id), "region": region,
+            "file_name": name, "mime": mime, "size": len(data), "sha256": digest,
+            "data": data, "uploaded_at": utcnow(), "uploaded_by": actor.username,
+        })
+        return [_event(actor, cycle_id, "attachment", region=region,
+                       payload={"attachment_id": attachment_id, "file_name": name,
+                                "mime": mime, "size": len(data), "sha256": digest,
+                                "note": note})]
+
+    _append(cur, build)
+    return created["id"]
+
+
+def thread(
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
+) -> pd.DataFrame:
+    """A region's comments and attachments, oldest first: id, at, actor, role, kind, text,
+    attachment_id, file_name, size."""
+    region_view(cur, viewer, cycle_id, region)
+    events = q.cycle_events(cur, cycle_id)
+    events = events[(events["region"] == region)
+                    & events["kind"].isin(("comment", "attachment"))]
+    rows = []
+    for ev in events.to_dict("records"):
+        p = json.loads(ev["payload"])
+        rows.append({
+            "id": int(ev["id"]), "at": ev["at"], "actor": ev["actor"], "role": ev["role"],
+            "kind": ev["kind"], "text": p.get("text", p.get("note", "")),
+            "attachment_id": p.get("attachment_id"), "file_name": p.get("file_name"),
+            "size": p.get("size"),
+        })
+    return pd.DataFrame(rows, columns=["id", "at", "actor", "role", "kind", "text",
+                                       "attachment_id", "file_name", "size"])
+
+
+def get_attachment(cur: duckdb.DuckDBPyConnection, viewer: User, attachment_id: int) -> dict:
+    """An attachment (file_name, mime, size, sha256, data, ...) the viewer may see."""
+    row = q.get_attachment(cur, int(attachment_id))
+    if row is None:
+        raise CycleStateError("nego.err_no_attachment")
+    region_view(cur, viewer, row["cycle_id"], row["region"])
+    row["data"] = bytes(row["data"])
+    return row
+
+
+# ----------------------------------------------------------------------------- log, exports
+
+
+def decision_log(
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int
+) -> pd.DataFrame:
+    """A cycle's events as a table (a lead: cycle-level events and their own regions)."""
+    if viewer.role == "hrbp":
+        raise PermissionError("the decision log is for executives, analysts and admins")
+    get_cycle(cur, cycle_id)
+    events = q.cycle_events(cur, cycle_id)
+    if viewer.role == "lead":
+        events = events[events["region"].isna() | events["region"].isin(viewer.regions)]
+    events = events.reset_index(drop=True)
+    payloads = events["payload"].map(json.loads)
+    out = events[["id", "at", "region", "actor", "role", "kind", "value", "suggestion",
+                  "run_id"]].copy()
+    # The fields people read get their own columns; the full payload stays in `details`.
+    for key in LOG_FIELDS:
+        out[key] = [
+            json.dumps(p[key], ensure_ascii=False) if isinstance(p.get(key), list | dict)
+            else p.get(key)
+            for p in payloads
+        ]
+    out["details"] = events["payload"]
+    out["prev_hash"] = events["prev_hash"]
+    out["hash"] = events["hash"]
+    return out
+
+
+def export_log(
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, fmt: str
+) -> bytes:
+    """The decision log as CSV or XLSX bytes (formula-looking text neutralised)."""
+    frame = decision_log(cur, viewer, cycle_id)
+    if fmt == "csv":
+        return exports.csv_bytes(frame)
+    if fmt == "xlsx":
+        return exports.xlsx_bytes(frame, sheet=f"cycle {cycle_id}")
+    raise ValueError(f"unknown export format {fmt!r}")

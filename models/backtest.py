@@ -1,0 +1,312 @@
+"""Rolling-origin backtest of the baseline against naive methods, and weight tuning."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.baseline import BaselineModel, Design, Fit, build_design, fit_design, forecast
+from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq
+
+NAIVE_METHODS = ("last_value", "seasonal_naive", "last_year_plus_15", "seasonal_naive_drift")
+METHODS = ("model", *NAIVE_METHODS)
+
+
+def naive_forecasts(panel: Panel, target: int) -> dict[str, np.ndarray]:
+    """One-step forecasts of the naive methods for `target`, using data before it only."""
+    panel = panel.extended(target + 1)
+    ti = target - panel.start
+    s = panel.seasons
+    y = panel.y[:, :ti]
+    r = y.shape[0]
+    last = ffill(y)[:, ti - 1] if ti >= 1 else np.full(r, np.nan)
+    sn = y[:, ti - s] if ti - s >= 0 else np.full(r, np.nan)
+    sn = np.where(np.isfinite(sn), sn, last)
+    # Drift: average change per period between the first and last known values.
+    known = np.isfinite(y)
+    first_i = np.where(known.any(1), np.argmax(known, axis=1), 0)
+    last_i = np.where(known.any(1), ti - 1 - np.argmax(known[:, ::-1], axis=1), 0)
+    first_v = y[np.arange(r), first_i] if ti else np.full(r, np.nan)
+    span = np.maximum(last_i - first_i, 1)
+    drift = np.where(last_i > first_i, (last - first_v) / span, 0.0)
+    return {
+        "last_value": last,
+        "seasonal_naive": sn,
+        "last_year_plus_15": 1.15 * sn,
+        "seasonal_naive_drift": sn + s * drift,
+    }
+
+
+def holt_winters_forecast(panel: Panel, target: int) -> np.ndarray:
+    """Per-region Holt-Winters (damped additive trend, additive seasons where data allow)."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    panel = panel.extended(target + 1)
+    ti = target - panel.start
+    s = panel.seasons
+    fallback = naive_forecasts(panel, target)["seasonal_naive"]
+    out = np.full(len(panel.regions), np.nan)
+    for i in range(len(panel.regions)):
+        series = pd.Series(panel.y[i, :ti])
+        valid = series.first_valid_index()
+        if valid is None:
+            continue
+        series = series.loc[valid:].interpolate(limit_direction="both").to_numpy()
+        if len(series) < 4:
+            out[i] = fallback[i]
+            continue
+        seasonal = "add" if s > 1 and len(series) >= 2 * s + 2 else None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = ExponentialSmoothing(
+                    series,
+                    trend="add",
+                    damped_trend=True,
+                    seasonal=seasonal,
+                    seasonal_periods=s if seasonal else None,
+                    initialization_method="estimated",
+                ).fit()
+                out[i] = float(m.forecast(1)[0])
+        except Exception:  # noqa: BLE001 - a failed fit falls back, it must not stop a run
+            out[i] = fallback[i]
+        if not np.isfinite(out[i]):
+            out[i] = fallback[i]
+    return out
+
+
+def scores(df: pd.DataFrame) -> dict[str, float]:
+    """WAPE, MAPE, bias (relative) and, when bounds exist, 80% coverage of forecasts."""
+    g = grouped_scores(df.assign(_all=0), ["_all"])
+    if not len(g):
+        return {"wape": float("nan"), "mape": float("nan"), "bias": float("nan"), "n": 0}
+    row = g.iloc[0].to_dict()
+    row.pop("_all", None)
+    out = {k: float(v) for k, v in row.items() if k != "n" and not (k == "coverage80" and v != v)}
+    out["n"] = int(row["n"])
+    return out
+
+
+def grouped_scores(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Scores per group, vectorised: wape, mape, bias, n and coverage80 (NaN if no bounds)."""
+    d = df[np.isfinite(df["forecast"]) & np.isfinite(df["actual"])]
+    err = d["forecast"] - d["actual"]
+    a = d["actual"].abs()
+    nz = d["actual"] != 0
+    has_b = d["lower80"].notna() if "lower80" in d else pd.Series(False, index=d.index)
+    inside = (d["actual"] >= d.get("lower80", np.nan)) & (d["actual"] <= d.get("upper80", np.nan))
+    t = pd.DataFrame(
+        {
+            **{k: d[k] for k in by},
+            "abs_err": err.abs(),
+            "err": err,
+            "abs_act": a,
+            "ape": (err.abs() / a).where(nz),
+            "inside": inside.astype(float).where(has_b),
+        }
+    )
+    agg = t.groupby(by, sort=True).agg(
+        abs_err=("abs_err", "sum"),
+        err=("err", "sum"),
+        abs_act=("abs_act", "sum"),
+        mape=("ape", "mean"),
+        coverage80=("inside", "mean"),
+        n=("err", "size"),
+    )
+    denom = agg["abs_act"].where(agg["abs_act"] > 0)
+    out = pd.DataFrame(
+        {
+            "wape": agg["abs_err"] / denom,
+            "mape": agg["mape"],
+            "bias": agg["err"] / denom,
+            "n": agg["n"],
+            "coverage80": agg["coverage80"],
+        }
+    )
+    return out.reset_index()
+
+
+@dataclass
+class BacktestResult:
+    """Predictions of every method at every origin, with overall and per-region scores."""
+
+    origins: list[str]
+    predictions: pd.DataFrame
+    scores: dict[str, dict[str, float]]
+    per_region: pd.DataFrame
+    seconds: float
+    params: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no predictions)."""
+        return {
+            "origins": self.origins,
+            "methods": self.scores,
+            "per_region": self.per_region.to_dict(orient="records"),
+            "seconds": self.seconds,
+            "params": self.params,
+        }
+
+
+def origin_ordinals(panel: Panel, origins: int) -> list[int]:
+    """The last `origins` periods with any actual value."""
+    known = np.where(np.isfinite(panel.y).any(axis=0))[0]
+    if not len(known):
+        return []
+    last = panel.start + int(known.max())
+    first_allowed = panel.start + panel.seasons + 2
+    return [o for o in range(last - origins + 1, last + 1) if o >= first_allowed]
+
+
+class _ModelFits:
+    """Fits at each origin, kept so different analyst weights need no refit."""
+
+    def __init__(self, panel: Panel, targets: list[int], model: BaselineModel) -> None:
+        self.panel = panel
+        self.targets = targets
+        self.model = model
+        self.items: list[tuple[int, Design, Fit]] = []
+        for t in targets:
+            d = build_design(panel, t, model.half_life, model.momentum, model.reversion)
+            self.items.append((t, d, fit_design(d, model.pooling, model.robust)))
+
+    def predictions(self, weights: dict[str, float] | None) -> pd.DataFrame:
+        frames = []
+        for t, d, f in self.items:
+            out = forecast(d, f, weights, self.model.level)
+            ti = t - self.panel.start
+            actual = self.panel.y[:, ti] if ti < self.panel.y.shape[1] else np.nan
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "region": self.panel.regions,
+                        "period": self.panel.label(t),
+                        "ordinal": t,
+                        "method": "model",
+                        "forecast": out["suggestion"],
+                        "lower80": out["lower"],
+                        "upper80": out["upper"],
+                        "actual": actual,
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True)
+
+
+def _prepare(history, signals, freq, panel):
+    if panel is None:
+        freq = freq or infer_freq(history)
+        panel = build_panel(history, signals, freq)
+    return panel
+
+
+def backtest(
+    history: pd.DataFrame | None = None,
+    signals: pd.DataFrame | None = None,
+    origins: int = 8,
+    model: BaselineModel | None = None,
+    methods: tuple[str, ...] = METHODS,
+    holt_winters: bool = False,
+    freq: str | None = None,
+    panel: Panel | None = None,
+) -> BacktestResult:
+    """Rolling-origin one-step backtest over the last `origins` periods.
+
+    Each forecast uses only data before its period (capacity plans for it excepted).
+    """
+    t0 = time.perf_counter()
+    model = model or BaselineModel()
+    panel = _prepare(history, signals, freq or model.freq, panel)
+    targets = origin_ordinals(panel, origins)
+    frames = []
+    if "model" in methods:
+        frames.append(_ModelFits(panel, targets, model).predictions(model.weights))
+    for t in targets:
+        ti = t - panel.start
+        actual = panel.y[:, ti]
+        naive = naive_forecasts(panel, t)
+        if holt_winters:
+            naive["holt_winters"] = holt_winters_forecast(panel, t)
+        for name, fc in naive.items():
+            if name not in methods and name != "holt_winters":
+                continue
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "region": panel.regions,
+                        "period": panel.label(t),
+                        "ordinal": t,
+                        "method": name,
+                        "forecast": fc,
+                        "lower80": np.nan,
+                        "upper80": np.nan,
+                        "actual": actual,
+                    }
+                )
+            )
+    pred = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    pred = pred[np.isfinite(pred["actual"])] if len(pred) else pred
+    overall: dict[str, dict[str, float]] = {}
+    per_region = pd.DataFrame()
+    if len(pred):
+        for row in grouped_scores(pred, ["method"]).to_dict(orient="records"):
+            m = row.pop("method")
+            if m != "model":
+                row.pop("coverage80")
+            row["n"] = int(row["n"])
+            overall[m] = row
+        per_region = grouped_scores(pred, ["method", "region"])
+        # Methods in the requested order, model first.
+        order = [m for m in (*methods, "holt_winters") if m in overall]
+        overall = {m: overall[m] for m in order}
+    return BacktestResult(
+        origins=[panel.label(t) for t in targets],
+        predictions=pred.reset_index(drop=True),
+        scores=overall,
+        per_region=per_region,
+        seconds=time.perf_counter() - t0,
+        params=model.get_params(),
+    )
+
+
+def optimise_weights(
+    history: pd.DataFrame | None = None,
+    signals: pd.DataFrame | None = None,
+    origins: int = 8,
+    model: BaselineModel | None = None,
+    grid: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0),
+    passes: int = 2,
+    freq: str | None = None,
+    panel: Panel | None = None,
+) -> tuple[dict[str, float], float]:
+    """Coordinate search for dimension weights minimising backtest WAPE.
+
+    Starts from the model's weights (default all 1) and only accepts strict
+    improvements, so the result is never worse than the start.
+    """
+    model = model or BaselineModel()
+    panel = _prepare(history, signals, freq or model.freq, panel)
+    fits = _ModelFits(panel, origin_ordinals(panel, origins), model)
+
+    def err(w: dict[str, float]) -> float:
+        p = fits.predictions(w)
+        return scores(p[np.isfinite(p["actual"])])["wape"]
+
+    present = [d for d in DIMENSIONS if d in panel.signal_dims]
+    best = {d: float((model.weights or {}).get(d, 1.0)) for d in DIMENSIONS}
+    best_err = err(best)
+    for _ in range(passes):
+        improved = False
+        for dim in present:
+            for value in grid:
+                trial = {**best, dim: float(value)}
+                e = err(trial)
+                if e < best_err - 1e-12:
+                    best, best_err, improved = trial, e, True
+        if not improved:
+            break
+    return best, best_err

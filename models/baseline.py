@@ -1,0 +1,365 @@
+"""The dynamic baseline: pooled, recency-weighted log-growth regression per region.
+
+For each region r and period t the response is the year-over-year log growth
+g = log(y_t + c) - log(y_{t-s} + c) (s = periods per year, c an offset that is 0 for
+positive series). Features: an intercept and momentum terms from the region's own
+history, plus one year-over-year change per signal. Market and pipeline signals enter
+with a one-period lag (only known up to the period before the target); capacity signals
+are plans, so the value for the target period is used when present.
+
+One weighted least-squares fit per region, solved for all regions at once with batched
+normal equations. Observation weights halve every `half_life` periods, and a ridge
+penalty pulls each region's coefficients toward the all-region (pooled) fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from models.explain import reasons
+from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
+
+HISTORY = "history"
+COMPONENTS = (HISTORY, *DIMENSIONS)
+
+
+@dataclass
+class Design:
+    """Training rows and the prediction row for one target period, all regions."""
+
+    X: np.ndarray  # (R, N, p)
+    g: np.ndarray  # (R, N) response: log growth vs same season last year
+    w: np.ndarray  # (R, N) recency weights, 0 for unusable rows
+    x_new: np.ndarray  # (R, p)
+    log_base: np.ndarray  # (R,) log(base + c) for the target period
+    base: np.ndarray  # (R,) same season last year (or last value as fallback)
+    offset: np.ndarray  # (R,) c
+    change_new: np.ndarray  # (R, K) year-over-year change of each signal at prediction
+    names: list[str]
+    dims: list[str]  # "history" or a dimension, per column
+    signal_cols: list[int] = field(default_factory=list)
+
+
+def build_design(
+    panel: Panel, target: int, half_life: float, momentum: bool = True, reversion: bool = True
+) -> Design:
+    """Features for every period before `target` (training) and for `target` itself.
+
+    Data at or after the target are masked first (capacity plans for the target excepted),
+    so nothing from the target period or later can reach the forecast.
+    """
+    if target <= panel.start:
+        raise ValueError("target period is before any data")
+    panel = panel.extended(target + 1)
+    ti = target - panel.start
+    s = panel.seasons
+    y = panel.y[:, : ti + 1].copy()
+    y[:, ti] = np.nan
+    x = panel.x[:, :, : ti + 1].copy()
+    dims = np.array(panel.signal_dims, dtype=object)
+    cap = dims == "capacity"
+    x[:, ~cap, ti] = np.nan
+
+    # A shift keeps the log defined for series with zeros; positive series are unshifted.
+    with np.errstate(all="ignore"):
+        ymin = np.nanmin(y, axis=1)
+        ymean = np.nanmean(np.abs(y), axis=1)
+    offset = np.where(np.nan_to_num(ymin, nan=1.0) > 0, 0.0, 0.1 * np.nan_to_num(ymean) + 1e-9)
+    offset = np.where(np.nan_to_num(ymin) < 0, offset - np.nan_to_num(ymin), offset)
+    ly = np.log(y + offset[:, None])
+    g = ly - lag(ly, s)
+
+    cols: list[np.ndarray] = [np.ones_like(g)]
+    names = ["intercept"]
+    cdims = [HISTORY]
+    if momentum:
+        g1 = lag(g, 1)
+        cols.append(g1)
+        names.append("momentum")
+        cdims.append(HISTORY)
+    if reversion and s > 1:
+        # Growth a year ago: noise in last year's value shows up there with the opposite
+        # sign, so this term lets the fit smooth a noisy seasonal-naive base.
+        cols.append(lag(g, s))
+        names.append("year_ago_growth")
+        cdims.append(HISTORY)
+
+    # Signals: causal forward fill, then year-over-year change (log when positive).
+    xf = ffill(x)
+    k = x.shape[1]
+    change = np.zeros((x.shape[0], k, ti + 1))
+    for j in range(k):
+        v = xf[:, j, :]
+        known = v[np.isfinite(v)]
+        if known.size and known.min() > 0:
+            lv = np.log(v)
+        else:
+            scale = np.mean(np.abs(known)) if known.size else 1.0
+            lv = v / (scale if scale > 0 else 1.0)
+        step = 0 if cap[j] else 1
+        c = lag(lv, step) - lag(lv, step + s)
+        change[:, j, :] = np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
+    signal_cols = list(range(len(names), len(names) + k))
+    cols.extend(change[:, j, :] for j in range(k))
+    names.extend(panel.signal_names)
+    cdims.extend(panel.signal_dims)
+
+    full = np.stack(cols, axis=-1)  # (R, T, p)
+    # A row needs its response; a lag term that is not yet known counts as 0 (no
+    # information), so short histories still contribute rows.
+    valid = np.isfinite(g)
+    valid[:, ti] = False
+    age = (ti - 1) - np.arange(ti + 1)
+    w = np.where(valid, 0.5 ** (age / float(half_life))[None, :], 0.0)
+    X = np.where(valid[..., None], np.nan_to_num(full), 0.0)
+    x_new = np.nan_to_num(full[:, ti, :], nan=0.0)
+
+    # Base for the target: same season last year; the last known value when that is missing.
+    lb = ly[:, ti - s] if ti - s >= 0 else np.full(y.shape[0], np.nan)
+    last = ffill(ly)[:, ti - 1] if ti >= 1 else np.full(y.shape[0], np.nan)
+    log_base = np.where(np.isfinite(lb), lb, last)
+    return Design(
+        X=X[:, :ti, :],
+        g=np.nan_to_num(g[:, :ti]),
+        w=w[:, :ti],
+        x_new=x_new,
+        log_base=log_base,
+        base=np.exp(log_base) - offset,
+        offset=offset,
+        change_new=change[:, :, ti],
+        names=names,
+        dims=cdims,
+        signal_cols=signal_cols,
+    )
+
+
+@dataclass
+class Fit:
+    """Coefficients and uncertainty of the batched weighted ridge fit."""
+
+    coef: np.ndarray  # (R, p)
+    coef_pooled: np.ndarray  # (p,)
+    a_inv: np.ndarray  # (R, p, p)
+    sigma2: np.ndarray  # (R,) residual variance on the log scale
+    dof: np.ndarray  # (R,) residual degrees of freedom
+    n_eff: np.ndarray  # (R,)
+    w: np.ndarray  # (R, N) final observation weights (recency x robustness)
+
+
+def _solve(d: Design, w: np.ndarray, pooling: float) -> tuple[np.ndarray, ...]:
+    X, g = d.X, d.g
+    xw = X * w[..., None]
+    # Batched XᵀWX and XᵀWy; optimize=True hands the contraction to BLAS (about 10x faster).
+    a = np.einsum("rnp,rnq->rpq", xw, X, optimize=True)
+    b = np.einsum("rnp,rn->rp", xw, g, optimize=True)
+    p = X.shape[-1]
+    a_pool = a.sum(axis=0)
+    w_tot = max(float(w.sum()), 1e-12)
+    scale = max(float(np.trace(a_pool)) / p / w_tot, 1e-12)
+    # A tiny ridge only guards against exactly singular designs (e.g. a constant signal).
+    jitter = 1e-10 * scale * np.eye(p)
+    coef_pool = np.linalg.solve(a_pool + jitter * w_tot, b.sum(axis=0))
+    prior = pooling * a_pool / w_tot + jitter
+    lhs = a + prior[None]
+    rhs = b + (prior @ coef_pool)[None]
+    coef = np.linalg.solve(lhs, rhs[..., None])[..., 0]
+    return coef, coef_pool, lhs, a
+
+
+def fit_design(d: Design, pooling: float, robust: bool = True) -> Fit:
+    """Weighted ridge-to-pooled regression for every region at once."""
+    w = d.w.copy()
+    n_iter = 3 if robust else 1
+    for it in range(n_iter):
+        coef, coef_pool, lhs, a = _solve(d, w, pooling)
+        resid = d.g - np.einsum("rnp,rp->rn", d.X, coef, optimize=True)
+        if it < n_iter - 1:
+            # Huber weights: a one-off spike should not set next year's growth.
+            s2 = (d.w * resid**2).sum(1) / np.maximum(d.w.sum(1), 1e-12)
+            sd = np.sqrt(np.maximum(s2, 1e-12))
+            u = np.abs(resid) / sd[:, None]
+            w = d.w * np.minimum(1.0, 1.5 / np.maximum(u, 1e-12))
+    a_inv = np.linalg.inv(lhs)
+    sw = w.sum(1)
+    n_eff = np.where(sw > 0, sw**2 / np.maximum((w**2).sum(1), 1e-300), 0.0)
+    df_model = np.einsum("rpq,rqp->r", a_inv, a)
+    dof = np.maximum(n_eff - df_model, 1.0)
+    s2 = (w * resid**2).sum(1) / np.maximum(sw, 1e-12) * n_eff / dof
+    # Shrink each region's variance toward the pooled one, as for the coefficients.
+    pooled = float(np.sum(w * resid**2) / max(float(sw.sum()), 1e-12))
+    nu = max(pooling, 1.0)
+    s2 = (n_eff * s2 + nu * pooled) / (n_eff + nu)
+    s2 = np.where(np.isfinite(s2), s2, pooled)
+    return Fit(coef, coef_pool, a_inv, s2, dof + nu, n_eff, w)
+
+
+def weight_vector(dims: list[str], weights: dict[str, float] | None) -> np.ndarray:
+    """Per-column multiplier: 1 for history terms, the analyst weight for each dimension."""
+    weights = weights or {}
+    return np.array([1.0 if d == HISTORY else float(weights.get(d, 1.0)) for d in dims])
+
+
+def forecast(d: Design, f: Fit, weights: dict[str, float] | None, level: float = 0.8) -> dict:
+    """Point forecast, interval and exact additive contributions for the target period."""
+    v = weight_vector(d.dims, weights)
+    eta = d.x_new * f.coef * v  # (R, p) log-scale effect of each column
+    hist_cols = [i for i, dm in enumerate(d.dims) if dm == HISTORY]
+    eta_hist = eta[:, hist_cols].sum(1)
+    m = np.exp(d.log_base + eta_hist)  # shifted scale, history only
+    history = m - d.offset
+    sig = eta[:, d.signal_cols]
+    total = sig.sum(1)
+    # Logarithmic-mean split: each signal gets its share of the multiplicative change,
+    # signs follow the log effects and the parts add up to the whole.
+    with np.errstate(all="ignore"):
+        factor = np.where(np.abs(total) > 1e-12, np.expm1(total) / total, 1.0)
+    sig_contrib = m[:, None] * sig * factor[:, None]
+    dims_sig = [d.dims[i] for i in d.signal_cols]
+    contrib = {HISTORY: history}
+    for dim in DIMENSIONS:
+        idx = [j for j, dm in enumerate(dims_sig) if dm == dim]
+        contrib[dim] = sig_contrib[:, idx].sum(1) if idx else np.zeros_like(history)
+    suggestion = contrib[HISTORY] + contrib["market"] + contrib["pipeline"] + contrib["capacity"]
+    xt = d.x_new * v
+    var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
+    q = stats.t.ppf(0.5 + level / 2, df=f.dof)
+    mu = d.log_base + eta.sum(1)
+    sd = np.sqrt(np.maximum(var, 0))
+    # Clipping only stops overflow for degenerate fits (fewer rows than features).
+    lower = np.exp(np.clip(mu - q * sd, -700, 700)) - d.offset
+    upper = np.exp(np.clip(mu + q * sd, -700, 700)) - d.offset
+    return {
+        "suggestion": suggestion,
+        "lower": lower,
+        "upper": upper,
+        "contrib": contrib,
+        "signal_contrib": sig_contrib,
+        "sd_log": sd,
+    }
+
+
+class BaselineModel:
+    """Per-region dynamic baseline with recency weights, pooling and analyst driver weights.
+
+    half_life: periods after which an observation's weight halves.
+    pooling: prior strength toward the all-region fit, in effective observations
+        (0 = independent regions, large = one common model).
+    weights: analyst weight per dimension (market, pipeline, capacity), 0..2, default 1.
+    """
+
+    def __init__(
+        self,
+        half_life: float = 8.0,
+        pooling: float = 12.0,
+        weights: dict[str, float] | None = None,
+        robust: bool = True,
+        momentum: bool = True,
+        reversion: bool = True,
+        level: float = 0.8,
+        freq: str | None = None,
+    ) -> None:
+        self.half_life = half_life
+        self.pooling = pooling
+        self.weights = weights
+        self.robust = robust
+        self.momentum = momentum
+        self.reversion = reversion
+        self.level = level
+        self.freq = freq
+
+    def get_params(self) -> dict:
+        """Settings as a dict (scikit-learn convention)."""
+        return {
+            "half_life": self.half_life,
+            "pooling": self.pooling,
+            "weights": dict(self.weights) if self.weights else None,
+            "robust": self.robust,
+            "momentum": self.momentum,
+            "reversion": self.reversion,
+            "level": self.level,
+            "freq": self.freq,
+        }
+
+    def fit(
+        self,
+        history: pd.DataFrame,
+        signals: pd.DataFrame | None = None,
+        target_period: str | int | None = None,
+        panel: Panel | None = None,
+    ) -> BaselineModel:
+        """Fit on everything before target_period (default: the period after the last one)."""
+        freq = self.freq or (panel.freq if panel is not None else infer_freq(history))
+        if panel is None:
+            panel = build_panel(history, signals, freq)
+        if target_period is None:
+            known = np.where(np.isfinite(panel.y).any(axis=0))[0]
+            target = panel.start + int(known.max()) + 1
+        else:
+            target = to_ordinal(target_period, freq)
+        self.freq_ = freq
+        self.panel_ = panel
+        self.target_ordinal_ = target
+        self.target_period_ = panel.label(target)
+        self.regions_ = list(panel.regions)
+        self.design_ = build_design(
+            panel, target, self.half_life, self.momentum, self.reversion
+        )
+        self.fit_ = fit_design(self.design_, self.pooling, self.robust)
+        self.feature_names_ = list(self.design_.names)
+        self.feature_dims_ = list(self.design_.dims)
+        self.coef_ = self.fit_.coef
+        self.coef_pooled_ = self.fit_.coef_pooled
+        self.sigma_ = np.sqrt(self.fit_.sigma2)
+        return self
+
+    def predict(self, weights: dict[str, float] | None = None) -> pd.DataFrame:
+        """One row per region: suggestion, 80% interval, contributions and reasons.
+
+        weights overrides the analyst weights without refitting.
+        """
+        weights = self.weights if weights is None else weights
+        d = self.design_
+        out = forecast(d, self.fit_, weights, self.level)
+        df = pd.DataFrame(
+            {
+                "region": self.regions_,
+                "period": self.target_period_,
+                "suggestion": out["suggestion"],
+                "lower80": out["lower"],
+                "upper80": out["upper"],
+                "base": d.base,
+                **{c: out["contrib"][c] for c in COMPONENTS},
+            }
+        )
+        names = [d.names[i] for i in d.signal_cols]
+        en, zh = reasons(
+            out["suggestion"], out["contrib"][HISTORY], names, d.change_new, out["signal_contrib"]
+        )
+        df["reason_en"] = en
+        df["reason_zh"] = zh
+        return df
+
+    suggest = predict
+
+    def signal_table(self, weights: dict[str, float] | None = None, out: dict | None = None):
+        """Long table: region, signal, dimension, change (year over year), contribution."""
+        d = self.design_
+        if out is None:
+            out = forecast(d, self.fit_, self.weights if weights is None else weights, self.level)
+        names = [d.names[i] for i in d.signal_cols]
+        dims = [d.dims[i] for i in d.signal_cols]
+        r = len(self.regions_)
+        k = len(names)
+        return pd.DataFrame(
+            {
+                "region": np.repeat(self.regions_, k),
+                "signal": np.tile(np.array(names, dtype=object), r),
+                "dimension": np.tile(np.array(dims, dtype=object), r),
+                "change": d.change_new.reshape(-1),
+                "contribution": out["signal_contrib"].reshape(-1),
+            }
+        )

@@ -1,0 +1,81 @@
+"""Backtest: naive methods on toy series, rolling origins, weight tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.backtest import backtest, naive_forecasts, optimise_weights
+from models.baseline import BaselineModel
+from models.panel import build_panel
+from models.synthetic import make_panel
+
+
+def _toy() -> pd.DataFrame:
+    # Two years + one quarter, seasonal pattern plus linear trend of 2 per quarter.
+    ords = np.arange(2020 * 4, 2020 * 4 + 9)
+    season = np.array([10.0, 20.0, 30.0, 40.0])
+    vals = season[ords % 4] + 2.0 * (ords - ords[0]) + 100
+    return pd.DataFrame({"region": "a", "ordinal": ords, "value": vals})
+
+
+def test_naive_methods_on_toy_series() -> None:
+    h = _toy()
+    panel = build_panel(h, None, "Q")
+    target = int(h["ordinal"].max()) + 1  # 2022Q2
+    f = {k: float(v[0]) for k, v in naive_forecasts(panel, target).items()}
+    last = float(h["value"].iloc[-1])
+    same_q = float(h[h.ordinal == target - 4]["value"].iloc[0])
+    assert f["last_value"] == last
+    assert f["seasonal_naive"] == same_q
+    assert f["last_year_plus_15"] == pytest.approx(1.15 * same_q)
+    # Drift per quarter is (last - first) / 8 = (2*8 + 0) / 8 ... seasonal parts equal.
+    truth = 20.0 + 2.0 * (target - 2020 * 4) + 100
+    assert f["seasonal_naive_drift"] == pytest.approx(truth)
+
+
+def test_backtest_shapes_and_scores() -> None:
+    h, s = make_panel(n_regions=6, seed=11)
+    bt = backtest(h, s, origins=8, holt_winters=True)
+    assert len(bt.origins) == 8 and bt.origins[-1] == "2021Q4"
+    assert set(bt.scores) == {
+        "model", "last_value", "seasonal_naive", "last_year_plus_15",
+        "seasonal_naive_drift", "holt_winters",
+    }
+    assert "coverage80" in bt.scores["model"]
+    assert "coverage80" not in bt.scores["seasonal_naive"]
+    # Signals truly drive this data, so the model beats seasonal naive clearly.
+    assert bt.scores["model"]["wape"] < 0.7 * bt.scores["seasonal_naive"]["wape"]
+    assert bt.predictions.groupby("method").size().eq(48).all()
+    assert set(bt.per_region["region"]) == {f"r{i:04d}" for i in range(6)}
+    manual = bt.predictions[bt.predictions.method == "seasonal_naive"]
+    wape = (manual.forecast - manual.actual).abs().sum() / manual.actual.abs().sum()
+    assert bt.scores["seasonal_naive"]["wape"] == pytest.approx(wape)
+
+
+def test_backtest_forecast_equals_fit_on_truncated_data() -> None:
+    h, s = make_panel(n_regions=5, seed=12)
+    bt = backtest(h, s, origins=4)
+    pred = bt.predictions[bt.predictions.method == "model"]
+    for label in bt.origins:
+        o = int(pred[pred.period == label]["ordinal"].iloc[0])
+        keep_s = (s["ordinal"] < o) | ((s["dimension"] == "capacity") & (s["ordinal"] == o))
+        df = BaselineModel().fit(h[h.ordinal < o], s[keep_s], o).predict()
+        got = pred[pred.period == label].set_index("region")["forecast"]
+        np.testing.assert_allclose(df.set_index("region")["suggestion"].loc[got.index], got, rtol=1e-12)
+
+
+def test_optimise_weights_never_worse() -> None:
+    h, s = make_panel(n_regions=8, seed=13, noise=0.1)
+    # Corrupt the market signal so ignoring it helps.
+    rng = np.random.default_rng(0)
+    mk = s["dimension"] == "market"
+    s = s.copy()
+    s.loc[mk, "value"] = rng.uniform(10, 200, mk.sum())
+    base = backtest(h, s, origins=8).scores["model"]["wape"]
+    weights, err = optimise_weights(h, s, origins=8)
+    assert err <= base + 1e-12
+    assert set(weights) == {"market", "pipeline", "capacity"}
+    again = backtest(h, s, origins=8, model=BaselineModel(weights=weights)).scores["model"]["wape"]
+    assert again == pytest.approx(err)

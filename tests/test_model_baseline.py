@@ -1,0 +1,148 @@
+"""Baseline model: look-ahead, exact contributions, intervals, pooling, oracle, reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from models.baseline import COMPONENTS, BaselineModel
+from models.synthetic import make_panel
+
+TARGET = "2022Q1"  # make_panel default: 2016Q1 + 24 quarters ends 2021Q4
+
+
+def _split(signals: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    cap = signals["dimension"] == "capacity"
+    return cap, ~cap
+
+
+def test_no_look_ahead() -> None:
+    h, s = make_panel(n_regions=5, n_periods=28, seed=1)
+    target = 2016 * 4 + 20  # 2021Q1, with 8 periods after it in the data
+    base = BaselineModel().fit(h, s, target).predict()
+    rng = np.random.default_rng(9)
+    h2 = h.copy()
+    late = h2["ordinal"] >= target
+    h2.loc[late, "value"] = rng.uniform(1, 1e4, late.sum())
+    s2 = s.copy()
+    cap, other = _split(s2)
+    future = (other & (s2["ordinal"] >= target)) | (cap & (s2["ordinal"] > target))
+    s2.loc[future, "value"] = rng.uniform(1, 1e3, future.sum())
+    moved = BaselineModel().fit(h2, s2, target).predict()
+    cols = ["suggestion", "lower80", "upper80", *COMPONENTS]
+    np.testing.assert_allclose(moved[cols].to_numpy(), base[cols].to_numpy(), rtol=1e-12)
+    # Dropping the rows entirely gives the same answer too.
+    s3 = s[~future]
+    h3 = h[~late]
+    dropped = BaselineModel().fit(h3, s3, target).predict()
+    np.testing.assert_allclose(dropped[cols].to_numpy(), base[cols].to_numpy(), rtol=1e-12)
+    # Capacity plans for the target period itself are allowed to move the forecast.
+    s4 = s.copy()
+    plan = cap & (s4["ordinal"] == target)
+    s4.loc[plan, "value"] *= 1.5
+    planned = BaselineModel().fit(h, s4, target).predict()
+    assert (planned["capacity"] - base["capacity"]).abs().min() > 0
+    assert not np.allclose(planned["suggestion"], base["suggestion"])
+
+
+def test_contributions_sum_exactly() -> None:
+    h, s = make_panel(n_regions=30, seed=2)
+    m = BaselineModel(weights={"market": 1.5, "pipeline": 0.5, "capacity": 0}).fit(h, s)
+    df = m.predict()
+    total = df["history"] + df["market"] + df["pipeline"] + df["capacity"]
+    assert (total == df["suggestion"]).all()
+    assert (df["capacity"] == 0).all()  # weight 0 ignores the dimension
+    assert (df["lower80"] < df["suggestion"]).all() and (df["suggestion"] < df["upper80"]).all()
+    sig = m.signal_table()
+    by_dim = sig.groupby(["region", "dimension"])["contribution"].sum().unstack()
+    np.testing.assert_allclose(by_dim["market"].to_numpy(), df.set_index("region")["market"].loc[by_dim.index])
+
+
+def test_weights_scale_dimension_effect() -> None:
+    h, s = make_panel(n_regions=10, seed=3)
+    m = BaselineModel().fit(h, s)
+    zero = m.predict({"market": 0, "pipeline": 0, "capacity": 0})
+    assert np.allclose(zero["suggestion"], zero["history"])
+    double = m.predict({"market": 2, "pipeline": 1, "capacity": 1})
+    one = m.predict()
+    # Doubling the market weight doubles the market effect on the log scale.
+    ratio = np.log((double["history"] + double["market"]) / double["history"])
+    base_ratio = np.log((one["history"] + one["market"]) / one["history"])
+    assert np.sign(ratio).tolist() == np.sign(base_ratio).tolist()
+    assert not np.allclose(double["suggestion"], one["suggestion"])
+
+
+def test_intervals_widen_with_noise() -> None:
+    widths = []
+    for noise in (0.02, 0.2):
+        h, s = make_panel(n_regions=20, noise=noise, seed=4)
+        df = BaselineModel().fit(h, s).predict()
+        widths.append(float(((df["upper80"] - df["lower80"]) / df["suggestion"]).median()))
+    assert widths[1] > 3 * widths[0]
+
+
+def test_pooling_stabilises_short_region() -> None:
+    errs = {0.0: [], 8.0: []}
+    for seed in range(12):
+        h, s = make_panel(n_regions=8, n_periods=28, noise=0.08, seed=100 + seed)
+        # Region r0000 only has its last 7 quarters of history.
+        short = (h["region"] == "r0000") & (h["ordinal"] < h["ordinal"].max() - 7)
+        h = h[~short]
+        target = int(h["ordinal"].max())
+        actual = float(h[(h.region == "r0000") & (h.ordinal == target)]["value"].iloc[0])
+        for pooling in errs:
+            df = BaselineModel(pooling=pooling).fit(h, s, target).predict()
+            f = float(df.set_index("region").loc["r0000", "suggestion"])
+            errs[pooling].append(abs(np.log(f / actual)))
+    assert np.mean(errs[8.0]) < 0.7 * np.mean(errs[0.0])
+
+
+@pytest.mark.parametrize("half_life", [4.0, 8.0, 1e9])
+def test_batched_fit_equals_statsmodels_wls(half_life: float) -> None:
+    h, s = make_panel(n_regions=4, n_periods=30, seed=5)
+    m = BaselineModel(half_life=half_life, pooling=0, robust=False).fit(h, s)
+    d = m.design_
+    for r in range(len(m.regions_)):
+        keep = d.w[r] > 0
+        res = sm.WLS(d.g[r, keep], d.X[r, keep], weights=d.w[r, keep]).fit()
+        np.testing.assert_allclose(m.coef_[r], res.params, rtol=1e-8, atol=1e-8)
+    # Single region alone gives the same coefficients.
+    one = BaselineModel(half_life=half_life, pooling=0, robust=False).fit(
+        h[h.region == "r0002"], s[s.region == "r0002"]
+    )
+    np.testing.assert_allclose(one.coef_[0], m.coef_[2], rtol=1e-8, atol=1e-8)
+
+
+def test_pooling_large_gives_common_coefficients() -> None:
+    h, s = make_panel(n_regions=6, seed=6)
+    m = BaselineModel(pooling=1e9, robust=False).fit(h, s)
+    spread = np.abs(m.coef_ - m.coef_pooled_).max()
+    assert spread < 1e-5
+
+
+def test_reasons_bilingual_and_signed() -> None:
+    h, s = make_panel(n_regions=6, seed=7)
+    df = BaselineModel().fit(h, s).predict()
+    for en, zh in zip(df["reason_en"], df["reason_zh"], strict=True):
+        assert en.startswith("own history: ")
+        assert zh.startswith("自身历史基线:")
+        assert "vs last year" in en and "同比" in zh
+    assert any("\u2212" in en for en in df["reason_en"])
+
+
+def test_signals_recovered_on_clean_data() -> None:
+    h, s = make_panel(n_regions=200, noise=0.01, seed=8)
+    m = BaselineModel(pooling=0).fit(h, s)
+    coef = dict(zip(m.feature_names_, m.coef_pooled_, strict=True))
+    assert coef["search_interest"] == pytest.approx(1.0, abs=0.1)
+    assert coef["headcount_ae"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_monthly_and_annual_frequencies() -> None:
+    for freq, start, n in (("M", "2018-01", 48), ("A", "1990", 25)):
+        h, s = make_panel(n_regions=5, n_periods=n, seed=9, freq=freq, start=start)
+        df = BaselineModel().fit(h, s).predict()
+        assert df["suggestion"].notna().all()
+        assert (df["upper80"] > df["lower80"]).all()
