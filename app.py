@@ -109,18 +109,6 @@ def sidebar(cur, user: auth.User) -> None:
             st.rerun()
 
 
-def page_title(cur, user: auth.User, key: str) -> str:
-    """A page's title; the Inbox shows its unread count."""
-    title = ctx.tr(f"page.{key}")
-    if key == "inbox":
-        try:
-            unread = tracking_service.unread_count(cur, user)
-        except duckdb.Error:  # e.g. a read-only file from before the inbox existed
-            unread = 0
-        title += f" ({unread})" if unread else ""
-    return title
-
-
 def run_guarded(page: st.navigation) -> None:
     """Run a page; no traceback ever reaches the user."""
     try:
@@ -134,6 +122,18 @@ def run_guarded(page: st.navigation) -> None:
             raise
         log.exception("page %s failed", page.title)
         st.error(ctx.tr("app.unexpected_error"))
+
+
+def page_title(cur, user: auth.User, key: str) -> str:
+    """A page's title; the Inbox shows its unread count."""
+    title = ctx.tr(f"page.{key}")
+    if key == "inbox":
+        try:
+            unread = tracking_service.unread_count(cur, user)
+        except duckdb.Error:  # e.g. a read-only file from before the inbox existed
+            unread = 0
+        title += f" ({unread})" if unread else ""
+    return title
 
 
 def main() -> None:
