@@ -32,6 +32,9 @@ EXEC_ROLES = ("executive", "admin")
 COMMITMENT_STATES = ("delivered", "not_delivered", "pending")
 MAX_TEXT = 5000
 FVA_COLUMNS = ("region", "lead", "suggestion", "proposal", "agreed", "actual")
+# Tracking starts at lock; a closed cycle keeps its board and FVA but raises nothing new.
+TRACKED_STATUSES = ("locked", "tracking", "closed")
+LIVE_STATUSES = ("locked", "tracking")
 
 
 # --------------------------------------------------------------------------------------
@@ -54,6 +57,11 @@ class TrackedCycle:
     name: str = ""
     status: str = "tracking"
     company_target: float | None = None
+
+    @property
+    def tracked(self) -> bool:
+        """Whether the cycle is locked (or later) and has agreed targets."""
+        return self.status in TRACKED_STATUSES and not self.regions.empty
 
     @property
     def bounds(self) -> tuple[date, date]:
@@ -416,11 +424,15 @@ def evaluate(
     Idempotent: an event is keyed by (cycle, region, kind, triggered_on), and a key already
     recorded adds nothing (no event, no notification). Level 1 goes to the region's lead,
     level 2 to the executives plus a root-cause form request to the lead, alerts and
-    early warnings to the lead and the executives. HQ roles only.
+    early warnings to the lead and the executives. HQ roles only. Only a locked or tracking
+    cycle is evaluated (before the lock there is no agreed path; after closing, no one to
+    warn).
     """
     if actor.role not in HQ_ROLES:
         raise PermissionError("only an executive, analyst or admin may evaluate tracking")
     c = resolve(cur, cycle)
+    if c.status not in LIVE_STATUSES:
+        return Evaluation(None, [], 0)
     path = planned_paths(cur, c)
     actuals = period_actuals(cur, c)
     as_of = as_of or _default_as_of(c, actuals)

@@ -6,31 +6,33 @@ from datetime import date
 
 import pytest
 
-from calibration import importer
+from calibration import demo, importer
 from calibration import tracking_service as ts
 from calibration.auth import SYSTEM
 from calibration.demo import init_database
 from calibration.store import connect
 from tests.apptest_helpers import errors, login
-from tests.tracking_fixtures import actuals_csv, scenario_cycle
+from tests.factories import write_small_demo
+from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle
 
 
 @pytest.fixture
-def seeded(app_env, monkeypatch):
-    """The app's database with the demo, actuals and one evaluated cycle (stand-in lookup)."""
-    cycle = scenario_cycle()
-    monkeypatch.setattr(ts, "lookup_cycle", lambda cur, cycle_id: cycle)
-    monkeypatch.setattr("ui.context.list_cycles", lambda cur: [{"id": 1, "label": cycle.name}])
+def seeded(app_env, tmp_path, monkeypatch):
+    """The app's database: small demo data and accounts (no demo cycles), a locked
+    negotiation cycle, five weeks of actuals, one evaluation."""
+    monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(tmp_path / "small")))
+    monkeypatch.setattr(demo, "_steps", lambda: [])
     con = connect(app_env)
     try:
         cur = con.cursor()
         init_database(cur)
+        cycle_id = negotiated_cycle(cur, TARGETS)
         data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
         importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
-        ts.evaluate(cur, SYSTEM, cycle)
+        ts.evaluate(cur, SYSTEM, cycle_id)
     finally:
         con.close()
-    return cycle
+    return cycle_id
 
 
 def texts(at) -> str:
