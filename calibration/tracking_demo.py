@@ -46,6 +46,8 @@ def seed_closed_cycle(cur: duckdb.DuckDBPyConnection) -> None:
     except (ValueError, KeyError) as exc:
         log.info("tracking demo: no baseline for %s (%s); no past cycle seeded", PAST_PERIOD, exc)
         return
+    if str(run.get("period")) != PAST_PERIOD:
+        return  # not a run for the past quarter: nothing sensible to seed
     system = auth.SYSTEM
     executive = auth.load_user(cur, "exec") or system
     regions = run["regions"]

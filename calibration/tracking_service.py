@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from calibration import exports, tracking
@@ -178,6 +179,14 @@ def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
 def resolve(cur: duckdb.DuckDBPyConnection, cycle: TrackedCycle | int) -> TrackedCycle:
     """A TrackedCycle as given, or looked up by id."""
     return cycle if isinstance(cycle, TrackedCycle) else lookup_cycle(cur, int(cycle))
+
+
+def visible_rows(df: pd.DataFrame, viewer: User) -> pd.DataFrame:
+    """The rows of a frame with a `region` column that the viewer may see."""
+    # An explicit bool mask: mapping an empty column gives an object Series, which pandas
+    # would read as a list of column labels.
+    mask = np.array([viewer.may_see_region(str(r)) for r in df["region"]], dtype=bool)
+    return df[mask].reset_index(drop=True)
 
 
 def _labels(cur: duckdb.DuckDBPyConnection, lang: str) -> dict[str, str]:
@@ -519,7 +528,7 @@ def events(cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | i
     """Recorded tracking events the viewer may see, with the latest root-cause answer."""
     c = resolve(cur, cycle)
     ev = q.list_events(cur, c.cycle_id)
-    ev = ev[ev["region"].map(viewer.may_see_region)].reset_index(drop=True)
+    ev = visible_rows(ev, viewer)
     forms = q.list_root_causes(cur, c.cycle_id)
     last = forms.groupby("event_id").last() if len(forms) else pd.DataFrame()
     ev["root_cause"] = ev["event_id"].map(last["cause"] if len(last) else {})
@@ -553,9 +562,9 @@ def pending_root_causes(
 ) -> pd.DataFrame:
     """Level-2 escalations in the viewer's led regions that have no root-cause form yet."""
     ev = events(cur, viewer, cycle)
-    mine = ev["region"].map(viewer.may_lead) if len(ev) else pd.Series(dtype=bool)
     if ev.empty:
         return ev
+    mine = ev["region"].map(viewer.may_lead).astype(bool)
     return ev[(ev["level"] == 2) & mine & ev["root_cause"].isna()].reset_index(drop=True)
 
 
@@ -667,7 +676,7 @@ def commitment_status(
         for d in out["delivered"]
     ]
     if viewer is not None:
-        out = out[out["region"].map(viewer.may_see_region)]
+        out = visible_rows(out, viewer)
     cols = ["region", "item", "status", "note", "recorded_by", "recorded_at"]
     return out[cols].sort_values(["region", "item"]).reset_index(drop=True)
 
@@ -739,7 +748,7 @@ def fva(cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int)
     c = resolve(cur, cycle)
     acts = period_actuals(cur, c)
     totals = acts.groupby("region")["value"].sum() if len(acts) else pd.Series(dtype=float)
-    df = c.regions[c.regions["region"].map(viewer.may_see_region)].copy()
+    df = visible_rows(c.regions, viewer)
     df["proposal"] = df["proposal"].fillna(df["suggestion"])
     df["suggestion"] = df["suggestion"].fillna(df["agreed"])
     df["proposal"] = df["proposal"].fillna(df["agreed"])

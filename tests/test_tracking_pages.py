@@ -104,3 +104,18 @@ def test_inbox_page_empty_for_user_without_notifications(seeded):
     at.run()
     assert not at.exception, at.exception
     assert "No notifications." in texts(at)
+
+
+def test_tracking_page_after_the_period_shows_fva_and_exports(seeded, app_env):
+    con = connect(app_env)
+    try:
+        rest = actuals_csv(date(2026, 2, 5), 55, {"east": 6, "south": 5})
+        importer.import_bytes(con.cursor(), SYSTEM, "actuals", "rest.csv", rest.encode())
+    finally:
+        con.close()
+    at = login("exec")
+    at.switch_page("pages/tracking.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "Absolute % error" in texts(at)
+    assert len(at.get("download_button")) == 3

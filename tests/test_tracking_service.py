@@ -328,3 +328,18 @@ def test_lookup_reads_a_locked_negotiation_cycle(cur):
     assert ts.evaluate(cur, SYSTEM, cid).recorded == 0
     with pytest.raises(LookupError):
         ts.lookup_cycle(cur, 999)
+
+
+def test_no_events_yet_gives_empty_tables_with_columns(cur):
+    cycle = load_scenario(cur, weeks=0)
+    for who in (EXEC, LEAD_EAST):
+        ev = ts.events(cur, who, cycle)
+        assert ev.empty and {"event_id", "region", "kind", "root_cause"} <= set(ev.columns)
+        assert ts.pending_root_causes(cur, who, cycle).empty
+    assert ts.board(cur, EXEC, cycle).as_of is None
+    assert ts.evaluate(cur, SYSTEM, cycle).recorded == 0
+    assert list(ts.commitment_status(cur, cycle, LEAD_SOUTH).columns)[:3] == [
+        "region",
+        "item",
+        "status",
+    ]
