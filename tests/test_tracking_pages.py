@@ -119,3 +119,30 @@ def test_tracking_page_after_the_period_shows_fva_and_exports(seeded, app_env):
     assert not at.exception, at.exception
     assert "Absolute % error" in texts(at)
     assert len(at.get("download_button")) == 3
+
+
+def test_data_page_imports_cumulative_actuals(seeded):
+    at = login("analyst")
+    at.switch_page("pages/data.py")
+    at.run()
+    at.selectbox(key="upload_kind").set_value("actuals")
+    at.run()
+    uploader = at.get("file_uploader")
+    if not uploader:
+        pytest.skip("this Streamlit's AppTest exposes no file_uploader")
+    at.checkbox(key="upload_cumulative").check()
+    bad = "region,date,metric,value\nnorth,2026-01-01,new_customers,5\nnorth,2026/1/2,new_customers,4\n"
+    uploader[0].upload("running.csv", bad.encode(), "text/csv")
+    at.run()
+    at.button(key="upload_go").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("refused" in e or "problem" in e for e in errors(at)), errors(at)
+    good = bad.replace(",4\n", ",9\n")
+    at.get("file_uploader")[0].upload("running.csv", good.encode(), "text/csv")
+    at.run()
+    at.button(key="upload_go").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not errors(at), errors(at)
+    assert at.success, "no import confirmation"
