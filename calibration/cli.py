@@ -15,7 +15,7 @@ from calibration.store import StoreError, connect
 from calibration.store import users as uq
 
 # Feature modules that add subcommands with register(subparsers).
-FEATURE_MODULES = ("calibration.cli_model", "calibration.cli_negotiation")
+FEATURE_MODULES = ("calibration.cli_model", "calibration.cli_negotiation", "calibration.cli_letters")
 
 
 def add_db(p: argparse.ArgumentParser) -> None:
