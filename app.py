@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from calibration import auth
+from calibration import auth, tracking_service
 from calibration.demo import DEMO_PASSWORD, is_demo
 from calibration.i18n import LANGS
 from calibration.store import StoreError
@@ -124,6 +124,15 @@ def run_guarded(page: st.navigation) -> None:
         st.error(ctx.tr("app.unexpected_error"))
 
 
+def page_title(cur, user: auth.User, key: str) -> str:
+    """A page's title; the Inbox shows its unread count."""
+    title = ctx.tr(f"page.{key}")
+    if key == "inbox":
+        unread = tracking_service.unread_count(cur, user)
+        title += f" ({unread})" if unread else ""
+    return title
+
+
 def main() -> None:
     """Route the visitor: sign-in, or the pages their role may open."""
     init_language()
@@ -144,7 +153,7 @@ def main() -> None:
         return
     ctx.touch()
     pages = [
-        st.Page(PAGES[key][0], title=ctx.tr(f"page.{key}"), icon=PAGES[key][1], url_path=key)
+        st.Page(PAGES[key][0], title=page_title(cur, user, key), icon=PAGES[key][1], url_path=key)
         for key in auth.pages_for(user.role)
         if key in PAGES and (ROOT / PAGES[key][0]).exists()
     ]

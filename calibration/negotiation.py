@@ -380,7 +380,7 @@ def _check_fresh(
     else:
         last = q.last_region_event(cur, cycle_id, region, DECISION_KINDS)
     current = last["id"] if last else 0
-    if current != (expected or 0):
+    if current != (_opt_int(expected) or 0):
         raise StaleWriteError(last["actor"], last["at"], last["id"])
 
 
@@ -412,6 +412,15 @@ def _cycle_dict(cur: duckdb.DuckDBPyConnection, row: dict) -> dict:
 def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every cycle (newest first) as dicts like get_cycle's."""
     return [_cycle_dict(cur, r) for r in q.list_cycles(cur)]
+
+
+def default_cycle_id(cur: duckdb.DuckDBPyConnection) -> int | None:
+    """The cycle a page shows when none is chosen: the newest open one, else the newest."""
+    cycles = list_cycles(cur)
+    for cycle in cycles:
+        if cycle["status"] == "open":
+            return cycle["id"]
+    return cycles[0]["id"] if cycles else None
 
 
 def cycle_choices(cur: duckdb.DuckDBPyConnection, lang: str) -> list[dict]:
@@ -891,7 +900,25 @@ def _may_see(viewer: User, region: str, flagged: bool) -> bool:
 def _state_row(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> dict | None:
     state = cycle_state(cur, cycle_id)
     match = state[state["region"] == region]
-    return None if match.empty else match.iloc[0].to_dict()
+    return None if match.empty else _plain(match.iloc[0].to_dict())
+
+
+def _plain(row: dict) -> dict:
+    # Plain Python values for callers: NaN/NaT become None, numpy scalars Python numbers.
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, list | dict):
+            out[key] = value
+        elif value is None or (not isinstance(value, str) and pd.isna(value)):
+            out[key] = None
+        elif hasattr(value, "item"):
+            out[key] = value.item()
+        else:
+            out[key] = value
+    for key in ("last_event_id", "run_id", "proposal_run_id", "proposal_event_id", "revision"):
+        if out.get(key) is not None:
+            out[key] = int(out[key])
+    return out
 
 
 def region_view(
