@@ -583,47 +583,81 @@ def sign_letter(
     (out of turn, already signed, or the content changed since expected_sha256).
     With archive, the fully signed PDFs (en, zh) are rendered and archived at once.
     """
+    expected = None if expected_sha256 is None else {region: expected_sha256}
+    return sign_letters(cur, actor, cycle_id, [region], password, expected=expected,
+                        archive=archive)[0]
+
+
+def sign_letters(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    regions: list[str] | None,
+    password: str,
+    *,
+    expected: dict[str, str] | None = None,
+    archive: bool = True,
+) -> list[Letter]:
+    """Sign several letters with one password entry, all or none (same rules as
+    sign_letter); regions=None signs every letter whose turn is the actor's."""
     if actor.role not in ("lead", "executive") or (
-        actor.role == "lead" and not actor.may_lead(region)
+        actor.role == "lead" and regions is not None
+        and not all(actor.may_lead(r) for r in regions)
     ):
-        raise PermissionError(f"{actor.username} may not sign the letter of {region}")
+        raise PermissionError(f"{actor.username} may not sign these letters")
     checked = auth.authenticate(cur, actor.username, password)
-    if checked.role != actor.role:
-        raise PermissionError(f"{actor.username} may not sign the letter of {region}")
+    if checked.role != actor.role or checked.regions != actor.regions:
+        raise PermissionError(f"{actor.username} may not sign these letters")
     _require_letter_cycle(cur, cycle_id)
     issue_letters(cur, actor, cycle_id)
-    done: dict[str, int] = {}
+    done: list[tuple[str, int]] = []
 
     def build() -> list[dict]:
-        versions = _load(cur, cycle_id, region).get(region)
-        if not versions:
-            raise LetterError("letters.err_no_letter", region=region)
-        letter = versions[-1]
-        if expected_sha256 is not None and expected_sha256 != letter.content_sha256:
-            raise LetterError("letters.err_changed", version=letter.version)
-        role = signer_role(actor, letter)
-        if role is None:
-            raise PermissionError(f"{actor.username} may not sign the letter of {region}")
-        if letter.signature(role) is not None:
-            raise LetterError("letters.err_already_signed", role=t(f"letters.role.{role}"))
-        if role == "executive" and letter.signature("lead") is None:
-            raise LetterError("letters.err_lead_first")
-        q.insert_signature(cur, {
-            "letter_id": letter.letter_id, "role": role, "username": actor.username,
-            "name": checked.display_name, "signed_at": utcnow(),
-            "content_sha256": letter.content_sha256,
-        })
-        done["letter_id"] = letter.letter_id
-        return [_log_event(actor, cycle_id, "letter_signed", region, letter.content.agreed,
-                           {"letter_id": letter.letter_id, "version": letter.version,
-                            "content_sha256": letter.content_sha256, "as": role})]
+        done.clear()
+        current = _load(cur, cycle_id)
+        wanted = regions
+        if wanted is None:
+            wanted = [r for r, v in sorted(current.items()) if can_sign_now(actor, v[-1])]
+        events = []
+        for region in wanted:
+            if region not in current:
+                raise LetterError("letters.err_no_letter", region=region)
+            letter = current[region][-1]
+            events.append(_sign_one(cur, actor, checked, letter, (expected or {}).get(region)))
+            done.append((region, letter.letter_id))
+        return events
 
     neg._append(cur, build)
-    letter = _load(cur, cycle_id, region)[region][-1]
-    if archive and letter.status == "signed":
-        for lang in LANGS:
-            _archived(cur, letter, lang)
-    return letter
+    signed = [_load(cur, cycle_id, region)[region][-1] for region, _ in done]
+    for letter in signed:
+        if archive and letter.status == "signed":
+            for lang in LANGS:
+                _archived(cur, letter, lang)
+    return signed
+
+
+def _sign_one(
+    cur: duckdb.DuckDBPyConnection, actor: User, checked: User, letter: Letter,
+    expected_sha256: str | None,
+) -> dict:
+    if expected_sha256 is not None and expected_sha256 != letter.content_sha256:
+        raise LetterError("letters.err_changed", version=letter.version)
+    role = signer_role(actor, letter)
+    if role is None:
+        raise PermissionError(f"{actor.username} may not sign the letter of {letter.region}")
+    if letter.signature(role) is not None:
+        raise LetterError("letters.err_already_signed", role=t(f"letters.role.{role}"))
+    if role == "executive" and letter.signature("lead") is None:
+        raise LetterError("letters.err_lead_first")
+    q.insert_signature(cur, {
+        "letter_id": letter.letter_id, "role": role, "username": actor.username,
+        "name": checked.display_name, "signed_at": utcnow(),
+        "content_sha256": letter.content_sha256,
+    })
+    return _log_event(actor, letter.cycle_id, "letter_signed", letter.region,
+                      letter.content.agreed,
+                      {"letter_id": letter.letter_id, "version": letter.version,
+                       "content_sha256": letter.content_sha256, "as": role})
 
 
 # ----------------------------------------------------------------------------- files
