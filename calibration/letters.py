@@ -219,6 +219,11 @@ def is_issuable(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> bool:
     return neg.get_cycle(cur, cycle_id)["status"] in LETTER_STATUSES
 
 
+def letter_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Cycles that have letters (locked or later), newest first, as get_cycle dicts."""
+    return [c for c in neg.list_cycles(cur) if c["status"] in LETTER_STATUSES]
+
+
 def build_contents(
     cur: duckdb.DuckDBPyConnection, cycle_id: int
 ) -> dict[str, tuple[LetterContent, str | None]]:
@@ -663,6 +668,13 @@ def _sign_one(
 # ----------------------------------------------------------------------------- files
 
 
+def file_name(letter: Letter, lang: str) -> str:
+    """The PDF's file name, e.g. letter-c2-east-v1-zh-signed.pdf (known before rendering)."""
+    name = letter_filename(letter.content, lang)
+    suffix = {0: "", 1: "-lead-signed", 2: "-signed"}[min(len(letter.signatures), 2)]
+    return name.replace(".pdf", f"{suffix}.pdf")
+
+
 def _archived(cur: duckdb.DuckDBPyConnection, letter: Letter, lang: str) -> LetterFile:
     count = len(letter.signatures)
     row = q.get_file(cur, letter.letter_id, lang, count)
@@ -670,9 +682,7 @@ def _archived(cur: duckdb.DuckDBPyConnection, letter: Letter, lang: str) -> Lett
         # Rendering is deterministic, so a concurrent renderer makes the same bytes; the
         # UNIQUE key keeps one copy.
         data = render_letter(letter.content, list(letter.signatures), lang)
-        name = letter_filename(letter.content, lang)
-        if count:
-            name = name.replace(".pdf", "-signed.pdf" if count == 2 else "-lead-signed.pdf")
+        name = file_name(letter, lang)
         try:
             with transaction(cur):
                 q.insert_file(cur, {
