@@ -424,13 +424,15 @@ def default_cycle_id(cur: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def cycle_choices(cur: duckdb.DuckDBPyConnection, lang: str) -> list[dict]:
-    """[{id, label}] for the sidebar's cycle picker."""
+    """[{id, label}] for the sidebar's cycle picker: open cycles first, then newest first."""
+    # The live cycle is what a workshop is about, even when a finished one was created later.
+    cycles = sorted(list_cycles(cur), key=lambda c: c["status"] != "open")
     return [
         {
             "id": c["id"],
             "label": f"{c['name']} · {t('nego.status.' + c['status'], lang)}",
         }
-        for c in list_cycles(cur)
+        for c in cycles
     ]
 
 
