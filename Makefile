@@ -18,7 +18,7 @@ run: venv
 
 test: venv
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 3 --dist loadfile
 
 lint: venv
 	$(PY) -m ruff check .

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 
-from calibration import auth
+from calibration import auth, tracking_service
 from calibration.demo import DEMO_PASSWORD, is_demo
 from calibration.i18n import LANGS
 from calibration.store import StoreError
@@ -108,6 +109,33 @@ def sidebar(cur, user: auth.User) -> None:
             st.rerun()
 
 
+def run_guarded(page: st.navigation) -> None:
+    """Run a page; no traceback ever reaches the user."""
+    try:
+        page.run()
+    except duckdb.Error:
+        # Storage failures (read-only file, full disk, lock): a plain message, nothing half-done.
+        log.exception("database error on page %s", page.title)
+        st.error(ctx.tr("app.db_write_error"))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if type(exc).__module__.startswith("streamlit"):
+            raise
+        log.exception("page %s failed", page.title)
+        st.error(ctx.tr("app.unexpected_error"))
+
+
+def page_title(cur, user: auth.User, key: str) -> str:
+    """A page's title; the Inbox shows its unread count."""
+    title = ctx.tr(f"page.{key}")
+    if key == "inbox":
+        try:
+            unread = tracking_service.unread_count(cur, user)
+        except duckdb.Error:  # e.g. a read-only file from before the inbox existed
+            unread = 0
+        title += f" ({unread})" if unread else ""
+    return title
+
+
 def main() -> None:
     """Route the visitor: sign-in, or the pages their role may open."""
     init_language()
@@ -122,25 +150,20 @@ def main() -> None:
         st.session_state["expired_notice"] = True
         user = None
     if user is None:
-        st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))]).run()
+        run_guarded(
+            st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))])
+        )
         return
     ctx.touch()
     pages = [
-        st.Page(PAGES[key][0], title=ctx.tr(f"page.{key}"), icon=PAGES[key][1], url_path=key)
+        st.Page(PAGES[key][0], title=page_title(cur, user, key), icon=PAGES[key][1], url_path=key)
         for key in auth.pages_for(user.role)
         if key in PAGES and (ROOT / PAGES[key][0]).exists()
     ]
     if not pages:
         pages = [st.Page(lambda: st.info(ctx.tr("app.no_pages")), title=ctx.tr("app.title"))]
     sidebar(cur, user)
-    nav = st.navigation(pages)
-    try:
-        nav.run()
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
-        if type(exc).__module__.startswith("streamlit"):
-            raise
-        log.exception("page %s failed", nav.title)
-        st.error(ctx.tr("app.unexpected_error"))
+    run_guarded(st.navigation(pages))
 
 
 main()

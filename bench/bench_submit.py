@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import threading
@@ -82,8 +83,11 @@ def _burst(n: int, serial: bool = False) -> dict:
 
 def run() -> str:
     """Markdown section: p50/p95 submit latency for 50- and 500-submission bursts."""
+    load = os.getloadavg()[0]
     lines = [
         "## Proposal submit under a burst (bench/bench_submit.py)",
+        "",
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at start.",
         "",
         "n leads, one thread and cursor each, released together by a barrier; latency is",
         "from the call to `negotiation.propose` until it returns (includes waiting for the",

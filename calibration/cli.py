@@ -15,7 +15,12 @@ from calibration.store import StoreError, connect
 from calibration.store import users as uq
 
 # Feature modules that add subcommands with register(subparsers).
-FEATURE_MODULES = ("calibration.cli_model", "calibration.cli_negotiation")
+FEATURE_MODULES = (
+    "calibration.cli_model",
+    "calibration.cli_negotiation",
+    "calibration.cli_tracking",
+    "calibration.cli_letters",
+)
 
 
 def add_db(p: argparse.ArgumentParser) -> None:
@@ -45,7 +50,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     con = open_db(args)
     try:
-        result = importer.import_file(con.cursor(), auth.SYSTEM, args.kind, args.file, args.sheet)
+        result = importer.import_file(
+            con.cursor(), auth.SYSTEM, args.kind, args.file, args.sheet,
+            cumulative=args.cumulative,
+        )
     except importer.ImportRejected as exc:
         print(exc.report(), file=sys.stderr)
         return 2
@@ -117,10 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("import", help="import a history, signals or regions file")
+    p = sub.add_parser("import", help="import a history, signals, regions or actuals file")
     p.add_argument("kind", choices=importer.KINDS)
     p.add_argument("file")
     p.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first)")
+    p.add_argument(
+        "--cumulative", action="store_true", help="actuals are running totals, not daily values"
+    )
     add_db(p)
     p.set_defaults(func=cmd_import)
 

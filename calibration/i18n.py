@@ -41,3 +41,11 @@ def region_name(region: str, name_en: str | None, name_zh: str | None, lang: str
     if lang == "zh" and name_zh:
         return name_zh
     return name_en or name_zh or region
+
+
+def name_of(kind: str, name: str, lang: str) -> str:
+    """Display name of a metric, signal or dimension (`kind.name` key), else the raw name."""
+    texts = catalog().get(f"{kind}.{name}")
+    if texts is None:
+        return name
+    return texts.get(lang) or texts.get(DEFAULT_LANG) or name

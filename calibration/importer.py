@@ -1,4 +1,4 @@
-"""Validated import of history, signals and regions files (CSV in UTF-8/BOM/GBK, or XLSX).
+"""Validated import of history, signals, regions, actuals (CSV in UTF-8/BOM/GBK, or XLSX).
 
 A file with any bad row changes nothing; an accepted file is upserted in one transaction.
 """
@@ -20,10 +20,12 @@ from calibration import settings
 from calibration.auth import User
 from calibration.periods import parse_series
 from calibration.store import data as q
+from calibration.store import tracking as tq
 from calibration.store import transaction
 from calibration.store.core import utcnow
+from calibration.tracking import DecreasingCumulativeError, to_daily
 
-KINDS = ("history", "signals", "regions")
+KINDS = ("history", "signals", "regions", "actuals")
 DIMENSIONS = ("market", "pipeline", "capacity")
 MAX_REPORTED = 50
 
@@ -45,17 +47,22 @@ REQUIRED = {
     "history": ("region", "period", "metric", "value"),
     "signals": ("region", "period", "signal", "value"),
     "regions": ("region",),
+    "actuals": ("region", "date", "metric", "value"),
 }
 OPTIONAL = {
     "history": (),
     "signals": ("dimension",),
     "regions": ("name", "name_zh", "parent", "lead"),
+    "actuals": (),
 }
 KEYS = {
     "history": ("region", "metric", "period"),
     "signals": ("region", "signal", "period"),
     "regions": ("region",),
+    "actuals": ("region", "metric", "date"),
 }
+# Actuals dates: ISO 2026-01-05 or 2026/1/5 (Excel cells may carry a midnight time).
+_DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]00:00:00(?:\.0+)?)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -262,7 +269,11 @@ class _Collector:
 
 
 def validate(
-    cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, kind: str
+    cur: duckdb.DuckDBPyConnection,
+    name: str,
+    frame: pd.DataFrame,
+    kind: str,
+    cumulative: bool = False,
 ) -> pd.DataFrame:
     """Check every row of a normalised frame; return the frame ready to store."""
     issues = _Collector(name)
@@ -270,6 +281,8 @@ def validate(
         issues.add_mask(frame[col] == "", col, "value is missing")
     if kind == "regions":
         return _validate_regions(name, frame, issues)
+    if kind == "actuals":
+        return _validate_actuals(name, frame, issues, cumulative)
 
     parsed = parse_series(frame["period"])
     issues.add_mask(
@@ -350,6 +363,60 @@ def validate(
     return out
 
 
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Dates from text (2026-01-05 or 2026/1/5); NaT where not a real calendar date."""
+    parts = values.astype(str).str.strip().str.extract(_DATE)
+    iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
+    return pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+
+
+def _validate_actuals(
+    name: str, frame: pd.DataFrame, issues: _Collector, cumulative: bool
+) -> pd.DataFrame:
+    dates = parse_dates(frame["date"])
+    issues.add_mask(
+        (frame["date"] != "") & dates.isna(),
+        "date",
+        "unrecognised date (use 2026-01-05 or 2026/1/5)",
+    )
+    values, bad_value = parse_numbers(frame["value"])
+    issues.add_mask((frame["value"] != "") & bad_value, "value", "not a number")
+    what = "cumulative" if cumulative else "daily"
+    issues.add_mask(~bad_value & (values < 0), "value", f"negative {what} values are not allowed")
+    key = frame[["region", "metric"]].assign(date=dates)
+    dup = key.duplicated(keep="first") & dates.notna()
+    if dup.any():
+        first = key.reset_index().groupby(["region", "metric", "date"])["index"].transform("min")
+        issues.add_mask(
+            dup,
+            "date",
+            "duplicate of row "
+            + (pd.Series(first.to_numpy(), index=frame.index).fillna(-2).astype(int) + 2)
+            .astype(str)
+            + " (same region, metric, date)",
+        )
+    issues.raise_if_any()
+    clean = pd.DataFrame(
+        {"region": frame["region"], "metric": frame["metric"], "date": dates, "value": values}
+    )
+    try:
+        daily = to_daily(clean, cumulative)
+    except DecreasingCumulativeError as exc:
+        for region, day, prev, value in exc.rows:
+            at_row = (clean["region"] == region) & (clean["date"] == pd.Timestamp(day))
+            at_row &= clean["value"] == value
+            issues.add_mask(
+                at_row,
+                "value",
+                f"cumulative value for region {region} decreases on {day:%Y-%m-%d}: "
+                f"{value:g} after {prev:g}",
+            )
+        issues.raise_if_any()
+        raise
+    daily["date"] = daily["date"].dt.date
+    return daily[["region", "metric", "date", "value"]]
+
+
 def _validate_regions(name: str, frame: pd.DataFrame, issues: _Collector) -> pd.DataFrame:
     dup = frame["region"].duplicated(keep="first") & (frame["region"] != "")
     issues.add_mask(dup, "region", "duplicate region id")
@@ -382,19 +449,26 @@ def import_bytes(
     file_name: str,
     data: bytes,
     sheet: str | None = None,
+    *,
+    cumulative: bool = False,
 ) -> ImportResult:
-    """Validate and store one file; ImportRejected (nothing written) on any bad row."""
+    """Validate and store one file; ImportRejected (nothing written) on any bad row.
+
+    `cumulative` applies to actuals only: the values are running totals, stored as daily.
+    """
     if actor.role not in ("analyst", "admin"):
         raise PermissionError("only an analyst or admin may import data")
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     name = Path(file_name).name
     frame = normalise_columns(name, read_table(name, data, sheet), kind)
-    clean = validate(cur, name, frame, kind)
+    clean = validate(cur, name, frame, kind, cumulative)
     digest = hashlib.sha256(data).hexdigest()
     with transaction(cur):
         if kind == "regions":
             inserted, updated = q.changed_regions(cur, clean)
+        elif kind == "actuals":
+            inserted, updated = tq.count_actual_changes(cur, clean)
         else:
             inserted, updated = q.count_changes(cur, kind, clean)
         if inserted == 0 and updated == 0:
@@ -402,6 +476,9 @@ def import_bytes(
         source_id = q.insert_source(cur, name, kind, digest, len(clean), utcnow(), actor.username)
         if kind == "regions":
             q.upsert_regions(cur, clean)
+        elif kind == "actuals":
+            q.ensure_regions(cur, clean["region"].unique().tolist())
+            tq.upsert_actuals(cur, clean, source_id)
         else:
             q.ensure_regions(cur, clean["region"].unique().tolist())
             if kind == "history":
@@ -413,7 +490,13 @@ def import_bytes(
 
 
 def import_file(
-    cur: duckdb.DuckDBPyConnection, actor: User, kind: str, path: str | Path, sheet: str | None = None
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    kind: str,
+    path: str | Path,
+    sheet: str | None = None,
+    *,
+    cumulative: bool = False,
 ) -> ImportResult:
     """Import a file from disk (see import_bytes)."""
     path = Path(path)
@@ -424,4 +507,6 @@ def import_file(
         raise ImportRejected(
             [Problem(path.name, None, None, f"the file is larger than {settings.max_upload_mb()} MB")]
         )
-    return import_bytes(cur, actor, kind, path.name, path.read_bytes(), sheet)
+    return import_bytes(
+        cur, actor, kind, path.name, path.read_bytes(), sheet, cumulative=cumulative
+    )

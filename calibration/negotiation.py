@@ -380,7 +380,7 @@ def _check_fresh(
     else:
         last = q.last_region_event(cur, cycle_id, region, DECISION_KINDS)
     current = last["id"] if last else 0
-    if current != (expected or 0):
+    if current != (_opt_int(expected) or 0):
         raise StaleWriteError(last["actor"], last["at"], last["id"])
 
 
@@ -414,14 +414,25 @@ def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     return [_cycle_dict(cur, r) for r in q.list_cycles(cur)]
 
 
+def default_cycle_id(cur: duckdb.DuckDBPyConnection) -> int | None:
+    """The cycle a page shows when none is chosen: the newest open one, else the newest."""
+    cycles = list_cycles(cur)
+    for cycle in cycles:
+        if cycle["status"] == "open":
+            return cycle["id"]
+    return cycles[0]["id"] if cycles else None
+
+
 def cycle_choices(cur: duckdb.DuckDBPyConnection, lang: str) -> list[dict]:
-    """[{id, label}] for the sidebar's cycle picker."""
+    """[{id, label}] for the sidebar's cycle picker: open cycles first, then newest first."""
+    # The live cycle is what a workshop is about, even when a finished one was created later.
+    cycles = sorted(list_cycles(cur), key=lambda c: c["status"] != "open")
     return [
         {
             "id": c["id"],
             "label": f"{c['name']} · {t('nego.status.' + c['status'], lang)}",
         }
-        for c in list_cycles(cur)
+        for c in cycles
     ]
 
 
@@ -891,7 +902,25 @@ def _may_see(viewer: User, region: str, flagged: bool) -> bool:
 def _state_row(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> dict | None:
     state = cycle_state(cur, cycle_id)
     match = state[state["region"] == region]
-    return None if match.empty else match.iloc[0].to_dict()
+    return None if match.empty else _plain(match.iloc[0].to_dict())
+
+
+def _plain(row: dict) -> dict:
+    # Plain Python values for callers: NaN/NaT become None, numpy scalars Python numbers.
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, list | dict):
+            out[key] = value
+        elif value is None or (not isinstance(value, str) and pd.isna(value)):
+            out[key] = None
+        elif hasattr(value, "item"):
+            out[key] = value.item()
+        else:
+            out[key] = value
+    for key in ("last_event_id", "run_id", "proposal_run_id", "proposal_event_id", "revision"):
+        if out.get(key) is not None:
+            out[key] = int(out[key])
+    return out
 
 
 def region_view(
@@ -999,7 +1028,7 @@ def thread(
     cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
 ) -> pd.DataFrame:
     """A region's comments and attachments, oldest first: id, at, actor, role, kind, text,
-    attachment_id, file_name, size."""
+    attachment_id, file_name, mime, size."""
     region_view(cur, viewer, cycle_id, region)
     events = q.cycle_events(cur, cycle_id)
     events = events[(events["region"] == region)
@@ -1011,10 +1040,10 @@ def thread(
             "id": int(ev["id"]), "at": ev["at"], "actor": ev["actor"], "role": ev["role"],
             "kind": ev["kind"], "text": p.get("text", p.get("note", "")),
             "attachment_id": p.get("attachment_id"), "file_name": p.get("file_name"),
-            "size": p.get("size"),
+            "mime": p.get("mime"), "size": p.get("size"),
         })
     return pd.DataFrame(rows, columns=["id", "at", "actor", "role", "kind", "text",
-                                       "attachment_id", "file_name", "size"])
+                                       "attachment_id", "file_name", "mime", "size"])
 
 
 def get_attachment(cur: duckdb.DuckDBPyConnection, viewer: User, attachment_id: int) -> dict:

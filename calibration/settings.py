@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +42,19 @@ def company_name() -> str:
 def demo_dir() -> Path:
     """Folder of the demo CSV files (CALIBRATE_DEMO_DIR, default data/demo)."""
     return Path(os.environ.get("CALIBRATE_DEMO_DIR", str(ROOT / "data" / "demo")))
+
+
+def read_only() -> bool:
+    """Open the database read-only (CALIBRATE_READ_ONLY=1), e.g. to review an archive."""
+    return os.environ.get("CALIBRATE_READ_ONLY", "") in ("1", "true", "yes")
+
+
+def logo_path() -> str | None:
+    """Logo image (PNG or JPEG) printed on letters: CALIBRATE_LOGO, default none."""
+    return os.environ.get("CALIBRATE_LOGO") or None
+
+
+def font_cache_dir() -> Path:
+    """Where derived (subset) fonts are cached: CALIBRATE_FONT_CACHE, default a temp dir."""
+    default = Path(tempfile.gettempdir()) / f"calibrate-fonts-{os.getuid()}"
+    return Path(os.environ.get("CALIBRATE_FONT_CACHE") or default)

@@ -697,10 +697,13 @@ def weekly_status(
 
 def _miss(cols: Mapping[str, Any], rule: WarningRule) -> Any:
     """The miss condition on columns (Series or arrays) of a projection."""
+    # Relative slack like PACE_EPS: a region exactly on target must not warn because its
+    # projection summed to 449.99999999 of 450.
+    target = cols["target"] * (1.0 - PACE_EPS)
     if rule == "upper":
-        return cols["upper80"] < cols["target"]
+        return cols["upper80"] < target
     if rule == "projected":
-        return cols["projected"] < cols["target"]
+        return cols["projected"] < target
     raise ValueError(f"unknown warning rule {rule!r}")
 
 
@@ -769,6 +772,28 @@ def warning_backtest(
         "quiet",
     )
     return out.reset_index()
+
+
+def warning_days(
+    path_df: pd.DataFrame,
+    actuals_df: pd.DataFrame,
+    as_of: date | str | None = None,
+    warning: WarningSettings | None = None,
+    settings: ProjectionSettings | None = None,
+) -> pd.DataFrame:
+    """Every day up to as_of on which a region had a (confirmed) early warning.
+
+    Returns `region, date, run_start`, where run_start is the first day of that run of
+    consecutive warning days: a stable key for recording a warning once per run.
+    """
+    g = _grid(path_df, actuals_df, as_of)
+    arrs = _projection_arrays(g, settings or ProjectionSettings())
+    warn = _warn_cells(g, arrs, warning or WarningSettings()) & g.valid
+    run = _runs(warn)
+    start = g.dates() - np.maximum(run - 1, 0).astype("timedelta64[D]")
+    out = g.flat({"run_start": start}, warn)
+    out["run_start"] = pd.to_datetime(out["run_start"]).astype(out["date"].dtype)
+    return out
 
 
 def backtest_summary(backtest_df: pd.DataFrame) -> dict[str, float | int]:

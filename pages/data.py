@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from calibration import charts, data_service, importer
+from calibration.i18n import name_of
 from ui import context as ctx
 
 user = ctx.require_user("data")
@@ -29,13 +30,27 @@ with tab_explore:
         history, signals = data_service.region_data(cur, user, region)
         metrics = sorted(history["metric"].unique())
         if metrics:
-            metric = st.radio(ctx.tr("data.metric"), metrics, horizontal=True, key="data_metric")
-            one = history[history["metric"] == metric]
-            st.subheader(ctx.tr("data.history_of", region=labels[region], metric=metric))
+            metric = st.radio(
+                ctx.tr("data.metric"),
+                metrics,
+                horizontal=True,
+                key="data_metric",
+                format_func=lambda m: name_of("metric", m, lang),
+            )
+            one = history[history["metric"] == metric].assign(
+                metric=name_of("metric", metric, lang)
+            )
+            st.subheader(
+                ctx.tr("data.history_of", region=labels[region], metric=name_of("metric", metric, lang))
+            )
             st.altair_chart(charts.history_chart(one, lang), width="stretch")
         if not signals.empty:
             st.subheader(ctx.tr("data.signals_of", region=labels[region]))
-            st.altair_chart(charts.signals_chart(signals, lang))
+            named = signals.assign(
+                signal=[name_of("signal", x, lang) for x in signals["signal"]],
+                dimension=[name_of("dimension", x, lang) for x in signals["dimension"]],
+            )
+            st.altair_chart(charts.signals_chart(named, lang))
         st.dataframe(data_service.overview(cur), hide_index=True, width="stretch")
 
 with tab_upload:
@@ -53,6 +68,11 @@ with tab_upload:
             ctx.tr("data.file"), type=["csv", "xlsx", "txt"], key="upload_file"
         )
         sheet = st.text_input(ctx.tr("data.sheet"), key="upload_sheet") or None
+        cumulative = kind == "actuals" and st.checkbox(
+            ctx.tr("tracking.import.cumulative"),
+            help=ctx.tr("tracking.import.cumulative_help"),
+            key="upload_cumulative",
+        )
         if upload is not None:
             payload = upload.getvalue()
             try:
@@ -71,7 +91,9 @@ with tab_upload:
                 )
             if st.button(ctx.tr("data.import"), type="primary", key="upload_go"):
                 try:
-                    result = importer.import_bytes(cur, user, kind, upload.name, payload, sheet)
+                    result = importer.import_bytes(
+                        cur, user, kind, upload.name, payload, sheet, cumulative=cumulative
+                    )
                 except importer.ImportRejected as exc:
                     st.error(ctx.tr("data.rejected", total=exc.total))
                     st.dataframe(

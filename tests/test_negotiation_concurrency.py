@@ -67,3 +67,25 @@ def test_same_region_race_one_wins(con):
         th.join()
     assert sorted(outcomes) == ["ok"] + ["stale"] * 7
     assert neg.verify_chain(cur).ok
+
+
+def test_transaction_conflict_is_retried(cur, monkeypatch):
+    import duckdb
+
+    cid = neg.create_cycle(cur, EXEC, "Q1", "new_customers", "2026Q1", 5000)
+    real = neg.q.insert_event
+    calls = {"n": 0}
+
+    def flaky(c, row):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise duckdb.TransactionException("Conflict on tuple deletion!")
+        return real(c, row)
+
+    monkeypatch.setattr(neg.q, "insert_event", flaky)
+    neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 100.0}))
+    assert calls["n"] == 2
+    assert neg.get_cycle(cur, cid)["run_id"] == 1
+    # the first attempt was rolled back entirely: one snapshot of the run, chain intact
+    assert len(neg.cycle_state(cur, cid)) == 1
+    assert neg.verify_chain(cur).ok

@@ -20,6 +20,8 @@ log = logging.getLogger("calibrate")
 def _connection(path: str) -> duckdb.DuckDBPyConnection:
     from calibration.demo import init_database
 
+    if settings.read_only():
+        return connect(path, read_only=True)
     con = connect(path)
     for line in init_database(con.cursor()):
         log.info("init: %s", line)

@@ -1,0 +1,42 @@
+"""CLI for tracking: python -m calibration tracking evaluate|inbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+from calibration import auth
+from calibration import tracking_service as ts
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from calibration.cli import open_db
+
+    cur = open_db(args).cursor()
+    try:
+        cycle = ts.lookup_cycle(cur, args.cycle)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    result = ts.evaluate(cur, auth.SYSTEM, cycle, as_of)
+    print(
+        f"as of {result.as_of}: {result.recorded} new event(s), {result.notifications} notification(s)"
+    )
+    for e in result.events:
+        print(f"  {e['triggered_on']} {e['region']:<12} {e['kind']}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `tracking` command."""
+    from calibration.cli import add_db
+
+    p = sub.add_parser("tracking", help="tracking after lock")
+    tsub = p.add_subparsers(dest="tracking_command", required=True)
+    pe = tsub.add_parser("evaluate", help="record new escalations, alerts and warnings")
+    pe.add_argument("--cycle", type=int, required=True)
+    pe.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: last actual day)")
+    add_db(pe)
+    pe.set_defaults(func=cmd_evaluate)

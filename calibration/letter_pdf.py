@@ -1,0 +1,1082 @@
+"""Render a consensus letter as a PDF (A4, English or Chinese) with fpdf2.
+
+Every piece of text, English labels included, is set in an embedded CJK font (Noto Sans CJK
+SC, or WenQuanYi Micro Hei), because names, region names and justifications may be Chinese
+in either language version. The output is deterministic: the same content, signatures,
+language and logo give the same bytes, so an archived file's SHA-256 can be re-derived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fontTools import subset as ft_subset
+from fontTools import ttLib
+from fpdf import FPDF, FontFace
+from fpdf.enums import TableBordersLayout, WrapMode, XPos, YPos
+
+from calibration import settings
+from calibration.i18n import catalog, t
+from calibration.letter_doc import LetterContent, Signature, content_sha256, utc_iso
+
+log = logging.getLogger(__name__)
+
+# --- fonts -----------------------------------------------------------------------------
+
+NOTO_DIRS = (
+    Path("/usr/share/fonts/opentype/noto"),
+    Path("/usr/share/fonts/truetype/noto"),
+    Path("/usr/local/share/fonts"),
+)
+WQY_FILES = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),
+)
+NOTO_SC_FAMILY = "Noto Sans CJK SC"
+# Face 2 is Simplified Chinese in the Debian/Adobe ordering (JP, KR, SC, TC, HK); the
+# family name is checked first in case a packager reorders the collection.
+NOTO_SC_DEFAULT_INDEX = 2
+# Part of the cache key of derived fonts: bump when the base character set changes.
+FONT_CACHE_VERSION = "2"
+
+
+class CjkFontMissingError(RuntimeError):
+    """No font able to render Chinese is installed."""
+
+
+@dataclass(frozen=True)
+class FontFile:
+    """One face of a font file: path and index inside a collection (0 for plain files)."""
+
+    path: Path
+    index: int
+
+
+@dataclass(frozen=True)
+class CjkFont:
+    """The regular and bold faces used for letters, and a human-readable name."""
+
+    name: str
+    regular: FontFile
+    bold: FontFile
+
+
+def _face_index(path: Path, family: str, default: int) -> int:
+    try:
+        collection = ttLib.TTCollection(str(path), lazy=True)
+    except Exception:  # noqa: BLE001 - a plain .ttf/.otf is not a collection
+        return 0
+    for index, face in enumerate(collection.fonts):
+        names = {str(rec) for rec in face["name"].names if rec.nameID in (1, 16)}
+        if family in names:
+            return index
+    return default
+
+
+@cache
+def find_cjk_font() -> CjkFont:
+    """The installed CJK font for letters: Noto Sans CJK SC, else WenQuanYi Micro Hei."""
+    for folder in NOTO_DIRS:
+        regular = folder / "NotoSansCJK-Regular.ttc"
+        if regular.is_file():
+            bold = folder / "NotoSansCJK-Bold.ttc"
+            reg_face = FontFile(
+                regular, _face_index(regular, NOTO_SC_FAMILY, NOTO_SC_DEFAULT_INDEX)
+            )
+            bold_face = (
+                FontFile(bold, _face_index(bold, NOTO_SC_FAMILY, NOTO_SC_DEFAULT_INDEX))
+                if bold.is_file()
+                else reg_face
+            )
+            return CjkFont(NOTO_SC_FAMILY, reg_face, bold_face)
+    for path in WQY_FILES:
+        if path.is_file():
+            # Micro Hei has no bold face; headings then rely on size and colour alone.
+            face = FontFile(path, 0)
+            return CjkFont("WenQuanYi Micro Hei", face, face)
+    looked = ", ".join(str(p) for p in (*NOTO_DIRS, *WQY_FILES))
+    raise CjkFontMissingError(
+        "No Chinese-capable font found for consensus letters (looked in "
+        f"{looked}). Install the Debian package fonts-noto-cjk "
+        "(apt-get install fonts-noto-cjk), or fonts-wqy-microhei as a fallback."
+    )
+
+
+@cache
+def _face_cmap(face: FontFile) -> frozenset[int]:
+    font = ttLib.TTFont(str(face.path), fontNumber=face.index, lazy=True)
+    return frozenset(font.getBestCmap() or ())
+
+
+@cache
+def _label_chars() -> frozenset[int]:
+    chars: set[int] = set()
+    for key, texts in catalog().items():
+        if key.startswith("letters."):
+            for text in texts.values():
+                chars.update(ord(c) for c in text)
+    return frozenset(chars)
+
+
+@cache
+def _base_chars() -> frozenset[int]:
+    # What nearly every letter needs: Latin, punctuation, symbols and the GB2312 set
+    # (6,763 common hanzi). A letter using a character outside it gets an exact subset.
+    chars: set[int] = set(range(0x20, 0x250))
+    for lo, hi in (
+        (0x2000, 0x206F),
+        (0x20A0, 0x20CF),
+        (0x2100, 0x214F),
+        (0x2190, 0x21FF),
+        (0x2200, 0x22FF),
+        (0x2460, 0x24FF),
+        (0x25A0, 0x25FF),
+        (0x3000, 0x303F),
+        (0xFF00, 0xFFEF),
+    ):
+        chars.update(range(lo, hi + 1))
+    for high in range(0xA1, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.update(ord(c) for c in bytes((high, low)).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return frozenset(chars | _label_chars())
+
+
+def _subset_to_file(face: FontFile, chars: Iterable[int], target: Path) -> None:
+    font = ttLib.TTFont(str(face.path), fontNumber=face.index, lazy=True, recalcTimestamp=False)
+    options = ft_subset.Options()
+    options.notdef_outline = True
+    options.recommended_glyphs = True
+    options.layout_features = []
+    # Flattened charstrings make fpdf2's per-letter subsetting ~3x cheaper (no subroutine
+    # calls to interpret), for a base file only ~2% larger.
+    options.desubroutinize = True
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "MATH", "BASE", "JSTF", "vhea", "vmtx"]
+    subsetter = ft_subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(set(chars) & _face_cmap(face)))
+    subsetter.subset(font)
+    # Write then rename, so a concurrent renderer (thread or process) never reads a
+    # half-written font.
+    handle, partial = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            font.save(out)
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+@cache
+def _cache_dir() -> Path:
+    """The font cache folder, private to this user; a fresh private one if not safe."""
+    folder = settings.font_cache_dir()
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+        # Fonts from here are embedded in signed letters: never trust a folder another
+        # user could have created or can write to (a shared /tmp, for instance).
+        if info.st_uid == os.getuid() and not info.st_mode & 0o022:
+            return folder
+        log.warning("font cache %s is not private to this user; using a private one", folder)
+    except OSError as exc:
+        log.warning("font cache %s unusable (%s); using a private one", folder, exc)
+    return Path(tempfile.mkdtemp(prefix="calibrate-fonts-"))
+
+
+MAX_DOC_FONTS = 512  # exact subsets for unusual letters; the oldest are dropped beyond this
+
+
+def _prune_doc_fonts(folder: Path) -> None:
+    docs = sorted(folder.glob("*-doc-*"), key=lambda p: p.stat().st_mtime)
+    for old in docs[: max(0, len(docs) - MAX_DOC_FONTS)]:
+        old.unlink(missing_ok=True)
+
+
+def _derived_font(face: FontFile, chars: frozenset[int], tag: str) -> Path:
+    stat = face.path.stat()
+    key = hashlib.sha256(
+        f"{face.path}|{face.index}|{stat.st_size}|{stat.st_mtime_ns}|{FONT_CACHE_VERSION}|"
+        f"{tag}|{','.join(map(str, sorted(chars)))}".encode()
+    ).hexdigest()[:24]
+    is_cff = "CFF " in ttLib.TTFont(str(face.path), fontNumber=face.index, lazy=True)
+    folder = _cache_dir()
+    target = folder / f"{face.path.stem}-{face.index}-{tag}-{key}{'.otf' if is_cff else '.ttf'}"
+    if not target.is_file():
+        _subset_to_file(face, chars, target)
+        if tag == "doc":
+            _prune_doc_fonts(folder)
+    return target
+
+
+@cache
+def _base_font(face: FontFile) -> Path:
+    return _derived_font(face, _base_chars(), "base")
+
+
+def warm_fonts() -> None:
+    """Build the cached base fonts now (the first build takes seconds, later ones are free)."""
+    font = find_cjk_font()
+    _base_font(font.regular)
+    _base_font(font.bold)
+
+
+# Characters the layout itself adds (placeholders, ellipses, separators, digits).
+_LAYOUT_CHARS = frozenset(range(0x20, 0x7F)) | frozenset(map(ord, "—–…·：，（）"))
+
+
+def _font_files(font: CjkFont, used: frozenset[int]) -> tuple[Path, Path]:
+    # Parsing and subsetting the full 20 MB collection costs about a second per face and
+    # letter; a cached subset of the common characters makes a letter ~8x cheaper.
+    if used <= _base_chars():
+        return _base_font(font.regular), _base_font(font.bold)
+    needed = frozenset(used | _label_chars() | _LAYOUT_CHARS)
+    return (
+        _derived_font(font.regular, needed, "doc"),
+        _derived_font(font.bold, needed, "doc"),
+    )
+
+
+# --- text hygiene ----------------------------------------------------------------------
+
+FALLBACK_GLYPH = "?"
+# Invisible formatting characters: bidi overrides could visually reorder a signed
+# number, zero-width characters and variation selectors only hide content.
+_INVISIBLE = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f\U000e0000-\U000e007f]"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CJK = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]"
+)
+
+
+def clean_text(text: object, renderable: frozenset[int], limit: int | None = None) -> str:
+    """User text made printable: controls and NULs dropped, unknown glyphs replaced."""
+    value = "" if text is None else str(text)
+    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    value = "".join(c for c in value if not 0xD800 <= ord(c) <= 0xDFFF)
+    value = _CONTROL.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFC", value)))
+    out: list[str] = []
+    for char in value:
+        if char == "\n" or ord(char) in renderable:
+            out.append(char)
+        elif not out or out[-1] != FALLBACK_GLYPH:
+            # One marker per run: an emoji sequence or an Arabic word becomes a single "?".
+            out.append(FALLBACK_GLYPH)
+    result = "".join(out).strip()
+    if limit is not None and len(result) > limit:
+        result = result[: limit - 1].rstrip() + "…"
+    return result
+
+
+# Punctuation that must not start a line, and openers that must not end one (the usual
+# Chinese/Japanese line-breaking rules, plus their ASCII counterparts).
+_NO_START = set("，。、；：？！）」』】》〉…”’·%,.;:!?)]}")
+_NO_END = set("（「『【《〈“‘([{")
+
+
+def _is_cjk(char: str) -> bool:
+    return bool(_CJK.match(char)) or "\u3000" <= char <= "\u303f"
+
+
+def _tokens(paragraph: str) -> list[str]:
+    """Break opportunities: each CJK character, each Latin word, each run of spaces."""
+    tokens: list[str] = []
+    word = ""
+    for char in paragraph:
+        if char == " " or _is_cjk(char):
+            if word:
+                tokens.append(word)
+                word = ""
+            if char == " " and tokens and tokens[-1].isspace():
+                tokens[-1] += char
+            else:
+                tokens.append(char)
+        else:
+            word += char
+    if word:
+        tokens.append(word)
+    merged: list[str] = []
+    for token in tokens:
+        if merged and not token.isspace() and not merged[-1].isspace():
+            if token[0] in _NO_START or merged[-1][-1] in _NO_END:
+                merged[-1] += token
+                continue
+        merged.append(token)
+    return merged
+
+
+def wrap_text(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """Lines of text no wider than width: CJK breaks anywhere, Latin only between words."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line, line_w = "", 0.0
+        for token in _tokens(paragraph):
+            token_w = measure(token)
+            if line_w + token_w <= width:
+                line, line_w = line + token, line_w + token_w
+                continue
+            if token.isspace():
+                lines.append(line.rstrip())
+                line, line_w = "", 0.0
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+            line, line_w = "", 0.0
+            if token_w <= width:
+                line, line_w = token, token_w
+                continue
+            # A word longer than the line (a URL, a hash, 20,000 x's): break it anywhere.
+            for char in token:
+                char_w = measure(char)
+                if line_w + char_w > width and line:
+                    lines.append(line)
+                    line, line_w = "", 0.0
+                line, line_w = line + char, line_w + char_w
+        lines.append(line.rstrip())
+    return lines
+
+
+# --- formatting ------------------------------------------------------------------------
+
+
+def format_number(value: float) -> str:
+    """A figure with thousands separators and at most two decimals."""
+    if abs(value - round(value)) < 1e-9:
+        return f"{round(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _signed(value: float) -> str:
+    text = format_number(abs(value))
+    if text == "0":
+        return "0"
+    return ("+" if value > 0 else "-") + text
+
+
+def _when(value: datetime) -> str:
+    return utc_iso(value)[:19].replace("T", " ")
+
+
+# --- layout ----------------------------------------------------------------------------
+
+INK = (33, 37, 41)
+MUTED = (108, 117, 125)
+ACCENT = (31, 58, 95)
+ACCENT_SOFT = (233, 239, 247)
+RULE = (206, 212, 218)
+ZEBRA = (247, 248, 250)
+WARN = (176, 42, 55)
+OK = (25, 111, 61)
+
+PAGE_W = 210.0
+MARGIN_X = 20.0
+MARGIN_TOP = 16.0
+FOOTER_H = 22.0
+BODY_W = PAGE_W - 2 * MARGIN_X
+NB_ALIAS = "\ue000nb\ue000"  # private-use: clean_text turns these into "?" in user text
+
+SHORT = 160  # identifiers and names; the hash covers the full value
+CELL = 400  # longest text put in a table cell; longer text is printed in full below
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """All user text of a letter, cleaned once."""
+
+    company: str
+    cycle_name: str
+    metric: str
+    metric_unit: str
+    period: str
+    region: str
+    region_name_en: str
+    region_name_zh: str
+    lead_name: str
+    executive_name: str
+    model_reason: str
+    justification: str
+    risks: str
+
+
+class _LetterPDF(FPDF):
+    """An FPDF with the letter's running header and footer."""
+
+    def __init__(self, *, lang: str, running: str, sha: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        # Not `lang`: FPDF.set_lang stores the document language tag under that name.
+        self.letter_lang = lang
+        self.running = running
+        self.sha = sha
+
+    def header(self) -> None:
+        if self.page_no() == 1:
+            return
+        self.set_y(10)
+        self.set_font("cjk", "", 7.5)
+        self.set_text_color(*MUTED)
+        self.cell(BODY_W, 4, fit_text(self, self.running, BODY_W - 2), align="L")
+        self.set_draw_color(*RULE)
+        self.set_line_width(0.2)
+        self.line(MARGIN_X, 15, PAGE_W - MARGIN_X, 15)
+        self.set_y(20)
+
+    def footer(self) -> None:
+        self.set_y(-FOOTER_H + 4)
+        self.set_draw_color(*RULE)
+        self.set_line_width(0.2)
+        self.line(MARGIN_X, self.get_y(), PAGE_W - MARGIN_X, self.get_y())
+        self.ln(1.6)
+        self.set_text_color(*MUTED)
+        self.set_font("cjk", "", 7)
+        page = t("letters.footer.page", self.letter_lang, page=self.page_no(), pages=NB_ALIAS)
+        self.cell(BODY_W - 32, 3.6, fit_text(self, self.running, BODY_W - 36), align="L")
+        self.cell(32, 3.6, page, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(
+            BODY_W,
+            3.6,
+            t("letters.footer.hash", self.letter_lang, sha=self.sha),
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        self.cell(
+            BODY_W,
+            3.6,
+            t("letters.footer.verify", self.letter_lang),
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+
+
+def fit_text(pdf: FPDF, text: str, width: float) -> str:
+    """Text shortened with an ellipsis to fit width at the PDF's current font."""
+    if pdf.get_string_width(text) <= width:
+        return text
+    # Bisect on length: running headers repeat on every page of a 20-page letter.
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if pdf.get_string_width(text[:mid] + "…") <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
+
+
+def _initials(company: str) -> str:
+    words = [w for w in re.split(r"[\s\-_.,&/]+", company) if w]
+    if not words:
+        return "?"
+    if _CJK.match(words[0]):
+        return words[0][:2]
+    letters = [w[0] for w in words if w[0].isalnum()][:2]
+    return "".join(letters).upper() or "?"
+
+
+class _Renderer:
+    """Lays out one letter onto a fresh _LetterPDF."""
+
+    def __init__(
+        self,
+        content: LetterContent,
+        signatures: list[Signature],
+        lang: str,
+        logo_path: str | None,
+    ) -> None:
+        self.c = content
+        self.lang = lang
+        self.logo_path = logo_path
+        self.logo_w = 0.0
+        self.sha = content_sha256(content)
+        self.font = find_cjk_font()
+        self.renderable = _face_cmap(self.font.regular) & _face_cmap(self.font.bold)
+        reason = content.model_reason_zh if lang == "zh" else content.model_reason_en
+        reason = reason or content.model_reason_en or content.model_reason_zh
+        self.x = _Texts(
+            company=self._clean(content.company, SHORT),
+            cycle_name=self._clean(content.cycle_name, SHORT),
+            metric=self._clean(content.metric, SHORT),
+            metric_unit=self._clean(content.metric_unit, 60),
+            period=self._clean(content.period, 40),
+            region=self._clean(content.region, 60),
+            region_name_en=self._clean(content.region_name_en, SHORT),
+            region_name_zh=self._clean(content.region_name_zh, SHORT),
+            lead_name=self._clean(content.lead_name, SHORT),
+            executive_name=self._clean(content.executive_name, SHORT),
+            model_reason=self._clean(reason),
+            justification=self._clean(content.justification),
+            risks=self._clean(content.risks),
+        )
+        self.support = [
+            (item.kind, self._clean(item.description), item.amount, self._clean(item.owner, SHORT))
+            for item in content.support
+        ]
+        self.sigs = [
+            (s, self._clean(s.name, SHORT), self._clean(s.username, 60)) for s in signatures
+        ]
+        self.pdf = _LetterPDF(lang=lang, running="", sha=self.sha)
+
+    def _clean(self, text: object, limit: int | None = None) -> str:
+        return clean_text(text, self.renderable, limit)
+
+    def _used_chars(self) -> frozenset[int]:
+        pieces: list[str] = list(vars(self.x).values())
+        pieces += [desc + owner for _, desc, _, owner in self.support]
+        pieces += [name + user for _, name, user in self.sigs]
+        return frozenset(ord(c) for text in pieces for c in text)
+
+    def tr(self, key: str, **values: object) -> str:
+        return t(key, self.lang, **values)
+
+    def region_display(self) -> str:
+        """Region name in the letter's language, the other language in brackets."""
+        en = self.x.region_name_en or self.x.region
+        zh = self.x.region_name_zh
+        first, second = (zh or en, en) if self.lang == "zh" else (en, zh)
+        if not second or second == first:
+            return first
+        return f"{first}（{second}）" if self.lang == "zh" else f"{first} ({second})"
+
+    # -- text primitives -------------------------------------------------------------
+
+    def wrap(self, text: str, width: float, size: float, style: str = "") -> list[str]:
+        """Lines of text for a cell of width at the given font; sets that font."""
+        pdf = self.pdf
+        pdf.set_font("cjk", style, size)
+        widths: dict[str, float] = {}
+
+        def measure(token: str) -> float:
+            if token not in widths:
+                widths[token] = pdf.get_string_width(token)
+            return widths[token]
+
+        # multi_cell keeps a cell margin on each side; stay a hair inside it so its own
+        # (character-level) wrapping never has to re-break a line we already broke.
+        return wrap_text(text, width - 2 * pdf.c_margin - 0.3, measure)
+
+    def flow(
+        self,
+        text: str,
+        width: float,
+        line_h: float,
+        size: float,
+        style: str = "",
+        colour: tuple[int, int, int] = INK,
+        x: float | None = None,
+    ) -> None:
+        """Write wrapped text at the cursor (or at x), continuing onto new pages."""
+        pdf = self.pdf
+        lines = self.wrap(text, width, size, style)
+        pdf.set_text_color(*colour)
+        if x is not None:
+            pdf.set_x(x)
+        pdf.multi_cell(
+            width,
+            line_h,
+            "\n".join(lines),
+            wrapmode=WrapMode.CHAR,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+
+    # -- document --------------------------------------------------------------------
+
+    def separator(self) -> str:
+        """A middle dot between items, spaced only when the font draws it narrow."""
+        # Noto CJK draws it full-width (already spaced); WenQuanYi draws it Latin-narrow.
+        self.pdf.set_font("cjk", "", 10)
+        wide = self.pdf.get_string_width("·") >= 0.8 * self.pdf.get_string_width("中")
+        return "·" if wide else " · "
+
+    def render(self) -> bytes:
+        regular, bold = _font_files(self.font, self._used_chars())
+        pdf = self.pdf
+        title = self.tr("letters.title")
+        pdf.add_font("cjk", "", str(regular))
+        pdf.add_font("cjk", "B", str(bold))
+        self.sep = self.separator()
+        pdf.running = self.sep.join(
+            (self.x.company, title, self.region_display(), f"v{self.c.version}")
+        )
+        pdf.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
+        pdf.set_auto_page_break(True, margin=FOOTER_H + 4)
+        pdf.alias_nb_pages(NB_ALIAS)
+        pdf.set_title(f"{title} - {self.region_display()} - {self.x.period}")
+        pdf.set_author(self.x.company)
+        pdf.set_subject(
+            self.tr(
+                "letters.meta.subject",
+                region=self.region_display(),
+                period=self.x.period,
+                cycle=self.x.cycle_name,
+                sha=self.sha,
+            )
+        )
+        pdf.set_keywords(f"calibrate-letter content-sha256:{self.sha}")
+        pdf.set_creator("Calibrate")
+        pdf.set_lang("zh-CN" if self.lang == "zh" else "en")
+        issued = self.c.issued_at
+        pdf.set_creation_date(issued if issued.tzinfo else issued.replace(tzinfo=UTC))
+        pdf.add_page()
+        self.letterhead()
+        self.title_block()
+        self.meta_block()
+        intro = self.tr(
+            "letters.intro",
+            region=self.region_display(),
+            period=self.x.period,
+            cycle=self.x.cycle_name,
+        )
+        self.paragraph(intro, size=9.5)
+        self.section(1, "letters.section.figures")
+        self.figures_table()
+        self.section(2, "letters.section.justification")
+        self.paragraph(self.x.justification or self.tr("letters.empty"))
+        self.section(3, "letters.section.support")
+        self.support_table()
+        self.section(4, "letters.section.risks")
+        self.paragraph(self.x.risks or self.tr("letters.empty"))
+        self.section(5, "letters.section.model")
+        self.paragraph(self.x.model_reason or self.tr("letters.empty"))
+        self.signature_section(6)
+        for font in pdf.fonts.values():
+            # fontTools would re-derive every glyph's bounds when fpdf2 saves the subset,
+            # the largest single cost of a letter; the PDF uses only the font-wide box.
+            if hasattr(font, "ttfont"):
+                font.ttfont.recalcBBoxes = False
+        return bytes(pdf.output())
+
+    def letterhead(self) -> None:
+        pdf = self.pdf
+        top = MARGIN_TOP
+        mark = 13.0
+        if not self.draw_logo(top, mark):
+            initials = _initials(self.x.company)
+            pdf.set_fill_color(*ACCENT)
+            pdf.rect(MARGIN_X, top, mark, mark, style="F", round_corners=True, corner_radius=2)
+            pdf.set_text_color(255, 255, 255)
+            pdf.set_font("cjk", "B", 12 if len(initials) > 1 else 14)
+            pdf.set_xy(MARGIN_X, top)
+            pdf.cell(mark, mark, initials, align="C")
+            self.logo_w = mark
+        left = MARGIN_X + self.logo_w + 4
+        right_w = 60.0
+        company_w = PAGE_W - MARGIN_X - right_w - left - 2
+        pdf.set_xy(left, top + 0.6)
+        pdf.set_text_color(*INK)
+        pdf.set_font("cjk", "B", 12.5)
+        pdf.cell(company_w, 6.5, fit_text(pdf, self.x.company, company_w - 2))
+        pdf.set_xy(left, top + 7.4)
+        pdf.set_font("cjk", "", 8.5)
+        pdf.set_text_color(*MUTED)
+        pdf.cell(company_w, 4.5, self.tr("letters.tagline"))
+        ref = self.tr("letters.ref", ref=f"C{self.c.cycle_id}-{self.x.region}-v{self.c.version}")
+        pdf.set_font("cjk", "", 8)
+        pdf.set_xy(PAGE_W - MARGIN_X - right_w, top + 1.6)
+        pdf.cell(right_w, 4.2, fit_text(pdf, ref, right_w - 2), align="R")
+        pdf.set_xy(PAGE_W - MARGIN_X - right_w, top + 6.4)
+        pdf.cell(right_w, 4.2, self.tr("letters.issued", when=_when(self.c.issued_at)), align="R")
+        rule_y = top + mark + 3.5
+        pdf.set_draw_color(*ACCENT)
+        pdf.set_line_width(0.6)
+        pdf.line(MARGIN_X, rule_y, PAGE_W - MARGIN_X, rule_y)
+        pdf.set_line_width(0.2)
+        pdf.set_xy(MARGIN_X, rule_y + 7)
+
+    def draw_logo(self, top: float, height: float) -> bool:
+        if not self.logo_path:
+            return False
+        try:
+            info = self.pdf.image(self.logo_path, x=MARGIN_X, y=top, h=height)
+        except Exception as exc:  # noqa: BLE001 - a bad logo must not block a letter
+            log.warning("letter logo %s not usable (%s); using the text mark", self.logo_path, exc)
+            return False
+        self.logo_w = min(float(info.rendered_width), 60.0)
+        return True
+
+    def title_block(self) -> None:
+        pdf = self.pdf
+        pdf.set_text_color(*ACCENT)
+        pdf.set_font("cjk", "B", 21)
+        pdf.cell(BODY_W, 10, self.tr("letters.title"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(0.5)
+        subtitle = self.tr(
+            "letters.subtitle",
+            sep=self.sep,
+            region=self.region_display(),
+            metric=self.x.metric,
+            period=self.x.period,
+        )
+        self.flow(subtitle, BODY_W, 5.6, 10.5, colour=MUTED)
+        pdf.ln(4)
+
+    def meta_block(self) -> None:
+        pdf = self.pdf
+        c = self.c
+        if c.previous_sha256:
+            prev = self._clean(c.previous_sha256, 80)[:12]
+            version = self.tr("letters.version.supersedes", version=c.version, previous=prev)
+        else:
+            version = self.tr("letters.version.first", version=c.version)
+        rows = [
+            ("letters.field.region", f"{self.region_display()}{self.sep}{self.x.region}"),
+            ("letters.field.cycle", f"{self.x.cycle_name} (#{c.cycle_id})"),
+            ("letters.field.period", self.x.period),
+            ("letters.field.metric", self.x.metric),
+            ("letters.field.lead", self.x.lead_name),
+            ("letters.field.executive", self.x.executive_name),
+            ("letters.field.version", version),
+        ]
+        label_w, pad, line_h, size = 32.0, 4.0, 4.9, 9.0
+        value_w = BODY_W - label_w - 2 * pad
+        wrapped = [self.wrap(value or "—", value_w, size) for _, value in rows]
+        height = 2 * 2.2 + sum(line_h * len(lines) for lines in wrapped)
+        top = pdf.get_y()
+        if top + height > pdf.page_break_trigger:
+            pdf.add_page()
+            top = pdf.get_y()
+        pdf.set_fill_color(*ZEBRA)
+        pdf.rect(MARGIN_X, top, BODY_W, height, style="F")
+        pdf.set_fill_color(*ACCENT)
+        pdf.rect(MARGIN_X, top, 0.9, height, style="F")
+        y = top + 2.2
+        for (key, _), lines in zip(rows, wrapped, strict=True):
+            pdf.set_xy(MARGIN_X + pad, y)
+            pdf.set_font("cjk", "", 8.5)
+            pdf.set_text_color(*MUTED)
+            pdf.cell(label_w, line_h, self.tr(key))
+            pdf.set_xy(MARGIN_X + pad + label_w, y)
+            pdf.set_font("cjk", "", size)
+            pdf.set_text_color(*INK)
+            pdf.multi_cell(value_w, line_h, "\n".join(lines), wrapmode=WrapMode.CHAR)
+            y += line_h * len(lines)
+        pdf.set_xy(MARGIN_X, top + height + 5)
+
+    def section(self, number: int, key: str) -> None:
+        pdf = self.pdf
+        # Keep a heading with at least a few lines of its body.
+        if pdf.get_y() + 24 > pdf.page_break_trigger:
+            pdf.add_page()
+        pdf.ln(3.5)
+        pdf.set_font("cjk", "B", 11.5)
+        pdf.set_text_color(*ACCENT)
+        pdf.cell(BODY_W, 6.5, f"{number}   {self.tr(key)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.2)
+        pdf.line(MARGIN_X, pdf.get_y() + 0.6, PAGE_W - MARGIN_X, pdf.get_y() + 0.6)
+        pdf.ln(3.2)
+
+    def paragraph(self, text: str, size: float = 10) -> None:
+        self.flow(text, BODY_W, size * 0.56, size)
+        self.pdf.ln(1.5)
+
+    PAD_V, PAD_H = 1.8, 2.4
+
+    def cell_text(self, text: str, width: float, size: float, style: str = "") -> str:
+        """Pre-wrapped text for a table cell of width."""
+        return "\n".join(self.wrap(text, width - 2 * self.PAD_H - 0.4, size, style))
+
+    def table(self, col_widths: tuple[float, ...], align: tuple[str, ...]) -> Any:
+        pdf = self.pdf
+        pdf.set_font("cjk", "", 9)
+        pdf.set_text_color(*INK)
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.2)
+        # Table cells inherit the current fill colour; start from white, not the accent.
+        pdf.set_fill_color(255, 255, 255)
+        return pdf.table(
+            col_widths=col_widths,
+            text_align=align,
+            width=BODY_W,
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            headings_style=FontFace(
+                emphasis="BOLD", color=ACCENT, fill_color=ACCENT_SOFT, size_pt=8.5
+            ),
+            line_height=4.8,
+            padding=(self.PAD_V, self.PAD_H),
+            wrapmode=WrapMode.CHAR,
+            v_align="MIDDLE",
+        )
+
+    def figures_table(self) -> None:
+        c = self.c
+        unit = f" {self.x.metric_unit}" if self.x.metric_unit else ""
+        diff = c.agreed - c.suggestion
+        pct = f"{diff / c.suggestion * 100:+.1f}%" if c.suggestion else "—"
+        diff_note = self.tr("letters.fig.diff_note", pct=pct)
+        if not c.lower80 <= c.agreed <= c.upper80:
+            diff_note += self.tr("letters.fig.outside")
+        suggestion_note = self.tr(
+            "letters.fig.suggestion_note",
+            lower=format_number(c.lower80),
+            upper=format_number(c.upper80),
+            run=c.model_run_id,
+        )
+        rows = [
+            ("letters.fig.suggestion", format_number(c.suggestion), suggestion_note, False),
+            (
+                "letters.fig.agreed",
+                format_number(c.agreed),
+                self.tr("letters.fig.agreed_note"),
+                True,
+            ),
+            ("letters.fig.diff", _signed(diff), diff_note, False),
+            (
+                "letters.fig.company",
+                format_number(c.company_target),
+                self.tr("letters.fig.company_note"),
+                False,
+            ),
+        ]
+        widths = (52.0, 44.0, 74.0)
+        heads = ("letters.fig.col_figure", "letters.fig.col_value", "letters.fig.col_note")
+        with self.table(widths, ("LEFT", "RIGHT", "LEFT")) as table:
+            head = table.row()
+            for key, width in zip(heads, widths, strict=True):
+                head.cell(self.cell_text(self.tr(key), width, 8.5, "B"))
+            for key, value, note, strong in rows:
+                row = table.row()
+                size, style = (10.0, "B") if strong else (9.0, "")
+                face = (
+                    FontFace(emphasis="BOLD", color=ACCENT, fill_color=ACCENT_SOFT, size_pt=size)
+                    if strong
+                    else None
+                )
+                soft = FontFace(fill_color=ACCENT_SOFT) if strong else None
+                row.cell(self.cell_text(self.tr(key), widths[0], size, style), style=face)
+                row.cell(self.cell_text(value + unit, widths[1], size, style), style=face)
+                row.cell(self.cell_text(note, widths[2], 9.0), style=soft)
+        self.pdf.ln(2)
+
+    def support_table(self) -> None:
+        pdf = self.pdf
+        if not self.support:
+            self.paragraph(self.tr("letters.support.none"))
+            return
+        overflow: list[tuple[int, str]] = []
+        widths = (100.0, 30.0, 40.0)
+        heads = (
+            "letters.support.col_item",
+            "letters.support.col_amount",
+            "letters.support.col_owner",
+        )
+        with self.table(widths, ("LEFT", "RIGHT", "LEFT")) as table:
+            head = table.row()
+            for key, width in zip(heads, widths, strict=True):
+                head.cell(self.cell_text(self.tr(key), width, 8.5, "B"))
+            for number, (kind, description, amount, owner) in enumerate(self.support, 1):
+                shown = description
+                if len(description) > CELL:
+                    # A table row cannot span pages: show the start here, the rest below.
+                    shown = description[: CELL - 1].rstrip() + "…"
+                    overflow.append((number, description))
+                label = self.tr(f"letters.support.kind.{kind}")
+                sep = "：" if self.lang == "zh" else ": "
+                item = f"{number}. {label}{sep}{shown}" if shown else f"{number}. {label}"
+                row = table.row()
+                row.cell(self.cell_text(item, widths[0], 9))
+                row.cell("—" if amount is None else format_number(amount))
+                row.cell(self.cell_text(owner or "—", widths[2], 9))
+        pdf.ln(2)
+        for number, description in overflow:
+            pdf.set_font("cjk", "B", 9)
+            pdf.set_text_color(*MUTED)
+            label = self.tr("letters.support.full_text", number=number)
+            pdf.cell(BODY_W, 5, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.paragraph(description, size=9)
+
+    # -- signatures ------------------------------------------------------------------
+
+    def signature_section(self, number: int) -> None:
+        pdf = self.pdf
+        gap = 8.0
+        width = (BODY_W - gap) / 2
+        blocks = [
+            ("lead", "letters.sig.lead", self.x.lead_name),
+            ("executive", "letters.sig.executive", self.x.executive_name),
+        ]
+        plans = [self.signature_lines(role, key, name, width) for role, key, name in blocks]
+        height = max(plan[1] for plan in plans)
+        # Heading and both blocks stay together on one page.
+        if pdf.get_y() + 16 + height > pdf.page_break_trigger:
+            pdf.add_page()
+        self.section(number, "letters.section.signatures")
+        top = pdf.get_y()
+        for i, (role, _, _) in enumerate(blocks):
+            lines, _ = plans[i]
+            self.draw_signature(role, lines, MARGIN_X + i * (width + gap), top, width, height)
+        pdf.set_xy(MARGIN_X, top + height + 2)
+
+    def _signature_for(self, role: str) -> tuple[Signature, str, str] | None:
+        # The latest signature of a role counts; earlier ones belong to older versions.
+        found = [s for s in self.sigs if s[0].role == role]
+        return max(found, key=lambda s: utc_iso(s[0].signed_at)) if found else None
+
+    def signature_lines(
+        self, role: str, key: str, name: str, width: float
+    ) -> tuple[list[tuple[list[str], float, str, tuple[int, int, int], float]], float]:
+        """The wrapped lines of one signature block and the block's height."""
+        label = self.tr(key).upper() if self.lang == "en" else self.tr(key)
+        spec: list[tuple[str, float, str, tuple[int, int, int], float]] = [
+            (label, 7.5, "B", MUTED, 4.2),
+            (name or "—", 11.0, "B", INK, 5.8),
+        ]
+        sig = self._signature_for(role)
+        if sig is not None:
+            signature, signer, username = sig
+            sha = self._clean(signature.content_sha256, 64)
+            spec += [
+                ("", 0, "", INK, 1.6),
+                (self.tr("letters.sig.signed"), 9.0, "B", OK, 4.8),
+                (
+                    self.tr("letters.sig.signed_by", name=signer, username=username),
+                    8.5,
+                    "",
+                    INK,
+                    4.4,
+                ),
+                (self.tr("letters.sig.time", when=_when(signature.signed_at)), 8.5, "", INK, 4.4),
+                ("", 0, "", INK, 1.2),
+                (self.tr("letters.sig.hash"), 7.5, "", MUTED, 3.8),
+                (f"{sha[:32]}\n{sha[32:]}" if len(sha) > 32 else sha, 7.5, "", MUTED, 3.6),
+            ]
+            if signature.content_sha256.lower() != self.sha:
+                spec.append((self.tr("letters.sig.mismatch"), 8.0, "B", WARN, 4.2))
+        else:
+            spec.append((self.tr("letters.sig.pending"), 8.5, "", MUTED, 4.4))
+        lines = [
+            (self.wrap(text, width - 8, size, style) if text else [], size, style, colour, lh)
+            for text, size, style, colour, lh in spec
+        ]
+        body = sum(lh * max(1, len(wrapped)) for wrapped, _, _, _, lh in lines)
+        blank = 24.0 if sig is None else 0.0
+        return lines, 3.5 + body + blank + 3.5
+
+    def draw_signature(
+        self,
+        role: str,
+        lines: list[tuple[list[str], float, str, tuple[int, int, int], float]],
+        x: float,
+        y: float,
+        width: float,
+        height: float,
+    ) -> None:
+        """Draw one signature block: signed details, or an empty line to sign on."""
+        pdf = self.pdf
+        signed = self._signature_for(role) is not None
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.3)
+        pdf.set_fill_color(*((243, 248, 245) if signed else ZEBRA))
+        pdf.rect(x, y, width, height, style="DF", round_corners=True, corner_radius=1.5)
+        cy = y + 3.5
+        for wrapped, size, style, colour, lh in lines:
+            if wrapped:
+                pdf.set_font("cjk", style, size)
+                pdf.set_text_color(*colour)
+                pdf.set_xy(x + 4, cy)
+                pdf.multi_cell(width - 8, lh, "\n".join(wrapped), wrapmode=WrapMode.CHAR)
+            cy += lh * max(1, len(wrapped))
+        if not signed:
+            line_y = y + height - 8.5
+            pdf.set_draw_color(*INK)
+            pdf.set_line_width(0.25)
+            pdf.line(x + 4, line_y, x + width - 4, line_y)
+            pdf.set_font("cjk", "", 7.5)
+            pdf.set_text_color(*MUTED)
+            pdf.set_xy(x + 4, line_y + 0.8)
+            pdf.cell((width - 8) / 2, 4, self.tr("letters.sig.line"))
+            pdf.cell((width - 8) / 2, 4, self.tr("letters.sig.date_line"), align="R")
+
+
+def render_letter(
+    content: LetterContent,
+    signatures: list[Signature],
+    lang: str,
+    logo_path: str | None = None,
+) -> bytes:
+    """The letter as PDF bytes in lang ("en" or "zh"); logo from CALIBRATE_LOGO when None."""
+    if lang not in ("en", "zh"):
+        raise ValueError(f"lang must be 'en' or 'zh', not {lang!r}")
+    logo = logo_path if logo_path is not None else settings.logo_path()
+    return _Renderer(content, list(signatures), lang, logo).render()
+
+
+def letter_filename(content: LetterContent, lang: str) -> str:
+    """A safe file name for a letter, e.g. letter-c3-EAST-v1-zh.pdf."""
+    region = re.sub(r"[^A-Za-z0-9_-]+", "_", content.region).strip("_") or "region"
+    return f"letter-c{content.cycle_id}-{region[:40]}-v{content.version}-{lang}.pdf"
+
+
+def embedded_content_sha256(pdf_bytes: bytes) -> str | None:
+    """The content SHA-256 a rendered letter declares in its metadata, if any."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    try:
+        meta = PdfReader(BytesIO(pdf_bytes)).metadata
+    except Exception:  # noqa: BLE001 - not a readable PDF means no declared hash
+        return None
+    keywords = str((meta or {}).get("/Keywords", ""))
+    match = re.search(r"content-sha256:([0-9a-f]{64})", keywords)
+    return match.group(1) if match else None
+
+
+def file_sha256(data: bytes) -> str:
+    """SHA-256 of a file's bytes: what the archive stores to verify a letter later."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class LetterCheck:
+    """What a letter file is and declares, for `letters verify` to compare with the archive."""
+
+    file_sha256: str
+    declared_content_sha256: str | None
+    expected_content_sha256: str | None
+
+    @property
+    def content_matches(self) -> bool | None:
+        """Whether the declared content hash is the expected one (None: nothing expected)."""
+        if self.expected_content_sha256 is None:
+            return None
+        return self.declared_content_sha256 == self.expected_content_sha256
+
+
+def check_letter(pdf_bytes: bytes, content: LetterContent | None = None) -> LetterCheck:
+    """Hash a letter file and read its declared content hash; compare with content if given."""
+    return LetterCheck(
+        file_sha256=file_sha256(pdf_bytes),
+        declared_content_sha256=embedded_content_sha256(pdf_bytes),
+        expected_content_sha256=None if content is None else content_sha256(content),
+    )
+
+
+__all__ = [
+    "LetterCheck",
+    "check_letter",
+    "CjkFont",
+    "CjkFontMissingError",
+    "clean_text",
+    "embedded_content_sha256",
+    "file_sha256",
+    "find_cjk_font",
+    "format_number",
+    "letter_filename",
+    "render_letter",
+    "warm_fonts",
+]

@@ -1,0 +1,177 @@
+"""AppTest: the lead's My region page and the HRBP's Review queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from calibration import demo
+from calibration import negotiation as neg
+from calibration.store import connect
+from tests.apptest_helpers import errors, login
+from tests.nego_fixtures import ANALYST, EXEC, GOOD, make_run
+
+JUST = "Search interest fell 12% and a key renewal slipped to Q2."
+
+
+@pytest.fixture
+def seeded(app_env):
+    """The app's database with the demo accounts and an open cycle (hand-made run)."""
+    con = connect(app_env)
+    cur = con.cursor()
+    demo.load_demo(cur)
+    cid = neg.create_cycle(cur, EXEC, "2026Q1 new customers", "new_customers", "2026Q1", 1200)
+    neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 220.0, "south": 200.0,
+                                                    "north": 180.0}))
+    neg.open_cycle(cur, EXEC, cid)
+    con.close()
+    return app_env, cid
+
+
+def my_region(lang: str = "en"):
+    at = login("lead_east", lang=lang)
+    at.switch_page("pages/my_region.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def fill(at, value: float, justification: str = JUST, support: str = "One more AE",
+         risk: str = "Renewal in doubt"):
+    at.number_input(key=next(k for k in at.session_state if str(k).startswith("nego_value_"))
+                    ).set_value(value)
+    at.text_area(key="nego_just").input(justification)
+    at.text_area(key="nego_support").input(support)
+    at.text_area(key="nego_risk").input(risk)
+
+
+def submit(at):
+    next(b for b in at.button if b.label == "Submit proposal").click()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_form_labels_in_english_and_chinese(seeded):
+    at = my_region()
+    labels = {w.label for w in at.text_area} | {w.label for w in at.number_input}
+    assert {"Proposed target", "Justification", "Support needed", "Risk"} <= labels
+    assert at.radio(key="nego_conf").label == "Confidence"
+    assert any(b.label == "Submit proposal" for b in at.button)
+    zh = my_region("zh")
+    assert {"提报目标", "理由", "所需支持", "风险"} <= (
+        {w.label for w in zh.text_area} | {w.label for w in zh.number_input})
+    assert any(b.label == "提交提报" for b in zh.button)
+
+
+def test_lead_submits_and_field_errors_show(seeded):
+    path, cid = seeded
+    at = my_region()
+    fill(at, 210, justification="short", support=" ", risk="ok")
+    submit(at)
+    texts = errors(at)
+    assert "Explain your number in at least 20 characters." in texts
+    assert "Required." in texts
+    con = connect(path)
+    assert neg.cycle_state(con.cursor(), cid).set_index("region").loc["east", "status"] == "none"
+    fill(at, 210)
+    submit(at)
+    assert not errors(at)
+    assert any("Proposal saved." in s.value for s in at.success)
+    row = neg.cycle_state(con.cursor(), cid).set_index("region").loc["east"]
+    assert (row["proposal_value"], row["justification"], row["status"]) == (210.0, JUST,
+                                                                             "proposed")
+    con.close()
+    # a revision starts from the stored text; no widget/session-state warnings
+    assert at.text_area(key="nego_just").value == JUST
+    assert at.radio(key="nego_conf").value == "medium"
+    assert not [w.value for w in at.warning if "Session State" in w.value]
+    at.run()
+    assert at.text_area(key="nego_just").value == JUST and not at.exception
+
+
+def test_dissent_warning_before_submit_and_hr_resolves(seeded):
+    path, cid = seeded
+    at = my_region()
+    key = next(k for k in at.session_state if str(k).startswith("nego_value_"))
+    at.number_input(key=key).set_value(150).run()  # 32% below 220
+    assert any("will go to HR review" in w.value for w in at.warning)
+    fill(at, 150, justification="<b>bold?</b> " + JUST)
+    submit(at)
+    assert any("went to HR review" in s.value for s in at.success)
+
+    hr = login("hrbp")
+    hr.switch_page("pages/review.py")
+    hr.run()
+    assert not hr.exception, hr.exception
+    assert any("East" in h.value and "32%" in h.value for h in hr.subheader)
+    shown = [t.value for t in hr.text]
+    assert "<b>bold?</b> " + JUST in shown  # plain text, never HTML
+    hr.radio(key="nego_outcome_east").set_value("needs coaching")
+    hr.text_area(key="nego_note_east").input("Talked to the lead; renewal risk is real.")
+    next(b for b in hr.button if b.label == "Resolve").click()
+    hr.run()
+    assert not hr.exception and not errors(hr), errors(hr)
+    assert any("Review saved." in s.value for s in hr.success)
+    assert any("Nothing to review." in i.value for i in hr.info)
+    con = connect(path)
+    row = neg.cycle_state(con.cursor(), cid).set_index("region").loc["east"]
+    assert (row["review_outcome"], row["reviewed_by"]) == ("coaching", "hrbp")
+    assert neg.verify_chain(con.cursor()).ok
+    con.close()
+
+
+def test_stale_write_shows_reload_message(seeded):
+    path, cid = seeded
+    con = connect(path)
+    cur = con.cursor()
+    from calibration.auth import load_user
+
+    neg.propose(cur, load_user(cur, "lead_east"), cid, "east", 200, **GOOD,
+                expected_last_event=None)
+    at = my_region()  # the lead's page now shows that proposal
+    seen = neg.cycle_state(cur, cid).set_index("region").loc["east", "last_event_id"]
+    neg.respond(cur, EXEC, cid, "east", "counter", counter_value=215, reason="Pipeline",
+                expected_last_event=int(seen))
+    fill(at, 205)
+    submit(at)
+    assert any("changed by exec at" in e and "reload" in e for e in errors(at)), errors(at)
+    # the page now shows the counter-offer; accepting it works
+    assert any("Counter-offer from exec" in h.value for h in at.subheader)
+    next(b for b in at.button if b.label == "Accept counter-offer").click()
+    at.run()
+    assert not errors(at)
+    row = neg.cycle_state(cur, cid).set_index("region").loc["east"]
+    assert (row["status"], row["agreed_value"]) == ("agreed", 215.0)
+    con.close()
+
+
+def test_comment_on_my_region(seeded):
+    path, cid = seeded
+    at = my_region()
+    at.text_area(key="nego_comment").input("=cmd|' /C calc'!A0 <script>x</script>")
+    next(b for b in at.button if b.label == "Post").click()
+    at.run()
+    assert not at.exception and not errors(at)
+    assert "=cmd|' /C calc'!A0 <script>x</script>" in [t.value for t in at.text]
+
+
+def test_chinese_field_errors(seeded):
+    at = my_region("zh")
+    fill(at, 210, justification="太短了", support="一名客户经理", risk="续约")
+    next(b for b in at.button if b.label == "提交提报").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "请用至少 20 个字符说明理由。" in errors(at)
+
+
+def test_attachment_listed_with_download(seeded):
+    path, cid = seeded
+    con = connect(path)
+    cur = con.cursor()
+    from calibration.auth import load_user
+
+    neg.add_attachment(cur, load_user(cur, "lead_east"), cid, "east", "renewal.pdf",
+                       b"%PDF-1.4\n%%EOF\n", note="Renewal status")
+    con.close()
+    at = my_region()
+    assert "Renewal status" in [t.value for t in at.text]
+    assert any(d.label == "Download renewal.pdf" for d in at.get("download_button"))
