@@ -50,7 +50,7 @@ def _view(cycle_id: int, lang: str, big: bool, _viewer: User) -> dict:
     if state.empty:
         return {"state": state}
     table = board.board_table(state, snap["regions"], snap["history"], cycle["period"], lang)
-    head = board.headline(state, cycle["company_target"])
+    head = board.headline(state, cycle["company_target"], snap["signed"])
     return {
         "state": state,
         "table": table,
@@ -304,7 +304,7 @@ with tab_respond:
                 else:
                     st.success(ctx.tr("board.respond_done", region=labels[region]))
                     _snapshot.clear()
-        head = board.headline(state, cycle["company_target"])
+        head = board.headline(state, cycle["company_target"], snap["signed"])
         if cycle["status"] == "open" and head["all_agreed"]:
             if st.button(ctx.tr("board.lock"), help=ctx.tr("board.lock_help"), type="primary"):
                 last = pd.to_numeric(state["last_event_id"], errors="coerce").max()
