@@ -52,7 +52,7 @@ if board.as_of is None:
 def label(region: str) -> str:
     """Display name of a region (or the company)."""
     if region == tracking_service.COMPANY:
-        return ctx.tr("tracking.company")
+        return ctx.tr("tracking.my_regions" if user.role == "lead" else "tracking.company")
     return board.labels.get(region, region)
 
 
@@ -320,4 +320,12 @@ else:
     )
     if is_hq:
         st.caption(ctx.tr("tracking.fva.by_lead"))
-        st.dataframe(tracking_service.fva_leads(cur, user, cycle), hide_index=True)
+        leads = tracking_service.fva_leads(cur, user, cycle)
+        lead_names = {c: ctx.tr(f"tracking.fva.col.{c}") for c in leads.columns}
+        lead_names.update(lead=names["lead"], fva=names["fva"])
+        lead_pct = [lead_names[c] for c in leads.columns if c.startswith(("mape", "wape", "fva"))]
+        st.dataframe(
+            leads.rename(columns=lead_names),
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format="percent") for c in lead_pct},
+        )
