@@ -161,7 +161,9 @@ else:
     st.dataframe(
         pd.DataFrame(
             {
-                ctx.tr("tracking.col.day"): events["triggered_on"],
+                ctx.tr("tracking.col.day"): pd.to_datetime(events["triggered_on"]).dt.strftime(
+                    "%Y-%m-%d"
+                ),
                 ctx.tr("tracking.col.region"): events["region"].map(label),
                 ctx.tr("tracking.col.event"): [
                     tracking_service.describe_event(r, lang, label(r["region"]))
