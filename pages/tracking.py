@@ -75,6 +75,9 @@ k2.metric(
     ctx.tr("tracking.kpi.actual"),
     f"{c_row['actual_to_date']:,.0f}",
     f"{c_row['pace']:.0%}",
+    # Pace is a ratio, not a change: no green arrow for 72%.
+    delta_color="off",
+    delta_arrow="off",
     border=True,
 )
 k3.metric(
