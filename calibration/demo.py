@@ -55,6 +55,7 @@ def load_demo(cur: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _steps() -> list[DemoStep]:
     # Imported lazily so that optional features register only when present.
+    import calibration.letters_demo  # noqa: F401 - registers its step
     import calibration.negotiation_demo  # noqa: F401 - registers its step
     import calibration.tracking_demo  # noqa: F401 - registers its step (after the cycles)
 
