@@ -108,25 +108,22 @@ def cycle_from_targets(
     )
 
 
-def _commitment_items(support_items: Any, support: Any) -> list[str]:
-    """Promised support as a list of texts: the structured items, else the free text."""
+def _commitment_items(support_items: Any) -> list[str]:
+    """Promised support as texts: the descriptions of the proposal's support items.
+
+    The description is the item's identity (delivery is recorded against it), so the
+    amount is not part of it. The free-text `support` field is narrative, not a promise.
+    """
     items: list[str] = []
     if isinstance(support_items, list | tuple):
         for it in support_items:
-            if isinstance(it, dict):
-                text = str(it.get("description") or it.get("kind") or "").strip()
-                amount = it.get("amount")
-                if text and amount not in (None, "", 1, 1.0):
-                    text = f"{text} ×{amount:g}" if isinstance(amount, int | float) else text
-                if text:
-                    items.append(text)
-            elif str(it).strip():
-                items.append(str(it).strip())
-    if not items and isinstance(support, str) and support.strip():
-        low = support.strip().lower()
-        # "None beyond the current plan" / "无" is no promise at all.
-        if not (low.startswith("none") or low.startswith("无") or low in ("n/a", "-")):
-            items.append(support.strip())
+            text = (
+                str(it.get("description") or it.get("kind") or "")
+                if isinstance(it, dict)
+                else str(it)
+            )
+            if text.strip() and text.strip() not in items:
+                items.append(text.strip())
     return items
 
 
@@ -160,9 +157,7 @@ def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
             "agreed": pd.to_numeric(col("agreed", "agreed_value"), errors="coerce"),
         }
     )
-    items = col("support_items")
-    support = col("support")
-    frame["commitments"] = [_commitment_items(i, s) for i, s in zip(items, support, strict=True)]
+    frame["commitments"] = [_commitment_items(i) for i in col("support_items")]
     frame["target"] = frame["agreed"]
     frame = frame[frame["target"].notna()]
     return cycle_from_targets(
