@@ -457,8 +457,9 @@ def evaluate(
     for attempt in range(3):
         try:
             return _record(cur, actor, c, as_of, found)
-        except duckdb.ConstraintException:
-            # Another evaluation recorded the same key first; the next pass skips it.
+        except (duckdb.ConstraintException, duckdb.TransactionException):
+            # Another evaluation (a second HQ viewer) recorded the same key first, or its
+            # transaction conflicted with ours; the next pass sees its rows and skips them.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

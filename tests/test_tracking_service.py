@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import threading
 from datetime import date
 
 import pandas as pd
@@ -343,3 +344,24 @@ def test_no_events_yet_gives_empty_tables_with_columns(cur):
         "item",
         "status",
     ]
+
+
+def test_concurrent_evaluations_record_each_event_once(con):
+    cycle = load_scenario(con.cursor())
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            ts.evaluate(con.cursor(), SYSTEM, cycle)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    cur = con.cursor()
+    assert len(tq.list_events(cur, 1)) == 4
+    assert len(ts.inbox(cur, LEAD_EAST)) == 4
