@@ -276,7 +276,7 @@ def board(
         weekly = tracking.weekly_status(path, actuals, as_of)
         snap = snap[snap["region"].isin(visible)]
         weekly = weekly[weekly["region"].isin(visible)].reset_index(drop=True)
-        snap = _decorate(cur, c, snap, labels, lang)
+        snap = _decorate(cur, c, snap, labels, lang, as_of)
     keep = path["region"].isin(visible)
     path = path[keep].reset_index(drop=True)
     actuals = actuals[actuals["region"].isin(visible)].reset_index(drop=True)
@@ -307,6 +307,23 @@ def company_view(b: Board) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     return path[["region", "date", "planned_cum"]], acts[["region", "date", "value"]], row
 
 
+def snapshot(
+    cur: duckdb.DuckDBPyConnection,
+    viewer: User,
+    cycle: TrackedCycle | int,
+    as_of: date | None = None,
+    lang: str = "en",
+) -> pd.DataFrame:
+    """Per visible region as of a day: status, projection, warning, shortfall, support note."""
+    return board(cur, viewer, cycle, as_of, lang).snapshot
+
+
+def last_actual_day(cur: duckdb.DuckDBPyConnection, cycle: TrackedCycle | int) -> date | None:
+    """The latest day of the cycle's period with actuals (the default as_of)."""
+    c = resolve(cur, cycle)
+    return _default_as_of(c, period_actuals(cur, c))
+
+
 _SNAPSHOT_EXTRA = ("label", "shortfall", "undelivered", "support_note", "escalation")
 
 
@@ -316,6 +333,7 @@ def _decorate(
     snap: pd.DataFrame,
     labels: dict[str, str],
     lang: str,
+    as_of: date,
 ) -> pd.DataFrame:
     """Add label, projected shortfall, undelivered support and the latest escalation."""
     snap = snap.copy()
@@ -336,6 +354,8 @@ def _decorate(
         for s, items in zip(snap["status"], snap["undelivered"], strict=True)
     ]
     events = q.list_events(cur, c.cycle_id)
+    # Replaying an earlier day: only what had been raised by then.
+    events = events[pd.to_datetime(events["triggered_on"]) <= pd.Timestamp(as_of)]
     latest = (
         events.sort_values(["triggered_on", "level"]).groupby("region")["kind"].last().to_dict()
         if len(events)

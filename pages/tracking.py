@@ -43,10 +43,19 @@ if is_hq:
             ctx.tr("tracking.evaluated", events=result.recorded, notifications=result.notifications)
         )
 
-board = tracking_service.board(cur, user, cycle, lang=lang)
-if board.as_of is None:
+last_day = tracking_service.last_actual_day(cur, cycle)
+if last_day is None:
     st.info(ctx.tr("tracking.no_actuals"))
     st.stop()
+# Replaying an earlier day shows what the tracker knew then; evaluation always uses today.
+as_of = st.date_input(
+    ctx.tr("tracking.as_of"),
+    value=last_day,
+    min_value=cycle.bounds[0],
+    max_value=last_day,
+    key=f"tracking_as_of_{cycle.cycle_id}",
+)
+board = tracking_service.board(cur, user, cycle, as_of=as_of, lang=lang)
 
 
 def label(region: str) -> str:

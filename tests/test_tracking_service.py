@@ -365,3 +365,16 @@ def test_concurrent_evaluations_record_each_event_once(con):
     cur = con.cursor()
     assert len(tq.list_events(cur, 1)) == 4
     assert len(ts.inbox(cur, LEAD_EAST)) == 4
+
+
+def test_board_replays_an_earlier_day(cur):
+    cycle = load_scenario(cur)
+    ts.evaluate(cur, SYSTEM, cycle)
+    assert ts.last_actual_day(cur, cycle) == date(2026, 2, 4)
+    early = ts.snapshot(cur, EXEC, cycle, date(2026, 1, 10)).set_index("region")
+    assert early.loc["east", "days_elapsed"] == 10
+    # Only what had been raised by then: the warning (after the alert), not the later rungs.
+    assert early.loc["east", "escalation"] == "warning"
+    assert (
+        ts.snapshot(cur, EXEC, cycle).set_index("region").loc["east", "escalation"] == "escalation"
+    )
