@@ -485,6 +485,30 @@ def evaluate(
     raise AssertionError("unreachable")
 
 
+def cycle_ids(cur: duckdb.DuckDBPyConnection) -> list[int]:
+    """Ids of every cycle, newest first (none while the negotiation domain is absent)."""
+    try:
+        from calibration import negotiation
+    except ImportError:
+        return []
+    return [int(c["id"]) for c in negotiation.list_cycles(cur)]
+
+
+def evaluate_all(
+    cur: duckdb.DuckDBPyConnection, actor: User, metric: str | None = None
+) -> list[Evaluation]:
+    """Evaluate every locked or tracking cycle (of one metric): new actuals arrived."""
+    out = []
+    for cycle_id in cycle_ids(cur):
+        try:
+            cycle = lookup_cycle(cur, cycle_id)
+        except LookupError:
+            continue
+        if cycle.status in LIVE_STATUSES and (metric is None or cycle.metric == metric):
+            out.append(evaluate(cur, actor, cycle))
+    return out
+
+
 def _record(
     cur: duckdb.DuckDBPyConnection,
     actor: User,

@@ -324,9 +324,11 @@ def test_lookup_reads_a_locked_negotiation_cycle(cur):
     assert rows["target"].to_dict() == TARGETS
     assert rows.loc["east", "commitments"] == ["Account executive"]
     assert rows.loc["south", "commitments"] == []
-    result = ts.evaluate(cur, SYSTEM, cid)
+    # New actuals → every live cycle of the metric is evaluated (the open one is skipped).
+    (result,) = ts.evaluate_all(cur, SYSTEM, METRIC)
     assert {e["kind"] for e in result.events} >= {"alert", "reminder", "escalation"}
     assert ts.evaluate(cur, SYSTEM, cid).recorded == 0
+    assert ts.evaluate_all(cur, SYSTEM, "revenue") == []
     with pytest.raises(LookupError):
         ts.lookup_cycle(cur, 999)
 
