@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from calibration import charts_tracking, tracking_service
+from calibration.i18n import name_of
 from ui import context as ctx
 
 user = ctx.require_user("tracking")
@@ -53,9 +54,13 @@ as_of = st.date_input(
     value=last_day,
     min_value=cycle.bounds[0],
     max_value=last_day,
-    key=f"tracking_as_of_{cycle.cycle_id}",
+    # New actuals make a new widget, so the default moves to the new last day.
+    key=f"tracking_as_of_{cycle.cycle_id}_{last_day}",
 )
 board = tracking_service.board(cur, user, cycle, as_of=as_of, lang=lang)
+if board.snapshot.empty:
+    st.info(ctx.tr("tracking.no_regions"))
+    st.stop()
 
 
 def label(region: str) -> str:
@@ -69,7 +74,7 @@ st.caption(
     ctx.tr(
         "tracking.cycle_caption",
         cycle=cycle.name,
-        metric=cycle.metric,
+        metric=name_of("metric", cycle.metric, lang),
         period=cycle.period,
         as_of=board.as_of.isoformat(),
     )

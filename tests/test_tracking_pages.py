@@ -158,3 +158,11 @@ def test_data_page_imports_cumulative_actuals(seeded):
     assert not at.exception, at.exception
     assert not errors(at), errors(at)
     assert at.success, "no import confirmation"
+
+
+def test_tracking_page_for_a_lead_outside_the_cycle(seeded):
+    at = login("lead_north")
+    at.switch_page("pages/tracking.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "None of your regions is tracked in this cycle." in texts(at)
