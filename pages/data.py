@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from calibration import charts, data_service, importer
+from calibration import charts, data_service, importer, tracking_service
 from calibration.i18n import name_of
 from ui import context as ctx
 
@@ -119,6 +119,9 @@ with tab_upload:
                             unchanged=result.unchanged,
                         )
                     )
+                    if kind == "actuals" and result.source_id:
+                        # New actuals: tracked cycles raise their alerts now.
+                        tracking_service.evaluate_all(cur, user)
 
 with tab_sources:
     fresh = data_service.freshness(cur)

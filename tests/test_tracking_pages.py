@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -16,23 +18,33 @@ from tests.factories import write_small_demo
 from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle
 
 
+@pytest.fixture(scope="module")
+def seeded_file(tmp_path_factory) -> Path:
+    """One database for the module (copied per test): small demo data and accounts (no demo
+    cycles), a locked negotiation cycle, five weeks of actuals, one evaluation."""
+    base = tmp_path_factory.mktemp("tracking_pages")
+    path = base / "seed.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(base / "small")))
+        mp.setattr(demo, "_steps", lambda: [])
+        con = connect(path)
+        try:
+            cur = con.cursor()
+            init_database(cur)
+            cycle_id = negotiated_cycle(cur, TARGETS)
+            data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
+            importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
+            ts.evaluate(cur, SYSTEM, cycle_id)
+        finally:
+            con.close()
+    return path
+
+
 @pytest.fixture
-def seeded(app_env, tmp_path, monkeypatch):
-    """The app's database: small demo data and accounts (no demo cycles), a locked
-    negotiation cycle, five weeks of actuals, one evaluation."""
-    monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(tmp_path / "small")))
-    monkeypatch.setattr(demo, "_steps", lambda: [])
-    con = connect(app_env)
-    try:
-        cur = con.cursor()
-        init_database(cur)
-        cycle_id = negotiated_cycle(cur, TARGETS)
-        data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
-        importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
-        ts.evaluate(cur, SYSTEM, cycle_id)
-    finally:
-        con.close()
-    return cycle_id
+def seeded(app_env: Path, seeded_file: Path) -> Path:
+    """This test's copy of the seeded database, where the app will open it."""
+    shutil.copyfile(seeded_file, app_env)
+    return app_env
 
 
 def texts(at) -> str:
