@@ -1,4 +1,4 @@
-"""Demo step: a completed 2025Q4 new-customers cycle whose letters are all signed.
+"""Demo step: a completed (closed) 2025Q4 new-customers cycle whose letters are all signed.
 
 Created, a 2025Q4 model run published (fitted on the data before 2025Q4), opened, every
 lead proposes, the executive accepts (East is countered and its lead accepts), locked, and
@@ -15,7 +15,7 @@ import math
 
 import duckdb
 
-from calibration import auth, demo, letters
+from calibration import auth, demo, letters, tracking_service
 from calibration import negotiation as neg
 
 log = logging.getLogger("calibrate")
@@ -119,6 +119,18 @@ def seed_letters(cur: duckdb.DuckDBPyConnection) -> None:
         letters.sign_letter(cur, lead, cid, region, demo.DEMO_PASSWORD, archive=False)
     # The executive signs the six letters with one password entry (one Argon2 check, not six).
     letters.sign_letters(cur, executive, cid, None, demo.DEMO_PASSWORD, archive=False)
+    # The quarter is over: the cycle was tracked and is closed, so its actuals feed the
+    # forecast-value-added review; one promised item was delivered, one was not.
+    neg.set_status(cur, executive, cid, "tracking")
+    neg.set_status(cur, executive, cid, "closed")
+    tracking_service.set_commitment_status(
+        cur, executive, cid, "east", PROPOSALS["lead_east"][3][0]["description"], True,
+        "Started 1 October. 10月1日到岗。",
+    )
+    tracking_service.set_commitment_status(
+        cur, executive, cid, "east", PROPOSALS["lead_east"][3][1]["description"], False,
+        "Only one of the two trade shows was funded. 仅批准了一场展会。",
+    )
 
 
 def _last_event(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> int | None:
