@@ -101,7 +101,8 @@ def live() -> None:
             ctx.tr("board.col_region"): table["name"],
             ctx.tr("board.col_last_actual"): table["last_actual"],
             ctx.tr("board.col_same_period_last_year"): table["same_period_last_year"],
-            ctx.tr("board.col_suggestion"): table["suggestion"],
+            # Whole numbers like every other column (the model gives 124.094).
+            ctx.tr("board.col_suggestion"): table["suggestion"].round(0),
             ctx.tr("board.col_interval"): [
                 f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
                 for lo, hi in zip(table["lower80"], table["upper80"], strict=True)

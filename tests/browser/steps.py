@@ -77,11 +77,24 @@ def choose(page, label: str, option: str) -> None:
     wait_idle(page)
 
 
+def refresh_board(page) -> None:
+    """Rerun the whole board page by leaving it and coming back.
+
+    Only the live fragment refreshes itself; the Respond tab below it keeps the proposals
+    of the last full run (pages/board.py), and a browser reload would sign the person out.
+    """
+    open_page(page, "Tracking")
+    open_page(page, "Live board")
+    page.get_by_role("heading", name="Live board").first.wait_for(timeout=30_000)
+
+
 def board_respond(page, region_label: str, action: str, value: float | None = None,
                   reason: str = "") -> None:
     """On the board's Respond tab: accept or counter one region's proposal."""
+    refresh_board(page)
     page.get_by_role("tab", name="Respond").click()
     form = page.locator("[data-testid='stForm']").filter(has_text="Send response")
+    form.wait_for(timeout=30_000)
     form.get_by_label("Region").first.click()
     page.get_by_role("option", name=region_label, exact=True).click()
     label = "Accept the proposal" if action == "accept" else "Counter with another number"

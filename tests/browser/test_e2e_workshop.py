@@ -87,9 +87,22 @@ def _actuals_csv(path: Path) -> Path:
 def test_whole_workshop(workshop, browser, shot, tmp_path: Path) -> None:
     """Propose, review, counter, accept, lock, import actuals, see the tracking warning."""
     server, cid, suggestions = workshop
+    people: dict = {}
+    try:
+        _workshop(server, cid, suggestions, browser, shot, tmp_path, people)
+    except Exception:
+        # Every person's screen at the moment of failure, for the CI artifacts.
+        for username, page in people.items():
+            shot(page, f"e2e_fail_{username}")
+        raise
+    finally:
+        for page in people.values():
+            page.context.close()
+
+
+def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: dict) -> None:
     url = server.url
     dialogs: list[str] = []
-    people = {}
 
     def person(username: str):
         if username not in people:
@@ -195,7 +208,6 @@ def test_whole_workshop(workshop, browser, shot, tmp_path: Path) -> None:
     assert not dialogs
     for page in people.values():
         assert "Traceback" not in page.content()
-        page.context.close()
 
     # After the server stops, the database is free: check the recorded outcome.
     server.stop()
