@@ -128,7 +128,10 @@ def page_title(cur, user: auth.User, key: str) -> str:
     """A page's title; the Inbox shows its unread count."""
     title = ctx.tr(f"page.{key}")
     if key == "inbox":
-        unread = tracking_service.unread_count(cur, user)
+        try:
+            unread = tracking_service.unread_count(cur, user)
+        except duckdb.Error:  # e.g. a read-only file from before the inbox existed
+            unread = 0
         title += f" ({unread})" if unread else ""
     return title
 

@@ -149,8 +149,12 @@ def refresh(
     return {"table": table, "rollup": roll, "headline": head, "allocs": allocs, "specs": specs}
 
 
-def _median_ms(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
-    """Median wall and CPU milliseconds of fn after one warm-up call."""
+def _median_ms(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float, float]:
+    """Median wall, best wall and best CPU milliseconds of fn after one warm-up call.
+
+    On a loaded 2-core machine the median wall time mostly measures the other processes;
+    the best run and the CPU time say what the code itself costs.
+    """
     fn()  # warm-up: imports, Altair schema load
     wall, cpu = [], []
     for _ in range(runs):
@@ -158,7 +162,7 @@ def _median_ms(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float
         fn()
         wall.append((time.perf_counter() - w0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
+    return statistics.median(wall), min(wall), min(cpu)
 
 
 def run() -> str:
@@ -194,37 +198,44 @@ def run() -> str:
         "changes_since": lambda: board.changes_since(state, state),
     }
     rows = [(name, _median_ms(fn)) for name, fn in parts.items()]
-    total, total_cpu = _median_ms(lambda: refresh(d))
+    total = _median_ms(lambda: refresh(d))
     st_spec = _streamlit_spec()
     st_total = _median_ms(lambda: refresh(d, to_spec=st_spec)) if st_spec else None
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    verdict = "within" if total < TARGET_MS else "over"
+
+    def verdict(ms: float) -> str:
+        return "under" if ms < TARGET_MS else "over"
+
+    def row(name: str, t: tuple[float, float, float]) -> str:
+        return f"| {name} | {t[0]:.1f} | {t[1]:.1f} | {t[2]:.1f} |"
+
     lines = [
         "## Live board refresh (bench/bench_board.py)",
         "",
         f"{REGIONS} regions ({PARENTS} parents), {QUARTERS} quarters of history, 2 signals × 9 "
-        f"quarters, company target {target:,.0f}; median of {RUNS} runs after a warm-up; "
+        f"quarters, company target {target:,.0f}; {RUNS} runs after a warm-up; "
         f"Python {platform.python_version()}, {platform.machine()}, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {load:.1f} "
-        f"on {os.cpu_count()} cores (wall time grows with the load; CPU time much less).",
+        f"on {os.cpu_count()} cores. On a loaded machine the median wall time mostly "
+        "measures the other processes; the best run and the CPU time measure this code.",
         "",
-        "| step | median wall ms | median CPU ms |",
-        "|---|---:|---:|",
-        *[f"| {name} | {w:.1f} | {c:.1f} |" for name, (w, c) in rows],
-        f"| **full refresh** (table, rollup, headline, 5 allocations, 3 charts to_dict) "
-        f"| **{total:.1f}** | **{total_cpu:.1f}** |",
+        "| step | median wall ms | best wall ms | best CPU ms |",
+        "|---|---:|---:|---:|",
+        *[row(name, t) for name, t in rows],
+        row(
+            "**full refresh**: table, rollup, headline, 5 allocations, 3 charts `to_dict()`", total
+        ),
         *(
-            [
-                f"| full refresh, charts through Streamlit's converter (Arrow data) "
-                f"| {st_total[0]:.1f} | {st_total[1]:.1f} |"
-            ]
+            [row("full refresh, charts through Streamlit's own converter (Arrow data)", st_total)]
             if st_total
             else []
         ),
         "",
-        f"Target: under {TARGET_MS:.0f} ms per refresh (wall): {verdict}. Charts are timed "
-        "with Altair's default `to_dict()` (inline JSON values); Streamlit serialises the "
-        "data as Arrow instead.",
+        f"Target under {TARGET_MS:.0f} ms per refresh: best run {verdict(total[1])} "
+        f"({total[1]:.0f} ms), median {verdict(total[0])} ({total[0]:.0f} ms)"
+        + (f"; through Streamlit's converter best {st_total[1]:.0f} ms." if st_total else ".")
+        + " Altair's default `to_dict()` inlines the data as JSON and validates it against "
+        "the schema (most of a chart's cost); Streamlit hands the data over as Arrow.",
         "",
     ]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from calibration.store import data as dq
 from calibration.store import model_runs as mq
 from calibration.store import transaction
 from calibration.store.core import utcnow
-from models.backtest import METHODS, backtest
+from models.backtest import METHODS, backtest, optimise_weights
 from models.baseline import BaselineModel
 from models.panel import build_panel, infer_freq
 
@@ -42,7 +42,7 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
 
 def make_model(
     half_life: float = DEFAULTS["half_life"],
-    pooling: float = DEFAULTS["pooling"],
+    pooling: float | str = DEFAULTS["pooling"],
     weights: dict[str, float] | None = None,
     robust: bool = True,
     freq: str | None = None,
@@ -70,7 +70,7 @@ def run_backtest(
     metric: str,
     origins: int = 8,
     half_life: float = DEFAULTS["half_life"],
-    pooling: float = DEFAULTS["pooling"],
+    pooling: float | str = DEFAULTS["pooling"],
     weights: dict[str, float] | None = None,
     robust: bool = True,
     holt_winters: bool = False,
@@ -103,7 +103,7 @@ def suggest(
     metric: str,
     period: str,
     half_life: float = DEFAULTS["half_life"],
-    pooling: float = DEFAULTS["pooling"],
+    pooling: float | str = DEFAULTS["pooling"],
     weights: dict[str, float] | None = None,
     robust: bool = True,
 ) -> pd.DataFrame:
@@ -165,6 +165,34 @@ def save_run(
         )
 
 
+def optimise(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    origins: int = 8,
+    half_life: float = DEFAULTS["half_life"],
+    pooling: float | str = DEFAULTS["pooling"],
+    robust: bool = True,
+    start: dict[str, float] | None = None,
+) -> dict:
+    """Dimension weights minimising backtest WAPE: {"weights", "wape", "start_wape"}."""
+    history, signals, freq = load_inputs(cur, metric)
+    model = make_model(half_life, pooling, start, robust, freq)
+    panel = build_panel(history, signals, freq)
+    start_wape = backtest(model=model, panel=panel, origins=origins, methods=("model",)).scores
+    weights, wape = optimise_weights(model=model, panel=panel, origins=origins)
+    return {"weights": weights, "wape": wape, "start_wape": start_wape["model"]["wape"]}
+
+
+def next_period(cur: duckdb.DuckDBPyConnection, metric: str) -> str | None:
+    """Label of the period after the metric's last history period (the usual target)."""
+    history = dq.load_history(cur, metric)
+    if history.empty:
+        return None
+    last = history.loc[history["ordinal"].idxmax(), "period"]
+    p = parse_period(last)
+    return p.shift(1).label if p else None
+
+
 def list_runs(
     cur: duckdb.DuckDBPyConnection, metric: str | None = None, period: str | None = None
 ) -> pd.DataFrame:
@@ -196,6 +224,8 @@ __all__ = [
     "latest_run",
     "list_runs",
     "make_model",
+    "next_period",
+    "optimise",
     "parse_weights",
     "run_backtest",
     "save_run",

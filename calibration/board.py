@@ -43,8 +43,8 @@ STATE_COLUMNS = (
     "answered_older_run",
 )
 
-# Names the negotiation module's frame may use for contract columns (its work in progress
-# spells some of them differently); conform_state maps them so either works.
+# calibration.negotiation.cycle_state names these contract columns differently; conform_state
+# maps them, so the board takes either spelling.
 STATE_ALIASES = {
     "proposal_value": "proposal",
     "agreed_value": "agreed",
@@ -192,7 +192,8 @@ def _pct(num: pd.Series | np.ndarray, den: pd.Series | np.ndarray) -> np.ndarray
 _BLOCK_TAG = re.compile(r"</?(br|p|div|li|ul|ol|tr|td|h[1-6])\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_MARK = re.compile(r"(^|\s)(#{1,6}|>|[-*+]|\d+\.)\s+|[*_`~]+")
+# Emphasis marks only at word edges, so "lead_east" or "2*3" keep their characters.
+_MD_MARK = re.compile(r"(^|\s)(#{1,6}|>|[-*+]|\d+\.)\s+|(?<!\w)[*_`~]+|[*_`~]+(?!\w)")
 _SPACE = re.compile(r"\s+")
 
 

@@ -147,7 +147,9 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
         data=wide,
         # As layer arguments: .properties() validates each one, ~3 ms a call.
         title=t("board.chart_regions_title", lang),
-        height=max(120, f["row"] * len(names)),
+        # A step per row, not a total: Streamlit counts a fixed height including the title
+        # and legend, which squeezed 200 rows into a few pixels.
+        height=alt.Step(f["row"]),
         width="container",
     )
     return _configure(chart, big)
@@ -278,7 +280,8 @@ def bridge_chart(
         data=steps,
         # As layer arguments: .properties() validates each one, ~3 ms a call.
         title=t("board.chart_bridge_title", lang),
-        height=520 if big else 320,
+        # Streamlit counts the title, legend and labels in this height.
+        height=680 if big else 440,
         width="container",
     )
     return _configure(chart, big)
@@ -361,7 +364,9 @@ def allocation_chart(alloc: pd.DataFrame, lang: str = "en", big: bool = False) -
         data=data,
         # As layer arguments: .properties() validates each one, ~3 ms a call.
         title=t("board.chart_allocation_title", lang, method=method_label(method, lang)),
-        height=max(120, f["row"] * len(names)),
+        # A step per row, not a total: Streamlit counts a fixed height including the title
+        # and legend, which squeezed 200 rows into a few pixels.
+        height=alt.Step(f["row"]),
         width="container",
     )
     return _configure(chart, big)

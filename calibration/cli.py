@@ -19,6 +19,7 @@ FEATURE_MODULES = (
     "calibration.cli_model",
     "calibration.cli_negotiation",
     "calibration.cli_tracking",
+    "calibration.cli_letters",
 )
 
 

@@ -16,10 +16,19 @@ def _db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="database file (default: $CALIBRATE_DB)")
 
 
+def _pooling(text: str) -> float | str:
+    return "auto" if text == "auto" else float(text)
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metric", required=True)
     p.add_argument("--half-life", type=float, default=baseline.DEFAULTS["half_life"])
-    p.add_argument("--pooling", type=float, default=baseline.DEFAULTS["pooling"])
+    p.add_argument(
+        "--pooling",
+        type=_pooling,
+        default=baseline.DEFAULTS["pooling"],
+        help="prior strength toward the all-region fit, or 'auto'",
+    )
     p.add_argument("--weights", default=None, help="e.g. market=1,pipeline=0.5,capacity=1")
     p.add_argument("--json", action="store_true", help="print JSON")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 
 from calibration import auth
@@ -16,7 +17,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         cycle = ts.lookup_cycle(cur, args.cycle)
     except LookupError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
     result = ts.evaluate(cur, auth.SYSTEM, cycle, as_of)

@@ -424,13 +424,15 @@ def default_cycle_id(cur: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def cycle_choices(cur: duckdb.DuckDBPyConnection, lang: str) -> list[dict]:
-    """[{id, label}] for the sidebar's cycle picker."""
+    """[{id, label}] for the sidebar's cycle picker: open cycles first, then newest first."""
+    # The live cycle is what a workshop is about, even when a finished one was created later.
+    cycles = sorted(list_cycles(cur), key=lambda c: c["status"] != "open")
     return [
         {
             "id": c["id"],
             "label": f"{c['name']} · {t('nego.status.' + c['status'], lang)}",
         }
-        for c in list_cycles(cur)
+        for c in cycles
     ]
 
 
@@ -1026,7 +1028,7 @@ def thread(
     cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
 ) -> pd.DataFrame:
     """A region's comments and attachments, oldest first: id, at, actor, role, kind, text,
-    attachment_id, file_name, size."""
+    attachment_id, file_name, mime, size."""
     region_view(cur, viewer, cycle_id, region)
     events = q.cycle_events(cur, cycle_id)
     events = events[(events["region"] == region)
@@ -1038,10 +1040,10 @@ def thread(
             "id": int(ev["id"]), "at": ev["at"], "actor": ev["actor"], "role": ev["role"],
             "kind": ev["kind"], "text": p.get("text", p.get("note", "")),
             "attachment_id": p.get("attachment_id"), "file_name": p.get("file_name"),
-            "size": p.get("size"),
+            "mime": p.get("mime"), "size": p.get("size"),
         })
     return pd.DataFrame(rows, columns=["id", "at", "actor", "role", "kind", "text",
-                                       "attachment_id", "file_name", "size"])
+                                       "attachment_id", "file_name", "mime", "size"])
 
 
 def get_attachment(cur: duckdb.DuckDBPyConnection, viewer: User, attachment_id: int) -> dict:

@@ -1,4 +1,4 @@
-"""Demo step: import the demo actuals and evaluate tracking of every cycle with targets."""
+"""Demo step: the demo actuals, and tracking evaluated on every tracked cycle."""
 
 from __future__ import annotations
 
@@ -12,23 +12,18 @@ from calibration import tracking_service as ts
 log = logging.getLogger("calibrate")
 
 ACTUALS_FILES = ("actuals_2025Q4.csv", "actuals_2026Q1.csv")
-
-
+METRIC = "new_customers"
 def seed_tracking(cur: duckdb.DuckDBPyConnection) -> None:
-    """tracking: demo actuals imported, cycles evaluated as of the last actual day"""
+    """tracking: demo actuals imported, tracked cycles evaluated as of the last actual day"""
     for name in ACTUALS_FILES:
         path = settings.demo_dir() / name
         if path.is_file():
-            log.info(
-                "tracking demo: %s",
-                importer.import_file(cur, auth.SYSTEM, "actuals", path).summary(),
-            )
+            result = importer.import_file(cur, auth.SYSTEM, "actuals", path)
+            log.info("tracking demo: %s", result.summary())
     for cycle_id in _cycle_ids(cur):
         try:
             cycle = ts.lookup_cycle(cur, cycle_id)
         except LookupError:
-            continue
-        if cycle.regions.empty:
             continue
         result = ts.evaluate(cur, auth.SYSTEM, cycle)
         log.info(
@@ -49,7 +44,8 @@ def _cycle_ids(cur: duckdb.DuckDBPyConnection) -> list[int]:
     return [int(c["id"]) for c in negotiation.list_cycles(cur)]
 
 
-# Runs after the steps that create cycles (see demo._steps).
+# Tracking runs after every step that creates cycles (the completed 2025Q4 cycle comes
+# from the letters step).
 seed_tracking.demo_order = 100  # type: ignore[attr-defined]
 if seed_tracking not in demo.EXTRA_STEPS:
     demo.EXTRA_STEPS.append(seed_tracking)

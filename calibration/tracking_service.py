@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from calibration import exports, tracking
@@ -32,6 +33,9 @@ EXEC_ROLES = ("executive", "admin")
 COMMITMENT_STATES = ("delivered", "not_delivered", "pending")
 MAX_TEXT = 5000
 FVA_COLUMNS = ("region", "lead", "suggestion", "proposal", "agreed", "actual")
+# Tracking starts at lock; a closed cycle keeps its board and FVA but raises nothing new.
+TRACKED_STATUSES = ("locked", "tracking", "closed")
+LIVE_STATUSES = ("locked", "tracking")
 
 
 # --------------------------------------------------------------------------------------
@@ -54,6 +58,11 @@ class TrackedCycle:
     name: str = ""
     status: str = "tracking"
     company_target: float | None = None
+
+    @property
+    def tracked(self) -> bool:
+        """Whether the cycle is locked (or later) and has agreed targets."""
+        return self.status in TRACKED_STATUSES and not self.regions.empty
 
     @property
     def bounds(self) -> tuple[date, date]:
@@ -170,6 +179,14 @@ def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
 def resolve(cur: duckdb.DuckDBPyConnection, cycle: TrackedCycle | int) -> TrackedCycle:
     """A TrackedCycle as given, or looked up by id."""
     return cycle if isinstance(cycle, TrackedCycle) else lookup_cycle(cur, int(cycle))
+
+
+def visible_rows(df: pd.DataFrame, viewer: User) -> pd.DataFrame:
+    """The rows of a frame with a `region` column that the viewer may see."""
+    # An explicit bool mask: mapping an empty column gives an object Series, which pandas
+    # would read as a list of column labels.
+    mask = np.array([viewer.may_see_region(str(r)) for r in df["region"]], dtype=bool)
+    return df[mask].reset_index(drop=True)
 
 
 def _labels(cur: duckdb.DuckDBPyConnection, lang: str) -> dict[str, str]:
@@ -416,11 +433,15 @@ def evaluate(
     Idempotent: an event is keyed by (cycle, region, kind, triggered_on), and a key already
     recorded adds nothing (no event, no notification). Level 1 goes to the region's lead,
     level 2 to the executives plus a root-cause form request to the lead, alerts and
-    early warnings to the lead and the executives. HQ roles only.
+    early warnings to the lead and the executives. HQ roles only. Only a locked or tracking
+    cycle is evaluated (before the lock there is no agreed path; after closing, no one to
+    warn).
     """
     if actor.role not in HQ_ROLES:
         raise PermissionError("only an executive, analyst or admin may evaluate tracking")
     c = resolve(cur, cycle)
+    if c.status not in LIVE_STATUSES:
+        return Evaluation(None, [], 0)
     path = planned_paths(cur, c)
     actuals = period_actuals(cur, c)
     as_of = as_of or _default_as_of(c, actuals)
@@ -507,7 +528,7 @@ def events(cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | i
     """Recorded tracking events the viewer may see, with the latest root-cause answer."""
     c = resolve(cur, cycle)
     ev = q.list_events(cur, c.cycle_id)
-    ev = ev[ev["region"].map(viewer.may_see_region)].reset_index(drop=True)
+    ev = visible_rows(ev, viewer)
     forms = q.list_root_causes(cur, c.cycle_id)
     last = forms.groupby("event_id").last() if len(forms) else pd.DataFrame()
     ev["root_cause"] = ev["event_id"].map(last["cause"] if len(last) else {})
@@ -541,9 +562,9 @@ def pending_root_causes(
 ) -> pd.DataFrame:
     """Level-2 escalations in the viewer's led regions that have no root-cause form yet."""
     ev = events(cur, viewer, cycle)
-    mine = ev["region"].map(viewer.may_lead) if len(ev) else pd.Series(dtype=bool)
     if ev.empty:
         return ev
+    mine = ev["region"].map(viewer.may_lead).astype(bool)
     return ev[(ev["level"] == 2) & mine & ev["root_cause"].isna()].reset_index(drop=True)
 
 
@@ -655,7 +676,7 @@ def commitment_status(
         for d in out["delivered"]
     ]
     if viewer is not None:
-        out = out[out["region"].map(viewer.may_see_region)]
+        out = visible_rows(out, viewer)
     cols = ["region", "item", "status", "note", "recorded_by", "recorded_at"]
     return out[cols].sort_values(["region", "item"]).reset_index(drop=True)
 
@@ -727,7 +748,7 @@ def fva(cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int)
     c = resolve(cur, cycle)
     acts = period_actuals(cur, c)
     totals = acts.groupby("region")["value"].sum() if len(acts) else pd.Series(dtype=float)
-    df = c.regions[c.regions["region"].map(viewer.may_see_region)].copy()
+    df = visible_rows(c.regions, viewer)
     df["proposal"] = df["proposal"].fillna(df["suggestion"])
     df["suggestion"] = df["suggestion"].fillna(df["agreed"])
     df["proposal"] = df["proposal"].fillna(df["agreed"])

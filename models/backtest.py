@@ -172,7 +172,8 @@ class _ModelFits:
         self.items: list[tuple[int, Design, Fit]] = []
         for t in targets:
             d = build_design(panel, t, model.half_life, model.momentum, model.reversion)
-            self.items.append((t, d, fit_design(d, model.pooling, model.robust)))
+            pooling = model._pooling_for(panel, t)
+            self.items.append((t, d, fit_design(d, pooling, model.robust)))
 
     def predictions(self, weights: dict[str, float] | None) -> pd.DataFrame:
         frames = []

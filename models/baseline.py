@@ -200,7 +200,50 @@ def fit_design(d: Design, pooling: float, robust: bool = True) -> Fit:
 def weight_vector(dims: list[str], weights: dict[str, float] | None) -> np.ndarray:
     """Per-column multiplier: 1 for history terms, the analyst weight for each dimension."""
     weights = weights or {}
+    for dim, w in weights.items():
+        if dim not in DIMENSIONS or not 0.0 <= float(w) <= 2.0:
+            raise ValueError(f"weight {dim}={w}: dimensions are {DIMENSIONS}, weights 0..2")
     return np.array([1.0 if d == HISTORY else float(weights.get(d, 1.0)) for d in dims])
+
+
+POOLING_GRID = (0.0, 2.0, 4.0, 8.0, 12.0, 20.0, 35.0, 60.0)
+
+
+def select_pooling(
+    panel: Panel,
+    target: int,
+    half_life: float,
+    robust: bool = True,
+    momentum: bool = True,
+    reversion: bool = True,
+    origins: int = 4,
+    grid: tuple[float, ...] = POOLING_GRID,
+) -> float:
+    """Pooling strength with the lowest one-step WAPE over the `origins` periods before target.
+
+    Only data before the target are used, so choosing it adds no look-ahead.
+    """
+    designs = []
+    for o in range(target - origins, target):
+        if o - panel.start <= panel.seasons + 1:
+            continue
+        d = build_design(panel, o, half_life, momentum, reversion)
+        actual = panel.y[:, o - panel.start]
+        designs.append((d, actual))
+    if not designs:
+        return 12.0
+    best, best_err = grid[0], np.inf
+    for pooling in grid:
+        err = tot = 0.0
+        for d, actual in designs:
+            fc = forecast(d, fit_design(d, pooling, robust), None)["suggestion"]
+            ok = np.isfinite(fc) & np.isfinite(actual)
+            err += float(np.abs(fc[ok] - actual[ok]).sum())
+            tot += float(np.abs(actual[ok]).sum())
+        wape = err / tot if tot else np.inf
+        if wape < best_err - 1e-12:
+            best, best_err = pooling, wape
+    return float(best)
 
 
 def forecast(d: Design, f: Fit, weights: dict[str, float] | None, level: float = 0.8) -> dict:
@@ -247,14 +290,15 @@ class BaselineModel:
 
     half_life: periods after which an observation's weight halves.
     pooling: prior strength toward the all-region fit, in effective observations
-        (0 = independent regions, large = one common model).
+        (0 = independent regions, large = one common model), or "auto" to pick it by
+        one-step error over the 4 periods before the target (chosen value in `pooling_`).
     weights: analyst weight per dimension (market, pipeline, capacity), 0..2, default 1.
     """
 
     def __init__(
         self,
         half_life: float = 8.0,
-        pooling: float = 12.0,
+        pooling: float | str = 12.0,
         weights: dict[str, float] | None = None,
         robust: bool = True,
         momentum: bool = True,
@@ -308,13 +352,21 @@ class BaselineModel:
         self.design_ = build_design(
             panel, target, self.half_life, self.momentum, self.reversion
         )
-        self.fit_ = fit_design(self.design_, self.pooling, self.robust)
+        self.pooling_ = self._pooling_for(panel, target)
+        self.fit_ = fit_design(self.design_, self.pooling_, self.robust)
         self.feature_names_ = list(self.design_.names)
         self.feature_dims_ = list(self.design_.dims)
         self.coef_ = self.fit_.coef
         self.coef_pooled_ = self.fit_.coef_pooled
         self.sigma_ = np.sqrt(self.fit_.sigma2)
         return self
+
+    def _pooling_for(self, panel: Panel, target: int) -> float:
+        if self.pooling == "auto":
+            return select_pooling(
+                panel, target, self.half_life, self.robust, self.momentum, self.reversion
+            )
+        return float(self.pooling)
 
     def predict(self, weights: dict[str, float] | None = None) -> pd.DataFrame:
         """One row per region: suggestion, 80% interval, contributions and reasons.

@@ -27,6 +27,12 @@ if cycle_id is None:
     st.info(ctx.tr("board.no_cycle"))
     st.stop()
 big = st.toggle(ctx.tr("board.presentation"), key="board_big")
+if big:
+    # Presentation mode: the headline must be readable from the back of the room.
+    st.html(
+        "<style>[data-testid='stMetricValue']{font-size:3.6rem}"
+        "[data-testid='stMetricLabel'] p{font-size:1.4rem}</style>"
+    )
 
 
 @st.cache_data(ttl=1, show_spinner=False)
@@ -36,15 +42,49 @@ def _snapshot(cycle_id: int, _viewer: User) -> dict:
     return board_service.snapshot(ctx.cursor(), _viewer, cycle_id)
 
 
-def _recently_changed(state: pd.DataFrame) -> set[str]:
-    # Keep a change lit for a few seconds: one refresh (1 s) is too short to notice.
+@st.cache_data(ttl=1, show_spinner=False)
+def _view(cycle_id: int, lang: str, big: bool, _viewer: User) -> dict:
+    # Table, headline and charts built once a second for all screens, not once per screen.
+    snap = _snapshot(cycle_id, _viewer)
+    cycle, state = snap["cycle"], snap["state"]
+    if state.empty:
+        return {"state": state}
+    table = board.board_table(state, snap["regions"], snap["history"], cycle["period"], lang)
+    head = board.headline(state, cycle["company_target"])
+    return {
+        "state": state,
+        "table": table,
+        "headline": head,
+        "rollup": board.rollup(table),
+        "regions_chart": charts_board.regions_chart(table, lang, big=big),
+        "bridge_chart": charts_board.bridge_chart(head, table, lang, big=big),
+    }
+
+
+def _recently_changed(state: pd.DataFrame, table: pd.DataFrame) -> set[str]:
+    """Regions changed in the last few seconds; a toast for each change seen just now."""
     memo = st.session_state.setdefault("board_seen", {})
     prev = memo.get(cycle_id)
     now = time.time()
     lit = st.session_state.setdefault("board_lit", {})
-    for region in board.changes_since(prev, state):
-        lit[region] = now
+    fresh = board.changes_since(prev, state)
+    if fresh:
+        rows = table.set_index("region")
+        for region in sorted(fresh):
+            lit[region] = now
+            if region in rows.index:
+                row = rows.loc[region]
+                st.toast(
+                    ctx.tr(
+                        "board.toast_change",
+                        region=row["name"],
+                        status=row["status_label"],
+                        value=_fmt(row["current"]),
+                    ),
+                    icon=":material/notifications:",
+                )
     memo[cycle_id] = state
+    # One refresh (1 s) is too short to notice a change: keep it lit for a while.
     return {r for r, at in lit.items() if now - at < HIGHLIGHT_SECONDS}
 
 
@@ -57,14 +97,13 @@ def _fmt(value: float | None, pct: bool = False) -> str:
 @st.fragment(run_every=REFRESH_SECONDS)
 def live() -> None:
     """Headline, table and charts; reruns on its own every second."""
-    snap = _snapshot(cycle_id, user)
-    cycle, state = snap["cycle"], snap["state"]
+    view = _view(cycle_id, lang, big, user)
+    state = view["state"]
     if state.empty:
         st.info(ctx.tr("board.no_regions"))
         return
-    table = board.board_table(state, snap["regions"], snap["history"], cycle["period"], lang)
-    head = board.headline(state, cycle["company_target"])
-    lit = _recently_changed(state)
+    table, head = view["table"], view["headline"]
+    lit = _recently_changed(state, table)
 
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(ctx.tr("board.kpi_target"), _fmt(head["company_target"]))
@@ -95,19 +134,18 @@ def live() -> None:
         )
     )
 
-    view = pd.DataFrame(
+    shown = pd.DataFrame(
         {
             "": ["●" if r in lit else "" for r in table["region"]],
             ctx.tr("board.col_region"): table["name"],
-            ctx.tr("board.col_last_actual"): table["last_actual"],
-            ctx.tr("board.col_same_period_last_year"): table["same_period_last_year"],
-            # Whole numbers like every other column (the model gives 124.094).
+            ctx.tr("board.col_last_actual"): table["last_actual"].round(0),
+            ctx.tr("board.col_same_period_last_year"): table["same_period_last_year"].round(0),
             ctx.tr("board.col_suggestion"): table["suggestion"].round(0),
             ctx.tr("board.col_interval"): [
                 f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
                 for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
             ],
-            ctx.tr("board.col_proposal"): table["proposal"],
+            ctx.tr("board.col_proposal"): table["proposal"].round(0),
             ctx.tr("board.col_delta_pct"): table["delta_pct"],
             ctx.tr("board.col_status"): [
                 f"{label} ⚠" if older else label
@@ -118,10 +156,10 @@ def live() -> None:
         }
     )
     if table["parent"].notna().any():
-        view.insert(2, ctx.tr("board.col_parent"), table["parent_name"])
+        shown.insert(2, ctx.tr("board.col_parent"), table["parent_name"])
     number = st.column_config.NumberColumn(format="localized")
     st.dataframe(
-        view,
+        shown,
         hide_index=True,
         width="stretch",
         column_config={
@@ -138,13 +176,13 @@ def live() -> None:
 
     tab_regions, tab_bridge = st.tabs([ctx.tr("board.tab_regions"), ctx.tr("board.tab_bridge")])
     with tab_regions:
-        st.altair_chart(charts_board.regions_chart(table, lang, big=big), width="stretch")
-        roll = board.rollup(table)
+        st.altair_chart(view["regions_chart"], width="stretch")
+        roll = view["rollup"]
         if not roll.empty:
             st.subheader(ctx.tr("board.rollup_title"))
             st.dataframe(roll, hide_index=True, width="stretch")
     with tab_bridge:
-        st.altair_chart(charts_board.bridge_chart(head, table, lang, big=big), width="stretch")
+        st.altair_chart(view["bridge_chart"], width="stretch")
 
 
 live()
@@ -191,8 +229,8 @@ with tab_whatif:
                 pd.DataFrame(
                     {
                         ctx.tr("board.col_region"): alloc["name"],
-                        ctx.tr("board.col_implied"): alloc["implied"],
-                        ctx.tr("board.col_suggestion"): alloc["suggestion"],
+                        ctx.tr("board.col_implied"): alloc["implied"].round(1),
+                        ctx.tr("board.col_suggestion"): alloc["suggestion"].round(0),
                         ctx.tr("board.col_delta_pct"): alloc["vs_suggestion_pct"],
                         ctx.tr("board.col_vs_last_year_pct"): alloc["vs_last_year_pct"],
                         ctx.tr("board.col_position"): alloc[f"label_{lang}"],

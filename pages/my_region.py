@@ -26,6 +26,9 @@ def pct(value: float) -> str:
 
 def remember_error(exc: Exception) -> None:
     """Keep a refusal for the next render (callbacks run before the page draws)."""
+    if isinstance(exc, PermissionError):
+        ss["nego_alert"] = ("nego.err_permission", {}, str(exc))
+        return
     ss["nego_alert"] = (getattr(exc, "key", None), getattr(exc, "values", {}), str(exc))
 
 
@@ -189,6 +192,13 @@ if cycle["status"] == "open":
         st.warning(ctx.tr("nego.dissent_warning", gap=pct(gap),
                           threshold=pct(cycle["dissent_threshold"])),
                    icon=":material/warning:")
+    # A revision starts from the latest proposal's text.
+    for key, field in (("nego_just", "justification"), ("nego_support", "support"),
+                       ("nego_risk", "risk")):
+        if key not in ss:
+            ss[key] = row[field] or ""
+    if "nego_conf" not in ss and row["confidence"]:
+        ss["nego_conf"] = ctx.tr(f"nego.confidence.{row['confidence']}")
     with st.form("nego_proposal"):
         st.text_area(ctx.tr("nego.justification"), key="nego_just",
                      help=ctx.tr("nego.justification_help"), max_chars=neg.MAX_TEXT)
@@ -206,8 +216,8 @@ if cycle["status"] == "open":
                      max_chars=neg.MAX_TEXT)
         field_error("risk")
         # Translated labels as options (not format_func), mapped back in the callback.
-        st.radio(ctx.tr("nego.confidence"), list(confidence_labels), index=1, horizontal=True,
-                 key="nego_conf")
+        st.radio(ctx.tr("nego.confidence"), list(confidence_labels),
+                 index=None if "nego_conf" in ss else 1, horizontal=True, key="nego_conf")
         field_error("confidence")
         st.form_submit_button(ctx.tr("nego.submit"), type="primary", on_click=submit_proposal)
 elif cycle["status"] in ("locked", "tracking", "closed"):
@@ -254,10 +264,13 @@ for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
         if item["text"]:
             st.text(item["text"])
         if item["kind"] == "attachment":
-            att = neg.get_attachment(cur, user, item["attachment_id"])
-            st.download_button(ctx.tr("nego.download", name=att["file_name"]), att["data"],
-                               file_name=att["file_name"], mime=att["mime"],
-                               key=f"nego_dl_{item['attachment_id']}")
+            aid = int(item["attachment_id"])
+            # Deferred: the bytes are read (and the permission checked again) on click only.
+            st.download_button(
+                ctx.tr("nego.download", name=item["file_name"]),
+                lambda aid=aid: neg.get_attachment(ctx.cursor(), user, aid)["data"],
+                file_name=item["file_name"], mime=item["mime"], key=f"nego_dl_{aid}",
+            )
 
 
 def post_comment() -> None:

@@ -52,8 +52,9 @@ def resolve(region: str) -> None:
         ss[errors_key] = exc.errors
     except (neg.NegotiationError, PermissionError) as exc:
         ss[errors_key] = {}
-        ss["nego_review_alert"] = (getattr(exc, "key", None), getattr(exc, "values", {}),
-                                   str(exc))
+        ss["nego_review_alert"] = (
+            "nego.err_permission" if isinstance(exc, PermissionError)
+            else getattr(exc, "key", None), getattr(exc, "values", {}), str(exc))
     else:
         ss[errors_key] = {}
         ss["nego_review_flash"] = ctx.tr("nego.resolved")
@@ -67,8 +68,9 @@ def comment(region: str) -> None:
     except neg.ValidationError as exc:
         ss["nego_review_alert"] = (next(iter(exc.errors.values())), {}, "")
     except (neg.NegotiationError, PermissionError) as exc:
-        ss["nego_review_alert"] = (getattr(exc, "key", None), getattr(exc, "values", {}),
-                                   str(exc))
+        ss["nego_review_alert"] = (
+            "nego.err_permission" if isinstance(exc, PermissionError)
+            else getattr(exc, "key", None), getattr(exc, "values", {}), str(exc))
     else:
         ss["nego_review_flash"] = ctx.tr("nego.posted")
         ss.pop(f"nego_hr_comment_{region}", None)
@@ -102,8 +104,13 @@ for row in queue.to_dict("records"):
                 st.caption(f"{item['actor']} · {pd.Timestamp(item['at']):%Y-%m-%d %H:%M}")
                 if item["text"]:
                     st.text(item["text"])
-                if item["file_name"]:
-                    st.caption(item["file_name"])
+                if item["kind"] == "attachment":
+                    aid = int(item["attachment_id"])
+                    st.download_button(
+                        ctx.tr("nego.download", name=item["file_name"]),
+                        lambda aid=aid: neg.get_attachment(ctx.cursor(), user, aid)["data"],
+                        file_name=item["file_name"], mime=item["mime"], key=f"nego_dl_{aid}",
+                    )
             st.text_area(ctx.tr("nego.comment"), key=f"nego_hr_comment_{region}",
                          max_chars=neg.MAX_TEXT)
             st.button(ctx.tr("nego.post"), key=f"nego_hr_post_{region}", on_click=comment,

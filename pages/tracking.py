@@ -31,9 +31,17 @@ try:
 except LookupError:
     st.info(ctx.tr("tracking.no_cycle_domain"))
     st.stop()
-if cycle.regions.empty:
+if not cycle.tracked:
     st.info(ctx.tr("tracking.no_targets"))
     st.stop()
+if is_hq:
+    # Evaluation is idempotent, so an HQ visit keeps escalations and inboxes up to date
+    # (e.g. right after the lock) without a nightly job.
+    result = tracking_service.evaluate(cur, user, cycle)
+    if result.recorded:
+        st.toast(
+            ctx.tr("tracking.evaluated", events=result.recorded, notifications=result.notifications)
+        )
 
 board = tracking_service.board(cur, user, cycle, lang=lang)
 if board.as_of is None:
@@ -57,11 +65,6 @@ st.caption(
         as_of=board.as_of.isoformat(),
     )
 )
-if is_hq and st.button(ctx.tr("tracking.evaluate"), key="tracking_evaluate"):
-    result = tracking_service.evaluate(cur, user, cycle, board.as_of)
-    st.success(
-        ctx.tr("tracking.evaluated", events=result.recorded, notifications=result.notifications)
-    )
 
 # Company (or the lead's own regions) in four numbers.
 c_path, c_acts, c_row = tracking_service.company_view(board)

@@ -161,6 +161,16 @@ def test_board_table_columns_and_values():
     assert board.rollup(board.board_table(state, REGIONS.assign(parent=None), None, "2026Q1")).empty
 
 
+def test_preview_plain_text():
+    assert board.preview("# Plan\n\n- **lead_east** hires _two_ AEs<br>in `Q1`") == (
+        "Plan lead_east hires two AEs in Q1"
+    )
+    assert board.preview(None) == "" and board.preview(float("nan")) == ""
+    long = "word " * 40
+    out = board.preview(long)
+    assert len(out) <= board.PREVIEW_CHARS and out.endswith("…") and "  " not in out
+
+
 def test_changes_since():
     before = make_state(last_event_id=[1, np.nan, 3])
     after = make_state(last_event_id=[1, 4, 5])

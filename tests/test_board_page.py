@@ -84,3 +84,72 @@ def test_board_join_links(seeded):
 def test_analyst_sees_board_read_only(seeded):
     at = _board(login("analyst"))
     assert any("read-only" in i.value for i in at.info)
+
+
+def _join_app() -> None:
+    import streamlit as st
+
+    from ui import context as ctx
+    from ui.join_link import accept_join_link
+
+    ok = accept_join_link(ctx.cursor())
+    user = st.session_state.get("user")
+    st.write(f"ok={ok} user={user.username if user else None}")
+
+
+def test_join_link_signs_the_lead_in_once(seeded, app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from calibration import join
+
+    con = connect(app_env)
+    [(_, url)] = join.create_join_links(
+        con.cursor(), auth.load_user(con.cursor(), "exec"), seeded, "http://x/", ["lead_east"]
+    )
+    con.close()
+    token = url.split("join=", 1)[1]
+    at = AppTest.from_function(_join_app)
+    at.query_params["join"] = token
+    at.run()
+    assert not at.exception, at.exception
+    assert at.markdown[-1].value == "ok=True user=lead_east"
+    assert at.session_state["cycle_id"] == seeded
+    assert "join" not in at.query_params
+    again = AppTest.from_function(_join_app)
+    again.query_params["join"] = token
+    again.run()
+    assert again.markdown[-1].value == "ok=False user=None"
+    assert [e.value for e in again.error] == [
+        "This sign-in link has already been used. Each link works once: ask the session host "
+        "for a new one."
+    ]
+
+
+def test_board_marks_and_announces_a_new_proposal(seeded):
+    import time
+
+    from ui import context as ctx
+
+    at = _board(login("exec"))
+    assert not at.toast
+    # The app's own connection: a second one to the same file is not allowed in-process.
+    cur = ctx.connection().cursor()
+    lead = auth.load_user(cur, "lead_south")
+    region = sorted(lead.regions)[0]
+    neg.propose(
+        cur,
+        lead,
+        seeded,
+        region,
+        123,
+        GOOD["justification"],
+        GOOD["support"],
+        GOOD["risk"],
+        GOOD["confidence"],
+        expected_last_event=None,
+    )
+    time.sleep(1.1)  # the board's shared snapshot lives one second
+    at.run()
+    assert not at.exception, at.exception
+    assert any("123" in t.value for t in at.toast), [t.value for t in at.toast]
+    assert "●" in at.dataframe[0].value.iloc[:, 0].tolist()

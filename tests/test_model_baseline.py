@@ -146,3 +146,40 @@ def test_monthly_and_annual_frequencies() -> None:
         df = BaselineModel().fit(h, s).predict()
         assert df["suggestion"].notna().all()
         assert (df["upper80"] > df["lower80"]).all()
+
+
+def test_auto_pooling_no_look_ahead_and_in_grid() -> None:
+    from models.baseline import POOLING_GRID
+
+    h, s = make_panel(n_regions=8, n_periods=28, seed=21, noise=0.1)
+    target = 2016 * 4 + 22
+    m = BaselineModel(pooling="auto").fit(h, s, target)
+    assert m.pooling_ in POOLING_GRID
+    base = m.predict()
+    h2 = h.copy()
+    h2.loc[h2["ordinal"] >= target, "value"] *= 3.0
+    moved = BaselineModel(pooling="auto").fit(h2, s, target)
+    assert moved.pooling_ == m.pooling_
+    np.testing.assert_allclose(moved.predict()["suggestion"], base["suggestion"], rtol=1e-12)
+
+
+def test_without_signals_and_with_a_new_region() -> None:
+    h, s = make_panel(n_regions=5, seed=22)
+    df = BaselineModel().fit(h, None).predict()
+    assert (df[["market", "pipeline", "capacity"]] == 0).all().all()
+    assert (df["suggestion"] == df["history"]).all()
+    # A region with two quarters only: no same-quarter-last-year value, still a forecast.
+    last = int(h["ordinal"].max())
+    new = pd.DataFrame({"region": "new", "ordinal": [last - 1, last], "value": [50.0, 60.0]})
+    df = BaselineModel().fit(pd.concat([h, new]), s).predict().set_index("region")
+    assert np.isfinite(df.loc["new", "suggestion"])
+    assert 30 < df.loc["new", "suggestion"] < 120
+
+
+def test_weights_are_validated() -> None:
+    h, s = make_panel(n_regions=3, seed=23)
+    m = BaselineModel().fit(h, s)
+    with pytest.raises(ValueError):
+        m.predict({"market": 2.5})
+    with pytest.raises(ValueError):
+        m.predict({"weather": 1.0})

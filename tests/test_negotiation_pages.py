@@ -80,6 +80,12 @@ def test_lead_submits_and_field_errors_show(seeded):
     assert (row["proposal_value"], row["justification"], row["status"]) == (210.0, JUST,
                                                                              "proposed")
     con.close()
+    # a revision starts from the stored text; no widget/session-state warnings
+    assert at.text_area(key="nego_just").value == JUST
+    assert at.radio(key="nego_conf").value == "medium"
+    assert not [w.value for w in at.warning if "Session State" in w.value]
+    at.run()
+    assert at.text_area(key="nego_just").value == JUST and not at.exception
 
 
 def test_dissent_warning_before_submit_and_hr_resolves(seeded):
@@ -146,3 +152,26 @@ def test_comment_on_my_region(seeded):
     at.run()
     assert not at.exception and not errors(at)
     assert "=cmd|' /C calc'!A0 <script>x</script>" in [t.value for t in at.text]
+
+
+def test_chinese_field_errors(seeded):
+    at = my_region("zh")
+    fill(at, 210, justification="太短了", support="一名客户经理", risk="续约")
+    next(b for b in at.button if b.label == "提交提报").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "请用至少 20 个字符说明理由。" in errors(at)
+
+
+def test_attachment_listed_with_download(seeded):
+    path, cid = seeded
+    con = connect(path)
+    cur = con.cursor()
+    from calibration.auth import load_user
+
+    neg.add_attachment(cur, load_user(cur, "lead_east"), cid, "east", "renewal.pdf",
+                       b"%PDF-1.4\n%%EOF\n", note="Renewal status")
+    con.close()
+    at = my_region()
+    assert "Renewal status" in [t.value for t in at.text]
+    assert any(d.label == "Download renewal.pdf" for d in at.get("download_button"))

@@ -6,31 +6,33 @@ from datetime import date
 
 import pytest
 
-from calibration import importer
+from calibration import demo, importer
 from calibration import tracking_service as ts
 from calibration.auth import SYSTEM
 from calibration.demo import init_database
 from calibration.store import connect
 from tests.apptest_helpers import errors, login
-from tests.tracking_fixtures import actuals_csv, scenario_cycle
+from tests.factories import write_small_demo
+from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle
 
 
 @pytest.fixture
-def seeded(app_env, monkeypatch):
-    """The app's database with the demo, actuals and one evaluated cycle (stand-in lookup)."""
-    cycle = scenario_cycle()
-    monkeypatch.setattr(ts, "lookup_cycle", lambda cur, cycle_id: cycle)
-    monkeypatch.setattr("ui.context.list_cycles", lambda cur: [{"id": 1, "label": cycle.name}])
+def seeded(app_env, tmp_path, monkeypatch):
+    """The app's database: small demo data and accounts (no demo cycles), a locked
+    negotiation cycle, five weeks of actuals, one evaluation."""
+    monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(tmp_path / "small")))
+    monkeypatch.setattr(demo, "_steps", lambda: [])
     con = connect(app_env)
     try:
         cur = con.cursor()
         init_database(cur)
+        cycle_id = negotiated_cycle(cur, TARGETS)
         data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
         importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
-        ts.evaluate(cur, SYSTEM, cycle)
+        ts.evaluate(cur, SYSTEM, cycle_id)
     finally:
         con.close()
-    return cycle
+    return cycle_id
 
 
 def texts(at) -> str:
@@ -102,3 +104,45 @@ def test_inbox_page_empty_for_user_without_notifications(seeded):
     at.run()
     assert not at.exception, at.exception
     assert "No notifications." in texts(at)
+
+
+def test_tracking_page_after_the_period_shows_fva_and_exports(seeded, app_env):
+    con = connect(app_env)
+    try:
+        rest = actuals_csv(date(2026, 2, 5), 55, {"east": 6, "south": 5})
+        importer.import_bytes(con.cursor(), SYSTEM, "actuals", "rest.csv", rest.encode())
+    finally:
+        con.close()
+    at = login("exec")
+    at.switch_page("pages/tracking.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "Absolute % error" in texts(at)
+    assert len(at.get("download_button")) == 3
+
+
+def test_data_page_imports_cumulative_actuals(seeded):
+    at = login("analyst")
+    at.switch_page("pages/data.py")
+    at.run()
+    at.selectbox(key="upload_kind").set_value("actuals")
+    at.run()
+    uploader = at.get("file_uploader")
+    if not uploader:
+        pytest.skip("this Streamlit's AppTest exposes no file_uploader")
+    at.checkbox(key="upload_cumulative").check()
+    bad = "region,date,metric,value\nnorth,2026-01-01,new_customers,5\nnorth,2026/1/2,new_customers,4\n"
+    uploader[0].upload("running.csv", bad.encode(), "text/csv")
+    at.run()
+    at.button(key="upload_go").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("refused" in e or "problem" in e for e in errors(at)), errors(at)
+    good = bad.replace(",4\n", ",9\n")
+    at.get("file_uploader")[0].upload("running.csv", good.encode(), "text/csv")
+    at.run()
+    at.button(key="upload_go").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not errors(at), errors(at)
+    assert at.success, "no import confirmation"

@@ -22,8 +22,10 @@ from tests.tracking_fixtures import (
     LEAD_EAST,
     LEAD_SOUTH,
     METRIC,
+    TARGETS,
     actuals_csv,
     load_scenario,
+    negotiated_cycle,
     scenario_cycle,
 )
 
@@ -303,3 +305,41 @@ def test_fva_after_the_period_per_region_and_lead_with_exports(cur):
     assert len(back) == 2
     closed = scenario_cycle(status="closed")
     assert ts.fva_ready(cur, closed)
+
+
+# ----------------------------------------------------------------------------- negotiation
+
+
+def test_lookup_reads_a_locked_negotiation_cycle(cur):
+    load_scenario(cur)
+    open_id = negotiated_cycle(cur, TARGETS, lock=False)
+    still_open = ts.lookup_cycle(cur, open_id)
+    assert still_open.status == "open" and not still_open.tracked
+    assert ts.evaluate(cur, SYSTEM, still_open).recorded == 0
+    cid = negotiated_cycle(cur, TARGETS)
+    cycle = ts.lookup_cycle(cur, cid)
+    assert cycle.tracked and cycle.metric == METRIC and cycle.period == "2026Q1"
+    rows = cycle.regions.set_index("region")
+    assert rows["target"].to_dict() == TARGETS
+    assert rows.loc["east", "commitments"] == ["Account executive"]
+    assert rows.loc["south", "commitments"] == []
+    result = ts.evaluate(cur, SYSTEM, cid)
+    assert {e["kind"] for e in result.events} >= {"alert", "reminder", "escalation"}
+    assert ts.evaluate(cur, SYSTEM, cid).recorded == 0
+    with pytest.raises(LookupError):
+        ts.lookup_cycle(cur, 999)
+
+
+def test_no_events_yet_gives_empty_tables_with_columns(cur):
+    cycle = load_scenario(cur, weeks=0)
+    for who in (EXEC, LEAD_EAST):
+        ev = ts.events(cur, who, cycle)
+        assert ev.empty and {"event_id", "region", "kind", "root_cause"} <= set(ev.columns)
+        assert ts.pending_root_causes(cur, who, cycle).empty
+    assert ts.board(cur, EXEC, cycle).as_of is None
+    assert ts.evaluate(cur, SYSTEM, cycle).recorded == 0
+    assert list(ts.commitment_status(cur, cycle, LEAD_SOUTH).columns)[:3] == [
+        "region",
+        "item",
+        "status",
+    ]

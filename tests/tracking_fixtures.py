@@ -46,8 +46,9 @@ def load_scenario(cur, weeks: int = 5) -> TrackedCycle:
     past = actuals_csv(date(2025, 10, 1), 92, {"east": 10, "south": 5})
     importer.import_bytes(cur, SYSTEM, "actuals", "q4.csv", past.encode())
     # 2026Q1 has 90 days: east's path is 10/day, south's 5/day.
-    now = actuals_csv(date(2026, 1, 1), 7 * weeks, {"east": 6, "south": 5})
-    importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", now.encode())
+    if weeks:
+        now = actuals_csv(date(2026, 1, 1), 7 * weeks, {"east": 6, "south": 5})
+        importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", now.encode())
     return scenario_cycle()
 
 
@@ -63,3 +64,53 @@ def scenario_cycle(status: str = "tracking") -> TrackedCycle:
         }
     )
     return cycle_from_targets(1, METRIC, "2026Q1", targets, name="2026Q1 test", status=status)
+
+
+def negotiated_cycle(
+    cur, targets: dict[str, float], period: str = "2026Q1", lock: bool = True
+) -> int:
+    """A real negotiation cycle: suggestions published, each lead proposes, all accepted, locked.
+
+    Leads are the accounts `lead_<region>` (the demo's); east's lead asks for one more AE.
+    """
+    from calibration import auth
+    from calibration import negotiation as neg
+
+    run = pd.DataFrame(
+        {
+            "region": list(targets),
+            "suggestion": [v * 1.05 for v in targets.values()],
+            "lower80": [v * 0.9 for v in targets.values()],
+            "upper80": [v * 1.2 for v in targets.values()],
+        }
+    )
+    cid = neg.create_cycle(cur, SYSTEM, f"{period} test", METRIC, period, sum(targets.values()))
+    neg.publish_run(
+        cur, SYSTEM, cid, {"run_id": 1, "metric": METRIC, "period": period, "regions": run}
+    )
+    neg.open_cycle(cur, SYSTEM, cid)
+    executive = auth.load_user(cur, "exec")
+    for region, value in targets.items():
+        lead = auth.load_user(cur, f"lead_{region}")
+        items = (
+            [{"kind": "headcount", "amount": 1, "description": "Account executive"}]
+            if region == "east"
+            else None
+        )
+        event = neg.propose(
+            cur,
+            lead,
+            cid,
+            region,
+            value,
+            "Our own pipeline count for the quarter, deal by deal.",
+            "One more AE." if items else "None beyond the current plan.",
+            "Budget freezes.",
+            "medium",
+            expected_last_event=None,
+            support_items=items,
+        )
+        neg.respond(cur, executive, cid, region, "accept", expected_last_event=event)
+    if lock:
+        neg.lock_cycle(cur, executive, cid)
+    return cid

@@ -1,0 +1,65 @@
+"""Model Lab page (AppTest) and its chart builders."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from calibration import charts_model
+from tests.apptest_helpers import errors, login
+
+
+@pytest.fixture
+def lab(app_env):
+    at = login("analyst")
+    at.switch_page("pages/model_lab.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_model_lab_shows_suggestions_and_backtest(lab) -> None:
+    assert not errors(lab)
+    assert lab.text_input(key="lab_period_new_customers").value == "2026Q1"
+    frames = [d.value for d in lab.dataframe]
+    sugg = frames[0]
+    assert len(sugg) == 6
+    assert any("search interest" in str(v) for v in sugg.iloc[:, -1])
+    methods = frames[1].iloc[:, 0].tolist()
+    assert "Baseline model" in methods and "Same period last year" in methods
+
+
+def test_model_lab_weights_and_save(lab) -> None:
+    before = lab.dataframe[0].value.iloc[:, 1].sum()
+    lab.slider(key="lab_w_market").set_value(0.0).run()
+    after = lab.dataframe[0].value.iloc[:, 1].sum()
+    assert after != pytest.approx(before)
+    lab.button(key="lab_save").click().run()
+    assert not lab.exception
+    assert any("Saved model run" in s.value for s in lab.success)
+
+
+def test_model_lab_optimise(lab) -> None:
+    lab.button(key="lab_optimise").click().run()
+    assert not lab.exception
+    assert any("backtest WAPE" in s.value for s in lab.success)
+
+
+def test_model_lab_refused_for_lead(app_env) -> None:
+    at = login("lead_east")
+    with pytest.raises(ValueError):
+        at.switch_page("pages/model_lab.py")
+
+
+def test_charts_build() -> None:
+    t = pd.DataFrame(
+        {
+            "label": ["East", "South"], "suggestion": [220.0, 200.0], "lower80": [200.0, 180.0],
+            "upper80": [240.0, 220.0], "base": [205.0, 181.0], "market": [-18.0, 2.0],
+            "pipeline": [4.0, 6.0], "capacity": [17.0, -5.0],
+        }
+    )
+    for lang in ("en", "zh"):
+        assert charts_model.suggestion_chart(t, lang).to_dict()
+        spec = charts_model.drivers_chart(t, lang).to_dict()
+        assert spec["mark"]["type"] == "bar"
