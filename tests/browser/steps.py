@@ -108,6 +108,16 @@ def board_respond(page, region_label: str, action: str, value: float | None = No
     wait_idle(page)
 
 
+def sign_letter(page, password: str = "calibrate-demo") -> None:
+    """On the Letters page: re-enter the password in the sign form and sign."""
+    form = page.locator("[data-testid='stForm']").filter(has_text="Sign this letter")
+    form.wait_for(timeout=30_000)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Sign").click()
+    page.get_by_text("Signed. The letter now shows your signature.").wait_for(timeout=60_000)
+    wait_idle(page)
+
+
 def goto_my_region(page) -> None:
     """Open My region (a lead's landing page) and wait for the form."""
     open_page(page, "My region")

@@ -2,17 +2,20 @@
 
 analyst publishes a run → executive opens the cycle → six leads propose (East more than 15%
 below the suggestion and warned about HR review) → the HRBP resolves East → the executive
-counters South → South's lead accepts → the executive accepts the rest and locks → the
-analyst uploads actuals on the Data page → Tracking shows East's early warning.
+counters South → South's lead accepts → the executive accepts the rest and locks → East's
+lead and the executive sign East's consensus letter and the PDF is downloaded → the analyst
+uploads actuals on the Data page → Tracking shows East's early warning → after the server
+stops, the PDF verifies with `python -m calibration letters verify` and the log's chain holds.
 
 Not in the browser (and why): publishing the run and opening the cycle go through the
-service before the server starts, because neither the Model Lab (its own branch) nor a
-cycle-opening control is on main yet; the consensus letter step waits for the Letters page.
+service before the server starts: the Model Lab saves runs but has no publish-to-cycle
+control, and no page opens a cycle.
 Screenshots of every step land in test-artifacts/screenshots/e2e_*.png.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import subprocess
@@ -32,7 +35,9 @@ from tests.browser.steps import (
     goto_my_region,
     new_person,
     read_db,
+    refresh_board,
     seed_cycle,
+    sign_letter,
     submit_proposal,
     wait_board_counts,
 )
@@ -41,7 +46,6 @@ pytestmark = pytest.mark.browser
 
 CYCLE_NAME = "2026Q1 workshop (e2e)"
 TARGET = 1200.0
-LETTERS_PAGE = ROOT / "pages" / "letters.py"
 # (lead, region label, share of the suggestion proposed). East is 20% below: HR review.
 LEADS = (
     ("lead_east", "East", 0.80),
@@ -74,8 +78,6 @@ def _actuals_csv(path: Path) -> Path:
     """East sells nothing from January to 10 March: far behind its path (a warning)."""
     lines = ["region,date,metric,value"]
     day = 0
-    import datetime as dt
-
     start = dt.date(2026, 1, 1)
     while (d := start + dt.timedelta(days=day)) <= dt.date(2026, 3, 10):
         lines.append(f"east,{d.isoformat()},new_customers,0")
@@ -177,15 +179,28 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
         if label != "South":
             board_respond(board, label, "accept")
     wait_board_counts(board, agreed=6)
+    refresh_board(board)  # the Lock button follows the last full run, not the live part
     board.get_by_role("tab", name="Respond").click()
     board.get_by_role("button", name="Lock the cycle").click()
     board.get_by_text("Cycle locked").wait_for(timeout=30_000)
     wait_idle(board)
     shot(board, "e2e_10_board_locked")
 
-    # 6. Letters: only once the Letters page is merged (see the module docstring).
-    if LETTERS_PAGE.exists():
-        pytest.fail("pages/letters.py exists now: extend this test with sign + download")
+    # 6. East's lead signs the letter, then the executive; the PDF is downloaded.
+    east = person("lead_east")
+    open_page(east, "Letters")
+    sign_letter(east)
+    shot(east, "e2e_11_letter_lead_signed")
+    open_page(board, "Letters")
+    choose(board, "Letter", "East")
+    sign_letter(board)
+    board.get_by_text("Fully signed.").first.wait_for()
+    with board.expect_download(timeout=60_000) as download:
+        board.get_by_role("button", name="PDF (English)").click()
+    pdf = tmp_path / download.value.suggested_filename
+    download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    shot(board, "e2e_12_letter_signed")
 
     # 7. The analyst uploads actuals on the Data page.
     analyst = person("analyst")
@@ -197,13 +212,13 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     analyst.get_by_role("button", name="Validate and import").click()
     analyst.get_by_text("new,").first.wait_for(timeout=30_000)
     wait_idle(analyst)
-    shot(analyst, "e2e_11_actuals_imported")
+    shot(analyst, "e2e_13_actuals_imported")
 
     # 8. Tracking warns about East.
     open_page(board, "Tracking")
     choose(board, "Show", "East")
     board.get_by_text("is projected to miss its target").first.wait_for(timeout=30_000)
-    shot(board, "e2e_12_tracking_warning")
+    shot(board, "e2e_14_tracking_warning")
 
     assert not dialogs
     for page in people.values():
@@ -224,3 +239,8 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
         assert neg.verify_chain(cur).ok
     finally:
         con.close()
+    # The downloaded letter verifies against the archive (the CLI, now the file is free).
+    check = subprocess.run(
+        [sys.executable, "-m", "calibration", "letters", "verify", str(pdf), "--db",
+         str(server.db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
