@@ -104,8 +104,16 @@ async def _scenario(url: str, suggestions: dict[str, float]) -> dict:
             return page
 
         t_setup = time.time()
-        viewers = await asyncio.gather(*(viewer() for _ in range(N)))
-        leads = await asyncio.gather(*(lead(r) for r in region_ids(N)))
+        try:
+            viewers = await asyncio.gather(*(viewer() for _ in range(N)))
+            leads = await asyncio.gather(*(lead(r) for r in region_ids(N)))
+        except Exception:
+            # What the screens showed when set-up failed, for the CI artifacts.
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for i, context in enumerate(browser.contexts[:3] + browser.contexts[-3:]):
+                for page in context.pages:
+                    await page.screenshot(path=str(ARTIFACTS / f"load_fail_{i}.png"))
+            raise
         setup_s = time.time() - t_setup
 
         # The burst: every lead clicks Submit; nobody waits for the page to answer first.
