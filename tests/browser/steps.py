@@ -62,6 +62,10 @@ def fill_proposal(page, value: float, justification: str, support: str, risk: st
     page.get_by_role("textbox", name="Justification", exact=True).fill(justification)
     page.get_by_role("textbox", name="Support needed", exact=True).fill(support)
     page.get_by_role("textbox", name="Risk", exact=True).fill(risk)
+    # Chosen explicitly: the radio's default is lost after the number's rerun
+    # (pages/my_region.py changes `index` between runs; see the e2e report).
+    form = page.locator("[data-testid='stForm']").filter(has_text="Submit proposal")
+    form.get_by_text("medium", exact=True).click()
 
 
 def submit_proposal(page) -> None:

@@ -101,6 +101,9 @@ async def _scenario(url: str, suggestions: dict[str, float]) -> dict:
                 for label, text in (("Justification", f"Load test proposal for {region}."),
                                     ("Support needed", "None."), ("Risk", "None.")):
                     await page.get_by_role("textbox", name=label, exact=True).fill(text)
+                # Explicitly: the radio loses its default after the number's rerun.
+                form = page.locator("[data-testid='stForm']").filter(has_text="Submit proposal")
+                await form.get_by_text("medium", exact=True).click()
             return page
 
         t_setup = time.time()
