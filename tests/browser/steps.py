@@ -116,7 +116,7 @@ def sign_letter(page, password: str = "calibrate-demo") -> None:
     """On the Letters page: re-enter the password in the sign form and sign."""
     form = page.locator("[data-testid='stForm']").filter(has_text="Sign this letter")
     form.wait_for(timeout=30_000)
-    form.get_by_label("Password").fill(password)
+    form.get_by_label("Password", exact=True).fill(password)
     form.get_by_role("button", name="Sign").click()
     page.get_by_text("Signed. The letter now shows your signature.").wait_for(timeout=60_000)
     wait_idle(page)
