@@ -14,7 +14,7 @@ from calibration.auth import SYSTEM
 from calibration.demo import init_database
 from calibration.store import connect
 from tests.apptest_helpers import errors, login
-from tests.factories import write_small_demo
+from tests.factories import ROOT, write_small_demo
 from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle
 
 
@@ -41,10 +41,14 @@ def seeded_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def seeded(app_env: Path, seeded_file: Path) -> Path:
-    """This test's copy of the seeded database, where the app will open it."""
-    shutil.copyfile(seeded_file, app_env)
-    return app_env
+def seeded(seeded_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's copy of the seeded database, where the app will open it (not the shared
+    demo template: these tests need only the small data and a negotiated cycle)."""
+    path = tmp_path / "app.duckdb"
+    shutil.copyfile(seeded_file, path)
+    monkeypatch.setenv("CALIBRATE_DB", str(path))
+    monkeypatch.chdir(ROOT)
+    return path
 
 
 def texts(at) -> str:
@@ -118,8 +122,8 @@ def test_inbox_page_empty_for_user_without_notifications(seeded):
     assert "No notifications." in texts(at)
 
 
-def test_tracking_page_after_the_period_shows_fva_and_exports(seeded, app_env):
-    con = connect(app_env)
+def test_tracking_page_after_the_period_shows_fva_and_exports(seeded):
+    con = connect(seeded)
     try:
         rest = actuals_csv(date(2026, 2, 5), 55, {"east": 6, "south": 5})
         importer.import_bytes(con.cursor(), SYSTEM, "actuals", "rest.csv", rest.encode())
