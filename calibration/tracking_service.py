@@ -139,7 +139,7 @@ def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
         raise LookupError("the negotiation domain is not installed") from exc
     try:
         meta = negotiation.get_cycle(cur, int(cycle_id))
-    except Exception as exc:  # noqa: BLE001 - its own error type, whatever it is named
+    except negotiation.NegotiationError as exc:
         raise LookupError(f"no cycle {cycle_id}") from exc
     state = negotiation.cycle_state(cur, int(cycle_id))
 
