@@ -30,7 +30,7 @@ def _open_letters(username: str, cycle_id: int | None = None, lang: str = "en"):
 
 def _locked_cycle(app_env) -> int:
     con = connect(app_env)  # same process as the AppTest: DuckDB shares the open database
-    (cycle,) = [c for c in neg.list_cycles(con.cursor()) if c["status"] == "locked"]
+    (cycle,) = [c for c in neg.list_cycles(con.cursor()) if c["status"] in letters.LETTER_STATUSES]
     return cycle["id"]
 
 
