@@ -30,9 +30,7 @@ def _open_letters(username: str, cycle_id: int | None = None, lang: str = "en"):
 
 def _locked_cycle(app_env) -> int:
     con = connect(app_env)  # same process as the AppTest: DuckDB shares the open database
-    (cycle,) = [
-        c for c in neg.list_cycles(con.cursor()) if c["status"] in ("locked", "tracking", "closed")
-    ]
+    (cycle,) = [c for c in neg.list_cycles(con.cursor()) if c["status"] in letters.LETTER_STATUSES]
     return cycle["id"]
 
 
@@ -72,15 +70,8 @@ def test_lead_sees_only_their_region_and_signs_a_corrected_letter(app_env):
     cid = _locked_cycle(app_env)
     cur = connect(app_env).cursor()
     executive = auth.load_user(cur, "exec")
-    letters.correct_letter(
-        cur,
-        executive,
-        cid,
-        "east",
-        "risks",
-        "The distributor renegotiation slipped to February.",
-        "update",
-    )
+    letters.correct_letter(cur, executive, cid, "east", "risks",
+                           "The distributor renegotiation slipped to February.", "update")
     at.session_state["cycle_id"] = cid
     at.switch_page(PAGE)
     at.run()
