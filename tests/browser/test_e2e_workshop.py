@@ -189,9 +189,13 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     # 6. East's lead signs the letter, then the executive; the PDF is downloaded.
     east = person("lead_east")
     open_page(east, "Letters")
+    # Pick the locked cycle: after the lock the sidebar may fall back to the demo's open one.
+    locked = f"{CYCLE_NAME} · locked"
+    choose(east, "Cycle", locked)
     sign_letter(east)
     shot(east, "e2e_11_letter_lead_signed")
     open_page(board, "Letters")
+    choose(board, "Cycle", locked)
     choose(board, "Letter", "East")
     sign_letter(board)
     board.get_by_text("Fully signed.").first.wait_for()
@@ -216,6 +220,7 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
 
     # 8. Tracking warns about East.
     open_page(board, "Tracking")
+    choose(board, "Cycle", locked)
     choose(board, "Show", "East")
     board.get_by_text("is projected to miss its target").first.wait_for(timeout=30_000)
     shot(board, "e2e_14_tracking_warning")
