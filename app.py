@@ -42,6 +42,10 @@ def _apply_language() -> None:
     st.session_state["lang"] = st.session_state["lang_picker"]
 
 
+def _apply_cycle() -> None:
+    st.session_state["cycle_id"] = st.session_state["cycle_picker"]
+
+
 def language_picker() -> None:
     """Language choice; kept under a plain key so it survives page switches."""
     st.session_state["lang_picker"] = st.session_state["lang"]
@@ -99,8 +103,14 @@ def sidebar(cur, user: auth.User) -> None:
             labels = {c["id"]: c["label"] for c in cycles}
             if st.session_state.get("cycle_id") not in ids:
                 st.session_state["cycle_id"] = ids[0]
+            # The widget has its own key: a plain key survives runs where the widget is absent.
+            st.session_state["cycle_picker"] = st.session_state["cycle_id"]
             st.selectbox(
-                ctx.tr("app.cycle"), ids, format_func=lambda i: labels[i], key="cycle_id"
+                ctx.tr("app.cycle"),
+                ids,
+                format_func=lambda i: labels[i],
+                key="cycle_picker",
+                on_change=_apply_cycle,
             )
         language_picker()
         if st.button(ctx.tr("app.sign_out"), icon=":material/logout:"):

@@ -55,7 +55,7 @@ PROPOSALS: dict[str, tuple[float, str, str, list[dict]]] = {
         0.97,
         "Steady region; one large account moved its rollout to next year.",
         "A public-sector tender could be delayed.",
-        [],
+        [{"kind": "budget", "amount": 10000, "description": "Customer day in Wuhan 武汉客户日"}],
     ),
     "lead_northeast": (
         0.98,

@@ -151,8 +151,9 @@ def live() -> None:
                 f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
                 for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
             ],
-            ctx.tr("board.col_proposal"): table["proposal"].round(0),
-            ctx.tr("board.col_delta_pct"): table["delta_pct"],
+            # Numeric dtype, so a region without a proposal shows an empty cell, not "None".
+            ctx.tr("board.col_proposal"): pd.to_numeric(table["proposal"]).round(0),
+            ctx.tr("board.col_delta_pct"): pd.to_numeric(table["delta_pct"]),
             ctx.tr("board.col_status"): [
                 f"{label} ⚠" if older else label
                 for label, older in zip(table["status_label"], table["older_run"], strict=True)

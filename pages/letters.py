@@ -83,6 +83,28 @@ overview = pd.DataFrame(
 )
 st.dataframe(overview, hide_index=True, width="stretch", key="letters_overview")
 
+due = [r for r in rows if lt.can_sign_now(user, r) and lt.signer_role(user, r) == "executive"]
+if len(due) > 1:
+    with st.expander(ctx.tr("letters.page.sign_all_title", count=len(due)), icon=":material/draw:"):
+        with st.form("letters_sign_all", clear_on_submit=True, border=False):
+            st.caption(
+                ctx.tr("letters.page.sign_all_intro", regions=", ".join(label(r) for r in due))
+            )
+            batch_password = st.text_input(
+                ctx.tr("letters.page.password"), type="password", key="letters_password_all"
+            )
+            sign_all = st.form_submit_button(ctx.tr("letters.page.sign_all"), type="primary")
+        if sign_all:
+            try:
+                lt.sign_letters(cur, user, cycle_id, [r.region for r in due], batch_password,
+                                expected={r.region: r.content_sha256 for r in due},
+                                archive=False)  # PDFs are archived on download
+            except (auth.AuthError, neg.NegotiationError, PermissionError) as exc:
+                ctx.show_error(exc)
+            else:
+                ss["letters_notice"] = "letters.page.signed_all_ok"
+                st.rerun()
+
 by_region = {r.region: r for r in rows}
 region = st.selectbox(
     ctx.tr("letters.page.region"),

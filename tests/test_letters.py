@@ -169,3 +169,19 @@ def test_export_csv_for_a_lead(setup):
     data = letters.export_targets(cur, users["lead_south"], cid, "csv").decode("utf-8-sig")
     lines = data.strip().splitlines()
     assert len(lines) == 2 and lines[1].startswith(f"{cid},south,")
+
+
+def test_executive_batch_signing_is_all_or_none(setup):
+    cur, cid, users = setup
+    ex = users["exec"]
+    with pytest.raises(PermissionError):
+        letters.sign_letters(cur, users["lead_east"], cid, ["east", "south"], PASSWORD)
+    for name, region in (("lead_east", "east"), ("lead_south", "south")):
+        letters.sign_letter(cur, users[name], cid, region, PASSWORD, archive=False)
+    stale = {"east": letters.get_letter(cur, ex, cid, "east").content_sha256, "south": "0" * 64}
+    with pytest.raises(letters.LetterError):
+        letters.sign_letters(cur, ex, cid, ["east", "south"], PASSWORD, expected=stale,
+                             archive=False)
+    assert {x.status for x in letters.cycle_letters(cur, ex, cid)} == {"lead_signed"}
+    done = letters.sign_letters(cur, ex, cid, None, PASSWORD, archive=False)
+    assert [(x.region, x.status) for x in done] == [("east", "signed"), ("south", "signed")]

@@ -30,7 +30,7 @@ def _open_letters(username: str, cycle_id: int | None = None, lang: str = "en"):
 
 def _locked_cycle(app_env) -> int:
     con = connect(app_env)  # same process as the AppTest: DuckDB shares the open database
-    (cycle,) = [c for c in neg.list_cycles(con.cursor()) if c["status"] == "locked"]
+    (cycle,) = [c for c in neg.list_cycles(con.cursor()) if c["status"] in letters.LETTER_STATUSES]
     return cycle["id"]
 
 
@@ -46,6 +46,23 @@ def test_open_cycle_says_letters_come_with_the_lock_and_signed_cycle_lists_all(a
     assert at.metric[0].value == "6 / 6"
     assert not at.get("form")  # nothing left to sign
     assert len(at.get("download_button")) == 4
+    # Two corrected letters signed by their leads await the executive: one batch form.
+    cur = connect(app_env).cursor()
+    executive = auth.load_user(cur, "exec")
+    for region in ("north", "south"):
+        letters.correct_letter(cur, executive, cid, region, "risks", "Updated risk.", "update")
+        lead = auth.load_user(cur, f"lead_{region}")
+        letters.sign_letter(cur, lead, cid, region, DEMO_PASSWORD, archive=False)
+    at.session_state["cycle_id"] = cid
+    at.run()
+    assert at.metric[0].value == "4 / 6" and at.metric[1].value == "2"
+    at.text_input(key="letters_password_all").input(DEMO_PASSWORD)
+    [b for b in at.button if b.label == "Sign all"][0].click()
+    at.session_state["cycle_id"] = cid  # AppTest does not keep the sidebar's widget state
+    at.run()
+    assert not errors(at), errors(at)
+    assert at.metric[0].value == "6 / 6"
+    assert [letters.get_letter(cur, executive, cid, r).version for r in ("north", "south")] == [2, 2]
 
 
 def test_lead_sees_only_their_region_and_signs_a_corrected_letter(app_env):
