@@ -13,6 +13,7 @@ from calibration.demo import DEMO_PASSWORD, is_demo
 from calibration.i18n import LANGS
 from calibration.store import StoreError
 from ui import context as ctx
+from ui.join_link import accept_join_link
 
 ROOT = Path(__file__).parent
 PAGES = {
@@ -154,6 +155,7 @@ def main() -> None:
     except StoreError as exc:
         st.error(ctx.tr("app.db_error", error=str(exc)))
         st.stop()
+    accept_join_link(cur)  # a projector QR link signs a lead in on the workshop's cycle
     user = ctx.current_user()
     if user is not None and ctx.idle_expired():
         st.session_state.clear()

@@ -69,3 +69,32 @@ def test_each_role_sees_exactly_its_pages(role):
             at.switch_page(path)
             at.run()
             assert "This page is not available for your role." in errors(at)
+
+
+def test_join_link_through_the_router_signs_the_lead_in_once(app_env):
+    from calibration import join
+    from calibration import negotiation as neg
+    from calibration.store import connect
+    from tests.apptest_helpers import ROOT as APP_ROOT
+
+    con = connect(app_env)
+    cur = con.cursor()
+    cycle_id = next(c["id"] for c in neg.list_cycles(cur) if c["status"] == "open")
+    [(_, url)] = join.create_join_links(
+        cur, auth.load_user(cur, "exec"), cycle_id, "http://x/", ["lead_east"]
+    )
+    token = url.split("join=", 1)[1]
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP_ROOT / "app.py"), default_timeout=60)
+    at.query_params["join"] = token
+    at.run()
+    assert not at.exception
+    assert at.session_state["user"].username == "lead_east"
+    assert at.session_state["cycle_id"] == cycle_id
+    again = AppTest.from_file(str(APP_ROOT / "app.py"), default_timeout=60)
+    again.query_params["join"] = token
+    again.run()
+    assert not again.exception
+    assert "user" not in again.session_state
+    assert errors(again), "a used link must be refused with a message"
