@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from calibration import negotiation
+from calibration import letters, negotiation
 from calibration.auth import User
 from calibration.store import data as dq
 
@@ -20,8 +20,18 @@ def default_cycle(cur: duckdb.DuckDBPyConnection) -> int | None:
     return int(cycles[0]["id"]) if cycles else None
 
 
+def signed_count(cur: duckdb.DuckDBPyConnection, cycle: dict) -> int:
+    """Regions whose consensus letter both sides signed (0 before the cycle is locked)."""
+    if cycle["status"] not in letters.LETTER_STATUSES:
+        return 0
+    # Read as an analyst: for an executive cycle_letters also issues due letters, and the
+    # board's once-a-second read must not write.
+    reader = User("board", "Live board", "analyst")
+    return sum(1 for x in letters.cycle_letters(cur, reader, cycle["id"]) if x.status == "signed")
+
+
 def snapshot(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int) -> dict:
-    """cycle, state, regions, history, signals of a cycle for the board (HQ roles only)."""
+    """cycle, state, regions, history, signals, signed of a cycle (HQ roles only)."""
     if viewer.role not in BOARD_ROLES:
         raise PermissionError(f"{viewer.username} may not open the board")
     cycle = negotiation.get_cycle(cur, cycle_id)
@@ -31,4 +41,5 @@ def snapshot(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int) -> dic
         "regions": dq.list_regions(cur),
         "history": dq.load_history(cur, cycle["metric"]),
         "signals": dq.load_signals(cur),
+        "signed": signed_count(cur, cycle),
     }

@@ -186,7 +186,13 @@ def status_grid(
         .mark_rect(stroke="white", strokeWidth=1)
         .encode(
             x=alt.X("week_label:O", sort=week_order, title=t("tracking.axis.week", lang)),
-            y=alt.Y("region:N", sort="ascending", title=t("tracking.axis.region", lang)),
+            # Every region labelled: Vega would drop "overlapping" labels at this row height.
+            y=alt.Y(
+                "region:N",
+                sort="ascending",
+                title=t("tracking.axis.region", lang),
+                axis=alt.Axis(labelOverlap=False),
+            ),
             color=alt.Color("status_label:N", scale=colour, title=t("tracking.field.status", lang)),
             tooltip=tooltip,
         )

@@ -58,6 +58,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(exc.report(), file=sys.stderr)
         return 2
     print(result.summary())
+    if args.kind == "actuals" and result.source_id:
+        # New actuals: tracked cycles raise their alerts now, not at the next page visit.
+        from calibration import tracking_service
+
+        for ev in tracking_service.evaluate_all(con.cursor(), auth.SYSTEM):
+            print(f"tracking as of {ev.as_of}: {ev.recorded} new event(s)")
     return 0
 
 

@@ -108,25 +108,22 @@ def cycle_from_targets(
     )
 
 
-def _commitment_items(support_items: Any, support: Any) -> list[str]:
-    """Promised support as a list of texts: the structured items, else the free text."""
+def _commitment_items(support_items: Any) -> list[str]:
+    """Promised support as texts: the descriptions of the proposal's support items.
+
+    The description is the item's identity (delivery is recorded against it), so the
+    amount is not part of it. The free-text `support` field is narrative, not a promise.
+    """
     items: list[str] = []
     if isinstance(support_items, list | tuple):
         for it in support_items:
-            if isinstance(it, dict):
-                text = str(it.get("description") or it.get("kind") or "").strip()
-                amount = it.get("amount")
-                if text and amount not in (None, "", 1, 1.0):
-                    text = f"{text} ×{amount:g}" if isinstance(amount, int | float) else text
-                if text:
-                    items.append(text)
-            elif str(it).strip():
-                items.append(str(it).strip())
-    if not items and isinstance(support, str) and support.strip():
-        low = support.strip().lower()
-        # "None beyond the current plan" / "无" is no promise at all.
-        if not (low.startswith("none") or low.startswith("无") or low in ("n/a", "-")):
-            items.append(support.strip())
+            text = (
+                str(it.get("description") or it.get("kind") or "")
+                if isinstance(it, dict)
+                else str(it)
+            )
+            if text.strip() and text.strip() not in items:
+                items.append(text.strip())
     return items
 
 
@@ -142,7 +139,7 @@ def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
         raise LookupError("the negotiation domain is not installed") from exc
     try:
         meta = negotiation.get_cycle(cur, int(cycle_id))
-    except Exception as exc:  # noqa: BLE001 - its own error type, whatever it is named
+    except negotiation.NegotiationError as exc:
         raise LookupError(f"no cycle {cycle_id}") from exc
     state = negotiation.cycle_state(cur, int(cycle_id))
 
@@ -160,9 +157,7 @@ def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
             "agreed": pd.to_numeric(col("agreed", "agreed_value"), errors="coerce"),
         }
     )
-    items = col("support_items")
-    support = col("support")
-    frame["commitments"] = [_commitment_items(i, s) for i, s in zip(items, support, strict=True)]
+    frame["commitments"] = [_commitment_items(i) for i in col("support_items")]
     frame["target"] = frame["agreed"]
     frame = frame[frame["target"].notna()]
     return cycle_from_targets(
@@ -281,7 +276,7 @@ def board(
         weekly = tracking.weekly_status(path, actuals, as_of)
         snap = snap[snap["region"].isin(visible)]
         weekly = weekly[weekly["region"].isin(visible)].reset_index(drop=True)
-        snap = _decorate(cur, c, snap, labels, lang)
+        snap = _decorate(cur, c, snap, labels, lang, as_of)
     keep = path["region"].isin(visible)
     path = path[keep].reset_index(drop=True)
     actuals = actuals[actuals["region"].isin(visible)].reset_index(drop=True)
@@ -312,6 +307,23 @@ def company_view(b: Board) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     return path[["region", "date", "planned_cum"]], acts[["region", "date", "value"]], row
 
 
+def snapshot(
+    cur: duckdb.DuckDBPyConnection,
+    viewer: User,
+    cycle: TrackedCycle | int,
+    as_of: date | None = None,
+    lang: str = "en",
+) -> pd.DataFrame:
+    """Per visible region as of a day: status, projection, warning, shortfall, support note."""
+    return board(cur, viewer, cycle, as_of, lang).snapshot
+
+
+def last_actual_day(cur: duckdb.DuckDBPyConnection, cycle: TrackedCycle | int) -> date | None:
+    """The latest day of the cycle's period with actuals (the default as_of)."""
+    c = resolve(cur, cycle)
+    return _default_as_of(c, period_actuals(cur, c))
+
+
 _SNAPSHOT_EXTRA = ("label", "shortfall", "undelivered", "support_note", "escalation")
 
 
@@ -321,6 +333,7 @@ def _decorate(
     snap: pd.DataFrame,
     labels: dict[str, str],
     lang: str,
+    as_of: date,
 ) -> pd.DataFrame:
     """Add label, projected shortfall, undelivered support and the latest escalation."""
     snap = snap.copy()
@@ -341,6 +354,8 @@ def _decorate(
         for s, items in zip(snap["status"], snap["undelivered"], strict=True)
     ]
     events = q.list_events(cur, c.cycle_id)
+    # Replaying an earlier day: only what had been raised by then.
+    events = events[pd.to_datetime(events["triggered_on"]) <= pd.Timestamp(as_of)]
     latest = (
         events.sort_values(["triggered_on", "level"]).groupby("region")["kind"].last().to_dict()
         if len(events)
@@ -462,11 +477,36 @@ def evaluate(
     for attempt in range(3):
         try:
             return _record(cur, actor, c, as_of, found)
-        except duckdb.ConstraintException:
-            # Another evaluation recorded the same key first; the next pass skips it.
+        except (duckdb.ConstraintException, duckdb.TransactionException):
+            # Another evaluation (a second HQ viewer) recorded the same key first, or its
+            # transaction conflicted with ours; the next pass sees its rows and skips them.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def cycle_ids(cur: duckdb.DuckDBPyConnection) -> list[int]:
+    """Ids of every cycle, newest first (none while the negotiation domain is absent)."""
+    try:
+        from calibration import negotiation
+    except ImportError:
+        return []
+    return [int(c["id"]) for c in negotiation.list_cycles(cur)]
+
+
+def evaluate_all(
+    cur: duckdb.DuckDBPyConnection, actor: User, metric: str | None = None
+) -> list[Evaluation]:
+    """Evaluate every locked or tracking cycle (of one metric): new actuals arrived."""
+    out = []
+    for cycle_id in cycle_ids(cur):
+        try:
+            cycle = lookup_cycle(cur, cycle_id)
+        except LookupError:
+            continue
+        if cycle.status in LIVE_STATUSES and (metric is None or cycle.metric == metric):
+            out.append(evaluate(cur, actor, cycle))
+    return out
 
 
 def _record(

@@ -50,14 +50,16 @@ def _view(cycle_id: int, lang: str, big: bool, _viewer: User) -> dict:
     if state.empty:
         return {"state": state}
     table = board.board_table(state, snap["regions"], snap["history"], cycle["period"], lang)
-    head = board.headline(state, cycle["company_target"])
+    head = board.headline(state, cycle["company_target"], snap["signed"])
     return {
         "state": state,
         "table": table,
         "headline": head,
         "rollup": board.rollup(table),
-        "regions_chart": charts_board.regions_chart(table, lang, big=big),
-        "bridge_chart": charts_board.bridge_chart(head, table, lang, big=big),
+        # Specs, not Altair objects: converting (and validating) a chart costs ~25 ms, so it
+        # is done here once a second rather than by every screen on every refresh.
+        "regions_chart": charts_board.regions_chart(table, lang, big=big).to_dict(),
+        "bridge_chart": charts_board.bridge_chart(head, table, lang, big=big).to_dict(),
     }
 
 
@@ -113,9 +115,13 @@ def live() -> None:
         delta=_fmt(head["current_sum"] - head["suggestion_sum"]),
         help=f"{ctx.tr('board.kpi_suggestion_sum')}: {_fmt(head['suggestion_sum'])}",
     )
+    # The % is relative to the regions' sum, as in the seeds (980 vs 1,200: a 22% gap).
     c3.metric(
         ctx.tr("board.kpi_gap"),
-        f"{_fmt(head['gap'])} · {_fmt(head['gap_pct'], pct=True).lstrip('+')}",
+        _fmt(head["gap"]),
+        delta=ctx.tr("board.kpi_gap_pct", pct=_fmt(head["gap_pct"], pct=True).lstrip("+")),
+        delta_color="off",
+        delta_arrow="off",
         help=ctx.tr("board.kpi_gap_help", share=f"{head['gap_share_of_target_pct']:.1f}"),
     )
     c4.metric(ctx.tr("board.kpi_agreed_sum"), _fmt(head["agreed_sum"]))
@@ -145,8 +151,9 @@ def live() -> None:
                 f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
                 for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
             ],
-            ctx.tr("board.col_proposal"): table["proposal"].round(0),
-            ctx.tr("board.col_delta_pct"): table["delta_pct"],
+            # Numeric dtype, so a region without a proposal shows an empty cell, not "None".
+            ctx.tr("board.col_proposal"): pd.to_numeric(table["proposal"]).round(0),
+            ctx.tr("board.col_delta_pct"): pd.to_numeric(table["delta_pct"]),
             ctx.tr("board.col_status"): [
                 f"{label} ⚠" if older else label
                 for label, older in zip(table["status_label"], table["older_run"], strict=True)
@@ -176,13 +183,13 @@ def live() -> None:
 
     tab_regions, tab_bridge = st.tabs([ctx.tr("board.tab_regions"), ctx.tr("board.tab_bridge")])
     with tab_regions:
-        st.altair_chart(view["regions_chart"], width="stretch")
+        st.vega_lite_chart(view["regions_chart"], width="stretch")
         roll = view["rollup"]
         if not roll.empty:
             st.subheader(ctx.tr("board.rollup_title"))
             st.dataframe(roll, hide_index=True, width="stretch")
     with tab_bridge:
-        st.altair_chart(view["bridge_chart"], width="stretch")
+        st.vega_lite_chart(view["bridge_chart"], width="stretch")
 
 
 live()
@@ -271,7 +278,10 @@ with tab_respond:
                     format_func=lambda a: t(f"board.respond_{a}", lang),
                     horizontal=True,
                 )
-                value = st.number_input(ctx.tr("board.respond_value"), min_value=0.0, step=1.0)
+                # Empty by default: a counter of 0 by oversight must be refused, not sent.
+                value = st.number_input(
+                    ctx.tr("board.respond_value"), min_value=0.0, step=1.0, value=None
+                )
                 reason = st.text_area(ctx.tr("board.respond_reason"))
                 sent = st.form_submit_button(ctx.tr("board.respond_submit"), type="primary")
             if sent:
@@ -295,7 +305,7 @@ with tab_respond:
                 else:
                     st.success(ctx.tr("board.respond_done", region=labels[region]))
                     _snapshot.clear()
-        head = board.headline(state, cycle["company_target"])
+        head = board.headline(state, cycle["company_target"], snap["signed"])
         if cycle["status"] == "open" and head["all_agreed"]:
             if st.button(ctx.tr("board.lock"), help=ctx.tr("board.lock_help"), type="primary"):
                 last = pd.to_numeric(state["last_event_id"], errors="coerce").max()

@@ -3,13 +3,32 @@
 import pandas as pd
 import streamlit as st
 
-from calibration import charts, data_service, importer
+from calibration import charts, data_service, importer, tracking_service
 from calibration.i18n import name_of
 from ui import context as ctx
 
 user = ctx.require_user("data")
 cur = ctx.cursor()
 lang = ctx.lang()
+
+
+
+def show_rejection(exc: importer.ImportRejected) -> None:
+    """The refusal and its problems: file, row, column, reason."""
+    st.error(ctx.tr("data.rejected", total=exc.total))
+    st.dataframe(
+        pd.DataFrame([p.__dict__ for p in exc.problems]).rename(
+            columns={
+                "file": ctx.tr("data.col_file"),
+                "row": ctx.tr("data.col_row"),
+                "column": ctx.tr("data.col_column"),
+                "reason": ctx.tr("data.col_reason"),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
 
 st.title(ctx.tr("data.title"))
 st.caption(ctx.tr("data.intro"))
@@ -83,31 +102,14 @@ with tab_upload:
                     width="stretch",
                 )
             except importer.ImportRejected as exc:
-                st.error(ctx.tr("data.rejected", total=exc.total))
-                st.dataframe(
-                    pd.DataFrame([p.__dict__ for p in exc.problems]),
-                    hide_index=True,
-                    width="stretch",
-                )
+                show_rejection(exc)
             if st.button(ctx.tr("data.import"), type="primary", key="upload_go"):
                 try:
                     result = importer.import_bytes(
                         cur, user, kind, upload.name, payload, sheet, cumulative=cumulative
                     )
                 except importer.ImportRejected as exc:
-                    st.error(ctx.tr("data.rejected", total=exc.total))
-                    st.dataframe(
-                        pd.DataFrame([p.__dict__ for p in exc.problems]).rename(
-                            columns={
-                                "file": ctx.tr("data.col_file"),
-                                "row": ctx.tr("data.col_row"),
-                                "column": ctx.tr("data.col_column"),
-                                "reason": ctx.tr("data.col_reason"),
-                            }
-                        ),
-                        hide_index=True,
-                        width="stretch",
-                    )
+                    show_rejection(exc)
                 else:
                     st.success(
                         ctx.tr(
@@ -119,6 +121,9 @@ with tab_upload:
                             unchanged=result.unchanged,
                         )
                     )
+                    if kind == "actuals" and result.source_id:
+                        # New actuals: tracked cycles raise their alerts now.
+                        tracking_service.evaluate_all(cur, user)
 
 with tab_sources:
     fresh = data_service.freshness(cur)

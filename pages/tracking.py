@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from calibration import charts_tracking, tracking_service
+from calibration.i18n import name_of
 from ui import context as ctx
 
 user = ctx.require_user("tracking")
@@ -43,16 +44,29 @@ if is_hq:
             ctx.tr("tracking.evaluated", events=result.recorded, notifications=result.notifications)
         )
 
-board = tracking_service.board(cur, user, cycle, lang=lang)
-if board.as_of is None:
+last_day = tracking_service.last_actual_day(cur, cycle)
+if last_day is None:
     st.info(ctx.tr("tracking.no_actuals"))
+    st.stop()
+# Replaying an earlier day shows what the tracker knew then; evaluation always uses today.
+as_of = st.date_input(
+    ctx.tr("tracking.as_of"),
+    value=last_day,
+    min_value=cycle.bounds[0],
+    max_value=last_day,
+    # New actuals make a new widget, so the default moves to the new last day.
+    key=f"tracking_as_of_{cycle.cycle_id}_{last_day}",
+)
+board = tracking_service.board(cur, user, cycle, as_of=as_of, lang=lang)
+if board.snapshot.empty:
+    st.info(ctx.tr("tracking.no_regions"))
     st.stop()
 
 
 def label(region: str) -> str:
     """Display name of a region (or the company)."""
     if region == tracking_service.COMPANY:
-        return ctx.tr("tracking.company")
+        return ctx.tr("tracking.my_regions" if user.role == "lead" else "tracking.company")
     return board.labels.get(region, region)
 
 
@@ -60,7 +74,7 @@ st.caption(
     ctx.tr(
         "tracking.cycle_caption",
         cycle=cycle.name,
-        metric=cycle.metric,
+        metric=name_of("metric", cycle.metric, lang),
         period=cycle.period,
         as_of=board.as_of.isoformat(),
     )
@@ -75,6 +89,9 @@ k2.metric(
     ctx.tr("tracking.kpi.actual"),
     f"{c_row['actual_to_date']:,.0f}",
     f"{c_row['pace']:.0%}",
+    # Pace is a ratio, not a change: no green arrow for 72%.
+    delta_color="off",
+    delta_arrow="off",
     border=True,
 )
 k3.metric(
@@ -161,7 +178,9 @@ else:
     st.dataframe(
         pd.DataFrame(
             {
-                ctx.tr("tracking.col.day"): events["triggered_on"],
+                ctx.tr("tracking.col.day"): pd.to_datetime(events["triggered_on"]).dt.strftime(
+                    "%Y-%m-%d"
+                ),
                 ctx.tr("tracking.col.region"): events["region"].map(label),
                 ctx.tr("tracking.col.event"): [
                     tracking_service.describe_event(r, lang, label(r["region"]))
@@ -320,4 +339,12 @@ else:
     )
     if is_hq:
         st.caption(ctx.tr("tracking.fva.by_lead"))
-        st.dataframe(tracking_service.fva_leads(cur, user, cycle), hide_index=True)
+        leads = tracking_service.fva_leads(cur, user, cycle)
+        lead_names = {c: ctx.tr(f"tracking.fva.col.{c}") for c in leads.columns}
+        lead_names.update(lead=names["lead"], fva=names["fva"])
+        lead_pct = [lead_names[c] for c in leads.columns if c.startswith(("mape", "wape", "fva"))]
+        st.dataframe(
+            leads.rename(columns=lead_names),
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format="percent") for c in lead_pct},
+        )

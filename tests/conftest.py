@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from calibration.store import connect  # noqa: E402
-from tests.factories import write_small_demo  # noqa: E402
+from tests.factories import copy_demo, write_small_demo  # noqa: E402
 
 
 @pytest.fixture
@@ -41,15 +41,31 @@ def small_demo(tmp_path: Path) -> Path:
     return write_small_demo(tmp_path / "demo")
 
 
-@pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the app at a fresh database seeded from the shipped demo data."""
-    path = tmp_path / "app.duckdb"
-    monkeypatch.setenv("CALIBRATE_DB", str(path))
-    monkeypatch.chdir(ROOT)
-    if not (ROOT / "data" / "demo" / "history.csv").exists():
-        monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(tmp_path / "demo")))
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workshop seeded once per test process; tests copy it (seeding takes seconds)."""
+    from calibration.demo import init_database
+
+    path = tmp_path_factory.mktemp("template") / "demo.duckdb"
+    connection = connect(path)
+    init_database(connection.cursor())
+    connection.execute("CHECKPOINT")
+    connection.close()
     return path
+
+
+@pytest.fixture
+def demo_db(demo_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the seeded demo database for this test."""
+    return copy_demo(demo_template, tmp_path / "demo.duckdb")
+
+
+@pytest.fixture
+def app_env(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at a private copy of the seeded demo database."""
+    monkeypatch.setenv("CALIBRATE_DB", str(demo_db))
+    monkeypatch.chdir(ROOT)
+    return demo_db
 
 
 def pytest_report_header(config):  # noqa: D103

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -54,3 +55,9 @@ def snapshot(cur) -> dict[str, list]:
         ).fetchall()
     ]
     return {n: sorted(map(repr, cur.execute(f'SELECT * FROM "{n}"').fetchall())) for n in names}
+
+
+def copy_demo(template: Path, target: Path) -> Path:
+    """A private copy of a seeded database file at target."""
+    shutil.copyfile(template, target)
+    return target

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from calibration.cli import main as cli_main
 from tests.apptest_helpers import errors, login, new_app
 from tests.factories import ROOT
 
@@ -28,7 +27,6 @@ def test_database_held_by_another_process_gives_a_clear_message(app_env):
 
 
 def test_read_only_database_refuses_writes_with_a_message(app_env, monkeypatch):
-    assert cli_main(["init", "--db", str(app_env)]) == 0
     monkeypatch.setenv("CALIBRATE_READ_ONLY", "1")
     # Signing in records the attempt: on a read-only file that write fails, politely.
     at = new_app()

@@ -153,3 +153,32 @@ def test_board_marks_and_announces_a_new_proposal(seeded):
     assert not at.exception, at.exception
     assert any("123" in t.value for t in at.toast), [t.value for t in at.toast]
     assert "●" in at.dataframe[0].value.iloc[:, 0].tolist()
+
+
+def test_board_counter_needs_a_value_and_a_reason(seeded):
+    at = _board(login("exec"))
+    at.radio[0].set_value("counter")
+    next(b for b in at.button if b.label == "Send response").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "Enter a number of 0 or more." in [e.value for e in at.error]
+    at.radio[0].set_value("counter")
+    at.number_input[0].set_value(140)
+    at.text_area[0].input("The new AE starts in February; 140 is within reach.")
+    next(b for b in at.button if b.label == "Send response").click()
+    at.run()
+    assert any("Response recorded" in s.value for s in at.success), [e.value for e in at.error]
+
+
+def test_board_counts_signed_letters_of_a_closed_cycle(seeded, app_env):
+    from calibration import board_service, letters
+
+    con = connect(app_env)
+    cur = con.cursor()
+    done = [c for c in neg.list_cycles(cur) if c["status"] in letters.LETTER_STATUSES]
+    if not done:
+        pytest.skip("the demo has no locked cycle")
+    snap = board_service.snapshot(cur, auth.load_user(cur, "exec"), done[0]["id"])
+    assert snap["signed"] > 0
+    assert board_service.snapshot(cur, auth.load_user(cur, "exec"), seeded)["signed"] == 0
+    con.close()

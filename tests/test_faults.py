@@ -17,16 +17,9 @@ from tests.factories import ROOT
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def demo_db(tmp_path):
-    db = tmp_path / "fault.duckdb"
-    assert cli_main(["init", "--db", str(db)]) == 0
-    return db
-
-
 def test_sigkill_mid_burst_keeps_every_acknowledged_submission(demo_db):
     con = connect(demo_db)
-    cycle_id = negotiation.list_cycles(con.cursor())[0]["id"]
+    cycle_id = next(c["id"] for c in negotiation.list_cycles(con.cursor()) if c["status"] == "open")
     con.close()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -12,27 +14,41 @@ from calibration.auth import SYSTEM
 from calibration.demo import init_database
 from calibration.store import connect
 from tests.apptest_helpers import errors, login
-from tests.factories import write_small_demo
+from tests.factories import ROOT, write_small_demo
 from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle
 
 
+@pytest.fixture(scope="module")
+def seeded_file(tmp_path_factory) -> Path:
+    """One database for the module (copied per test): small demo data and accounts (no demo
+    cycles), a locked negotiation cycle, five weeks of actuals, one evaluation."""
+    base = tmp_path_factory.mktemp("tracking_pages")
+    path = base / "seed.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(base / "small")))
+        mp.setattr(demo, "_steps", lambda: [])
+        con = connect(path)
+        try:
+            cur = con.cursor()
+            init_database(cur)
+            cycle_id = negotiated_cycle(cur, TARGETS)
+            data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
+            importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
+            ts.evaluate(cur, SYSTEM, cycle_id)
+        finally:
+            con.close()
+    return path
+
+
 @pytest.fixture
-def seeded(app_env, tmp_path, monkeypatch):
-    """The app's database: small demo data and accounts (no demo cycles), a locked
-    negotiation cycle, five weeks of actuals, one evaluation."""
-    monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(tmp_path / "small")))
-    monkeypatch.setattr(demo, "_steps", lambda: [])
-    con = connect(app_env)
-    try:
-        cur = con.cursor()
-        init_database(cur)
-        cycle_id = negotiated_cycle(cur, TARGETS)
-        data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
-        importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
-        ts.evaluate(cur, SYSTEM, cycle_id)
-    finally:
-        con.close()
-    return cycle_id
+def seeded(seeded_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's copy of the seeded database, where the app will open it (not the shared
+    demo template: these tests need only the small data and a negotiated cycle)."""
+    path = tmp_path / "app.duckdb"
+    shutil.copyfile(seeded_file, path)
+    monkeypatch.setenv("CALIBRATE_DB", str(path))
+    monkeypatch.chdir(ROOT)
+    return path
 
 
 def texts(at) -> str:
@@ -106,8 +122,8 @@ def test_inbox_page_empty_for_user_without_notifications(seeded):
     assert "No notifications." in texts(at)
 
 
-def test_tracking_page_after_the_period_shows_fva_and_exports(seeded, app_env):
-    con = connect(app_env)
+def test_tracking_page_after_the_period_shows_fva_and_exports(seeded):
+    con = connect(seeded)
     try:
         rest = actuals_csv(date(2026, 2, 5), 55, {"east": 6, "south": 5})
         importer.import_bytes(con.cursor(), SYSTEM, "actuals", "rest.csv", rest.encode())
@@ -146,3 +162,11 @@ def test_data_page_imports_cumulative_actuals(seeded):
     assert not at.exception, at.exception
     assert not errors(at), errors(at)
     assert at.success, "no import confirmation"
+
+
+def test_tracking_page_for_a_lead_outside_the_cycle(seeded):
+    at = login("lead_north")
+    at.switch_page("pages/tracking.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "None of your regions is tracked in this cycle." in texts(at)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import threading
 from datetime import date
 
 import pandas as pd
@@ -323,9 +324,11 @@ def test_lookup_reads_a_locked_negotiation_cycle(cur):
     assert rows["target"].to_dict() == TARGETS
     assert rows.loc["east", "commitments"] == ["Account executive"]
     assert rows.loc["south", "commitments"] == []
-    result = ts.evaluate(cur, SYSTEM, cid)
+    # New actuals → every live cycle of the metric is evaluated (the open one is skipped).
+    (result,) = ts.evaluate_all(cur, SYSTEM, METRIC)
     assert {e["kind"] for e in result.events} >= {"alert", "reminder", "escalation"}
     assert ts.evaluate(cur, SYSTEM, cid).recorded == 0
+    assert ts.evaluate_all(cur, SYSTEM, "revenue") == []
     with pytest.raises(LookupError):
         ts.lookup_cycle(cur, 999)
 
@@ -343,3 +346,37 @@ def test_no_events_yet_gives_empty_tables_with_columns(cur):
         "item",
         "status",
     ]
+
+
+def test_concurrent_evaluations_record_each_event_once(con):
+    cycle = load_scenario(con.cursor())
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            ts.evaluate(con.cursor(), SYSTEM, cycle)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    cur = con.cursor()
+    assert len(tq.list_events(cur, 1)) == 4
+    assert len(ts.inbox(cur, LEAD_EAST)) == 4
+
+
+def test_board_replays_an_earlier_day(cur):
+    cycle = load_scenario(cur)
+    ts.evaluate(cur, SYSTEM, cycle)
+    assert ts.last_actual_day(cur, cycle) == date(2026, 2, 4)
+    early = ts.snapshot(cur, EXEC, cycle, date(2026, 1, 10)).set_index("region")
+    assert early.loc["east", "days_elapsed"] == 10
+    # Only what had been raised by then: the warning (after the alert), not the later rungs.
+    assert early.loc["east", "escalation"] == "warning"
+    assert (
+        ts.snapshot(cur, EXEC, cycle).set_index("region").loc["east", "escalation"] == "escalation"
+    )

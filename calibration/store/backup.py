@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from calibration.store.core import StoreError, connect
+from calibration.store.data import table_counts
 
 MANIFEST = "calibrate-backup.json"
 
@@ -20,17 +21,6 @@ def _literal(path: Path) -> str:
     if "\x00" in text or "\n" in text:
         raise StoreError(f"unusable path: {text!r}")
     return "'" + text.replace("'", "''") + "'"
-
-
-def _table_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    names = [
-        r[0]
-        for r in cur.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-            " ORDER BY table_name"
-        ).fetchall()
-    ]
-    return {n: cur.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
 
 
 def backup(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict:
@@ -48,7 +38,7 @@ def backup(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict:
     }
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tables": _table_counts(cur),
+        "tables": table_counts(cur),
         "files": files,
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -75,7 +65,7 @@ def restore(backup_dir: Path, db_path: Path) -> dict[str, int]:
     finally:
         raw.close()
     con = connect(db_path)  # applies any migration newer than the backup
-    counts = _table_counts(con.cursor())
+    counts = table_counts(con.cursor())
     con.close()
     for table, n in manifest["tables"].items():
         if counts.get(table) != n:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import ROOT, write_small_demo
+from tests.factories import ROOT, copy_demo
 
 CHROMIUM = os.environ.get("CALIBRATE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -93,19 +93,13 @@ def _need_browser() -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """A fresh app server on a free port, seeded with the demo data."""
+def server(tmp_path: Path, demo_template: Path) -> Iterator[Server]:
+    """A fresh app server on a free port, on a private copy of the seeded demo."""
     _need_browser()
     env = dict(os.environ)
-    env["CALIBRATE_DB"] = str(tmp_path / "browser.duckdb")
-    if not (ROOT / "data" / "demo" / "history.csv").exists():
-        env["CALIBRATE_DEMO_DIR"] = str(write_small_demo(tmp_path / "demo"))
-    srv = Server(tmp_path / "browser.duckdb", env)
-    # Seed before starting so the first page load is not the one paying for it.
-    subprocess.run(
-        [sys.executable, "-m", "calibration", "init", "--db", env["CALIBRATE_DB"]],
-        cwd=ROOT, env=env, check=True, capture_output=True,
-    )
+    db = copy_demo(demo_template, tmp_path / "browser.duckdb")
+    env["CALIBRATE_DB"] = str(db)
+    srv = Server(db, env)
     srv.start()
     yield srv
     srv.stop()

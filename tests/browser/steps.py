@@ -1,0 +1,161 @@
+"""Browser steps of a workshop (shared by the end-to-end, live-board, load tests and bench).
+
+Each step drives the real page the way a person would: labels, buttons, the sidebar. The
+selectors are the English UI labels (calibration/locale/*.json), so a renamed label shows
+up here as a failing step rather than a silently skipped one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import duckdb
+
+from calibration import auth, baseline
+from calibration import negotiation as neg
+from calibration.store import connect
+from tests.browser.conftest import open_page, sign_in, wait_idle
+
+# Small viewports keep 30 board contexts affordable on a 2-core machine.
+DESKTOP = {"width": 1400, "height": 1000}
+COUNTS = re.compile(r"(\d+) of (\d+) proposed · (\d+) flagged · (\d+) agreed")
+
+
+def new_person(browser, url: str, username: str, viewport: dict | None = None):
+    """A separate browser context (own cookies, own Streamlit session) signed in as username."""
+    context = browser.new_context(viewport=viewport or DESKTOP)
+    page = context.new_page()
+    sign_in(page, url, username)
+    return context, page
+
+
+def board_counts(page) -> tuple[int, int, int, int]:
+    """(proposed, regions, flagged, agreed) from the live board's caption."""
+    text = page.get_by_text(COUNTS).first.inner_text(timeout=30_000)
+    m = COUNTS.search(text)
+    assert m, text
+    return int(m[1]), int(m[2]), int(m[3]), int(m[4])
+
+
+def wait_board_counts(page, timeout_s: float = 20, **want: int) -> tuple[int, int, int, int]:
+    """Poll the live caption (no reload: the fragment refreshes itself) until it matches."""
+    names = ("proposed", "regions", "flagged", "agreed")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = board_counts(page)
+        if all(got[names.index(k)] == v for k, v in want.items()):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"board counts {got} never matched {want}")
+        page.wait_for_timeout(200)
+
+
+def fill_proposal(page, value: float, justification: str, support: str, risk: str) -> None:
+    """Fill My region's proposal form (the number first: the HR warning reacts to it)."""
+    number = page.get_by_label("Proposed target")
+    number.fill(f"{value:.0f}")
+    number.press("Enter")
+    wait_idle(page)
+    # By role: the help "?" buttons carry the same label ("Help for Justification").
+    page.get_by_role("textbox", name="Justification", exact=True).fill(justification)
+    page.get_by_role("textbox", name="Support needed", exact=True).fill(support)
+    page.get_by_role("textbox", name="Risk", exact=True).fill(risk)
+    # Chosen explicitly: the radio's default is lost after the number's rerun
+    # (pages/my_region.py changes `index` between runs; see the e2e report).
+    form = page.locator("[data-testid='stForm']").filter(has_text="Submit proposal")
+    form.get_by_text("medium", exact=True).click()
+
+
+def submit_proposal(page) -> None:
+    """Click Submit proposal and wait for the rerun."""
+    page.get_by_role("button", name="Submit proposal").click()
+    wait_idle(page)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox by its label."""
+    page.get_by_label(label).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def refresh_board(page) -> None:
+    """Rerun the whole board page by leaving it and coming back.
+
+    Only the live fragment refreshes itself; the Respond tab below it keeps the proposals
+    of the last full run (pages/board.py), and a browser reload would sign the person out.
+    """
+    open_page(page, "Tracking")
+    open_page(page, "Live board")
+    page.get_by_role("heading", name="Live board").first.wait_for(timeout=30_000)
+
+
+def board_respond(page, region_label: str, action: str, value: float | None = None,
+                  reason: str = "") -> None:
+    """On the board's Respond tab: accept or counter one region's proposal."""
+    refresh_board(page)
+    page.get_by_role("tab", name="Respond").click()
+    form = page.locator("[data-testid='stForm']").filter(has_text="Send response")
+    form.wait_for(timeout=30_000)
+    form.get_by_label("Region").first.click()
+    page.get_by_role("option", name=region_label, exact=True).click()
+    label = "Accept the proposal" if action == "accept" else "Counter with another number"
+    form.get_by_text(label, exact=True).click()
+    if value is not None:
+        form.get_by_label("Counter value").fill(f"{value:.0f}")
+    if reason:
+        form.get_by_label("Reason (required for a counter)").fill(reason)
+    form.get_by_role("button", name="Send response").click()
+    page.get_by_text(f"Response recorded for {region_label}.").wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def sign_letter(page, password: str = "calibrate-demo") -> None:
+    """On the Letters page: re-enter the password in the sign form and sign."""
+    form = page.locator("[data-testid='stForm']").filter(has_text="Sign this letter")
+    form.wait_for(timeout=30_000)
+    form.get_by_label("Password", exact=True).fill(password)
+    form.get_by_role("button", name="Sign").click()
+    page.get_by_text("Signed. The letter now shows your signature.").wait_for(timeout=60_000)
+    wait_idle(page)
+
+
+def goto_my_region(page) -> None:
+    """Open My region (a lead's landing page) and wait for the form."""
+    open_page(page, "My region")
+    page.get_by_role("heading", name=re.compile("^My region")).first.wait_for(timeout=30_000)
+
+
+def seed_cycle(db: Path, name: str, target: float, metric: str = "new_customers",
+               period: str = "2026Q1", open_it: bool = True) -> tuple[int, dict[str, float]]:
+    """In-process, before the server starts: the executive creates a cycle and the analyst
+    saves and publishes a model run to it (the Model Lab page is not on main yet).
+
+    Returns (cycle id, suggestion per region). DuckDB allows one process per file, so this
+    must run while no server holds the database.
+    """
+    con = connect(db)
+    try:
+        cur = con.cursor()
+        executive = auth.load_user(cur, "exec")
+        analyst = auth.load_user(cur, "analyst")
+        assert executive and analyst, "the database must have the demo accounts"
+        cid = neg.create_cycle(cur, executive, name, metric, period, target)
+        run_id = baseline.save_run(cur, analyst, metric, period, origins=4)
+        run = baseline.get_run(cur, run_id)
+        neg.publish_run(cur, analyst, cid, {"run_id": run_id, "metric": metric,
+                                            "period": period, "regions": run["regions"]})
+        if open_it:
+            neg.open_cycle(cur, executive, cid)
+        suggestions = {r: float(s) for r, s in
+                       zip(run["regions"]["region"], run["regions"]["suggestion"], strict=True)}
+        return cid, suggestions
+    finally:
+        con.close()
+
+
+def read_db(db: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to a database no server holds any more (after Server.stop())."""
+    return connect(db)

