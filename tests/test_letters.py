@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -123,6 +125,10 @@ def test_archive_verify_cli_and_pdf_text(setup, tmp_path, db_path, con):
     zh = letters.letter_file(cur, users["lead_east"], cid, "east", "zh")
     assert zh.signatures == 2 and zh.file_name.endswith("-zh-signed.pdf")
     assert letters.verify_file(cur, zh.data).letter.letter_id == signed.letter_id
+    # The lead's ZIP holds their region only, straight from the archive.
+    with zipfile.ZipFile(io.BytesIO(letters.letters_zip(cur, users["lead_east"], cid))) as z:
+        assert sorted(z.namelist()) == [f"letter-c{cid}-east-v1-en-signed.pdf", zh.file_name]
+        assert z.read(zh.file_name) == zh.data
     good = tmp_path / zh.file_name
     good.write_bytes(zh.data)
     bad = tmp_path / "modified.pdf"
