@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -24,10 +25,22 @@ MODULES = (
 RESULTS = Path(__file__).parent / "RESULTS.md"
 
 
+def _existing_sections() -> dict[str, str]:
+    """Sections of the current RESULTS.md by module, from their marker comments."""
+    if not RESULTS.exists():
+        return {}
+    parts = RESULTS.read_text(encoding="utf-8").split("<!-- bench:")
+    out = {}
+    for part in parts[1:]:
+        name, _, body = part.partition(" -->")
+        out[name.strip()] = body.strip()
+    return out
+
+
 def main(names: list[str]) -> int:
-    """Run the named (default: all) benchmarks and write RESULTS.md."""
+    """Run the named (default: all) benchmarks; rewrite their sections of RESULTS.md."""
     wanted = [m for m in MODULES if not names or m.rsplit(".", 1)[1] in names]
-    sections = []
+    sections = _existing_sections() if names else {}
     failed = 0
     for name in wanted:
         try:
@@ -37,19 +50,25 @@ def main(names: list[str]) -> int:
                 continue
             raise
         print(f"running {name} ...", flush=True)
+        load = os.getloadavg()[0]
         try:
-            sections.append(module.run().strip())
+            body = module.run().strip()
         except Exception:  # noqa: BLE001 - one failing benchmark must not hide the others
             failed += 1
-            sections.append(f"## {name}\n\nFAILED:\n\n```\n{traceback.format_exc()}\n```")
+            body = f"## {name}\n\nFAILED:\n\n```\n{traceback.format_exc()}\n```"
+        stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load:.1f} at start"
+        sections[name] = f"{body}\n\n_Run {stamp}._"
     header = (
         "# Benchmark results\n\n"
-        f"Command: `make bench` (python -m bench{' ' + ' '.join(names) if names else ''})  \n"
+        "Command: `make bench` (python -m bench; `python -m bench NAME` re-runs one section)  \n"
         f"Machine: {machine()}  \n"
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  \n"
-        "Figures are medians of several runs unless a section says otherwise.\n"
+        "Figures are medians of several runs unless a section says otherwise. The load\n"
+        "average at the start of each section is given: on this shared 2-core machine other\n"
+        "work inflates wall times, so sections also report CPU time where it matters.\n"
     )
-    RESULTS.write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
+    ordered = [m for m in MODULES if m in sections]
+    body = "\n\n".join(f"<!-- bench:{m} -->\n{sections[m]}" for m in ordered)
+    RESULTS.write_text(header + "\n" + body + "\n", encoding="utf-8")
     print(f"wrote {RESULTS}")
     return 1 if failed else 0
 
