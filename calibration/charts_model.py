@@ -64,3 +64,86 @@ def drivers_chart(table: pd.DataFrame, lang: str) -> alt.Chart:
         )
         .properties(height=max(120, 40 * table["label"].nunique()))
     )
+
+
+def backtest_chart(predictions: pd.DataFrame, lang: str) -> alt.LayerChart:
+    """One region's backtest: actual vs model (with its 80% band) vs seasonal naive.
+
+    predictions: rows of one region with period, ordinal, method, forecast, lower80,
+    upper80, actual (as returned by `calibration.baseline.run_backtest`).
+    """
+    order = alt.SortField("ordinal")
+    x = alt.X("period:O", sort=order, title=t("chart.period", lang))
+    model = predictions[predictions["method"] == "model"]
+    naive = predictions[predictions["method"] == "seasonal_naive"]
+    series = pd.concat(
+        [
+            model.assign(series=t("model_lab.series_model", lang), value=model["forecast"]),
+            naive.assign(series=t("model_lab.series_naive", lang), value=naive["forecast"]),
+            model.assign(series=t("model_lab.series_actual", lang), value=model["actual"]),
+        ]
+    )
+    names = [t(f"model_lab.series_{k}", lang) for k in ("actual", "model", "naive")]
+    band = (
+        alt.Chart(model)
+        .mark_area(opacity=0.25, color="#e07b00")
+        .encode(x=x, y=alt.Y("lower80:Q", title=t("model_lab.chart_value", lang)), y2="upper80:Q")
+    )
+    lines = (
+        alt.Chart(series)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(domain=names, range=["#1f4e79", "#e07b00", "#8c8c8c"]),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N", scale=alt.Scale(domain=names, range=[[1, 0], [1, 0], [4, 3]]),
+                legend=None,
+            ),
+            tooltip=["period:O", "series:N", alt.Tooltip("value:Q", format=",.1f")],
+        )
+    )
+    return (band + lines).properties(height=260)
+
+
+def waterfall_chart(row: pd.Series, lang: str) -> alt.Chart:
+    """One region's suggestion built up: own history, then market, pipeline and capacity."""
+    steps = [("history", float(row["history"]))] + [
+        (dim, float(row[dim])) for dim in ("market", "pipeline", "capacity")
+    ]
+    rows, running = [], 0.0
+    for key, amount in steps:
+        label = t(f"model.dimension.{key}", lang) if key != "history" else t(
+            "model_lab.own_history", lang
+        )
+        rows.append({"step": label, "start": running, "end": running + amount, "amount": amount})
+        running += amount
+    rows.append(
+        {"step": t("model_lab.col_suggestion", lang), "start": 0.0, "end": running,
+         "amount": running}
+    )
+    data = pd.DataFrame(rows)
+    data["kind"] = ["base"] + ["up" if a >= 0 else "down" for a in data["amount"][1:-1]] + ["total"]
+    return (
+        alt.Chart(data)
+        .mark_bar(size=34)
+        .encode(
+            x=alt.X("step:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("start:Q", title=t("model_lab.chart_value", lang)),
+            y2="end:Q",
+            color=alt.Color(
+                "kind:N",
+                legend=None,
+                scale=alt.Scale(
+                    domain=["base", "up", "down", "total"],
+                    range=["#1f4e79", "#2e7d32", "#c62828", "#e07b00"],
+                ),
+            ),
+            tooltip=["step:N", alt.Tooltip("amount:Q", format="+,.1f")],
+        )
+        .properties(height=240)
+    )

@@ -5,10 +5,24 @@ import json
 import pandas as pd
 import streamlit as st
 
-from calibration import baseline, charts_model, data_service
+from calibration import baseline, charts_model, data_service, settings
+from calibration import negotiation as neg
 from calibration.periods import parse_period
 from calibration.store import data as dq
 from ui import context as ctx
+
+
+@st.cache_data(ttl=900, max_entries=64, show_spinner=False)
+def cached_suggest(db: str, version: tuple, metric: str, period: str, params: str) -> pd.DataFrame:
+    """Suggestions for one setting; reruns only when data or settings change."""
+    return baseline.suggest(ctx.cursor(), metric, period, **json.loads(params))
+
+
+@st.cache_data(ttl=900, max_entries=64, show_spinner=False)
+def cached_backtest(db: str, version: tuple, metric: str, params: str) -> dict:
+    """Backtest for one setting, cached like the suggestions."""
+    return baseline.run_backtest(ctx.cursor(), metric, **json.loads(params))
+
 
 user = ctx.require_user("model_lab")
 cur = ctx.cursor()
@@ -71,12 +85,14 @@ if p is None:
     st.stop()
 
 params = {"half_life": half_life, "pooling": pooling, "weights": weights}
+key = json.dumps(params, sort_keys=True)
+version = dq.data_version(cur)
 regions = data_service.visible_regions(cur, user, lang)
 labels = dict(zip(regions["region"], regions["label"], strict=True))
 
 with right:
     try:
-        table = baseline.suggest(cur, metric, p.label, **params)
+        table = cached_suggest(settings.db_path(), version, metric, p.label, key).copy()
     except ValueError as exc:
         st.warning(str(exc))
         st.stop()
@@ -98,7 +114,7 @@ with right:
     )
     st.dataframe(show.round(1), hide_index=True, width="stretch")
 
-    bt = baseline.run_backtest(cur, metric, **params)
+    bt = cached_backtest(settings.db_path(), version, metric, key)
     origins = f"{bt['origins'][0]}–{bt['origins'][-1]}" if bt["origins"] else "–"
     st.subheader(ctx.tr("model_lab.backtest", origins=origins))
     scores = pd.DataFrame(
@@ -116,6 +132,48 @@ with right:
             per["method"] = per["method"].map(lambda m: ctx.tr(f"model_lab.method.{m}"))
             st.dataframe(per.round(3), hide_index=True, width="stretch")
 
+    st.subheader(ctx.tr("model_lab.region_detail"))
+    focus = st.selectbox(
+        ctx.tr("model_lab.col_region"), table["region"].tolist(), format_func=labels.get,
+        key="lab_focus",
+    )
+    one_pred = bt["predictions"][bt["predictions"]["region"] == focus]
+    left_c, right_c = st.columns(2)
+    with left_c:
+        st.caption(ctx.tr("model_lab.backtest_chart", region=labels.get(focus, focus)))
+        st.altair_chart(charts_model.backtest_chart(one_pred, lang), width="stretch")
+    with right_c:
+        st.caption(ctx.tr("model_lab.waterfall", region=labels.get(focus, focus)))
+        row = table.set_index("region").loc[focus]
+        st.altair_chart(charts_model.waterfall_chart(row, lang), width="stretch")
+
+    cycle_id = ctx.current_cycle()
+    cycle = neg.get_cycle(cur, cycle_id) if cycle_id is not None else None
+    if cycle and cycle["metric"] == metric and cycle["period"] == p.label and cycle["run_id"]:
+        published = baseline.get_run(cur, int(cycle["run_id"]))
+        if published is not None:
+            st.subheader(ctx.tr("model_lab.compare", cycle=cycle["name"], run_id=cycle["run_id"]))
+            cmp = table[["region", "label", "suggestion"]].merge(
+                published["regions"][["region", "suggestion"]].rename(
+                    columns={"suggestion": "published"}
+                ),
+                on="region",
+                how="left",
+            )
+            cmp["change"] = cmp["suggestion"] - cmp["published"]
+            st.dataframe(
+                cmp[["label", "published", "suggestion", "change"]].round(1).rename(
+                    columns={
+                        "label": ctx.tr("model_lab.col_region"),
+                        "published": ctx.tr("model_lab.col_published"),
+                        "suggestion": ctx.tr("model_lab.col_now"),
+                        "change": ctx.tr("model_lab.col_change"),
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+
     if st.button(ctx.tr("model_lab.save"), type="primary", key="lab_save"):
         run_id = baseline.save_run(cur, user, metric, p.label, params)
         st.success(ctx.tr("model_lab.saved", run_id=run_id))
@@ -131,3 +189,32 @@ with right:
             hide_index=True,
             width="stretch",
         )
+        targets = [
+            c for c in neg.list_cycles(cur)
+            if c["metric"] == metric and c["period"] == p.label and c["status"] in ("draft", "open")
+        ]
+        period_runs = runs[runs["period"] == p.label]["run_id"].tolist()
+        if not targets or not period_runs:
+            st.caption(ctx.tr("model_lab.no_cycle_to_publish", metric=metric, period=p.label))
+        else:
+            with st.form("lab_publish"):
+                st.write(ctx.tr("model_lab.publish"))
+                run_id = st.selectbox(ctx.tr("model_lab.publish_run"), period_runs)
+                names = {c["id"]: c["name"] for c in targets}
+                target = st.selectbox(
+                    ctx.tr("model_lab.publish_cycle"), list(names), format_func=names.get
+                )
+                if st.form_submit_button(ctx.tr("model_lab.publish"), type="primary"):
+                    saved = baseline.get_run(cur, int(run_id))
+                    try:
+                        neg.publish_run(
+                            cur, user, int(target),
+                            {"run_id": int(run_id), "metric": metric, "period": p.label,
+                             "regions": saved["regions"]},
+                        )
+                    except (PermissionError, neg.NegotiationError) as exc:
+                        ctx.show_error(exc)
+                    else:
+                        st.success(
+                            ctx.tr("model_lab.published", run_id=run_id, cycle=names[target])
+                        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from calibration import charts_model
+from calibration import auth, charts_model
 from tests.apptest_helpers import errors, login
 
 
@@ -63,3 +63,28 @@ def test_charts_build() -> None:
         assert charts_model.suggestion_chart(t, lang).to_dict()
         spec = charts_model.drivers_chart(t, lang).to_dict()
         assert spec["mark"]["type"] == "bar"
+
+
+def test_model_lab_compares_with_published_run_and_publishes_a_new_one(lab, app_env) -> None:
+    from calibration import negotiation as neg
+    from calibration.store import connect
+
+    titles = [s.value for s in lab.subheader]
+    assert any(t.startswith("Current settings vs the run published to") for t in titles), titles
+    assert any("Region detail" == t for t in titles)
+    lab.slider(key="lab_w_capacity").set_value(0.5).run()
+    lab.button(key="lab_save").click().run()
+    assert not lab.exception
+    form_buttons = [b for b in lab.button if b.label == "Publish to cycle"]
+    assert form_buttons, "an analyst can publish a saved run to the open cycle"
+    form_buttons[0].click().run()
+    assert not lab.exception
+    assert any("published to" in s.value for s in lab.success), [e.value for e in lab.error]
+    con = connect(app_env)
+    cur = con.cursor()
+    cycle = next(c for c in neg.list_cycles(cur) if c["status"] == "open")
+    log = neg.decision_log(cur, auth.SYSTEM, cycle["id"])
+    published = log[log["kind"] == "publish"]
+    assert len(published) == 2, log["kind"].tolist()
+    assert published["actor"].iloc[-1] == "analyst"
+    assert neg.get_cycle(cur, cycle["id"])["run_id"] == published["run_id"].iloc[-1]

@@ -215,3 +215,13 @@ def region_signals(cur: duckdb.DuckDBPyConnection, region: str) -> pd.DataFrame:
 def count_history(cur: duckdb.DuckDBPyConnection) -> int:
     """Number of history rows."""
     return cur.execute("SELECT count(*) FROM history").fetchall()[0][0]
+
+
+def data_version(cur: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    """Changes whenever history or signals change (newest source, row counts): a cache key."""
+    return tuple(
+        cur.execute(
+            "SELECT (SELECT coalesce(max(source_id), 0) FROM sources),"
+            " (SELECT count(*) FROM history), (SELECT count(*) FROM signals)"
+        ).fetchall()[0]
+    )
