@@ -180,8 +180,14 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
             board_respond(board, label, "accept")
     wait_board_counts(board, agreed=6)
     refresh_board(board)  # the Lock button follows the last full run, not the live part
-    board.get_by_role("tab", name="Respond").click()
-    board.get_by_role("button", name="Lock the cycle").click()
+    lock = board.get_by_role("button", name="Lock the cycle")
+    for _ in range(30):
+        # Clicked again until the button shows: a rerun still in flight resets the tabs.
+        board.get_by_role("tab", name="Respond").click()
+        if lock.is_visible():
+            break
+        board.wait_for_timeout(1000)
+    lock.click()
     board.get_by_text("Cycle locked").wait_for(timeout=30_000)
     wait_idle(board)
     shot(board, "e2e_10_board_locked")
