@@ -9,6 +9,8 @@ Recorded (test-artifacts/load_results.json and the test's output): the board's r
 interval p50/p95 seen by the viewers during the burst, the time from the last submission
 to all 30 proposals on every board, and the server-side snapshot time for 30 regions.
 No timed assertions (CONTRIBUTING): only "no error, no lost proposal, burst within 10 s".
+On a shared 2-core machine (load average 30+) the set-up alone did not finish in 9 minutes,
+so outside CI the test runs only when CALIBRATE_LOAD=1 is set.
 """
 
 from __future__ import annotations
@@ -170,6 +172,10 @@ def _summarise(run: dict) -> dict:
     }
 
 
+@pytest.mark.skipif(
+    not (os.environ.get("CI") or os.environ.get("CALIBRATE_LOAD")),
+    reason="60 browser contexts: runs in CI, or locally with CALIBRATE_LOAD=1",
+)
 def test_thirty_boards_thirty_leads(tmp_path: Path) -> None:
     _need_browser()
     db = tmp_path / "load.duckdb"
