@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -206,7 +207,8 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     sign_letter(board)
     board.get_by_text("Fully signed.").first.wait_for()
     with board.expect_download(timeout=60_000) as download:
-        board.get_by_role("button", name="PDF (English)").click()
+        # The name starts with the Material icon's ligature text, hence the regex.
+        board.get_by_role("button", name=re.compile(r"PDF \(English\)")).click()
     pdf = tmp_path / download.value.suggested_filename
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
