@@ -207,8 +207,9 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     sign_letter(board)
     board.get_by_text("Fully signed.").first.wait_for()
     with board.expect_download(timeout=60_000) as download:
-        # The name starts with the Material icon's ligature text, hence the regex.
-        board.get_by_role("button", name=re.compile(r"PDF \(English\)")).click()
+        # By test id: the deferred download's accessible name/role is not a plain button.
+        board.locator("[data-testid='stDownloadButton']").filter(
+            has_text=re.compile(r"PDF \(English\)")).first.click()
     pdf = tmp_path / download.value.suggested_filename
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
