@@ -209,7 +209,7 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     with board.expect_download(timeout=60_000) as download:
         # By test id: the deferred download's accessible name/role is not a plain button.
         board.locator("[data-testid='stDownloadButton']").filter(
-            has_text=re.compile(r"PDF \(English\)")).first.click()
+            has_text=re.compile(r"PDF \((en|English)\)")).first.click()
     pdf = tmp_path / download.value.suggested_filename
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
