@@ -76,7 +76,7 @@ def submit_proposal(page) -> None:
 
 def choose(page, label: str, option: str) -> None:
     """Pick an option of a Streamlit selectbox by its label."""
-    page.get_by_label(label).first.click()
+    page.get_by_label(label, exact=True).first.click()
     page.get_by_role("option", name=option, exact=True).click()
     wait_idle(page)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -180,8 +181,14 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
             board_respond(board, label, "accept")
     wait_board_counts(board, agreed=6)
     refresh_board(board)  # the Lock button follows the last full run, not the live part
-    board.get_by_role("tab", name="Respond").click()
-    board.get_by_role("button", name="Lock the cycle").click()
+    lock = board.get_by_role("button", name="Lock the cycle")
+    for _ in range(30):
+        # Clicked again until the button shows: a rerun still in flight resets the tabs.
+        board.get_by_role("tab", name="Respond").click()
+        if lock.is_visible():
+            break
+        board.wait_for_timeout(1000)
+    lock.click()
     board.get_by_text("Cycle locked").wait_for(timeout=30_000)
     wait_idle(board)
     shot(board, "e2e_10_board_locked")
@@ -200,7 +207,9 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     sign_letter(board)
     board.get_by_text("Fully signed.").first.wait_for()
     with board.expect_download(timeout=60_000) as download:
-        board.get_by_role("button", name="PDF (English)").click()
+        # By test id: the deferred download's accessible name/role is not a plain button.
+        board.locator("[data-testid='stDownloadButton']").filter(
+            has_text=re.compile(r"PDF \((en|English)\)")).first.click()
     pdf = tmp_path / download.value.suggested_filename
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")

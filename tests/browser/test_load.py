@@ -9,6 +9,8 @@ Recorded (test-artifacts/load_results.json and the test's output): the board's r
 interval p50/p95 seen by the viewers during the burst, the time from the last submission
 to all 30 proposals on every board, and the server-side snapshot time for 30 regions.
 No timed assertions (CONTRIBUTING): only "no error, no lost proposal, burst within 10 s".
+On a shared 2-core machine (load average 30+) the set-up alone did not finish in 9 minutes,
+so outside CI the test runs only when CALIBRATE_LOAD=1 is set.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from tests.browser.steps import read_db
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 N = 30
-SMALL = {"width": 900, "height": 700}
+SMALL = {"width": 800, "height": 600}
 # Sign-ins in flight at once: enough to overlap page loads, few enough for 2 cores.
 CONCURRENCY = 4
 # Polled in each viewer: one entry per change of the live caption (one per refresh).
@@ -108,8 +110,10 @@ async def _scenario(url: str, suggestions: dict[str, float]) -> dict:
 
         t_setup = time.time()
         try:
-            viewers = await asyncio.gather(*(viewer() for _ in range(N)))
+            # Leads first: their pages sit idle once filled, whereas every open board reruns
+            # each second and would slow every sign-in after it.
             leads = await asyncio.gather(*(lead(r) for r in region_ids(N)))
+            viewers = await asyncio.gather(*(viewer() for _ in range(N)))
         except Exception:
             # What the screens showed when set-up failed, for the CI artifacts.
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -168,6 +172,10 @@ def _summarise(run: dict) -> dict:
     }
 
 
+@pytest.mark.skipif(
+    not (os.environ.get("CI") or os.environ.get("CALIBRATE_LOAD")),
+    reason="60 browser contexts: runs in CI, or locally with CALIBRATE_LOAD=1",
+)
 def test_thirty_boards_thirty_leads(tmp_path: Path) -> None:
     _need_browser()
     db = tmp_path / "load.duckdb"
