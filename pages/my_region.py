@@ -216,8 +216,11 @@ if cycle["status"] == "open":
                      max_chars=neg.MAX_TEXT)
         field_error("risk")
         # Translated labels as options (not format_func), mapped back in the callback.
-        st.radio(ctx.tr("nego.confidence"), list(confidence_labels),
-                 index=None if "nego_conf" in ss else 1, horizontal=True, key="nego_conf")
+        # A constant signature keeps the widget's identity (and the choice) across reruns.
+        if ss.get("nego_conf") not in confidence_labels:
+            ss["nego_conf"] = list(confidence_labels)[1]
+        st.radio(ctx.tr("nego.confidence"), list(confidence_labels), horizontal=True,
+                 key="nego_conf")
         field_error("confidence")
         st.form_submit_button(ctx.tr("nego.submit"), type="primary", on_click=submit_proposal)
 elif cycle["status"] in ("locked", "tracking", "closed"):
@@ -247,7 +250,7 @@ else:
             ctx.tr("nego.col_kind"): [ctx.tr(f"nego.kind.{k}") for k in events["kind"]],
             ctx.tr("nego.col_actor"): events["actor"],
             ctx.tr("nego.col_value"): events["value"],
-            ctx.tr("nego.col_suggestion"): events["suggestion"],
+            ctx.tr("nego.col_suggestion"): events["suggestion"].astype("float64").round(1),
             ctx.tr("nego.col_run"): events["run_id"],
             ctx.tr("nego.col_note"): [note(k, p) for k, p in
                                       zip(events["kind"], events["payload"], strict=True)],
