@@ -86,6 +86,11 @@ def _recently_changed(state: pd.DataFrame, table: pd.DataFrame) -> set[str]:
                     icon=":material/notifications:",
                 )
     memo[cycle_id] = state
+    if fresh and prev is not None:
+        # The respond and lock controls live outside this fragment: a change the room
+        # just saw must reach them too, so the whole page reruns once.
+        st.session_state["board_rerun_for"] = sorted(fresh)
+        st.rerun(scope="app")
     # One refresh (1 s) is too short to notice a change: keep it lit for a while.
     return {r for r, at in lit.items() if now - at < HIGHLIGHT_SECONDS}
 
