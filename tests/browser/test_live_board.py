@@ -38,6 +38,11 @@ def test_board_shows_a_new_proposal_without_reload(server, browser, shot) -> Non
         wait_board_counts(board, timeout_s=5, proposed=before[0] + 1)
         seen_after = time.monotonic() - stored_at
         shot(board, "live_01_board_after_proposal")
+        # Presentation mode for the projector: large type, same numbers.
+        board.get_by_text("Presentation mode (large text)").click()
+        board.wait_for_timeout(2500)
+        assert board.get_by_text("Company target").first.is_visible()
+        shot(board, "live_02_board_presentation_mode")
 
         assert board.evaluate("() => window.__noReload === true")
         assert board.evaluate("() => performance.getEntriesByType('navigation').length") == loads
