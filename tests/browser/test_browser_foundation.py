@@ -27,6 +27,10 @@ def test_lead_signs_in_and_sees_data_page(server, browser, shot):
 
 def test_chinese_login_and_data_page(server, browser, shot):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{server.url}/?lang=zh")
+    page.get_by_label("用户名").wait_for()
+    page.get_by_text("演示账户").wait_for()
+    shot(page, "01_login_zh")
     sign_in(page, server.url, "analyst", lang="zh")
     shot(page, "03_after_login_zh")
     open_page(page, "数据")
