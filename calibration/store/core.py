@@ -115,3 +115,15 @@ def transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         except duckdb.Error:
             pass
         raise
+
+
+@contextmanager
+def registered(
+    cur: duckdb.DuckDBPyConnection, name: str, frame: object
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Expose a DataFrame to SQL as `name` for the block, and always remove it after."""
+    cur.register(name, frame)
+    try:
+        yield cur
+    finally:
+        cur.unregister(name)

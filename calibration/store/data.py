@@ -7,6 +7,8 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from calibration.store.core import registered
+
 # Tables an import may write, with their key columns; used for counting changes.
 IMPORT_TABLES = {
     "history": ("history", ("region", "metric", "period"), "value"),
@@ -79,16 +81,13 @@ def table_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def count_changes(cur: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame) -> tuple[int, int]:
     """How many rows of frame are new and how many change a stored value."""
     table, keys, value = IMPORT_TABLES[kind]
-    cur.register("incoming", frame)
-    try:
+    with registered(cur, "incoming", frame):
         on = " AND ".join(f"t.{k} = i.{k}" for k in keys)
         new, changed = cur.execute(
             f"SELECT count(*) FILTER (WHERE t.{value} IS NULL),"
             f" count(*) FILTER (WHERE t.{value} IS NOT NULL AND t.{value} <> i.{value})"
             f" FROM incoming i LEFT JOIN {table} t ON {on}"
         ).fetchall()[0]
-    finally:
-        cur.unregister("incoming")
     return int(new), int(changed)
 
 
@@ -131,21 +130,17 @@ def ensure_metrics(cur: duckdb.DuckDBPyConnection, frequencies: dict[str, str]) 
 
 def upsert_history(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source_id: int) -> None:
     """Insert or replace history rows (region, metric, period, ordinal, value)."""
-    cur.register("incoming", frame)
-    try:
+    with registered(cur, "incoming", frame):
         cur.execute(
             "INSERT OR REPLACE INTO history (region, metric, period, ordinal, value, source_id)"
             " SELECT region, metric, period, ordinal, value, ? FROM incoming",
             [source_id],
         )
-    finally:
-        cur.unregister("incoming")
 
 
 def upsert_signals(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source_id: int) -> None:
     """Insert or replace signal rows."""
-    cur.register("incoming", frame)
-    try:
+    with registered(cur, "incoming", frame):
         cur.execute(
             "INSERT OR REPLACE INTO signals"
             " (region, signal, period, frequency, ordinal, dimension, value, source_id)"
@@ -153,14 +148,11 @@ def upsert_signals(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source_i
             " FROM incoming",
             [source_id],
         )
-    finally:
-        cur.unregister("incoming")
 
 
 def changed_regions(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tuple[int, int]:
     """New and changed rows of a regions frame against the stored table."""
-    cur.register("incoming", frame)
-    try:
+    with registered(cur, "incoming", frame):
         new, changed = cur.execute(
             "SELECT count(*) FILTER (WHERE t.region IS NULL),"
             " count(*) FILTER (WHERE t.region IS NOT NULL AND ("
@@ -168,21 +160,16 @@ def changed_regions(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tupl
             "   OR t.parent IS DISTINCT FROM i.parent OR t.lead IS DISTINCT FROM i.lead))"
             " FROM incoming i LEFT JOIN regions t ON t.region = i.region"
         ).fetchall()[0]
-    finally:
-        cur.unregister("incoming")
     return int(new), int(changed)
 
 
 def upsert_regions(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
     """Insert or replace region rows."""
-    cur.register("incoming", frame)
-    try:
+    with registered(cur, "incoming", frame):
         cur.execute(
             "INSERT OR REPLACE INTO regions (region, name_en, name_zh, parent, lead)"
             " SELECT region, name_en, name_zh, parent, lead FROM incoming"
         )
-    finally:
-        cur.unregister("incoming")
 
 
 def history_summary(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -7,6 +7,8 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from calibration.store.core import registered
+
 REGION_COLUMNS = (
     "region", "suggestion", "lower80", "upper80", "base",
     "history", "market", "pipeline", "capacity", "reason_en", "reason_zh",
@@ -35,25 +37,19 @@ def insert_run(
     )
     reg = regions.loc[:, list(REGION_COLUMNS)].copy()
     reg.insert(0, "run_id", run_id)
-    cur.register("incoming_run_regions", reg)
-    try:
+    with registered(cur, "incoming_run_regions", reg):
         cur.execute(
             "INSERT INTO model_run_regions (run_id, " + ", ".join(REGION_COLUMNS) + ")"
             " SELECT run_id, " + ", ".join(REGION_COLUMNS) + " FROM incoming_run_regions"
         )
-    finally:
-        cur.unregister("incoming_run_regions")
     if len(signals):
         sig = signals.loc[:, list(SIGNAL_COLUMNS)].copy()
         sig.insert(0, "run_id", run_id)
-        cur.register("incoming_run_signals", sig)
-        try:
+        with registered(cur, "incoming_run_signals", sig):
             cur.execute(
                 "INSERT INTO model_run_signals (run_id, " + ", ".join(SIGNAL_COLUMNS) + ")"
                 " SELECT run_id, " + ", ".join(SIGNAL_COLUMNS) + " FROM incoming_run_signals"
             )
-        finally:
-            cur.unregister("incoming_run_signals")
     return run_id
 
 

@@ -11,6 +11,8 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from calibration.store.core import registered
+
 
 def _next_id(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
     # Table and column names are constants of this module, never input.
@@ -22,30 +24,24 @@ def _next_id(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
 
 def count_actual_changes(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tuple[int, int]:
     """How many rows of frame (region, metric, date, value) are new and how many change."""
-    cur.register("incoming_actuals", frame)
-    try:
+    with registered(cur, "incoming_actuals", frame):
         new, changed = cur.execute(
             "SELECT count(*) FILTER (WHERE t.value IS NULL),"
             " count(*) FILTER (WHERE t.value IS NOT NULL AND t.value <> i.value)"
             " FROM incoming_actuals i LEFT JOIN actuals t"
             ' ON t.region = i.region AND t.metric = i.metric AND t."date" = i."date"'
         ).fetchall()[0]
-    finally:
-        cur.unregister("incoming_actuals")
     return int(new), int(changed)
 
 
 def upsert_actuals(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source_id: int) -> None:
     """Insert or replace daily actuals (region, metric, date, value)."""
-    cur.register("incoming_actuals", frame)
-    try:
+    with registered(cur, "incoming_actuals", frame):
         cur.execute(
             'INSERT OR REPLACE INTO actuals (region, metric, "date", value, source_id)'
             ' SELECT region, metric, "date", value, ? FROM incoming_actuals',
             [source_id],
         )
-    finally:
-        cur.unregister("incoming_actuals")
 
 
 def load_actuals(
