@@ -18,7 +18,8 @@ run: venv
 
 test: venv
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -n 3 --dist loadfile
+	$(PY) -m pytest -q -n 3 --dist loadfile -m "not load"
+	$(PY) -m pytest -q -s -m load
 
 lint: venv
 	$(PY) -m ruff check .

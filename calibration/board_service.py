@@ -7,6 +7,7 @@ import duckdb
 from calibration import letters, negotiation
 from calibration.auth import User
 from calibration.store import data as dq
+from calibration.store import negotiation as nq
 
 BOARD_ROLES = ("executive", "analyst", "admin")
 
@@ -18,6 +19,11 @@ def default_cycle(cur: duckdb.DuckDBPyConnection) -> int | None:
         if cycle["status"] == "open":
             return int(cycle["id"])
     return int(cycles[0]["id"]) if cycles else None
+
+
+def version(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[int, ...]:
+    """A value that changes whenever the cycle's board would change (one small query)."""
+    return nq.cycle_version(cur, cycle_id)
 
 
 def signed_count(cur: duckdb.DuckDBPyConnection, cycle: dict) -> int:

@@ -95,11 +95,13 @@ class ValidationError(NegotiationError):
 class StaleWriteError(NegotiationError):
     """Somebody else changed the region since the writer last loaded it."""
 
-    def __init__(self, actor: str, at: datetime, event_id: int) -> None:
+    def __init__(self, actor: str | None, at: datetime | None, event_id: int | None) -> None:
         self.actor = actor
         self.at = at
         self.event_id = event_id
-        when = at.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+        # None when the writer named an event the region does not have (a bad client value).
+        when = at.strftime("%Y-%m-%d %H:%M:%S") + " UTC" if at is not None else "–"
+        actor = actor or "–"
         super().__init__("nego.err_stale", None, actor=actor, at=when)
 
 
@@ -780,8 +782,9 @@ def respond(
         _require_open(cur, cycle_id)
         _check_fresh(cur, cycle_id, region, expected_last_event)
         row = _state_row(cur, cycle_id, region)
-        if row is None or row["status"] not in ("proposed", "flagged"):
-            raise CycleStateError("nego.err_nothing_to_answer", region=region)
+        if row is None or row["status"] not in _ANSWERABLE[action]:
+            key = "nego.err_nothing_to_answer" if action == "accept" else "nego.err_no_counter_now"
+            raise CycleStateError(key, region=region)
         value = row["proposal_value"] if action == "accept" else number
         return [_event(actor, cycle_id, "response", region=region, value=value,
                        suggestion=row["suggestion"], run_id=row["run_id"],
@@ -789,6 +792,71 @@ def respond(
                                 "proposal_event": row["proposal_event_id"]})]
 
     return _append(cur, build)[0]
+
+
+# Statuses each response may answer. A counter also goes to a region that has not proposed
+# (the executive names a number the lead can accept) or replaces an earlier counter.
+_ANSWERABLE = {
+    "accept": ("proposed", "flagged"),
+    "counter": ("none", "proposed", "flagged", "countered"),
+}
+
+
+def send_counters(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    offers: list[dict],
+    *,
+    method: str = "",
+) -> list[int]:
+    """Counter several regions at once (e.g. a what-if allocation): all or none are recorded.
+
+    Each offer has region, value, reason and expected_last_event (the region's last decision
+    event the executive saw). Field errors are keyed "<region>.value" / "<region>.reason".
+    """
+    if not _is_exec(actor):
+        raise PermissionError("only an executive may send counter-offers")
+    errors: dict[str, str] = {}
+    clean: list[dict] = []
+    for offer in offers:
+        region = str(offer.get("region") or "")
+        field_errors: dict[str, str] = {}
+        number = _number(offer.get("value"))
+        if number is None:
+            field_errors["value"] = "nego.err_value"
+        reason = _required_text(field_errors, "reason", offer.get("reason"))
+        errors.update({f"{region}.{k}": v for k, v in field_errors.items()})
+        clean.append({**offer, "region": region, "value": number, "reason": reason})
+    if not clean:
+        errors["offers"] = "nego.err_no_offers"
+    if errors:
+        raise ValidationError(errors)
+
+    def build() -> list[dict]:
+        _require_open(cur, cycle_id)
+        # One read of the state for all regions: a read per region costs seconds at 200.
+        state = {r["region"]: r for r in
+                 (_plain(x) for x in cycle_state(cur, cycle_id).to_dict("records"))}
+        events = []
+        for offer in clean:
+            region = offer["region"]
+            row = state.get(region)
+            if row is None or row["status"] not in _ANSWERABLE["counter"]:
+                raise CycleStateError("nego.err_no_counter_now", region=region)
+            seen = _opt_int(offer.get("expected_last_event")) or 0
+            if (row["last_event_id"] or 0) != seen:
+                raise StaleWriteError(row["last_change_by"], row["last_change_at"],
+                                      row["last_event_id"])
+            events.append(_event(actor, cycle_id, "response", region=region,
+                                 value=offer["value"], suggestion=row["suggestion"],
+                                 run_id=row["run_id"],
+                                 payload={"action": "counter", "reason": offer["reason"],
+                                          "proposal_event": row["proposal_event_id"],
+                                          "allocation": method}))
+        return events
+
+    return _append(cur, build)
 
 
 def accept_counter(

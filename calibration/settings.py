@@ -19,6 +19,11 @@ def idle_minutes() -> int:
     return int(os.environ.get("CALIBRATE_IDLE_MINUTES", "30"))
 
 
+def board_refresh_seconds() -> float:
+    """How often each open live board checks for changes (CALIBRATE_BOARD_REFRESH, default 3)."""
+    return max(0.5, float(os.environ.get("CALIBRATE_BOARD_REFRESH", "3")))
+
+
 def max_upload_mb() -> int:
     """Largest accepted import file, in megabytes."""
     return int(os.environ.get("CALIBRATE_MAX_UPLOAD_MB", "200"))

@@ -8,13 +8,30 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import streamlit as st
 
-from calibration import board, board_service, charts_board, join, negotiation
+from calibration import board, board_service, charts_board, join, negotiation, settings
 from calibration.auth import User
 from calibration.i18n import t
 from ui import context as ctx
+from ui.timings import timed
 
-REFRESH_SECONDS = 1
+REFRESH_SECONDS = settings.board_refresh_seconds()
 HIGHLIGHT_SECONDS = 15
+# Projector layout: no sidebar, full width, large type (Streamlit has no setting for this).
+PRESENTATION_CSS = """<style>
+section[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display:none}
+[data-testid='stMainBlockContainer'] {max-width:100%; padding:1.5rem 2.5rem}
+[data-testid='stMetricValue'] {font-size:4rem; line-height:1.1}
+[data-testid='stMetricLabel'] p {font-size:1.5rem}
+[data-testid='stMetricDelta'] {font-size:1.3rem}
+[data-testid='stCaptionContainer'] p {font-size:1.2rem}
+h1 {font-size:2.4rem !important}
+</style>"""
+STATUS_COLOURS = {
+    "flagged": "background-color:#fde0dc; color:#8a1c10",
+    "countered": "background-color:#fff1c2; color:#6b4e00",
+    "agreed": "background-color:#d8f0df; color:#14532d",
+    "proposed": "background-color:#e3eefc; color:#1e3a6e",
+}
 
 user = ctx.require_user("board")
 lang = ctx.lang()
@@ -26,50 +43,70 @@ st.title(ctx.tr("board.title"))
 if cycle_id is None:
     st.info(ctx.tr("board.no_cycle"))
     st.stop()
-big = st.toggle(ctx.tr("board.presentation"), key="board_big")
+c_big, c_pause, _ = st.columns([2, 2, 3])
+big = c_big.toggle(ctx.tr("board.presentation"), key="board_big")
+paused = c_pause.toggle(ctx.tr("board.pause"), key="board_paused", help=ctx.tr("board.pause_help"))
 if big:
-    # Presentation mode: the headline must be readable from the back of the room.
-    st.html(
-        "<style>[data-testid='stMetricValue']{font-size:3.6rem}"
-        "[data-testid='stMetricLabel'] p{font-size:1.4rem}</style>"
-    )
+    st.html(PRESENTATION_CSS)
+
+# Every screen's tick reads only this; the board itself is rebuilt when it changes.
+version = board_service.version(ctx.cursor(), cycle_id)
 
 
-@st.cache_data(ttl=1, show_spinner=False)
-def _snapshot(cycle_id: int, _viewer: User) -> dict:
-    # One read per second shared by every screen on the board; every board role sees all
-    # regions, so the first viewer's snapshot is valid for the others.
+@st.cache_data(max_entries=16, show_spinner=False)
+def _snapshot(cycle_id: int, version: tuple, _viewer: User) -> dict:
+    # Keyed on the version: one read per change shared by every screen; every board role
+    # sees all regions, so the first viewer's snapshot is valid for the others.
     return board_service.snapshot(ctx.cursor(), _viewer, cycle_id)
 
 
-@st.cache_data(ttl=1, show_spinner=False)
-def _view(cycle_id: int, lang: str, big: bool, _viewer: User) -> dict:
-    # Table, headline and charts built once a second for all screens, not once per screen.
-    snap = _snapshot(cycle_id, _viewer)
+@st.cache_data(max_entries=16, show_spinner=False)
+def _view(cycle_id: int, version: tuple, lang: str, big: bool, _viewer: User) -> dict:
+    # Table, headline and chart specs built once per change for all screens.
+    snap = _snapshot(cycle_id, version, _viewer)
     cycle, state = snap["cycle"], snap["state"]
     if state.empty:
-        return {"state": state}
+        return {"state": state, "cycle": cycle}
     table = board.board_table(state, snap["regions"], snap["history"], cycle["period"], lang)
     head = board.headline(state, cycle["company_target"], snap["signed"])
     return {
+        "cycle": cycle,
         "state": state,
         "table": table,
         "headline": head,
         "rollup": board.rollup(table),
-        # Specs, not Altair objects: converting (and validating) a chart costs ~25 ms, so it
-        # is done here once a second rather than by every screen on every refresh.
+        # Specs, not Altair objects: converting (and validating) a chart costs ~25 ms.
         "regions_chart": charts_board.regions_chart(table, lang, big=big).to_dict(),
         "bridge_chart": charts_board.bridge_chart(head, table, lang, big=big).to_dict(),
     }
 
 
-def _recently_changed(state: pd.DataFrame, table: pd.DataFrame) -> set[str]:
+@st.cache_data(max_entries=32, show_spinner=False)
+def _allocation(cycle_id: int, version: tuple, method: str, _viewer: User) -> pd.DataFrame:
+    snap = _snapshot(cycle_id, version, _viewer)
+    cycle = snap["cycle"]
+    return board.allocate(
+        method,
+        cycle["company_target"],
+        snap["state"],
+        snap["history"],
+        snap["signals"],
+        cycle["period"],
+    )
+
+
+def _fmt(value: float | None, pct: bool = False) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:+.1f}%" if pct else f"{value:,.0f}"
+
+
+def _changes(state: pd.DataFrame, table: pd.DataFrame) -> set[str]:
     """Regions changed in the last few seconds; a toast for each change seen just now."""
     memo = st.session_state.setdefault("board_seen", {})
-    prev = memo.get(cycle_id)
-    now = time.time()
     lit = st.session_state.setdefault("board_lit", {})
-    fresh = board.changes_since(prev, state)
+    now = time.time()
+    fresh = board.changes_since(memo.get(cycle_id), state)
     if fresh:
         rows = table.set_index("region")
         for region in sorted(fresh):
@@ -86,32 +123,50 @@ def _recently_changed(state: pd.DataFrame, table: pd.DataFrame) -> set[str]:
                     icon=":material/notifications:",
                 )
     memo[cycle_id] = state
-    if fresh and prev is not None:
-        # The respond and lock controls live outside this fragment: a change the room
-        # just saw must reach them too, so the whole page reruns once.
-        st.session_state["board_rerun_for"] = sorted(fresh)
-        st.rerun(scope="app")
-    # One refresh (1 s) is too short to notice a change: keep it lit for a while.
     return {r for r, at in lit.items() if now - at < HIGHLIGHT_SECONDS}
 
 
-def _fmt(value: float | None, pct: bool = False) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{value:+.1f}%" if pct else f"{value:,.0f}"
+@st.fragment(run_every=None if paused else REFRESH_SECONDS)
+def live(shown_version: tuple, lit: set[str]) -> None:
+    """The tick: one small query; the page reruns only when the board has changed."""
+    with timed("board.tick"):
+        now_version = board_service.version(ctx.cursor(), cycle_id)
+        lit_at = st.session_state.get("board_lit", {})
+        faded = any(time.time() - lit_at.get(r, 0) >= HIGHLIGHT_SECONDS for r in lit)
+    if now_version != shown_version or faded:
+        st.rerun(scope="app")
+    clock = time.strftime("%H:%M:%S", time.gmtime())
+    if paused:
+        st.caption(":material/pause_circle: " + ctx.tr("board.paused", time=clock))
+    else:
+        st.caption(
+            ":green[:material/radio_button_checked:] "
+            + ctx.tr("board.live", seconds=f"{REFRESH_SECONDS:g}", time=clock)
+        )
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
-def live() -> None:
-    """Headline, table and charts; reruns on its own every second."""
-    view = _view(cycle_id, lang, big, user)
-    state = view["state"]
-    if state.empty:
-        st.info(ctx.tr("board.no_regions"))
-        return
+def _status_style(column: pd.Series, statuses: pd.Series) -> list[str]:
+    return [STATUS_COLOURS.get(s, "") for s in statuses]
+
+
+def _styled(frame: pd.DataFrame, table: pd.DataFrame, numbers: list[str], pct: list[str]):
+    """Status colours, thousands separators and a dash for missing numbers (not "None")."""
+    # Text, not numbers: the data grid draws a missing number as "None" whatever the format.
+    frame = frame.copy()
+    for name in numbers:
+        frame[name] = [_fmt(v) for v in frame[name]]
+    for name in pct:
+        frame[name] = [_fmt(v, pct=True) for v in frame[name]]
+    status_col = ctx.tr("board.col_status")
+    styler = frame.style.apply(
+        _status_style, statuses=table["status"].reset_index(drop=True), subset=[status_col]
+    )
+    return styler.hide(axis="index")
+
+
+def render_board(view: dict, lit: set[str]) -> None:
+    """Headline, counts, the per-region table and the charts."""
     table, head = view["table"], view["headline"]
-    lit = _recently_changed(state, table)
-
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(ctx.tr("board.kpi_target"), _fmt(head["company_target"]))
     c2.metric(
@@ -140,194 +195,332 @@ def live() -> None:
             signed=head["signed"],
         )
         + " · "
-        + ctx.tr(
-            "board.live", seconds=REFRESH_SECONDS, time=time.strftime("%H:%M:%S", time.gmtime())
-        )
+        + ctx.tr("board.kpi_suggestion_sum")
+        + f" {_fmt(head['suggestion_sum'])}"
     )
 
-    shown = pd.DataFrame(
-        {
-            "": ["●" if r in lit else "" for r in table["region"]],
-            ctx.tr("board.col_region"): table["name"],
-            ctx.tr("board.col_last_actual"): table["last_actual"].round(0),
-            ctx.tr("board.col_same_period_last_year"): table["same_period_last_year"].round(0),
-            ctx.tr("board.col_suggestion"): table["suggestion"].round(0),
-            ctx.tr("board.col_interval"): [
-                f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
-                for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
-            ],
-            # Numeric dtype, so a region without a proposal shows an empty cell, not "None".
-            ctx.tr("board.col_proposal"): pd.to_numeric(table["proposal"]).round(0),
-            ctx.tr("board.col_delta_pct"): pd.to_numeric(table["delta_pct"]),
-            ctx.tr("board.col_status"): [
-                f"{label} ⚠" if older else label
-                for label, older in zip(table["status_label"], table["older_run"], strict=True)
-            ],
-            ctx.tr("board.col_justification"): table["justification_preview"],
-            ctx.tr("board.col_last_change"): table["last_change_at"],
-        }
-    )
-    if table["parent"].notna().any():
-        shown.insert(2, ctx.tr("board.col_parent"), table["parent_name"])
-    number = st.column_config.NumberColumn(format="localized")
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            ctx.tr("board.col_last_actual"): number,
-            ctx.tr("board.col_same_period_last_year"): number,
-            ctx.tr("board.col_suggestion"): number,
-            ctx.tr("board.col_proposal"): number,
-            ctx.tr("board.col_delta_pct"): st.column_config.NumberColumn(format="%+.1f%%"),
-            ctx.tr("board.col_last_change"): st.column_config.DatetimeColumn(format="HH:mm:ss"),
-        },
-    )
+    col = {
+        k: ctx.tr(f"board.col_{k}")
+        for k in (
+            "region",
+            "parent",
+            "last_actual",
+            "same_period_last_year",
+            "suggestion",
+            "interval",
+            "proposal",
+            "delta_pct",
+            "status",
+            "justification",
+            "last_change",
+        )
+    }
+    interval = [
+        f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
+        for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
+    ]
+    status = [
+        f"{label} ⚠" if older else label
+        for label, older in zip(table["status_label"], table["older_run"], strict=True)
+    ]
+    mark = ["●" if r in lit else "" for r in table["region"]]
+    if big:
+        # Projector: fewer, larger columns; the details stay on the normal layout.
+        shown = pd.DataFrame(
+            {
+                "": mark,
+                col["region"]: table["name"],
+                col["suggestion"]: table["suggestion"].to_numpy(),
+                col["interval"]: interval,
+                col["proposal"]: pd.to_numeric(table["proposal"]).to_numpy(),
+                col["delta_pct"]: pd.to_numeric(table["delta_pct"]).to_numpy(),
+                col["status"]: status,
+            }
+        )
+        styler = _styled(shown, table, [col["suggestion"], col["proposal"]], [col["delta_pct"]])
+        styler = styler.set_table_styles(
+            [{"selector": "th, td", "props": "font-size:1.55rem; padding:0.45rem 0.9rem"}]
+        )
+        st.table(styler)
+    else:
+        shown = pd.DataFrame(
+            {
+                "": mark,
+                col["region"]: table["name"],
+                col["last_actual"]: table["last_actual"].to_numpy(),
+                col["same_period_last_year"]: table["same_period_last_year"].to_numpy(),
+                col["suggestion"]: table["suggestion"].to_numpy(),
+                col["interval"]: interval,
+                col["proposal"]: pd.to_numeric(table["proposal"]).to_numpy(),
+                col["delta_pct"]: pd.to_numeric(table["delta_pct"]).to_numpy(),
+                col["status"]: status,
+                col["justification"]: table["justification_preview"],
+                col["last_change"]: table["last_change_at"],
+            }
+        )
+        if table["parent"].notna().any():
+            shown.insert(2, col["parent"], table["parent_name"])
+        numbers = [
+            col[k] for k in ("last_actual", "same_period_last_year", "suggestion", "proposal")
+        ]
+        right = st.column_config.TextColumn(alignment="right")
+        st.dataframe(
+            _styled(shown, table, numbers, [col["delta_pct"]]),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                **dict.fromkeys([*numbers, col["delta_pct"], col["interval"]], right),
+                col["last_change"]: st.column_config.DatetimeColumn(format="HH:mm:ss"),
+            },
+        )
     if table["older_run"].any():
         st.caption("⚠ " + ctx.tr("board.older_run"))
 
-    tab_regions, tab_bridge = st.tabs([ctx.tr("board.tab_regions"), ctx.tr("board.tab_bridge")])
-    with tab_regions:
-        st.vega_lite_chart(view["regions_chart"], width="stretch")
-        roll = view["rollup"]
-        if not roll.empty:
-            st.subheader(ctx.tr("board.rollup_title"))
-            st.dataframe(roll, hide_index=True, width="stretch")
-    with tab_bridge:
-        st.vega_lite_chart(view["bridge_chart"], width="stretch")
+    chart_tabs = [ctx.tr("board.tab_regions"), ctx.tr("board.tab_bridge")]
+    tab_regions, tab_bridge = st.tabs(chart_tabs, key="board_chart_tab", on_change="rerun")
+    if tab_regions.open:
+        with tab_regions:
+            st.vega_lite_chart(view["regions_chart"], width="stretch")
+            roll = view["rollup"]
+            if not roll.empty:
+                st.subheader(ctx.tr("board.rollup_title"))
+                st.dataframe(roll, hide_index=True, width="stretch")
+    if tab_bridge.open:
+        with tab_bridge:
+            st.vega_lite_chart(view["bridge_chart"], width="stretch")
 
 
-live()
+with timed("board.render"):
+    view = _view(cycle_id, version, lang, big, user)
+    cycle, state = view["cycle"], view["state"]
+    lit = _changes(state, view["table"]) if not state.empty else set()
+    live(version, lit)
+    if state.empty:
+        st.info(ctx.tr("board.no_regions"))
+        st.stop()
+    render_board(view, lit)
+table = view["table"]
 
-# Below the live part: actions and what-ifs, computed on the snapshot of this script run.
-snap = _snapshot(cycle_id, user)
-cycle, state = snap["cycle"], snap["state"]
 is_exec = user.role in ("executive", "admin")
+is_open = cycle["status"] == "open"
 tabs = [ctx.tr("board.tab_whatif"), ctx.tr("board.tab_respond")]
 if is_exec:
     tabs.append(ctx.tr("board.tab_join"))
-tab_whatif, tab_respond, *tab_join = st.tabs(tabs)
+# Stateful tabs: a change arriving from another browser reruns the page, and the
+# executive must stay on the tab they were using.
+tab_whatif, tab_respond, *tab_join = st.tabs(tabs, key="board_action_tab", on_change="rerun")
 
-with tab_whatif:
-    method = st.selectbox(
-        ctx.tr("board.method"),
-        board.METHODS,
-        format_func=lambda m: board.method_label(m, lang),
-        key="board_method",
+
+def _send_allocation(alloc: pd.DataFrame) -> None:
+    """Form: send the allocation's numbers as counter-offers (one reason, editable per region)."""
+    open_rows = alloc[~alloc["kept"].astype(bool)].merge(
+        table[["region", "status", "last_event_id"]], on="region", how="left"
     )
-    st.caption(ctx.tr("board.whatif_note"))
-    if not state.empty:
+    open_rows = open_rows[open_rows["status"] != "agreed"]
+    if open_rows.empty:
+        return
+    st.subheader(ctx.tr("board.send_title"))
+    c_send, c_region, c_value, c_reason = (
+        ctx.tr("board.send_col_send"),
+        ctx.tr("board.col_region"),
+        ctx.tr("board.respond_value"),
+        ctx.tr("board.send_col_reason"),
+    )
+    with st.form("board_send_allocation"):
+        common = st.text_area(ctx.tr("board.send_reason"), key="board_send_reason")
+        edited = st.data_editor(
+            pd.DataFrame(
+                {
+                    c_send: True,
+                    c_region: open_rows["name"].to_numpy(),
+                    c_value: open_rows["implied"].round(0).to_numpy(),
+                    c_reason: "",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            disabled=[c_region],
+            column_config={
+                c_value: st.column_config.NumberColumn(min_value=0, format="localized"),
+                c_reason: st.column_config.TextColumn(help=ctx.tr("board.send_reason_help")),
+            },
+            key="board_send_editor",
+        )
+        sent = st.form_submit_button(ctx.tr("board.send_submit"), type="primary")
+    if not sent:
+        return
+    offers = []
+    for i, row in enumerate(edited.to_dict("records")):
+        if not row[c_send]:
+            continue
+        src = open_rows.iloc[i]
+        seen = src["last_event_id"]
+        offers.append(
+            {
+                "region": src["region"],
+                "value": row[c_value],
+                "reason": (row[c_reason] or "").strip() or common,
+                "expected_last_event": None if pd.isna(seen) else int(seen),
+            }
+        )
+    try:
+        ids = negotiation.send_counters(
+            ctx.cursor(), user, cycle_id, offers, method=st.session_state["board_method"]
+        )
+    except negotiation.ValidationError as exc:
+        names = dict(zip(open_rows["region"], open_rows["name"], strict=True))
+        for field, key in exc.errors.items():
+            region, _, _ = field.partition(".")
+            prefix = f"{names[region]}: " if region in names else ""
+            st.error(prefix + ctx.tr(key))
+    except (negotiation.NegotiationError, PermissionError) as exc:
+        ctx.show_error(exc)
+    else:
+        st.success(ctx.tr("board.send_done", n=len(ids)))
+
+
+if tab_whatif.open:
+    with tab_whatif:
+        method = st.selectbox(
+            ctx.tr("board.method"),
+            board.METHODS,
+            format_func=lambda m: board.method_label(m, lang),
+            key="board_method",
+        )
+        st.caption(ctx.tr("board.whatif_note"))
         try:
-            alloc = board.allocate(
-                method,
-                cycle["company_target"],
-                state,
-                snap["history"],
-                snap["signals"],
-                cycle["period"],
-            )
+            alloc = _allocation(cycle_id, version, method, user)
         except board.AllocationError as exc:
             ctx.show_error(exc)
         else:
-            names = board.board_table(state, snap["regions"], None, cycle["period"], lang)[
-                ["region", "name"]
-            ]
-            alloc = alloc.merge(names, on="region", how="left")
+            alloc = alloc.merge(table[["region", "name"]], on="region", how="left")
             beyond = int((alloc["position"] == "above").sum())
             if beyond:
                 st.warning(ctx.tr("board.beyond_count", n=beyond, total=len(alloc)))
             st.altair_chart(charts_board.allocation_chart(alloc, lang, big=big), width="stretch")
+            c_impl, c_sug = ctx.tr("board.col_implied"), ctx.tr("board.col_suggestion")
+            c_dsug, c_dly = ctx.tr("board.col_delta_pct"), ctx.tr("board.col_vs_last_year_pct")
+            frame = pd.DataFrame(
+                {
+                    ctx.tr("board.col_region"): alloc["name"],
+                    c_impl: alloc["implied"].round(1),
+                    c_sug: alloc["suggestion"].round(0),
+                    c_dsug: alloc["vs_suggestion_pct"],
+                    c_dly: alloc["vs_last_year_pct"],
+                    ctx.tr("board.col_position"): alloc[f"label_{lang}"],
+                }
+            )
+            for name in (c_impl, c_sug):
+                frame[name] = [_fmt(v) for v in frame[name]]
+            for name in (c_dsug, c_dly):
+                frame[name] = [_fmt(v, pct=True) for v in frame[name]]
+            right = st.column_config.TextColumn(alignment="right")
             st.dataframe(
-                pd.DataFrame(
-                    {
-                        ctx.tr("board.col_region"): alloc["name"],
-                        ctx.tr("board.col_implied"): alloc["implied"].round(1),
-                        ctx.tr("board.col_suggestion"): alloc["suggestion"].round(0),
-                        ctx.tr("board.col_delta_pct"): alloc["vs_suggestion_pct"],
-                        ctx.tr("board.col_vs_last_year_pct"): alloc["vs_last_year_pct"],
-                        ctx.tr("board.col_position"): alloc[f"label_{lang}"],
-                    }
-                ),
+                frame,
                 hide_index=True,
                 width="stretch",
-                column_config={
-                    ctx.tr("board.col_implied"): st.column_config.NumberColumn(format="localized"),
-                    ctx.tr("board.col_suggestion"): st.column_config.NumberColumn(
-                        format="localized"
-                    ),
-                    ctx.tr("board.col_delta_pct"): st.column_config.NumberColumn(format="%+.1f%%"),
-                    ctx.tr("board.col_vs_last_year_pct"): st.column_config.NumberColumn(
-                        format="%+.1f%%"
-                    ),
-                },
+                column_config=dict.fromkeys([c_impl, c_sug, c_dsug, c_dly], right),
             )
+            if is_exec and is_open:
+                _send_allocation(alloc)
 
-with tab_respond:
-    if not is_exec:
-        st.info(ctx.tr("board.respond_only_exec"))
-    else:
-        table = board.board_table(state, snap["regions"], None, cycle["period"], lang)
-        waiting = table[table["proposal"].notna() & (table["status"] != "agreed")]
-        if waiting.empty:
-            st.info(ctx.tr("board.respond_none"))
+
+def _close_lock_dialog() -> None:
+    st.session_state.pop("board_lock_open", None)
+
+
+@st.dialog(":material/lock: " + t("board.lock", ctx.lang()), on_dismiss=_close_lock_dialog)
+def _confirm_lock(total: float) -> None:
+    st.write(ctx.tr("board.lock_confirm", total=_fmt(total), regions=len(table)))
+    yes, no = st.columns(2)
+    if no.button(ctx.tr("board.lock_cancel"), key="board_lock_no"):
+        _close_lock_dialog()
+        st.rerun()
+    if yes.button(ctx.tr("board.lock_yes"), type="primary", key="board_lock_yes"):
+        _close_lock_dialog()
+        last = pd.to_numeric(state["last_event_id"], errors="coerce").max()
+        try:
+            agreed = negotiation.lock_cycle(
+                ctx.cursor(),
+                user,
+                cycle_id,
+                expected_last_event=None if pd.isna(last) else int(last),
+            )
+        except (negotiation.NegotiationError, PermissionError) as exc:
+            ctx.show_error(exc)
         else:
-            labels = dict(zip(waiting["region"], waiting["name"], strict=True))
-            with st.form("board_respond", clear_on_submit=True):
-                region = st.selectbox(
-                    ctx.tr("board.respond_region"), list(labels), format_func=labels.get
-                )
-                action = st.radio(
-                    ctx.tr("board.respond_action"),
-                    ["accept", "counter"],
-                    # Bound to this run's language (AppTest formats options outside the run).
-                    format_func=lambda a: t(f"board.respond_{a}", lang),
-                    horizontal=True,
-                )
-                # Empty by default: a counter of 0 by oversight must be refused, not sent.
-                value = st.number_input(
-                    ctx.tr("board.respond_value"), min_value=0.0, step=1.0, value=None
-                )
-                reason = st.text_area(ctx.tr("board.respond_reason"))
-                sent = st.form_submit_button(ctx.tr("board.respond_submit"), type="primary")
-            if sent:
-                seen = table.set_index("region").loc[region, "last_event_id"]
-                try:
-                    negotiation.respond(
-                        ctx.cursor(),
-                        user,
-                        cycle_id,
-                        region,
-                        action,
-                        expected_last_event=None if pd.isna(seen) else int(seen),
-                        counter_value=value if action == "counter" else None,
-                        reason=reason,
-                    )
-                except negotiation.ValidationError as exc:
-                    for key in exc.errors.values():
-                        st.error(ctx.tr(key))
-                except (negotiation.NegotiationError, PermissionError) as exc:
-                    ctx.show_error(exc)
-                else:
-                    st.success(ctx.tr("board.respond_done", region=labels[region]))
-                    _snapshot.clear()
-        head = board.headline(state, cycle["company_target"], snap["signed"])
-        if cycle["status"] == "open" and head["all_agreed"]:
-            if st.button(ctx.tr("board.lock"), help=ctx.tr("board.lock_help"), type="primary"):
-                last = pd.to_numeric(state["last_event_id"], errors="coerce").max()
-                try:
-                    agreed = negotiation.lock_cycle(
-                        ctx.cursor(),
-                        user,
-                        cycle_id,
-                        expected_last_event=None if pd.isna(last) else int(last),
-                    )
-                except (negotiation.NegotiationError, PermissionError) as exc:
-                    ctx.show_error(exc)
-                else:
-                    st.success(ctx.tr("board.locked", total=f"{sum(agreed.values()):,.0f}"))
-                    _snapshot.clear()
+            st.session_state["board_locked_total"] = sum(agreed.values())
+            st.rerun()
 
-if tab_join:
+
+if tab_respond.open:
+    with tab_respond:
+        done_total = st.session_state.pop("board_locked_total", None)
+        if done_total is not None:
+            st.success(ctx.tr("board.locked", total=_fmt(done_total)))
+        if not is_exec:
+            st.info(ctx.tr("board.respond_only_exec"))
+        elif not is_open:
+            st.info(ctx.tr("board.respond_closed"))
+        else:
+            # Accept needs a proposal; a counter also goes to a region that has none yet.
+            # Proposals waiting for an answer first, then counters out, then silent regions.
+            order = {"flagged": 0, "proposed": 0, "countered": 1}
+            waiting = table[table["status"] != "agreed"].copy()
+            waiting["_order"] = waiting["status"].map(order).fillna(2)
+            waiting = waiting.sort_values(["_order", "name"], kind="stable")
+            if waiting.empty:
+                st.info(ctx.tr("board.respond_none"))
+            else:
+                labels = dict(zip(waiting["region"], waiting["name"], strict=True))
+                with st.form("board_respond", clear_on_submit=True):
+                    region = st.selectbox(
+                        ctx.tr("board.respond_region"), list(labels), format_func=labels.get
+                    )
+                    action = st.radio(
+                        ctx.tr("board.respond_action"),
+                        ["accept", "counter"],
+                        # Bound to this run's language (AppTest formats options outside it).
+                        format_func=lambda a: t(f"board.respond_{a}", lang),
+                        horizontal=True,
+                    )
+                    # Empty by default: a counter of 0 by oversight must be refused, not sent.
+                    value = st.number_input(
+                        ctx.tr("board.respond_value"), min_value=0.0, step=1.0, value=None
+                    )
+                    reason = st.text_area(ctx.tr("board.respond_reason"))
+                    sent = st.form_submit_button(ctx.tr("board.respond_submit"), type="primary")
+                if sent:
+                    seen = table.set_index("region").loc[region, "last_event_id"]
+                    try:
+                        negotiation.respond(
+                            ctx.cursor(),
+                            user,
+                            cycle_id,
+                            region,
+                            action,
+                            expected_last_event=None if pd.isna(seen) else int(seen),
+                            counter_value=value if action == "counter" else None,
+                            reason=reason,
+                        )
+                    except negotiation.ValidationError as exc:
+                        for key in exc.errors.values():
+                            st.error(ctx.tr(key))
+                    except (negotiation.NegotiationError, PermissionError) as exc:
+                        ctx.show_error(exc)
+                    else:
+                        st.success(ctx.tr("board.respond_done", region=labels[region]))
+            head = view["headline"]
+            if head["all_agreed"]:
+                if st.button(ctx.tr("board.lock"), help=ctx.tr("board.lock_help"), type="primary"):
+                    st.session_state["board_lock_open"] = True
+                # Kept open by a flag: the confirmation must survive the live board's reruns.
+                if st.session_state.get("board_lock_open"):
+                    _confirm_lock(head["agreed_sum"])
+            else:
+                st.caption(ctx.tr("board.lock_help"))
+
+if tab_join and tab_join[0].open:
     with tab_join[0]:
         st.caption(ctx.tr("join.intro", hours=int(join.DEFAULT_TTL.total_seconds() // 3600)))
         cur = ctx.cursor()

@@ -154,6 +154,19 @@ def last_event(cur: duckdb.DuckDBPyConnection) -> tuple[int, str]:
     return (int(rows[0][0]), rows[0][1]) if rows else (0, "")
 
 
+def cycle_version(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[int, ...]:
+    """Changes whenever anything the board shows changes: a cheap cache key for live screens."""
+    return tuple(
+        cur.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM events WHERE cycle_id = ?),"
+            " (SELECT count(*) FROM letter_signatures),"
+            " (SELECT coalesce(max(source_id), 0) FROM sources),"
+            " (SELECT count(*) FROM regions)",
+            [cycle_id],
+        ).fetchall()[0]
+    )
+
+
 def last_region_event(
     cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str | None, kinds: tuple[str, ...]
 ) -> dict | None:

@@ -189,6 +189,11 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
             break
         board.wait_for_timeout(1000)
     lock.click()
+    # A confirmation dialog first: locking freezes the numbers and cannot be undone.
+    dialog = board.get_by_role("dialog")
+    dialog.get_by_text("cannot be undone").wait_for(timeout=30_000)
+    shot(board, "e2e_10a_board_lock_confirm")
+    dialog.get_by_role("button", name="Lock now").click()
     board.get_by_text("Cycle locked").wait_for(timeout=30_000)
     wait_idle(board)
     shot(board, "e2e_10_board_locked")
