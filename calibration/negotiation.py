@@ -27,6 +27,7 @@ import pandas as pd
 from calibration import exports
 from calibration.auth import User
 from calibration.i18n import t
+from calibration.periods import parse_period
 from calibration.store import negotiation as q
 from calibration.store import transaction
 from calibration.store.core import utcnow
@@ -463,6 +464,10 @@ def create_cycle(
         errors["metric"] = "nego.err_required"
     if not clean_text(period).strip():
         errors["period"] = "nego.err_required"
+    elif parse_period(clean_text(period).strip()) is None:
+        errors["period"] = "nego.err_period"
+    else:
+        period = parse_period(clean_text(period).strip()).label
     target = _number(company_target)
     if target is None:
         errors["company_target"] = "nego.err_value"

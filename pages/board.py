@@ -12,6 +12,7 @@ from calibration import board, board_service, charts_board, join, negotiation, s
 from calibration.auth import User
 from calibration.i18n import t
 from ui import context as ctx
+from ui import cycle_setup
 from ui.timings import timed
 
 REFRESH_SECONDS = settings.board_refresh_seconds()
@@ -39,7 +40,11 @@ lang = ctx.lang()
 # the sidebar's widget state).
 cycle_id = ctx.current_cycle() or board_service.default_cycle(ctx.cursor())
 
+is_exec = user.role in ("executive", "admin")
 st.title(ctx.tr("board.title"))
+cycle_setup.flash()
+if is_exec:
+    cycle_setup.new_cycle_form(user, expanded=cycle_id is None)
 if cycle_id is None:
     st.info(ctx.tr("board.no_cycle"))
     st.stop()
@@ -295,13 +300,14 @@ with timed("board.render"):
     cycle, state = view["cycle"], view["state"]
     lit = _changes(state, view["table"]) if not state.empty else set()
     live(version, lit)
+    if is_exec and cycle["status"] == "draft":
+        cycle_setup.draft_panel(user, cycle)
     if state.empty:
         st.info(ctx.tr("board.no_regions"))
         st.stop()
     render_board(view, lit)
 table = view["table"]
 
-is_exec = user.role in ("executive", "admin")
 is_open = cycle["status"] == "open"
 tabs = [ctx.tr("board.tab_whatif"), ctx.tr("board.tab_respond")]
 if is_exec:

@@ -243,3 +243,38 @@ def test_board_presentation_mode_and_pause(seeded):
     # The projector table is a large-type static table, and the sidebar is hidden.
     assert len(at.table) == 1
     assert any("Paused" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_executive_creates_and_opens_a_cycle_from_the_board(seeded):
+    from ui import context as ctx
+
+    at = _board(login("exec"))
+    at.text_input[0].set_value("")  # the name is required
+    next(b for b in at.button if b.label == "Create draft cycle").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any(e.value.startswith("Name:") for e in at.error), [e.value for e in at.error]
+    at.text_input[0].set_value("2026Q2 stretch")
+    at.text_input[1].set_value("Q2 2026")  # not a period form the app reads
+    at.number_input[0].set_value(1300)
+    next(b for b in at.button if b.label == "Create draft cycle").click()
+    at.run()
+    assert any(e.value.startswith("Target period:") for e in at.error), [e.value for e in at.error]
+    at.text_input[1].set_value("2026Q2")
+    next(b for b in at.button if b.label == "Create draft cycle").click()
+    at.run()
+    assert not at.exception, at.exception
+    cur = ctx.connection().cursor()
+    made = next(c for c in neg.list_cycles(cur) if c["name"] == "2026Q2 stretch")
+    assert (made["status"], made["period"], made["company_target"]) == ("draft", "2026Q2", 1300)
+    assert at.session_state["cycle_id"] == made["id"]
+    assert any("Waiting for the analyst" in i.value for i in at.info)
+
+    neg.publish_run(cur, auth.load_user(cur, "analyst"), made["id"],
+                    make_run(7, {"east": 230.0, "south": 210.0}, period="2026Q2"))
+    at.run()
+    next(b for b in at.button if b.label == "Open for proposals").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert neg.get_cycle(cur, made["id"])["status"] == "open"
+    assert any("is open" in s.value for s in at.success), [s.value for s in at.success]

@@ -129,9 +129,11 @@ def goto_my_region(page) -> None:
 
 
 def seed_cycle(db: Path, name: str, target: float, metric: str = "new_customers",
-               period: str = "2026Q1", open_it: bool = True) -> tuple[int, dict[str, float]]:
+               period: str = "2026Q1", open_it: bool = True,
+               publish: bool = True) -> tuple[int, dict[str, float]]:
     """In-process, before the server starts: the executive creates a cycle and the analyst
-    saves and publishes a model run to it (the Model Lab page is not on main yet).
+    saves a model run and (unless publish=False, for a test that publishes in the browser)
+    publishes it to the cycle.
 
     Returns (cycle id, suggestion per region). DuckDB allows one process per file, so this
     must run while no server holds the database.
@@ -145,9 +147,10 @@ def seed_cycle(db: Path, name: str, target: float, metric: str = "new_customers"
         cid = neg.create_cycle(cur, executive, name, metric, period, target)
         run_id = baseline.save_run(cur, analyst, metric, period, origins=4)
         run = baseline.get_run(cur, run_id)
-        neg.publish_run(cur, analyst, cid, {"run_id": run_id, "metric": metric,
-                                            "period": period, "regions": run["regions"]})
-        if open_it:
+        if publish:
+            neg.publish_run(cur, analyst, cid, {"run_id": run_id, "metric": metric,
+                                                "period": period, "regions": run["regions"]})
+        if open_it and publish:
             neg.open_cycle(cur, executive, cid)
         suggestions = {r: float(s) for r, s in
                        zip(run["regions"]["region"], run["regions"]["suggestion"], strict=True)}

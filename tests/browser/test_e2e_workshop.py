@@ -7,9 +7,8 @@ lead and the executive sign East's consensus letter and the PDF is downloaded �
 uploads actuals on the Data page → Tracking shows East's early warning → after the server
 stops, the PDF verifies with `python -m calibration letters verify` and the log's chain holds.
 
-Not in the browser (and why): publishing the run and opening the cycle go through the
-service before the server starts: the Model Lab saves runs but has no publish-to-cycle
-control, and no page opens a cycle.
+Set up before the server starts: the draft cycle and a saved model run (saving a run is
+covered by the Model Lab's AppTests); publishing it and opening the cycle happen here.
 Screenshots of every step land in test-artifacts/screenshots/e2e_*.png.
 """
 
@@ -68,7 +67,9 @@ def workshop(tmp_path: Path) -> Iterator[tuple[Server, int, dict[str, float]]]:
                    cwd=ROOT, env=env, check=True, capture_output=True)
     # A new cycle rather than the demo's (which already has three proposals): the newest
     # open cycle is the one every page picks by default.
-    cid, suggestions = seed_cycle(db, CYCLE_NAME, TARGET)
+    # A draft with a saved run: the analyst publishes it and the executive opens the cycle
+    # in the browser.
+    cid, suggestions = seed_cycle(db, CYCLE_NAME, TARGET, open_it=False, publish=False)
     srv = Server(db, env)
     srv.start()
     yield srv, cid, suggestions
@@ -114,10 +115,31 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
             people[username] = page
         return people[username]
 
-    # 1. The executive opens the live board: the new cycle, nothing proposed yet.
+    # 0. The analyst publishes the saved run to the draft cycle from the Model Lab.
+    lab = person("analyst")
+    lab.get_by_role("heading", name="Model Lab").first.wait_for(timeout=60_000)
+    publish = lab.locator("[data-testid='stForm']").filter(has_text="Publish to cycle")
+    publish.wait_for(timeout=60_000)
+    publish.scroll_into_view_if_needed()
+    # Typed, then Enter: at the foot of the page the option list opens outside the viewport.
+    publish.get_by_label("Cycle").click()
+    lab.keyboard.type(CYCLE_NAME)
+    lab.keyboard.press("Enter")
+    publish.get_by_role("button", name="Publish to cycle").click()
+    lab.get_by_text(f"published to {CYCLE_NAME}").wait_for(timeout=60_000)
+    shot(lab, "e2e_00a_analyst_published")
+
+    # 1. The executive opens the cycle for proposals from the live board: nothing proposed yet.
     board = person("exec")
     open_page(board, "Live board")
     board.get_by_role("heading", name="Live board").first.wait_for()
+    # The sidebar lists open cycles first (the demo's); the draft is picked by hand.
+    choose(board, "Cycle", f"{CYCLE_NAME} · draft")
+    board.get_by_text("is a draft").first.wait_for(timeout=30_000)
+    shot(board, "e2e_00b_board_draft")
+    board.get_by_role("button", name="Open for proposals").click()
+    board.get_by_text("the leads can propose now").wait_for(timeout=30_000)
+    wait_idle(board)
     assert board_counts(board)[:2] == (0, 6)
     shot(board, "e2e_01_board_empty")
 
