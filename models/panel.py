@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ class Panel:
     signal_names: list[str]
     signal_dims: list[str]
     x: np.ndarray  # (R, K, T) signal levels
+    # Features shared by all target periods (models.features); the arrays above are never
+    # modified once built, so they stay valid.
+    _signal_cache: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def seasons(self) -> int:
