@@ -86,34 +86,42 @@ def build_panel(
     """Pivot long history (region, ordinal, value) and signals into dense arrays."""
     h = history[["region", "ordinal", "value"]].dropna()
     regions = sorted(h["region"].astype(str).unique().tolist())
+    h_ord = h["ordinal"].to_numpy().astype(int)
+    # Signals of known regions with a value and a period; labels are factorized once
+    # (string operations on the long signal table dominated the build).
     if signals is not None and len(signals):
-        s = signals[["region", "signal", "ordinal", "dimension", "value"]].copy()
-        s = s[s["region"].astype(str).isin(regions)].dropna(subset=["value", "ordinal"])
-        s["dimension"] = s["dimension"].fillna("market").astype(str)
-        s.loc[~s["dimension"].isin(DIMENSIONS), "dimension"] = "market"
+        s = signals[["region", "signal", "ordinal", "dimension", "value"]]
+        s_reg = _codes(s["region"], regions)
+        keep = s_reg >= 0
+        for col in ("value", "ordinal", "signal"):  # a row without a signal name is unusable
+            keep &= s[col].notna().to_numpy()
+        s = s[keep]
+        s_reg = s_reg[keep]
     else:
         s = pd.DataFrame(columns=["region", "signal", "ordinal", "dimension", "value"])
-    ords = pd.concat([h["ordinal"], s["ordinal"]]).astype(int)
+        s_reg = np.zeros(0, dtype=np.int64)
+    s_ord = s["ordinal"].to_numpy().astype(int)
+    ords = np.concatenate([h_ord, s_ord])
     start = int(ords.min())
     stop = int(ords.max()) + 1
     if end is not None:
         stop = max(stop, end)
     n_t = stop - start
     y = np.full((len(regions), n_t), np.nan)
-    ri = _codes(h["region"], regions)
-    ti = h["ordinal"].astype(int).to_numpy() - start
-    y[ri, ti] = h["value"].astype(float).to_numpy()
+    y[_codes(h["region"], regions), h_ord - start] = h["value"].astype(float).to_numpy()
     # One dimension per signal: the first one seen wins, so a signal never splits.
-    dims = s.drop_duplicates("signal").set_index("signal")["dimension"]
-    names = sorted(dims.index.astype(str).tolist(), key=lambda n: (DIMENSIONS.index(dims[n]), n))
+    sig_codes, sig_labels = pd.factorize(s["signal"])
+    _, first = np.unique(sig_codes[sig_codes >= 0], return_index=True)
+    first_dim = s["dimension"].iloc[first].fillna("market").astype(str).tolist()
+    dims = {
+        str(label): dim if dim in DIMENSIONS else "market"
+        for label, dim in zip(sig_labels.tolist(), first_dim, strict=True)
+    }
+    names = sorted(dims, key=lambda n: (DIMENSIONS.index(dims[n]), n))
     x = np.full((len(regions), len(names), n_t), np.nan)
     if len(s):
-        x[
-            _codes(s["region"], regions),
-            _codes(s["signal"], names),
-            s["ordinal"].astype(int).to_numpy() - start,
-        ] = s["value"].astype(float).to_numpy()
-    return Panel(freq, regions, start, y, names, [str(dims[n]) for n in names], x)
+        x[s_reg, _codes(s["signal"], names), s_ord - start] = s["value"].astype(float).to_numpy()
+    return Panel(freq, regions, start, y, names, [dims[n] for n in names], x)
 
 
 def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
