@@ -95,8 +95,9 @@ def build_panel(
         keep = s_reg >= 0
         for col in ("value", "ordinal", "signal"):  # a row without a signal name is unusable
             keep &= s[col].notna().to_numpy()
-        s = s[keep]
-        s_reg = s_reg[keep]
+        if not keep.all():  # the filter copies every column: skip it when nothing drops
+            s = s[keep]
+            s_reg = s_reg[keep]
     else:
         s = pd.DataFrame(columns=["region", "signal", "ordinal", "dimension", "value"])
         s_reg = np.zeros(0, dtype=np.int64)
@@ -110,17 +111,23 @@ def build_panel(
     y = np.full((len(regions), n_t), np.nan)
     y[_codes(h["region"], regions), h_ord - start] = h["value"].astype(float).to_numpy()
     # One dimension per signal: the first one seen wins, so a signal never splits.
-    sig_codes, sig_labels = pd.factorize(s["signal"])
-    _, first = np.unique(sig_codes[sig_codes >= 0], return_index=True)
+    sig_codes, sig_labels = pd.factorize(s["signal"].astype(str))
+    # Codes number signals in order of first appearance: a code's first row is where the
+    # running maximum steps up.
+    run = np.maximum.accumulate(sig_codes) if len(sig_codes) else sig_codes
+    first = np.flatnonzero(np.diff(run, prepend=-1) > 0)
     first_dim = s["dimension"].iloc[first].fillna("market").astype(str).tolist()
+    labels = sig_labels.tolist()
     dims = {
-        str(label): dim if dim in DIMENSIONS else "market"
-        for label, dim in zip(sig_labels.tolist(), first_dim, strict=True)
+        label: dim if dim in DIMENSIONS else "market"
+        for label, dim in zip(labels, first_dim, strict=True)
     }
     names = sorted(dims, key=lambda n: (DIMENSIONS.index(dims[n]), n))
     x = np.full((len(regions), len(names), n_t), np.nan)
     if len(s):
-        x[s_reg, _codes(s["signal"], names), s_ord - start] = s["value"].astype(float).to_numpy()
+        where = {n: i for i, n in enumerate(names)}
+        sig = np.array([where[label] for label in labels], dtype=np.int64)[sig_codes]
+        x[s_reg, sig, s_ord - start] = s["value"].astype(float).to_numpy()
     return Panel(freq, regions, start, y, names, [dims[n] for n in names], x)
 
 
