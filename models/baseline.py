@@ -101,10 +101,10 @@ def build_design(
     age = (ti - 1) - np.arange(ti + 1)
     w = np.where(valid, 0.5 ** (age / float(half_life))[None, :], 0.0)
     # Filled column by column: stacking all periods first and cutting after costs 3x more.
-    X = np.empty((y.shape[0], ti, len(cols)))
+    X = np.zeros((y.shape[0], ti, len(cols)))
     x_new = np.empty((y.shape[0], len(cols)))
     for i, c in enumerate(cols):
-        X[:, :, i] = np.where(valid[:, :ti], c[:, :ti], 0.0)
+        np.copyto(X[:, :, i], c[:, :ti], where=valid[:, :ti])
         x_new[:, i] = c[:, ti]
     change_new = x_new[:, signal_cols].copy()
 
