@@ -175,11 +175,9 @@ class Block:
 
 
 def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
-    """Predictions table (region, period, ordinal, method, forecast, bounds, actual).
-
-    Built from whole columns: a small DataFrame per block plus a concat cost more than
-    the forecasts themselves.
-    """
+    """Predictions table (region, period, ordinal, method, forecast, bounds, actual)."""
+    # Built from whole columns: a small DataFrame per block plus a concat cost more than
+    # the forecasts themselves.
     r = len(panel.regions)
     n = len(blocks)
 

@@ -3,8 +3,8 @@
 A fit, a suggestion and each backtest origin all need the same year-over-year signal
 changes, only cut at different periods. Forward fill and differences are causal, so the
 changes over the whole panel, cut at a target, equal those built from the panel masked at
-that target. The one exception, a signal not positive in every period before the target,
-is rebuilt from the masked data, exactly as before.
+that target. The one exception, a signal not positive in every known period up to the
+target, is rebuilt from the masked data, exactly as before.
 """
 
 from __future__ import annotations
