@@ -162,6 +162,45 @@ def origin_ordinals(panel: Panel, origins: int) -> list[int]:
     return [o for o in range(last - origins + 1, last + 1) if o >= first_allowed]
 
 
+@dataclass
+class Block:
+    """Forecasts of one method for every region at one target period."""
+
+    target: int
+    method: str
+    forecast: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    actual: np.ndarray | None = None  # None: not known yet
+
+
+def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
+    """Predictions table (region, period, ordinal, method, forecast, bounds, actual)."""
+    # Built from whole columns: a small DataFrame per block plus a concat cost more than
+    # the forecasts themselves.
+    r = len(panel.regions)
+    n = len(blocks)
+
+    def col(values: list[np.ndarray | None]) -> np.ndarray:
+        return np.concatenate([np.full(r, np.nan) if v is None else v for v in values] or [[]])
+
+    def rep(values: list) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=object), r)
+
+    return pd.DataFrame(
+        {
+            "region": np.tile(np.array(panel.regions, dtype=object), n),
+            "period": rep([panel.label(b.target) for b in blocks]),
+            "ordinal": np.repeat(np.array([b.target for b in blocks], dtype=np.int64), r),
+            "method": rep([b.method for b in blocks]),
+            "forecast": col([b.forecast for b in blocks]),
+            "lower80": col([b.lower for b in blocks]),
+            "upper80": col([b.upper for b in blocks]),
+            "actual": col([b.actual for b in blocks]),
+        }
+    )
+
+
 class _ModelFits:
     """Fits at each origin, kept so different analyst weights need no refit."""
 
@@ -175,27 +214,19 @@ class _ModelFits:
             pooling = model._pooling_for(panel, t)
             self.items.append((t, d, fit_design(d, pooling, model.robust)))
 
-    def predictions(self, weights: dict[str, float] | None) -> pd.DataFrame:
-        frames = []
+    def blocks(self, weights: dict[str, float] | None) -> list[Block]:
+        """Model forecasts and 80% bounds at each origin, for long_frame()."""
+        out = []
         for t, d, f in self.items:
-            out = forecast(d, f, weights, self.model.level)
+            fc = forecast(d, f, weights, self.model.level)
             ti = t - self.panel.start
-            actual = self.panel.y[:, ti] if ti < self.panel.y.shape[1] else np.nan
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "region": self.panel.regions,
-                        "period": self.panel.label(t),
-                        "ordinal": t,
-                        "method": "model",
-                        "forecast": out["suggestion"],
-                        "lower80": out["lower"],
-                        "upper80": out["upper"],
-                        "actual": actual,
-                    }
-                )
-            )
-        return pd.concat(frames, ignore_index=True)
+            actual = self.panel.y[:, ti] if ti < self.panel.y.shape[1] else None
+            out.append(Block(t, "model", fc["suggestion"], fc["lower"], fc["upper"], actual))
+        return out
+
+    def predictions(self, weights: dict[str, float] | None) -> pd.DataFrame:
+        """Long table of the model's backtest forecasts for these analyst weights."""
+        return long_frame(self.panel, self.blocks(weights))
 
 
 def _prepare(history, signals, freq, panel):
@@ -223,33 +254,19 @@ def backtest(
     model = model or BaselineModel()
     panel = _prepare(history, signals, freq or model.freq, panel)
     targets = origin_ordinals(panel, origins)
-    frames = []
+    blocks: list[Block] = []
     if "model" in methods:
-        frames.append(_ModelFits(panel, targets, model).predictions(model.weights))
+        blocks.extend(_ModelFits(panel, targets, model).blocks(model.weights))
     for t in targets:
-        ti = t - panel.start
-        actual = panel.y[:, ti]
+        actual = panel.y[:, t - panel.start]
         naive = naive_forecasts(panel, t)
         if holt_winters:
             naive["holt_winters"] = holt_winters_forecast(panel, t)
         for name, fc in naive.items():
             if name not in methods and name != "holt_winters":
                 continue
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "region": panel.regions,
-                        "period": panel.label(t),
-                        "ordinal": t,
-                        "method": name,
-                        "forecast": fc,
-                        "lower80": np.nan,
-                        "upper80": np.nan,
-                        "actual": actual,
-                    }
-                )
-            )
-    pred = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            blocks.append(Block(t, name, fc, actual=actual))
+    pred = long_frame(panel, blocks) if blocks else pd.DataFrame()
     pred = pred[np.isfinite(pred["actual"])] if len(pred) else pred
     overall: dict[str, dict[str, float]] = {}
     per_region = pd.DataFrame()

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from models.explain import reasons
+from models.features import signal_changes
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
 
 HISTORY = "history"
@@ -54,15 +55,14 @@ def build_design(
     """
     if target <= panel.start:
         raise ValueError("target period is before any data")
+    # Signals: causal forward fill, then year-over-year change (log when positive); shared
+    # by every target of this panel and cut at this one.
+    changes = signal_changes(panel, target)
     panel = panel.extended(target + 1)
     ti = target - panel.start
     s = panel.seasons
     y = panel.y[:, : ti + 1].copy()
     y[:, ti] = np.nan
-    x = panel.x[:, :, : ti + 1].copy()
-    dims = np.array(panel.signal_dims, dtype=object)
-    cap = dims == "capacity"
-    x[:, ~cap, ti] = np.nan
 
     # A shift keeps the log defined for series with zeros; positive series are unshifted.
     with np.errstate(all="ignore"):
@@ -87,50 +87,40 @@ def build_design(
         cols.append(lag(g, s))
         names.append("year_ago_growth")
         cdims.append(HISTORY)
-
-    # Signals: causal forward fill, then year-over-year change (log when positive).
-    xf = ffill(x)
-    k = x.shape[1]
-    change = np.zeros((x.shape[0], k, ti + 1))
-    for j in range(k):
-        v = xf[:, j, :]
-        known = v[np.isfinite(v)]
-        if known.size and known.min() > 0:
-            lv = np.log(v)
-        else:
-            scale = np.mean(np.abs(known)) if known.size else 1.0
-            lv = v / (scale if scale > 0 else 1.0)
-        step = 0 if cap[j] else 1
-        c = lag(lv, step) - lag(lv, step + s)
-        change[:, j, :] = np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
-    signal_cols = list(range(len(names), len(names) + k))
-    cols.extend(change[:, j, :] for j in range(k))
+    # History terms may hold NaN or inf; the signal changes are finite already.
+    cols = [np.nan_to_num(c) for c in cols]
+    signal_cols = list(range(len(names), len(names) + len(changes)))
+    cols.extend(changes)
     names.extend(panel.signal_names)
     cdims.extend(panel.signal_dims)
 
-    full = np.stack(cols, axis=-1)  # (R, T, p)
     # A row needs its response; a lag term that is not yet known counts as 0 (no
     # information), so short histories still contribute rows.
     valid = np.isfinite(g)
     valid[:, ti] = False
     age = (ti - 1) - np.arange(ti + 1)
     w = np.where(valid, 0.5 ** (age / float(half_life))[None, :], 0.0)
-    X = np.where(valid[..., None], np.nan_to_num(full), 0.0)
-    x_new = np.nan_to_num(full[:, ti, :], nan=0.0)
+    # Filled column by column: stacking all periods first and cutting after costs 3x more.
+    X = np.zeros((y.shape[0], ti, len(cols)))
+    x_new = np.empty((y.shape[0], len(cols)))
+    for i, c in enumerate(cols):
+        np.copyto(X[:, :, i], c[:, :ti], where=valid[:, :ti])
+        x_new[:, i] = c[:, ti]
+    change_new = x_new[:, signal_cols].copy()
 
     # Base for the target: same season last year; the last known value when that is missing.
     lb = ly[:, ti - s] if ti - s >= 0 else np.full(y.shape[0], np.nan)
     last = ffill(ly)[:, ti - 1] if ti >= 1 else np.full(y.shape[0], np.nan)
     log_base = np.where(np.isfinite(lb), lb, last)
     return Design(
-        X=X[:, :ti, :],
+        X=X,
         g=np.nan_to_num(g[:, :ti]),
         w=w[:, :ti],
         x_new=x_new,
         log_base=log_base,
         base=np.exp(log_base) - offset,
         offset=offset,
-        change_new=change[:, :, ti],
+        change_new=change_new,
         names=names,
         dims=cdims,
         signal_cols=signal_cols,
@@ -349,9 +339,7 @@ class BaselineModel:
         self.target_ordinal_ = target
         self.target_period_ = panel.label(target)
         self.regions_ = list(panel.regions)
-        self.design_ = build_design(
-            panel, target, self.half_life, self.momentum, self.reversion
-        )
+        self.design_ = build_design(panel, target, self.half_life, self.momentum, self.reversion)
         self.pooling_ = self._pooling_for(panel, target)
         self.fit_ = fit_design(self.design_, self.pooling_, self.robust)
         self.feature_names_ = list(self.design_.names)

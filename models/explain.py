@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from calibration.i18n import catalog, t
+from calibration.i18n import DEFAULT_LANG, catalog, t
 
 MINUS = "\u2212"
 
@@ -28,6 +30,14 @@ def signal_label(signal: str, lang: str) -> str:
     return t(key, lang) if key in catalog() else signal.replace("_", " ")
 
 
+def _template(key: str, lang: str) -> str:
+    # The same text t() would format; looked up once per call instead of once per region.
+    texts = catalog().get(key)
+    if texts is None:
+        return key
+    return texts.get(lang) or texts.get(DEFAULT_LANG) or key
+
+
 def reasons(
     suggestion: np.ndarray,
     history: np.ndarray,
@@ -40,35 +50,34 @@ def reasons(
 
     suggestion, history: (R,); change, contrib: (R, K) per signal.
     """
-    labels = {lang: [signal_label(n, lang) for n in signals] for lang in ("en", "zh")}
-    sep = {lang: t("model.reason.sep", lang) for lang in ("en", "zh")}
-    order = np.argsort(-np.abs(contrib), axis=1)[:, :top] if contrib.size else None
+    langs = ("en", "zh")
+    labels = {lang: [signal_label(n, lang) for n in signals] for lang in langs}
+    sep = {lang: t("model.reason.sep", lang) for lang in langs}
+    hist_t = {lang: _template("model.reason.history", lang) for lang in langs}
+    sig_t = {lang: _template("model.reason.signal", lang) for lang in langs}
+    order = np.argsort(-np.abs(contrib), axis=1)[:, :top].tolist() if contrib.size else None
+    # Python floats: per-element numpy scalar access dominates a loop over 2,000 regions.
+    sugg, hist = suggestion.tolist(), history.tolist()
+    contrib_l = contrib.tolist()
     en_out: list[str] = []
     zh_out: list[str] = []
-    for r in range(len(suggestion)):
-        if not np.isfinite(suggestion[r]):
+    for r in range(len(sugg)):
+        if not math.isfinite(sugg[r]):
             en_out.append("")
             zh_out.append("")
             continue
-        dec = 0 if abs(suggestion[r]) >= 100 else 1
-        parts = {
-            lang: [t("model.reason.history", lang, value=f"{history[r]:,.{dec}f}")]
-            for lang in ("en", "zh")
-        }
+        dec = 0 if abs(sugg[r]) >= 100 else 1
+        value = f"{hist[r]:,.{dec}f}"
+        en = [hist_t["en"].format(value=value)]
+        zh = [hist_t["zh"].format(value=value)]
         for k in order[r] if order is not None else ():
-            c = float(contrib[r, k])
+            c = contrib_l[r][k]
             if round(abs(c), dec) == 0:
                 continue
-            for lang in ("en", "zh"):
-                parts[lang].append(
-                    t(
-                        "model.reason.signal",
-                        lang,
-                        signal=labels[lang][k],
-                        change=fmt_pct(change[r, k]),
-                        value=fmt_signed(c, dec),
-                    )
-                )
-        en_out.append(sep["en"].join(parts["en"]))
-        zh_out.append(sep["zh"].join(parts["zh"]))
+            # Numbers are formatted once and shared by both languages.
+            pct, val = fmt_pct(change[r, k]), fmt_signed(c, dec)
+            en.append(sig_t["en"].format(signal=labels["en"][k], change=pct, value=val))
+            zh.append(sig_t["zh"].format(signal=labels["zh"][k], change=pct, value=val))
+        en_out.append(sep["en"].join(en))
+        zh_out.append(sep["zh"].join(zh))
     return en_out, zh_out

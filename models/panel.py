@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ class Panel:
     signal_names: list[str]
     signal_dims: list[str]
     x: np.ndarray  # (R, K, T) signal levels
+    # Features shared by all target periods (models.features); the arrays above are never
+    # modified once built, so they stay valid.
+    _signal_cache: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def seasons(self) -> int:
@@ -83,39 +86,58 @@ def build_panel(
     """Pivot long history (region, ordinal, value) and signals into dense arrays."""
     h = history[["region", "ordinal", "value"]].dropna()
     regions = sorted(h["region"].astype(str).unique().tolist())
+    h_ord = h["ordinal"].to_numpy().astype(int)
+    # Signals of known regions with a value and a period; labels are factorized once
+    # (string operations on the long signal table dominated the build).
     if signals is not None and len(signals):
-        s = signals[["region", "signal", "ordinal", "dimension", "value"]].copy()
-        s = s[s["region"].astype(str).isin(regions)].dropna(subset=["value", "ordinal"])
-        s["dimension"] = s["dimension"].fillna("market").astype(str)
-        s.loc[~s["dimension"].isin(DIMENSIONS), "dimension"] = "market"
+        s = signals[["region", "signal", "ordinal", "dimension", "value"]]
+        s_reg = _codes(s["region"], regions)
+        keep = s_reg >= 0
+        for col in ("value", "ordinal", "signal"):  # a row without a signal name is unusable
+            keep &= s[col].notna().to_numpy()
+        if not keep.all():  # the filter copies every column: skip it when nothing drops
+            s = s[keep]
+            s_reg = s_reg[keep]
     else:
         s = pd.DataFrame(columns=["region", "signal", "ordinal", "dimension", "value"])
-    ords = pd.concat([h["ordinal"], s["ordinal"]]).astype(int)
+        s_reg = np.zeros(0, dtype=np.int64)
+    s_ord = s["ordinal"].to_numpy().astype(int)
+    ords = np.concatenate([h_ord, s_ord])
     start = int(ords.min())
     stop = int(ords.max()) + 1
     if end is not None:
         stop = max(stop, end)
     n_t = stop - start
     y = np.full((len(regions), n_t), np.nan)
-    ri = _codes(h["region"], regions)
-    ti = h["ordinal"].astype(int).to_numpy() - start
-    y[ri, ti] = h["value"].astype(float).to_numpy()
+    y[_codes(h["region"], regions), h_ord - start] = h["value"].astype(float).to_numpy()
     # One dimension per signal: the first one seen wins, so a signal never splits.
-    dims = s.drop_duplicates("signal").set_index("signal")["dimension"]
-    names = sorted(dims.index.astype(str).tolist(), key=lambda n: (DIMENSIONS.index(dims[n]), n))
+    sig_codes, sig_labels = pd.factorize(s["signal"].astype(str))
+    # Codes number signals in order of first appearance: a code's first row is where the
+    # running maximum steps up.
+    run = np.maximum.accumulate(sig_codes) if len(sig_codes) else sig_codes
+    first = np.flatnonzero(np.diff(run, prepend=-1) > 0)
+    first_dim = s["dimension"].iloc[first].fillna("market").astype(str).tolist()
+    labels = sig_labels.tolist()
+    dims = {
+        label: dim if dim in DIMENSIONS else "market"
+        for label, dim in zip(labels, first_dim, strict=True)
+    }
+    names = sorted(dims, key=lambda n: (DIMENSIONS.index(dims[n]), n))
     x = np.full((len(regions), len(names), n_t), np.nan)
     if len(s):
-        x[
-            _codes(s["region"], regions),
-            _codes(s["signal"], names),
-            s["ordinal"].astype(int).to_numpy() - start,
-        ] = s["value"].astype(float).to_numpy()
-    return Panel(freq, regions, start, y, names, [str(dims[n]) for n in names], x)
+        where = {n: i for i, n in enumerate(names)}
+        sig = np.array([where[label] for label in labels], dtype=np.int64)[sig_codes]
+        x[s_reg, sig, s_ord - start] = s["value"].astype(float).to_numpy()
+    return Panel(freq, regions, start, y, names, [dims[n] for n in names], x)
 
 
 def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
-    # Categorical codes are far faster than a dict map on Arrow-backed strings.
-    return pd.Categorical(values.astype(str), categories=categories).codes.astype(np.int64)
+    # Factorize first, then map only the distinct labels: far faster than a dict map per
+    # row or a Categorical built against an Arrow-backed category index. -1 = not found.
+    codes, uniques = pd.factorize(values.astype(str))
+    pos = {c: i for i, c in enumerate(categories)}
+    lookup = np.array([pos.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)
+    return lookup[codes]  # a missing value has code -1, which picks the trailing -1
 
 
 def ffill(a: np.ndarray) -> np.ndarray:

@@ -40,8 +40,12 @@ def test_backtest_shapes_and_scores() -> None:
     bt = backtest(h, s, origins=8, holt_winters=True)
     assert len(bt.origins) == 8 and bt.origins[-1] == "2021Q4"
     assert set(bt.scores) == {
-        "model", "last_value", "seasonal_naive", "last_year_plus_15",
-        "seasonal_naive_drift", "holt_winters",
+        "model",
+        "last_value",
+        "seasonal_naive",
+        "last_year_plus_15",
+        "seasonal_naive_drift",
+        "holt_winters",
     }
     assert "coverage80" in bt.scores["model"]
     assert "coverage80" not in bt.scores["seasonal_naive"]
@@ -54,8 +58,24 @@ def test_backtest_shapes_and_scores() -> None:
     assert bt.scores["seasonal_naive"]["wape"] == pytest.approx(wape)
 
 
-def test_backtest_forecast_equals_fit_on_truncated_data() -> None:
+def _turns_non_positive(h: pd.DataFrame, s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # Signal changes are computed once per panel and cut at each origin; a signal that
+    # is positive before one origin but not before the next takes the non-log path.
+    s = s.copy()
+    last = int(s["ordinal"].max())
+    market = s["signal"] == s.loc[s["dimension"] == "market", "signal"].iloc[0]
+    s.loc[market & (s["ordinal"] == last - 2), "value"] = 0.0
+    plan = s["signal"] == s.loc[s["dimension"] == "capacity", "signal"].iloc[0]
+    first = s["region"] == s["region"].iloc[0]
+    s.loc[plan & first & (s["ordinal"] == last - 1), "value"] = -1.0
+    return h, s
+
+
+@pytest.mark.parametrize("edit", [None, _turns_non_positive])
+def test_backtest_forecast_equals_fit_on_truncated_data(edit) -> None:
     h, s = make_panel(n_regions=5, seed=12)
+    if edit is not None:
+        h, s = edit(h, s)
     bt = backtest(h, s, origins=4)
     pred = bt.predictions[bt.predictions.method == "model"]
     for label in bt.origins:
@@ -63,7 +83,9 @@ def test_backtest_forecast_equals_fit_on_truncated_data() -> None:
         keep_s = (s["ordinal"] < o) | ((s["dimension"] == "capacity") & (s["ordinal"] == o))
         df = BaselineModel().fit(h[h.ordinal < o], s[keep_s], o).predict()
         got = pred[pred.period == label].set_index("region")["forecast"]
-        np.testing.assert_allclose(df.set_index("region")["suggestion"].loc[got.index], got, rtol=1e-12)
+        np.testing.assert_allclose(
+            df.set_index("region")["suggestion"].loc[got.index], got, rtol=1e-12
+        )
 
 
 def test_optimise_weights_never_worse() -> None:

@@ -1,0 +1,87 @@
+"""Signal features shared by every target period of one panel, computed once per panel.
+
+A fit, a suggestion and each backtest origin all need the same year-over-year signal
+changes, only cut at different periods. Forward fill and differences are causal, so the
+changes over the whole panel, cut at a target, equal those built from the panel masked at
+that target. The one exception, a signal not positive in every known period up to the
+target, is rebuilt from the masked data, exactly as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.panel import Panel, ffill, lag
+
+
+@dataclass
+class _SignalCache:
+    end: int  # ordinal one past the last period covered
+    xf: np.ndarray  # (R, K, T) forward-filled signal levels
+    prefix_min: np.ndarray  # (K, T) smallest known level up to and including each period
+    log_change: np.ndarray  # (K, R, T) change of log levels (valid where all positive)
+
+
+def signal_change(v: np.ndarray, capacity: bool, seasons: int) -> np.ndarray:
+    """Year-over-year change of one forward-filled signal (R, T): log when all positive."""
+    known = v[np.isfinite(v)]
+    if known.size and known.min() > 0:
+        lv = np.log(v)
+    else:
+        scale = np.mean(np.abs(known)) if known.size else 1.0
+        lv = v / (scale if scale > 0 else 1.0)
+    # Capacity is a plan: the target period's own value is known. Others lag one period.
+    step = 0 if capacity else 1
+    c = lag(lv, step) - lag(lv, step + seasons)
+    return np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _cache_for(panel: Panel, end: int) -> _SignalCache:
+    # Panels are never modified after build_panel, so the cache lives on the panel itself.
+    cache = getattr(panel, "_signal_cache", None)
+    if cache is not None and cache.end >= end:
+        return cache
+    # Cover the period after the last one too, so a suggestion reuses the backtest's work.
+    ext = panel.extended(max(end, panel.end + 1))
+    xf = ffill(ext.x)
+    k = xf.shape[1]
+    log_change = np.zeros((k, *ext.y.shape))
+    with np.errstate(all="ignore"):  # logs of non-positive signals are computed, never used
+        prefix_min = np.minimum.accumulate(
+            np.where(np.isfinite(xf), xf, np.inf).min(axis=0, initial=np.inf), axis=-1
+        )
+        for j, dim in enumerate(ext.signal_dims):
+            lv = np.log(xf[:, j, :])
+            step = 0 if dim == "capacity" else 1
+            c = lag(lv, step) - lag(lv, step + ext.seasons)
+            log_change[j] = np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
+    cache = _SignalCache(ext.end, xf, prefix_min, log_change)
+    panel._signal_cache = cache
+    return cache
+
+
+def signal_changes(panel: Panel, target: int) -> list[np.ndarray]:
+    """Per signal, its change for periods panel.start..target (R, ti + 1), masked at target.
+
+    Market and pipeline values of the target period are unknown at prediction time;
+    capacity plans for it are known. Equal to signal_change() on the masked, filled panel.
+    """
+    ti = target - panel.start
+    if ti < 1:
+        raise ValueError("target period must come after the panel's first period")
+    cache = _cache_for(panel, target + 1)
+    out = []
+    for j, dim in enumerate(panel.signal_dims):
+        cap = dim == "capacity"
+        # Smallest known level the masked panel holds (its target column repeats ti - 1).
+        low = cache.prefix_min[j, ti if cap else ti - 1]
+        if np.isfinite(low) and low > 0:
+            out.append(cache.log_change[j, :, : ti + 1])
+            continue
+        v = cache.xf[:, j, : ti + 1].copy()
+        if not cap:
+            v[:, ti] = v[:, ti - 1]
+        out.append(signal_change(v, cap, panel.seasons))
+    return out
