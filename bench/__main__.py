@@ -15,6 +15,7 @@ from bench.common import machine
 MODULES = (
     "bench.bench_import",
     "bench.bench_model",
+    "bench.bench_model_lab",
     "bench.realdata_eval",
     "bench.bench_submit",
     "bench.bench_board",

@@ -17,7 +17,7 @@ from calibration.store import transaction
 from calibration.store.core import utcnow
 from models.backtest import METHODS, backtest, optimise_weights
 from models.baseline import BaselineModel
-from models.panel import build_panel, infer_freq
+from models.panel import Panel, build_panel, infer_freq
 
 RUN_ROLES = ("analyst", "admin")
 DEFAULTS: dict[str, Any] = {"half_life": 8.0, "pooling": 12.0, "robust": True, "weights": None}
@@ -65,6 +65,12 @@ def load_inputs(cur: duckdb.DuckDBPyConnection, metric: str) -> tuple[pd.DataFra
     return history, signals, freq
 
 
+def load_panel(cur: duckdb.DuckDBPyConnection, metric: str) -> Panel:
+    """The metric's history and signals as a dense panel (reusable across settings)."""
+    history, signals, freq = load_inputs(cur, metric)
+    return build_panel(history, signals, freq)
+
+
 def run_backtest(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
@@ -74,15 +80,17 @@ def run_backtest(
     weights: dict[str, float] | None = None,
     robust: bool = True,
     holt_winters: bool = False,
+    panel: Panel | None = None,
 ) -> dict:
     """Rolling-origin backtest of the model and naive methods for a stored metric.
 
     Returns JSON-ready keys metric, origins, methods, per_region, seconds, params, plus
     `predictions` (a DataFrame: region, period, method, forecast, lower80, upper80, actual).
+    panel: the metric's panel from load_panel, when the caller keeps one.
     """
-    history, signals, freq = load_inputs(cur, metric)
-    model = make_model(half_life, pooling, weights, robust, freq)
-    panel = build_panel(history, signals, freq)
+    if panel is None:
+        panel = load_panel(cur, metric)
+    model = make_model(half_life, pooling, weights, robust, panel.freq)
     bt = backtest(model=model, panel=panel, origins=origins, holt_winters=holt_winters)
     out = {"metric": metric, **bt.to_dict()}
     out["methods"] = {m: _clean(v) for m, v in out["methods"].items()}
@@ -106,15 +114,18 @@ def suggest(
     pooling: float | str = DEFAULTS["pooling"],
     weights: dict[str, float] | None = None,
     robust: bool = True,
+    panel: Panel | None = None,
 ) -> pd.DataFrame:
     """Per-region suggestion for period: region, period, suggestion, lower80, upper80, base,
     history, market, pipeline, capacity, reason_en, reason_zh."""
-    history, signals, freq = load_inputs(cur, metric)
+    if panel is None:
+        panel = load_panel(cur, metric)
+    freq = panel.freq
     p = parse_period(period)
     if p is None or p.freq != freq:
         raise ValueError(f"period {period!r} does not match the metric's frequency {freq}")
     model = make_model(half_life, pooling, weights, robust, freq)
-    return model.fit(history, signals, p.label).predict()
+    return model.fit(None, None, p.label, panel=panel).predict()
 
 
 def suggest_with_signals(

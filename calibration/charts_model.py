@@ -20,7 +20,8 @@ def suggestion_chart(table: pd.DataFrame, lang: str) -> alt.LayerChart:
     """
     value = t("model_lab.chart_value", lang)
     y = alt.Y("label:N", title=None, sort=None)
-    base = alt.Chart(table)
+    # Only the columns drawn: Altair serialises every column of the data it is given.
+    base = alt.Chart(table[["label", "suggestion", "lower80", "upper80", "base"]])
     bars = base.mark_bar(color="#1f3b73", opacity=0.8).encode(
         y=y,
         x=alt.X("suggestion:Q", title=value),

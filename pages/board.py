@@ -80,9 +80,12 @@ def _view(cycle_id: int, version: tuple, lang: str, big: bool, _viewer: User) ->
         "table": table,
         "headline": head,
         "rollup": board.rollup(table),
-        # Specs, not Altair objects: converting (and validating) a chart costs ~25 ms.
-        "regions_chart": charts_board.regions_chart(table, lang, big=big).to_dict(),
-        "bridge_chart": charts_board.bridge_chart(head, table, lang, big=big).to_dict(),
+        # Specs, not Altair objects: converting a chart costs ~25 ms. Not validated here: the
+        # builders are validated in the tests, and validation doubles the cost.
+        "regions_chart": charts_board.regions_chart(table, lang, big=big).to_dict(validate=False),
+        "bridge_chart": charts_board.bridge_chart(head, table, lang, big=big).to_dict(
+            validate=False
+        ),
     }
 
 
@@ -492,9 +495,15 @@ if tab_respond.open:
                     )
                     # Empty by default: a counter of 0 by oversight must be refused, not sent.
                     value = st.number_input(
-                        ctx.tr("board.respond_value"), min_value=0.0, step=1.0, value=None
+                        ctx.tr("board.respond_value"),
+                        min_value=0.0,
+                        step=1.0,
+                        value=None,
+                        key="board_respond_value",
                     )
-                    reason = st.text_area(ctx.tr("board.respond_reason"))
+                    reason = st.text_area(
+                        ctx.tr("board.respond_reason"), key="board_respond_reason"
+                    )
                     sent = st.form_submit_button(ctx.tr("board.respond_submit"), type="primary")
                 if sent:
                     seen = table.set_index("region").loc[region, "last_event_id"]

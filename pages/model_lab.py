@@ -12,16 +12,54 @@ from calibration.store import data as dq
 from ui import context as ctx
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def cached_panel(db: str, version: tuple, metric: str):
+    """The metric's panel, read once per data version and shared (never modified in place):
+    a new setting then costs only the fits."""
+    return baseline.load_panel(ctx.cursor(), metric)
+
+
 @st.cache_data(ttl=900, max_entries=64, show_spinner=False)
 def cached_suggest(db: str, version: tuple, metric: str, period: str, params: str) -> pd.DataFrame:
     """Suggestions for one setting; reruns only when data or settings change."""
-    return baseline.suggest(ctx.cursor(), metric, period, **json.loads(params))
+    panel = cached_panel(db, version, metric)
+    return baseline.suggest(ctx.cursor(), metric, period, panel=panel, **json.loads(params))
 
 
 @st.cache_data(ttl=900, max_entries=64, show_spinner=False)
 def cached_backtest(db: str, version: tuple, metric: str, params: str) -> dict:
     """Backtest for one setting, cached like the suggestions."""
-    return baseline.run_backtest(ctx.cursor(), metric, **json.loads(params))
+    panel = cached_panel(db, version, metric)
+    return baseline.run_backtest(ctx.cursor(), metric, panel=panel, **json.loads(params))
+
+
+@st.cache_data(ttl=900, max_entries=64, show_spinner=False)
+def overview_specs(
+    db: str, version: tuple, metric: str, period: str, params: str, lang: str, labels: tuple
+) -> dict:
+    """Suggestion and driver chart specs: building Altair charts is most of a rerun's cost, so
+    a setting seen before costs none of it (the builders are validated in the tests)."""
+    table = cached_suggest(db, version, metric, period, params).copy()
+    table["label"] = table["region"].map(lambda r: dict(labels).get(r, r))
+    return {
+        "suggestion": charts_model.suggestion_chart(table, lang).to_dict(validate=False),
+        "drivers": charts_model.drivers_chart(table, lang).to_dict(validate=False),
+    }
+
+
+@st.cache_data(ttl=900, max_entries=256, show_spinner=False)
+def focus_specs(
+    db: str, version: tuple, metric: str, period: str, params: str, lang: str, focus: str
+) -> dict:
+    """Backtest and waterfall chart specs of one region, cached like overview_specs."""
+    bt = cached_backtest(db, version, metric, params)
+    table = cached_suggest(db, version, metric, period, params)
+    one_pred = bt["predictions"][bt["predictions"]["region"] == focus]
+    row = table.set_index("region").loc[focus]
+    return {
+        "backtest": charts_model.backtest_chart(one_pred, lang).to_dict(validate=False),
+        "waterfall": charts_model.waterfall_chart(row, lang).to_dict(validate=False),
+    }
 
 
 user = ctx.require_user("model_lab")
@@ -99,8 +137,11 @@ with right:
     table["label"] = table["region"].map(lambda r: labels.get(r, r))
     st.subheader(ctx.tr("model_lab.suggestions", period=p.label))
     st.caption(ctx.tr("model_lab.total", total=float(table["suggestion"].sum())))
-    st.altair_chart(charts_model.suggestion_chart(table, lang), width="stretch")
-    st.altair_chart(charts_model.drivers_chart(table, lang), width="stretch")
+    specs = overview_specs(
+        settings.db_path(), version, metric, p.label, key, lang, tuple(sorted(labels.items()))
+    )
+    st.vega_lite_chart(specs["suggestion"], width="stretch")
+    st.vega_lite_chart(specs["drivers"], width="stretch")
     reason = "reason_zh" if lang == "zh" else "reason_en"
     show = table[["label", "suggestion", "lower80", "upper80", "base", reason]].rename(
         columns={
@@ -137,15 +178,14 @@ with right:
         ctx.tr("model_lab.col_region"), table["region"].tolist(), format_func=labels.get,
         key="lab_focus",
     )
-    one_pred = bt["predictions"][bt["predictions"]["region"] == focus]
+    focus_charts = focus_specs(settings.db_path(), version, metric, p.label, key, lang, focus)
     left_c, right_c = st.columns(2)
     with left_c:
         st.caption(ctx.tr("model_lab.backtest_chart", region=labels.get(focus, focus)))
-        st.altair_chart(charts_model.backtest_chart(one_pred, lang), width="stretch")
+        st.vega_lite_chart(focus_charts["backtest"], width="stretch")
     with right_c:
         st.caption(ctx.tr("model_lab.waterfall", region=labels.get(focus, focus)))
-        row = table.set_index("region").loc[focus]
-        st.altair_chart(charts_model.waterfall_chart(row, lang), width="stretch")
+        st.vega_lite_chart(focus_charts["waterfall"], width="stretch")
 
     cycle_id = ctx.current_cycle()
     cycle = neg.get_cycle(cur, cycle_id) if cycle_id is not None else None

@@ -164,8 +164,10 @@ def test_board_counter_needs_a_value_and_a_reason(seeded):
     assert not at.exception, at.exception
     assert "Enter a number of 0 or more." in [e.value for e in at.error]
     at.radio[0].set_value("counter")
-    at.number_input[0].set_value(140)
-    at.text_area[0].input("The new AE starts in February; 140 is within reach.")
+    at.number_input(key="board_respond_value").set_value(140)
+    at.text_area(key="board_respond_reason").input(
+        "The new AE starts in February; 140 is within reach."
+    )
     next(b for b in at.button if b.label == "Send response").click()
     at.run()
     assert any("Response recorded" in s.value for s in at.success), [e.value for e in at.error]

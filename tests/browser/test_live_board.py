@@ -41,7 +41,10 @@ def test_board_shows_a_new_proposal_without_reload(server, browser, shot) -> Non
         # Presentation mode for the projector: large type, same numbers.
         board.get_by_text("Presentation mode (large text)").click()
         board.wait_for_timeout(2500)
-        assert board.get_by_text("Company target").first.is_visible()
+        headline = board.locator("[data-testid='stMetricLabel']")
+        assert headline.get_by_text("Company target").first.is_visible()
+        # The projector layout hides the sidebar.
+        assert not board.locator("[data-testid='stSidebar']").is_visible()
         shot(board, "live_02_board_presentation_mode")
 
         assert board.evaluate("() => window.__noReload === true")
