@@ -19,6 +19,7 @@ MODULES = (
     "bench.realdata_eval",
     "bench.bench_submit",
     "bench.bench_board",
+    "bench.bench_board_page",
     "bench.bench_letters",
     "bench.bench_tracking",
     "bench.bench_browser",

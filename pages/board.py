@@ -90,10 +90,13 @@ def _view(cycle_id: int, version: tuple, lang: str, big: bool, _viewer: User) ->
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _allocation(cycle_id: int, version: tuple, method: str, _viewer: User) -> pd.DataFrame:
+def _allocation(
+    cycle_id: int, version: tuple, method: str, lang: str, big: bool, _viewer: User
+) -> tuple[pd.DataFrame, dict]:
+    # The allocation and its chart spec, once per change and method for every screen.
     snap = _snapshot(cycle_id, version, _viewer)
     cycle = snap["cycle"]
-    return board.allocate(
+    alloc = board.allocate(
         method,
         cycle["company_target"],
         snap["state"],
@@ -101,6 +104,9 @@ def _allocation(cycle_id: int, version: tuple, method: str, _viewer: User) -> pd
         snap["signals"],
         cycle["period"],
     )
+    names = _view(cycle_id, version, lang, big, _viewer)["table"][["region", "name"]]
+    alloc = alloc.merge(names, on="region", how="left")
+    return alloc, charts_board.allocation_chart(alloc, lang, big=big).to_dict(validate=False)
 
 
 def _fmt(value: float | None, pct: bool = False) -> str:
@@ -398,15 +404,14 @@ if tab_whatif.open:
         )
         st.caption(ctx.tr("board.whatif_note"))
         try:
-            alloc = _allocation(cycle_id, version, method, user)
+            alloc, alloc_spec = _allocation(cycle_id, version, method, lang, big, user)
         except board.AllocationError as exc:
             ctx.show_error(exc)
         else:
-            alloc = alloc.merge(table[["region", "name"]], on="region", how="left")
             beyond = int((alloc["position"] == "above").sum())
             if beyond:
                 st.warning(ctx.tr("board.beyond_count", n=beyond, total=len(alloc)))
-            st.altair_chart(charts_board.allocation_chart(alloc, lang, big=big), width="stretch")
+            st.vega_lite_chart(alloc_spec, width="stretch")
             c_impl, c_sug = ctx.tr("board.col_implied"), ctx.tr("board.col_suggestion")
             c_dsug, c_dly = ctx.tr("board.col_delta_pct"), ctx.tr("board.col_vs_last_year_pct")
             frame = pd.DataFrame(
