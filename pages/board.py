@@ -17,16 +17,6 @@ from ui.timings import timed
 
 REFRESH_SECONDS = settings.board_refresh_seconds()
 HIGHLIGHT_SECONDS = 15
-# Projector layout: no sidebar, full width, large type (Streamlit has no setting for this).
-PRESENTATION_CSS = """<style>
-section[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display:none}
-[data-testid='stMainBlockContainer'] {max-width:100%; padding:1.5rem 2.5rem}
-[data-testid='stMetricValue'] {font-size:4rem; line-height:1.1}
-[data-testid='stMetricLabel'] p {font-size:1.5rem}
-[data-testid='stMetricDelta'] {font-size:1.3rem}
-[data-testid='stCaptionContainer'] p {font-size:1.2rem}
-h1 {font-size:2.4rem !important}
-</style>"""
 STATUS_COLOURS = {
     "flagged": "background-color:#fde0dc; color:#8a1c10",
     "countered": "background-color:#fff1c2; color:#6b4e00",
@@ -52,7 +42,19 @@ c_big, c_pause, _ = st.columns([2, 2, 3])
 big = c_big.toggle(ctx.tr("board.presentation"), key="board_big")
 paused = c_pause.toggle(ctx.tr("board.pause"), key="board_paused", help=ctx.tr("board.pause_help"))
 if big:
-    st.html(PRESENTATION_CSS)
+    # Projector layout: no sidebar, full width, large type (Streamlit has no setting for it).
+    # A literal: pages never pass anything but constant markup to st.html.
+    st.html(
+        """<style>
+section[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display:none}
+[data-testid='stMainBlockContainer'] {max-width:100%; padding:1.5rem 2.5rem}
+[data-testid='stMetricValue'] {font-size:4rem; line-height:1.1}
+[data-testid='stMetricLabel'] p {font-size:1.5rem}
+[data-testid='stMetricDelta'] {font-size:1.3rem}
+[data-testid='stCaptionContainer'] p {font-size:1.2rem}
+h1 {font-size:2.4rem !important}
+</style>"""
+    )
 
 # Every screen's tick reads only this; the board itself is rebuilt when it changes.
 version = board_service.version(ctx.cursor(), cycle_id)
@@ -269,7 +271,10 @@ def render_board(view: dict, lit: set[str]) -> None:
                 col["delta_pct"]: pd.to_numeric(table["delta_pct"]).to_numpy(),
                 col["status"]: status,
                 col["justification"]: table["justification_preview"],
-                col["last_change"]: table["last_change_at"],
+                col["last_change"]: [
+                    pd.Timestamp(x).strftime("%H:%M:%S") if pd.notna(x) else "–"
+                    for x in table["last_change_at"]
+                ],
             }
         )
         if table["parent"].notna().any():
@@ -284,7 +289,7 @@ def render_board(view: dict, lit: set[str]) -> None:
             width="stretch",
             column_config={
                 **dict.fromkeys([*numbers, col["delta_pct"], col["interval"]], right),
-                col["last_change"]: st.column_config.DatetimeColumn(format="HH:mm:ss"),
+                col["last_change"]: st.column_config.TextColumn(help=ctx.tr("board.utc")),
             },
         )
     if table["older_run"].any():
