@@ -76,12 +76,7 @@ if not metrics:
 
 left, right = st.columns([1, 3])
 with left:
-    metric = st.selectbox(
-        ctx.tr("model_lab.metric"),
-        metrics,
-        index=metrics.index("new_customers") if "new_customers" in metrics else 0,
-        key="lab_metric",
-    )
+    metric = ctx.metric_select(ctx.tr("model_lab.metric"), metrics, key="lab_metric")
     default_period = baseline.next_period(cur, metric) or ""
     period = st.text_input(ctx.tr("model_lab.period"), value=default_period, key=f"lab_period_{metric}")
     half_life = st.slider(
@@ -141,6 +136,7 @@ with right:
         settings.db_path(), version, metric, p.label, key, lang, tuple(sorted(labels.items()))
     )
     st.vega_lite_chart(specs["suggestion"], width="stretch")
+    st.caption(ctx.tr("model_lab.suggestion_legend"))
     st.vega_lite_chart(specs["drivers"], width="stretch")
     reason = "reason_zh" if lang == "zh" else "reason_en"
     show = table[["label", "suggestion", "lower80", "upper80", "base", reason]].rename(
@@ -224,10 +220,16 @@ with right:
         st.caption(ctx.tr("model_lab.no_runs"))
     else:
         runs = runs.assign(params=runs["params"].map(lambda s: json.dumps(json.loads(s))))
+        cols = ("run_id", "period", "params", "created_by", "created_at")
         st.dataframe(
-            runs[["run_id", "period", "params", "created_by", "created_at"]],
+            runs[list(cols)].rename(columns={c: ctx.tr(f"model_lab.runs_col.{c}") for c in cols}),
             hide_index=True,
             width="stretch",
+            column_config={
+                ctx.tr("model_lab.runs_col.created_at"): st.column_config.DatetimeColumn(
+                    format="YYYY-MM-DD HH:mm"
+                )
+            },
         )
         targets = [
             c for c in neg.list_cycles(cur)

@@ -101,3 +101,9 @@ def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     except ImportError:
         return []
     return negotiation.cycle_choices(cur, lang())
+
+
+def metric_select(label: str, metrics: list[str], key: str) -> str:
+    """A select of the stored metrics, new_customers first when there is one (the demo's)."""
+    default = metrics.index("new_customers") if "new_customers" in metrics else 0
+    return st.selectbox(label, metrics, index=default, key=key)

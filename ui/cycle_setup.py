@@ -21,12 +21,7 @@ def new_cycle_form(user: User, expanded: bool = False) -> None:
         if not metrics:
             st.info(ctx.tr("cycle.no_data"))
             return
-        metric = st.selectbox(
-            ctx.tr("cycle.metric"),
-            metrics,
-            index=metrics.index("new_customers") if "new_customers" in metrics else 0,
-            key="cycle_new_metric",
-        )
+        metric = ctx.metric_select(ctx.tr("cycle.metric"), metrics, key="cycle_new_metric")
         period_default = baseline.next_period(cur, metric) or ""
         with st.form("cycle_new", clear_on_submit=False):
             name = st.text_input(

@@ -118,6 +118,10 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     # 0. The analyst publishes the saved run to the draft cycle from the Model Lab.
     lab = person("analyst")
     lab.get_by_role("heading", name="Model Lab").first.wait_for(timeout=60_000)
+    lab.get_by_text("Backtest of").first.wait_for(timeout=60_000)
+    wait_idle(lab)
+    lab.wait_for_timeout(1500)  # the data grids draw after the script has finished
+    shot(lab, "e2e_00_model_lab")
     publish = lab.locator("[data-testid='stForm']").filter(has_text="Publish to cycle")
     publish.wait_for(timeout=60_000)
     publish.scroll_into_view_if_needed()
