@@ -26,6 +26,12 @@ def version(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[int, ...]:
     return nq.cycle_version(cur, cycle_id)
 
 
+def cycle_metric(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> str | None:
+    """The metric a cycle is about (None for an unknown cycle)."""
+    cycle = negotiation.get_cycle(cur, cycle_id)
+    return cycle["metric"] if cycle else None
+
+
 def signed_count(cur: duckdb.DuckDBPyConnection, cycle: dict) -> int:
     """Regions whose consensus letter both sides signed (0 before the cycle is locked)."""
     if cycle["status"] not in letters.LETTER_STATUSES:
@@ -36,16 +42,28 @@ def signed_count(cur: duckdb.DuckDBPyConnection, cycle: dict) -> int:
     return sum(1 for x in letters.cycle_letters(cur, reader, cycle["id"]) if x.status == "signed")
 
 
-def snapshot(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int) -> dict:
-    """cycle, state, regions, history, signals, signed of a cycle (HQ roles only)."""
+def inputs(cur: duckdb.DuckDBPyConnection, metric: str) -> dict:
+    """regions, history and signals behind a board: they change only with an import."""
+    return {
+        "regions": dq.list_regions(cur),
+        "history": dq.load_history(cur, metric),
+        "signals": dq.load_signals(cur),
+    }
+
+
+def snapshot(
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, data: dict | None = None
+) -> dict:
+    """cycle, state, regions, history, signals, signed of a cycle (HQ roles only).
+
+    data: inputs() of the cycle's metric when the caller keeps them between changes.
+    """
     if viewer.role not in BOARD_ROLES:
         raise PermissionError(f"{viewer.username} may not open the board")
     cycle = negotiation.get_cycle(cur, cycle_id)
     return {
         "cycle": cycle,
         "state": negotiation.cycle_state(cur, cycle_id, viewer),
-        "regions": dq.list_regions(cur),
-        "history": dq.load_history(cur, cycle["metric"]),
-        "signals": dq.load_signals(cur),
+        **(data if data is not None else inputs(cur, cycle["metric"])),
         "signed": signed_count(cur, cycle),
     }

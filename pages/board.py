@@ -61,10 +61,21 @@ version = board_service.version(ctx.cursor(), cycle_id)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False)
+def _inputs(metric: str, data_version: tuple) -> dict:
+    # History and signals change only with an import, not with each proposal.
+    return board_service.inputs(ctx.cursor(), metric)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def _snapshot(cycle_id: int, version: tuple, _viewer: User) -> dict:
     # Keyed on the version: one read per change shared by every screen; every board role
     # sees all regions, so the first viewer's snapshot is valid for the others.
-    return board_service.snapshot(ctx.cursor(), _viewer, cycle_id)
+    cur = ctx.cursor()
+    metric = board_service.cycle_metric(cur, cycle_id)
+    # version = (last event, signatures, newest import, regions): the last two are the data's.
+    data = _inputs(metric, version[2:]) if metric else None
+    return board_service.snapshot(cur, _viewer, cycle_id, data=data)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -82,13 +93,19 @@ def _view(cycle_id: int, version: tuple, lang: str, big: bool, _viewer: User) ->
         "table": table,
         "headline": head,
         "rollup": board.rollup(table),
-        # Specs, not Altair objects: converting a chart costs ~25 ms. Not validated here: the
-        # builders are validated in the tests, and validation doubles the cost.
-        "regions_chart": charts_board.regions_chart(table, lang, big=big).to_dict(validate=False),
-        "bridge_chart": charts_board.bridge_chart(head, table, lang, big=big).to_dict(
-            validate=False
-        ),
     }
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _chart(cycle_id: int, version: tuple, lang: str, big: bool, which: str, _viewer: User) -> dict:
+    # Only the open tab's chart, once per change for every screen. Specs, not Altair objects:
+    # converting a chart costs ~25 ms; not validated here (the tests validate the builders).
+    view = _view(cycle_id, version, lang, big, _viewer)
+    if which == "regions":
+        chart = charts_board.regions_chart(view["table"], lang, big=big)
+    else:
+        chart = charts_board.bridge_chart(view["headline"], view["table"], lang, big=big)
+    return chart.to_dict(validate=False)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -299,14 +316,18 @@ def render_board(view: dict, lit: set[str]) -> None:
     tab_regions, tab_bridge = st.tabs(chart_tabs, key="board_chart_tab", on_change="rerun")
     if tab_regions.open:
         with tab_regions:
-            st.vega_lite_chart(view["regions_chart"], width="stretch")
+            st.vega_lite_chart(
+                _chart(cycle_id, version, lang, big, "regions", user), width="stretch"
+            )
             roll = view["rollup"]
             if not roll.empty:
                 st.subheader(ctx.tr("board.rollup_title"))
                 st.dataframe(roll, hide_index=True, width="stretch")
     if tab_bridge.open:
         with tab_bridge:
-            st.vega_lite_chart(view["bridge_chart"], width="stretch")
+            st.vega_lite_chart(
+                _chart(cycle_id, version, lang, big, "bridge", user), width="stretch"
+            )
 
 
 with timed("board.render"):
