@@ -53,7 +53,9 @@ def make_model(
     )
 
 
-def load_inputs(cur: duckdb.DuckDBPyConnection, metric: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+def load_inputs(
+    cur: duckdb.DuckDBPyConnection, metric: str
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """History of metric, the signals of the same frequency, and that frequency."""
     history = dq.load_history(cur, metric)
     if history.empty:
@@ -101,9 +103,23 @@ def run_backtest(
 
 def _clean(d: dict) -> dict:
     # JSON has no NaN: missing scores become null.
-    return {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()
-    }
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def _fitted(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    period: str,
+    panel: Panel | None,
+    **params: Any,
+) -> BaselineModel:
+    # The model fitted for period on the metric's panel (read here unless the caller has it).
+    if panel is None:
+        panel = load_panel(cur, metric)
+    p = parse_period(period)
+    if p is None or p.freq != panel.freq:
+        raise ValueError(f"period {period!r} does not match the metric's frequency {panel.freq}")
+    return make_model(freq=panel.freq, **params).fit(None, None, p.label, panel=panel)
 
 
 def suggest(
@@ -118,25 +134,19 @@ def suggest(
 ) -> pd.DataFrame:
     """Per-region suggestion for period: region, period, suggestion, lower80, upper80, base,
     history, market, pipeline, capacity, reason_en, reason_zh."""
-    if panel is None:
-        panel = load_panel(cur, metric)
-    freq = panel.freq
-    p = parse_period(period)
-    if p is None or p.freq != freq:
-        raise ValueError(f"period {period!r} does not match the metric's frequency {freq}")
-    model = make_model(half_life, pooling, weights, robust, freq)
-    return model.fit(None, None, p.label, panel=panel).predict()
+    params = {"half_life": half_life, "pooling": pooling, "weights": weights, "robust": robust}
+    return _fitted(cur, metric, period, panel, **params).predict()
 
 
 def suggest_with_signals(
-    cur: duckdb.DuckDBPyConnection, metric: str, period: str, **params: Any
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    period: str,
+    panel: Panel | None = None,
+    **params: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Like suggest, plus the per-signal table (region, signal, dimension, change, contribution)."""
-    history, signals, freq = load_inputs(cur, metric)
-    p = parse_period(period)
-    if p is None or p.freq != freq:
-        raise ValueError(f"period {period!r} does not match the metric's frequency {freq}")
-    model = make_model(freq=freq, **params).fit(history, signals, p.label)
+    model = _fitted(cur, metric, period, panel, **params)
     return model.predict(), model.signal_table()
 
 
@@ -155,8 +165,9 @@ def save_run(
         )
     settings = {**DEFAULTS, **(params or {})}
     model_params = {k: settings[k] for k in ("half_life", "pooling", "weights", "robust")}
-    table, signals = suggest_with_signals(cur, metric, period, **model_params)
-    bt = run_backtest(cur, metric, origins=origins, **model_params)
+    panel = load_panel(cur, metric)  # one read for the suggestion and the backtest
+    table, signals = suggest_with_signals(cur, metric, period, panel=panel, **model_params)
+    bt = run_backtest(cur, metric, origins=origins, panel=panel, **model_params)
     bt.pop("predictions")
     p = parse_period(period)
     assert p is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from calibration import letters, negotiation
@@ -26,12 +28,6 @@ def version(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[int, ...]:
     return nq.cycle_version(cur, cycle_id)
 
 
-def cycle_metric(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> str | None:
-    """The metric a cycle is about (None for an unknown cycle)."""
-    cycle = negotiation.get_cycle(cur, cycle_id)
-    return cycle["metric"] if cycle else None
-
-
 def signed_count(cur: duckdb.DuckDBPyConnection, cycle: dict) -> int:
     """Regions whose consensus letter both sides signed (0 before the cycle is locked)."""
     if cycle["status"] not in letters.LETTER_STATUSES:
@@ -52,18 +48,22 @@ def inputs(cur: duckdb.DuckDBPyConnection, metric: str) -> dict:
 
 
 def snapshot(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, data: dict | None = None
+    cur: duckdb.DuckDBPyConnection,
+    viewer: User,
+    cycle_id: int,
+    load_inputs: Callable[[str], dict] | None = None,
 ) -> dict:
     """cycle, state, regions, history, signals, signed of a cycle (HQ roles only).
 
-    data: inputs() of the cycle's metric when the caller keeps them between changes.
+    load_inputs(metric) replaces inputs() when the caller keeps them between changes.
     """
     if viewer.role not in BOARD_ROLES:
         raise PermissionError(f"{viewer.username} may not open the board")
     cycle = negotiation.get_cycle(cur, cycle_id)
+    data = load_inputs(cycle["metric"]) if load_inputs else inputs(cur, cycle["metric"])
     return {
         "cycle": cycle,
         "state": negotiation.cycle_state(cur, cycle_id, viewer),
-        **(data if data is not None else inputs(cur, cycle["metric"])),
+        **data,
         "signed": signed_count(cur, cycle),
     }

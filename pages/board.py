@@ -71,15 +71,14 @@ def _inputs(metric: str, data_version: tuple) -> dict:
 def _snapshot(cycle_id: int, version: tuple, _viewer: User) -> dict:
     # Keyed on the version: one read per change shared by every screen; every board role
     # sees all regions, so the first viewer's snapshot is valid for the others.
-    cur = ctx.cursor()
-    metric = board_service.cycle_metric(cur, cycle_id)
     # version = (last event, signatures, newest import, regions): the last two are the data's.
-    data = _inputs(metric, version[2:]) if metric else None
-    return board_service.snapshot(cur, _viewer, cycle_id, data=data)
+    return board_service.snapshot(
+        ctx.cursor(), _viewer, cycle_id, load_inputs=lambda metric: _inputs(metric, version[2:])
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _view(cycle_id: int, version: tuple, lang: str, big: bool, _viewer: User) -> dict:
+def _view(cycle_id: int, version: tuple, lang: str, _viewer: User) -> dict:
     # Table, headline and chart specs built once per change for all screens.
     snap = _snapshot(cycle_id, version, _viewer)
     cycle, state = snap["cycle"], snap["state"]
@@ -100,7 +99,7 @@ def _view(cycle_id: int, version: tuple, lang: str, big: bool, _viewer: User) ->
 def _chart(cycle_id: int, version: tuple, lang: str, big: bool, which: str, _viewer: User) -> dict:
     # Only the open tab's chart, once per change for every screen. Specs, not Altair objects:
     # converting a chart costs ~25 ms; not validated here (the tests validate the builders).
-    view = _view(cycle_id, version, lang, big, _viewer)
+    view = _view(cycle_id, version, lang, _viewer)
     if which == "regions":
         chart = charts_board.regions_chart(view["table"], lang, big=big)
     else:
@@ -123,7 +122,7 @@ def _allocation(
         snap["signals"],
         cycle["period"],
     )
-    names = _view(cycle_id, version, lang, big, _viewer)["table"][["region", "name"]]
+    names = _view(cycle_id, version, lang, _viewer)["table"][["region", "name"]]
     alloc = alloc.merge(names, on="region", how="left")
     return alloc, charts_board.allocation_chart(alloc, lang, big=big).to_dict(validate=False)
 
@@ -331,7 +330,7 @@ def render_board(view: dict, lit: set[str]) -> None:
 
 
 with timed("board.render"):
-    view = _view(cycle_id, version, lang, big, user)
+    view = _view(cycle_id, version, lang, user)
     cycle, state = view["cycle"], view["state"]
     lit = _changes(state, view["table"]) if not state.empty else set()
     live(version, lit)

@@ -12,6 +12,20 @@ def _events(cur) -> int:
     return cur.execute("SELECT count(*) FROM events").fetchall()[0][0]
 
 
+def _counter_east(cur, cid: int, value: float, reason: str) -> None:
+    """The executive counters East, which has not proposed."""
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "east",
+        "counter",
+        expected_last_event=None,
+        counter_value=value,
+        reason=reason,
+    )
+
+
 def _status(cur, cid: int) -> dict[str, str]:
     state = neg.cycle_state(cur, cid)
     return dict(zip(state["region"], state["status"], strict=True))
@@ -21,16 +35,7 @@ def test_a_region_without_a_proposal_can_be_countered_and_agreed(cur):
     cid = open_cycle(cur)
     with pytest.raises(neg.CycleStateError):
         neg.respond(cur, EXEC, cid, "east", "accept", expected_last_event=None)
-    neg.respond(
-        cur,
-        EXEC,
-        cid,
-        "east",
-        "counter",
-        expected_last_event=None,
-        counter_value=210,
-        reason="The model's number, less the churned accounts.",
-    )
+    _counter_east(cur, cid, 210, "The model's number, less the churned accounts.")
     assert _status(cur, cid)["east"] == "countered"
     neg.accept_counter(cur, LEAD_EAST, cid, "east", expected_last_event=last_id(cur, cid, "east"))
     state = neg.cycle_state(cur, cid).set_index("region")
@@ -75,16 +80,7 @@ def test_send_counters_records_one_event_per_region(cur):
 
 def test_send_counters_is_all_or_none(cur):
     cid = open_cycle(cur)
-    neg.respond(
-        cur,
-        EXEC,
-        cid,
-        "east",
-        "counter",
-        expected_last_event=None,
-        counter_value=200,
-        reason="First offer.",
-    )
+    _counter_east(cur, cid, 200, "First offer.")
     neg.accept_counter(cur, LEAD_EAST, cid, "east", expected_last_event=last_id(cur, cid, "east"))
     before = _events(cur)
     offers = [
