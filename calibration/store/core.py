@@ -14,6 +14,22 @@ import duckdb
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _lock = threading.Lock()
+# Sequence -> (table, id column): ids come from `nextval` (see `next_id`), never MAX(id)+1.
+SEQUENCES = {
+    "sources_seq": ("sources", "source_id"),
+    "model_runs_seq": ("model_runs", "run_id"),
+    "cycles_seq": ("cycles", "cycle_id"),
+    "attachments_seq": ("attachments", "attachment_id"),
+    "letters_seq": ("letters", "letter_id"),
+    "letter_signatures_seq": ("letter_signatures", "signature_id"),
+    "letter_corrections_seq": ("letter_corrections", "correction_id"),
+    "letter_files_seq": ("letter_files", "file_id"),
+    "tracking_events_seq": ("tracking_events", "event_id"),
+    "root_causes_seq": ("root_causes", "form_id"),
+    "commitment_events_seq": ("commitment_events", "commitment_event_id"),
+    "notifications_seq": ("notifications", "notification_id"),
+}
+_SEQUENCE_MIGRATION = 7
 
 
 class StoreError(RuntimeError):
@@ -54,6 +70,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         try:
             for statement in _split_sql(sql):
                 cur.execute(statement)
+            if version == _SEQUENCE_MIGRATION:
+                _align_sequences(cur)
             cur.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, utcnow()]
             )
@@ -63,6 +81,23 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             raise
         applied.append(version)
     return applied
+
+
+def _align_sequences(cur: duckdb.DuckDBPyConnection) -> None:
+    # A database made before the sequences existed already holds ids; DDL cannot start a
+    # sequence at a computed value, so each one is recreated just past its table's ids.
+    for seq, (table, column) in SEQUENCES.items():
+        top = cur.execute(f"SELECT coalesce(max({column}), 0) FROM {table}").fetchall()[0][0]
+        if top:
+            cur.execute(f"CREATE OR REPLACE SEQUENCE {seq} START {int(top) + 1}")
+
+
+def next_id(cur: duckdb.DuckDBPyConnection, sequence: str) -> int:
+    """A new id from one of SEQUENCES; unique even when several writers ask at once."""
+    if sequence not in SEQUENCES:
+        raise ValueError(f"unknown sequence {sequence!r}")
+    # The name is checked against SEQUENCES above, so it is never input.
+    return int(cur.execute(f"SELECT nextval('{sequence}')").fetchall()[0][0])
 
 
 def _split_sql(sql: str) -> list[str]:
@@ -127,3 +162,17 @@ def registered(
         yield cur
     finally:
         cur.unregister(name)
+
+
+def table_row_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per table of the database (to check that a read wrote nothing)."""
+    names = [
+        r[0]
+        for r in cur.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
+        ).fetchall()
+    ]
+    # Names come from the catalog, quoted as identifiers, never from input.
+    return {
+        n: int(cur.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0]) for n in names
+    }

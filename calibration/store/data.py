@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from calibration.store.core import registered
+from calibration.store.core import next_id, registered
 
 # Tables an import may write, with their key columns; used for counting changes.
 IMPORT_TABLES = {
@@ -101,12 +101,12 @@ def insert_source(
     loaded_by: str,
 ) -> int:
     """Record a loaded file; returns its id."""
-    next_id = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchall()[0][0]
+    source_id = next_id(cur, "sources_seq")
     cur.execute(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [next_id, file_name, kind, sha256, rows, loaded_at, loaded_by],
+        [source_id, file_name, kind, sha256, rows, loaded_at, loaded_by],
     )
-    return int(next_id)
+    return source_id
 
 
 def ensure_regions(cur: duckdb.DuckDBPyConnection, regions: list[str]) -> None:

@@ -10,6 +10,8 @@ from datetime import datetime
 
 import duckdb
 
+from calibration.store.core import next_id
+
 LETTER_COLUMNS = (
     "letter_id", "cycle_id", "region", "version", "content_json", "content_sha256",
     "previous_sha256", "lead_username", "reason", "created_at", "created_by",
@@ -28,8 +30,8 @@ CORRECTION_COLUMNS = (
 
 
 def _next_id(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
-    # table and column are fixed names from this module, never user input.
-    return int(cur.execute(f"SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}").fetchall()[0][0])
+    # From the table's sequence, so two writers at once never pick the same id.
+    return next_id(cur, f"{table}_seq")
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], row: dict) -> None:
@@ -167,6 +169,21 @@ def region_rows(cur: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     """region -> {name_en, name_zh, lead} from the regions table."""
     rows = cur.execute("SELECT region, name_en, name_zh, lead FROM regions").fetchall()
     return {r[0]: {"name_en": r[1], "name_zh": r[2], "lead": r[3]} for r in rows}
+
+
+def hr_overrides(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict[str, str]:
+    """region -> the reason of its latest `hr_override` event (executive accepted a flagged
+    region without HR's resolution)."""
+    rows = cur.execute(
+        "SELECT region, payload FROM events WHERE cycle_id = ? AND kind = 'hr_override'"
+        " AND region IS NOT NULL ORDER BY id",
+        [cycle_id],
+    ).fetchall()
+    out: dict[str, str] = {}
+    for region, payload in rows:
+        reason = json.loads(payload or "{}").get("reason")
+        out[region] = "" if reason is None else str(reason)
+    return out
 
 
 def metric_unit(cur: duckdb.DuckDBPyConnection, metric: str) -> str | None:

@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from calibration.store.core import registered
+from calibration.store.core import next_id, registered
 
 REGION_COLUMNS = (
     "region", "suggestion", "lower80", "upper80", "base",
@@ -29,7 +29,7 @@ def insert_run(
     signals: pd.DataFrame,
 ) -> int:
     """Insert a run with its per-region and per-signal rows; returns the new run_id."""
-    run_id = int(cur.execute("SELECT coalesce(max(run_id), 0) + 1 FROM model_runs").fetchall()[0][0])
+    run_id = next_id(cur, "model_runs_seq")
     cur.execute(
         "INSERT INTO model_runs (run_id, metric, period, ordinal, params, backtest, created_by,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

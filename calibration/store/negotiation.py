@@ -11,6 +11,8 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from calibration.store.core import next_id
+
 EVENT_COLUMNS = (
     "id", "cycle_id", "region", "actor", "role", "at", "kind", "value", "suggestion",
     "run_id", "payload", "prev_hash", "hash",
@@ -25,7 +27,7 @@ SUGGESTION_COLUMNS = (
 
 def next_cycle_id(cur: duckdb.DuckDBPyConnection) -> int:
     """The id for a new cycle."""
-    return int(cur.execute("SELECT COALESCE(MAX(cycle_id), 0) + 1 FROM cycles").fetchall()[0][0])
+    return next_id(cur, "cycles_seq")
 
 
 def insert_cycle(
@@ -209,10 +211,7 @@ def all_events(cur: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 def next_attachment_id(cur: duckdb.DuckDBPyConnection) -> int:
     """The id for a new attachment."""
-    return int(
-        cur.execute("SELECT COALESCE(MAX(attachment_id), 0) + 1 FROM attachments")
-        .fetchall()[0][0]
-    )
+    return next_id(cur, "attachments_seq")
 
 
 def insert_attachment(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
@@ -242,3 +241,44 @@ def get_attachment(cur: duckdb.DuckDBPyConnection, attachment_id: int) -> dict |
         "uploaded_at", "uploaded_by",
     )
     return dict(zip(keys, row, strict=True))
+
+
+# ----------------------------------------------------------------------------- frozen regions
+
+FROZEN_COLUMNS = (
+    "region", "name_en", "name_zh", "parent", "lead", "lead_username", "lead_name",
+)
+
+
+def freeze_regions(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, regions: list[str], frozen_at: datetime
+) -> None:
+    """Snapshot the regions a locked cycle shows: names, parent, lead and lead account.
+
+    The lead account is the regions file's `lead` when it names a lead account, else the
+    first lead account bound to the region (the rule letters used before the snapshot).
+    """
+    cur.execute(
+        "INSERT INTO cycle_regions (cycle_id, region, name_en, name_zh, parent, lead,"
+        " lead_username, lead_name, frozen_at)"
+        " SELECT ?, w.region, g.name_en, g.name_zh, g.parent, g.lead, a.username,"
+        " a.display_name, ?"
+        " FROM unnest(?::TEXT[]) AS w(region)"
+        " LEFT JOIN regions g ON g.region = w.region"
+        " LEFT JOIN LATERAL (SELECT u.username, u.display_name FROM users u"
+        "   LEFT JOIN user_regions ur ON ur.username = u.username AND ur.region = w.region"
+        "   WHERE u.role = 'lead' AND (u.username = g.lead OR ur.region IS NOT NULL)"
+        "   ORDER BY (u.username = g.lead) IS NOT TRUE, u.username LIMIT 1) a ON TRUE"
+        " WHERE w.region NOT IN (SELECT region FROM cycle_regions WHERE cycle_id = ?)",
+        [int(cycle_id), frozen_at, sorted(set(regions)), int(cycle_id)],
+    )
+
+
+def frozen_regions(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict[str, dict]:
+    """region -> the snapshot taken at lock (FROZEN_COLUMNS); empty before the lock."""
+    rows = cur.execute(
+        f"SELECT {', '.join(FROZEN_COLUMNS)} FROM cycle_regions WHERE cycle_id = ?"
+        " ORDER BY region",
+        [int(cycle_id)],
+    ).fetchall()
+    return {r[0]: dict(zip(FROZEN_COLUMNS, r, strict=True)) for r in rows}

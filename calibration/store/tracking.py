@@ -11,12 +11,12 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from calibration.store.core import registered
+from calibration.store.core import next_id, registered
 
 
 def _next_id(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
-    # Table and column names are constants of this module, never input.
-    return int(cur.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchall()[0][0])
+    # From the table's sequence, so two writers at once never pick the same id.
+    return next_id(cur, f"{table}_seq")
 
 
 # ----------------------------------------------------------------------------- actuals
@@ -228,14 +228,14 @@ def region_leads(cur: duckdb.DuckDBPyConnection, region: str) -> list[str]:
 def insert_notifications(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> list[int]:
     """Append notifications (username, kind, cycle_id, region, event_id, message_key, params,
     created_at); returns their ids."""
-    first = _next_id(cur, "notifications", "notification_id")
     ids = []
-    for i, r in enumerate(rows):
+    for r in rows:
+        nid = _next_id(cur, "notifications", "notification_id")
         cur.execute(
             "INSERT INTO notifications (notification_id, username, kind, cycle_id, region,"
             " event_id, message_key, params, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                first + i,
+                nid,
                 r["username"],
                 r["kind"],
                 r.get("cycle_id"),
@@ -246,7 +246,7 @@ def insert_notifications(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> li
                 r["created_at"],
             ],
         )
-        ids.append(first + i)
+        ids.append(nid)
     return ids
 
 
