@@ -81,6 +81,8 @@ class LetterContent:
     version: int
     previous_sha256: str | None
     issued_at: datetime
+    # The executive's reason for accepting a flagged region without HR's review ("" if none).
+    hr_override: str = ""
 
 
 def utc_iso(value: datetime) -> str:
@@ -140,6 +142,9 @@ def canonical_json(content: LetterContent) -> bytes:
     body: dict[str, object] = {
         f.name: _canon_field(f.name, getattr(content, f.name)) for f in fields(content)
     }
+    if not body.get("hr_override"):
+        # Absent when empty, so letters issued before the field existed keep their hash.
+        body.pop("hr_override", None)
     body["schema"] = HASH_SCHEMA
     # ensure_ascii keeps lone surrogates or odd code points from breaking the encoding.
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

@@ -411,6 +411,7 @@ class _Texts:
     model_reason: str
     justification: str
     risks: str
+    hr_override: str
 
 
 class _LetterPDF(FPDF):
@@ -520,6 +521,7 @@ class _Renderer:
             model_reason=self._clean(reason),
             justification=self._clean(content.justification),
             risks=self._clean(content.risks),
+            hr_override=self._clean(content.hr_override),
         )
         self.support = [
             (item.kind, self._clean(item.description), item.amount, self._clean(item.owner, SHORT))
@@ -650,6 +652,9 @@ class _Renderer:
         self.support_table()
         self.section(4, "letters.section.risks")
         self.paragraph(self.x.risks or self.tr("letters.empty"))
+        if self.x.hr_override:
+            # The region skipped HR's review of a flagged proposal; both signers see it.
+            self.paragraph(self.tr("letters.hr_override", reason=self.x.hr_override))
         self.section(5, "letters.section.model")
         self.paragraph(self.x.model_reason or self.tr("letters.empty"))
         self.signature_section(6)

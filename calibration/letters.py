@@ -1,11 +1,12 @@
 """Consensus letters of a locked cycle: issue, sign, archive, verify and export.
 
-After a cycle is locked, each region gets a letter built from the cycle state (see
-`build_content`). The region's lead signs first, then an executive, each re-entering their
-password; a signature covers the letter's content SHA-256. Letters are append-only: when
-the content a letter would have changes (a correction, a renamed region, a new lead), a new
-version is issued with `previous_sha256` pointing at the one it replaces, and the old
-version and its signatures stay as they were.
+The lock issues each region's letter, built from the cycle state (see `build_contents`)
+and from the regions frozen at lock (names, parent, lead), so a later regions import
+changes no letter. Reading letters never issues any. The region's lead signs first, then an
+executive, each re-entering their password; a signature covers the letter's content
+SHA-256. Letters are append-only: when an explicit action changes what a letter says (a
+correction), a new version is issued with `previous_sha256` pointing at the one it
+replaces, and the old version and its signatures stay as they were.
 
 Support owners are derived from the kind of support: headcount -> HR (the HRBP account when
 there is one), budget -> Marketing / Finance, anything else -> the executive named on the
@@ -38,6 +39,7 @@ from calibration.letter_doc import LetterContent, Signature, SupportItem, conten
 from calibration.letter_pdf import file_sha256, letter_filename, render_letter
 from calibration.letter_zip import zip_letters
 from calibration.store import letters as q
+from calibration.store import negotiation as nq
 from calibration.store import transaction
 from calibration.store.core import utcnow
 
@@ -234,8 +236,12 @@ def build_contents(
     """
     cycle = _require_letter_cycle(cur, cycle_id)
     state = neg.cycle_state(cur, cycle_id)
+    # A locked cycle shows its regions as they were at the lock; cycles locked before the
+    # snapshot existed fall back to today's regions table.
+    frozen = nq.frozen_regions(cur, cycle_id)
     regions = q.region_rows(cur)
     accounts = {a["username"]: a for a in q.accounts(cur)}
+    overrides = q.hr_overrides(cur, cycle_id)
     deciders = q.deciders(cur, cycle_id)
     executives = sorted(u for u, a in accounts.items() if a["role"] == "executive")
     hrbps = sorted(u for u, a in accounts.items() if a["role"] == "hrbp")
@@ -248,8 +254,14 @@ def build_contents(
         if row["status"] != "agreed":
             continue
         region = row["region"]
-        info = regions.get(region, {})
-        lead = _lead_for(region, info.get("lead"), accounts)
+        if region in frozen:
+            info = frozen[region]
+            lead = info["lead_username"]
+            lead_name = _text(info["lead_name"]) or _text(info["lead"]) or "—"
+        else:
+            info = regions.get(region, {})
+            lead = _lead_for(region, info.get("lead"), accounts)
+            lead_name = accounts[lead]["display_name"] if lead else _text(info.get("lead")) or "—"
         executive = _executive_for(deciders.get(region), deciders.get(""), executives, accounts)
         exec_name = accounts[executive]["display_name"] if executive else "—"
         suggestion = _float(row["suggestion"], 0.0)
@@ -276,7 +288,7 @@ def build_contents(
             region=region,
             region_name_en=_text(info.get("name_en")) or region,
             region_name_zh=_text(info.get("name_zh")),
-            lead_name=accounts[lead]["display_name"] if lead else _text(info.get("lead")) or "—",
+            lead_name=lead_name,
             executive_name=exec_name,
             suggestion=suggestion,
             lower80=_float(row["lower80"], suggestion),
@@ -292,6 +304,7 @@ def build_contents(
             version=1,
             previous_sha256=None,
             issued_at=now,
+            hr_override=_text(overrides.get(region)),
         )
         fix = fixes.get(region, {})
         if fix:
@@ -488,13 +501,11 @@ def _log_event(
 def cycle_letters(
     cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int
 ) -> list[Letter]:
-    """The latest letter of every region the viewer may see (issuing any that are due).
+    """The latest letter of every region the viewer may see; a read, it issues nothing.
 
     Raises LetterError("letters.err_not_locked") while the cycle is not locked yet.
     """
     _require_letter_cycle(cur, cycle_id)
-    if viewer.role in ("executive", "admin", "lead"):
-        issue_letters(cur, viewer, cycle_id)
     current = _load(cur, cycle_id)
     return [versions[-1] for region, versions in sorted(current.items())
             if _may_view(viewer, region)]
@@ -503,12 +514,10 @@ def cycle_letters(
 def get_letter(
     cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
 ) -> Letter:
-    """The latest letter of one region (issuing it if due)."""
+    """The latest letter of one region (a read: letters are issued by the lock)."""
     if not _may_view(viewer, region):
         raise PermissionError(f"{viewer.username} may not see the letter of {region}")
     _require_letter_cycle(cur, cycle_id)
-    if viewer.role in ("executive", "admin", "lead"):
-        issue_letters(cur, viewer, cycle_id)
     versions = _load(cur, cycle_id, region).get(region)
     if not versions:
         raise LetterError("letters.err_no_letter", region=region)
@@ -722,7 +731,10 @@ def letters_zip(
 def archive_cycle(
     cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int
 ) -> list[LetterFile]:
-    """Issue and archive every letter of a cycle in both languages; returns the files."""
+    """(Re)issue any due letters of a cycle, then archive all in both languages (the CLI's
+    explicit path for cycles locked before letters were issued at lock)."""
+    _require_letter_cycle(cur, cycle_id)
+    issue_letters(cur, actor, cycle_id)
     out = []
     for letter in cycle_letters(cur, actor, cycle_id):
         for lang in LANGS:

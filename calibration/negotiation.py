@@ -554,11 +554,24 @@ def lock_cycle(
         agreed.update(
             {r: float(v) for r, v in zip(state["region"], state["agreed_value"], strict=True)}
         )
+        # Frozen in the lock's own transaction: what the cycle shows from now on (names,
+        # parents, leads) is what it showed when it was locked, whatever a later import says.
+        q.freeze_regions(cur, cycle_id, list(agreed), utcnow())
         return [_event(actor, cycle_id, "status", value=float(sum(agreed.values())),
                        run_id=cycle["run_id"],
                        payload={"status": "locked", "from": "open", "agreed": agreed})]
 
     _append(cur, build)
+    # Letters are issued here, by the lock, and never by opening a page. Imported late
+    # because the letters domain builds on this module.
+    from calibration import letters, tracking_service
+
+    letters.issue_letters(cur, actor, cycle_id)
+    # Actuals may already be in: escalations start from the lock, not from a page visit.
+    try:
+        tracking_service.evaluate(cur, actor, cycle_id)
+    except LookupError:
+        pass  # the cycle's metric has no tracking data yet; the first import evaluates
     return agreed
 
 

@@ -104,17 +104,18 @@ def test_signed_letter_never_changes_a_correction_makes_a_new_version(setup):
     old = history[0]
     assert old.content_sha256 == v1.content_sha256 and old.status == "signed"
     assert old.content == v1.content and not old.latest
-    # A change to the underlying data (the region gets its proper name) chains a third.
+    # A change to the underlying data after the lock changes nothing: the region was frozen
+    # into the cycle at lock (issue 12), and reading issues no version.
     with transaction(cur):
         cur.execute("INSERT INTO regions (region, name_en, name_zh) VALUES ('east', 'East', '华东')")
-    v3 = letters.get_letter(cur, ex, cid, "east")
-    assert (v3.version, v3.previous_sha256, v3.content.region_name_zh) == (
-        3, v2.content_sha256, "华东")
-    assert v3.content.risks == "A renewal slipped to Q2."  # corrections carry forward
+    same = letters.get_letter(cur, ex, cid, "east")
+    assert (same.version, same.content_sha256, same.content.region_name_zh) == (
+        2, v2.content_sha256, "")
+    assert letters.issue_letters(cur, ex, cid) == []
     # A signer holding the old hash is told the letter changed.
     with pytest.raises(letters.LetterError) as err:
         letters.sign_letter(cur, east, cid, "east", PASSWORD,
-                            expected_sha256=v2.content_sha256, archive=False)
+                            expected_sha256=v1.content_sha256, archive=False)
     assert err.value.key == "letters.err_changed"
 
 
