@@ -13,19 +13,34 @@ from calibration import tracking_service as ts
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from calibration.cli import open_db
 
-    cur = open_db(args).cursor()
     try:
-        cycle = ts.lookup_cycle(cur, args.cycle)
-    except LookupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        print(f"error: --as-of must be YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
         return 2
-    as_of = date.fromisoformat(args.as_of) if args.as_of else None
-    result = ts.evaluate(cur, auth.SYSTEM, cycle, as_of)
-    print(
-        f"as of {result.as_of}: {result.recorded} new event(s), {result.notifications} notification(s)"
-    )
-    for e in result.events:
-        print(f"  {e['triggered_on']} {e['region']:<12} {e['kind']}")
+    if as_of is not None and args.cycle is None:
+        print("error: --as-of needs --cycle", file=sys.stderr)
+        return 2
+    cur = open_db(args).cursor()
+    if args.cycle is None:
+        # Every locked or tracking cycle, as after an import of actuals.
+        results = ts.evaluate_all(cur, auth.SYSTEM)
+        if not results:
+            print("no locked or tracking cycle to evaluate")
+    else:
+        try:
+            cycle = ts.lookup_cycle(cur, args.cycle)
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        results = [ts.evaluate(cur, auth.SYSTEM, cycle, as_of)]
+    for result in results:
+        print(
+            f"as of {result.as_of}: {result.recorded} new event(s),"
+            f" {result.notifications} notification(s)"
+        )
+        for e in result.events:
+            print(f"  {e['triggered_on']} {e['region']:<12} {e['kind']}")
     return 0
 
 
@@ -36,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tracking", help="tracking after lock")
     tsub = p.add_subparsers(dest="tracking_command", required=True)
     pe = tsub.add_parser("evaluate", help="record new escalations, alerts and warnings")
-    pe.add_argument("--cycle", type=int, required=True)
+    pe.add_argument("--cycle", type=int, default=None, help="one cycle (default: every live one)")
     pe.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: last actual day)")
     add_db(pe)
     pe.set_defaults(func=cmd_evaluate)

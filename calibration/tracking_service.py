@@ -24,6 +24,7 @@ from calibration.auth import User
 from calibration.i18n import region_name, t
 from calibration.periods import parse_period, period_bounds
 from calibration.store import data as dq
+from calibration.store import negotiation as nq
 from calibration.store import tracking as q
 from calibration.store import transaction
 from calibration.store.core import utcnow
@@ -184,17 +185,34 @@ def visible_rows(df: pd.DataFrame, viewer: User) -> pd.DataFrame:
     return df[mask].reset_index(drop=True)
 
 
-def _labels(cur: duckdb.DuckDBPyConnection, lang: str) -> dict[str, str]:
+def _labels(
+    cur: duckdb.DuckDBPyConnection, lang: str, cycle_id: int | None = None
+) -> dict[str, str]:
     regions = dq.list_regions(cur)
-    return {
+    out = {
         r: region_name(r, en, zh, lang)
         for r, en, zh in zip(regions["region"], regions["name_en"], regions["name_zh"], strict=True)
     }
+    if cycle_id is not None:
+        # A locked cycle is tracked under the names it was signed with.
+        for r, row in nq.frozen_regions(cur, cycle_id).items():
+            out[r] = region_name(r, row["name_en"], row["name_zh"], lang)
+    return out
 
 
-def _names(cur: duckdb.DuckDBPyConnection, region: str) -> dict[str, str]:
+def _names(
+    cur: duckdb.DuckDBPyConnection, region: str, cycle_id: int | None = None
+) -> dict[str, str]:
     """Region display names in both languages (stored with notifications)."""
-    return {lang: _labels(cur, lang).get(region, region) for lang in ("en", "zh")}
+    return {lang: _labels(cur, lang, cycle_id).get(region, region) for lang in ("en", "zh")}
+
+
+def _leads(cur: duckdb.DuckDBPyConnection, region: str, cycle_id: int | None) -> list[str]:
+    # The lead frozen at the lock is the one who signed and answers for the target.
+    frozen = nq.frozen_regions(cur, cycle_id).get(region) if cycle_id is not None else None
+    if frozen and frozen["lead_username"]:
+        return [frozen["lead_username"]]
+    return q.region_leads(cur, region)
 
 
 # --------------------------------------------------------------------------------------
@@ -266,7 +284,7 @@ def board(
     path = planned_paths(cur, c)
     actuals = period_actuals(cur, c)
     as_of = as_of or _default_as_of(c, actuals)
-    labels = _labels(cur, lang)
+    labels = _labels(cur, lang, c.cycle_id)
     visible = [r for r in c.regions["region"] if viewer.may_see_region(r)]
     if as_of is None or path.empty:
         snap = pd.DataFrame(columns=[*_SNAPSHOT_EXTRA, "region"])
@@ -412,11 +430,13 @@ def _warning_events(path: pd.DataFrame, actuals: pd.DataFrame, as_of: date) -> l
     return out
 
 
-def _recipients(cur: duckdb.DuckDBPyConnection, who: Iterable[str], region: str) -> list[str]:
+def _recipients(
+    cur: duckdb.DuckDBPyConnection, who: Iterable[str], region: str, cycle_id: int | None = None
+) -> list[str]:
     names: list[str] = []
     for role in who:
         if role == "lead":
-            names += q.region_leads(cur, region)
+            names += _leads(cur, region, cycle_id)
         else:
             # No executive account (a small install): the admins stand in.
             names += q.users_by_role(cur, "executive") or q.users_by_role(cur, "admin")
@@ -536,7 +556,7 @@ def _record(
                 now,
                 actor.username,
             )
-            names = _names(cur, e["region"])
+            names = _names(cur, e["region"], c.cycle_id)
             params = {
                 **detail,
                 "region_en": names["en"],
@@ -546,7 +566,7 @@ def _record(
             }
             rows = []
             for who, message in ROUTES[e["kind"]]:
-                for username in _recipients(cur, who, e["region"]):
+                for username in _recipients(cur, who, e["region"], c.cycle_id):
                     rows.append(
                         {
                             "username": username,
@@ -637,7 +657,7 @@ def submit_root_cause(
             actor.username,
             now,
         )
-        names = _names(cur, event["region"])
+        names = _names(cur, event["region"], event["cycle_id"])
         params = json.dumps(
             {
                 "region_en": names["en"],
@@ -793,7 +813,7 @@ def fva(cur: duckdb.DuckDBPyConnection, viewer: User, cycle: TrackedCycle | int)
     df["suggestion"] = df["suggestion"].fillna(df["agreed"])
     df["proposal"] = df["proposal"].fillna(df["agreed"])
     df["actual"] = df["region"].map(totals).fillna(0.0).astype("float64")
-    df["lead"] = [", ".join(q.region_leads(cur, r)) or "-" for r in df["region"]]
+    df["lead"] = [", ".join(_leads(cur, r, c.cycle_id)) or "-" for r in df["region"]]
     out = tracking.forecast_value_added(df[list(FVA_COLUMNS)].reset_index(drop=True))
     return out
 

@@ -35,15 +35,8 @@ except LookupError:
 if not cycle.tracked:
     st.info(ctx.tr("tracking.no_targets"))
     st.stop()
-if is_hq:
-    # Evaluation is idempotent, so an HQ visit keeps escalations and inboxes up to date
-    # (e.g. right after the lock) without a nightly job.
-    result = tracking_service.evaluate(cur, user, cycle)
-    if result.recorded:
-        st.toast(
-            ctx.tr("tracking.evaluated", events=result.recorded, notifications=result.notifications)
-        )
-
+# A visit only reads: escalations are evaluated when actuals are imported and by
+# `python -m calibration tracking evaluate`.
 last_day = tracking_service.last_actual_day(cur, cycle)
 if last_day is None:
     st.info(ctx.tr("tracking.no_actuals"))
