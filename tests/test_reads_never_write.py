@@ -1,0 +1,76 @@
+"""Issue 12, reads never write: opening Letters or Tracking (twice) changes no table."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from calibration import demo, importer, letters
+from calibration import negotiation as neg
+from calibration import tracking_service as ts
+from calibration.auth import SYSTEM
+from calibration.demo import init_database
+from calibration.store import connect
+from calibration.store.core import table_row_counts
+from tests.apptest_helpers import login
+from tests.factories import ROOT, write_small_demo
+from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle
+
+
+def _open_twice(username: str, page: str, db: Path, cycle_id: int) -> tuple[dict, dict]:
+    """Row counts of every table after sign-in, and after two visits of page."""
+    at = login(username)
+    at.session_state["cycle_id"] = cycle_id
+    cur = connect(db).cursor()  # same process as the AppTest: the open database is shared
+    before = table_row_counts(cur)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    at.run()
+    assert not at.exception, at.exception
+    return before, table_row_counts(cur)
+
+
+def test_opening_letters_after_a_regions_import_writes_nothing(app_env):
+    cur = connect(app_env).cursor()
+    (cycle,) = [c for c in neg.list_cycles(cur) if c["status"] in letters.LETTER_STATUSES]
+    regions = sorted(neg.cycle_state(cur, cycle["id"])["region"])
+    # Every region of the signed cycle renamed and given another parent after the lock.
+    rows = "".join(f"{r},{r.title()} Renamed,{r}区,elsewhere\n" for r in regions)
+    importer.import_bytes(cur, SYSTEM, "regions", "regions.csv",
+                          f"region,name,name_zh,parent\n{rows}".encode())
+    for username in ("exec", f"lead_{regions[0]}"):
+        before, after = _open_twice(username, "pages/letters.py", app_env, cycle["id"])
+        assert after == before, {k: (before[k], after[k]) for k in after if after[k] != before[k]}
+
+
+@pytest.fixture
+def unevaluated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, int]:
+    """Small demo data, a locked cycle, then five weeks of actuals imported without any
+    evaluation (as the importer alone does)."""
+    path = tmp_path / "app.duckdb"
+    monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(tmp_path / "small")))
+    monkeypatch.setattr(demo, "_steps", lambda: [])
+    con = connect(path)
+    try:
+        cur = con.cursor()
+        init_database(cur)
+        cycle_id = negotiated_cycle(cur, TARGETS)
+        data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
+        importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
+    finally:
+        con.close()
+    monkeypatch.setenv("CALIBRATE_DB", str(path))
+    monkeypatch.chdir(ROOT)
+    return path, cycle_id
+
+
+def test_visiting_tracking_records_no_escalation(unevaluated):
+    db, cycle_id = unevaluated
+    before, after = _open_twice("exec", "pages/tracking.py", db, cycle_id)
+    assert after == before, {k: (before[k], after[k]) for k in after if after[k] != before[k]}
+    # There was something to record: the explicit evaluation records it.
+    result = ts.evaluate(connect(db).cursor(), SYSTEM, cycle_id)
+    assert result.recorded > 0
