@@ -439,6 +439,13 @@ def _pending_versions(
     return out
 
 
+def may_issue_any(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int) -> bool:
+    """Whether the actor may issue a letter that is missing or out of date (a read)."""
+    if actor.role not in ("executive", "admin", "lead"):
+        return False
+    return bool(_pending_versions(cur, actor, cycle_id))
+
+
 def issue_letters(
     cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, reason: str = "issued"
 ) -> list[Letter]:

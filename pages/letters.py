@@ -56,13 +56,24 @@ if not lt.is_issuable(cur, cycle_id):
     st.stop()
 
 rows = lt.cycle_letters(cur, user, cycle_id)
-if not rows:
-    st.info(ctx.tr("letters.page.none"))
-    st.stop()
-
 notice = ss.pop("letters_notice", None)
 if notice:
     st.success(ctx.tr(notice), icon=":material/verified:")
+# Opening the page only reads; letters the lock did not issue (a cycle locked before
+# letters were issued at lock) are issued by this explicit action.
+if lt.may_issue_any(cur, user, cycle_id):
+    st.caption(ctx.tr("letters.page.issue_help"))
+    if st.button(ctx.tr("letters.page.issue"), key="letters_issue"):
+        try:
+            lt.issue_letters(cur, user, cycle_id)
+        except (neg.NegotiationError, PermissionError) as exc:
+            ctx.show_error(exc)
+        else:
+            ss["letters_notice"] = "letters.page.issued"
+            st.rerun()
+if not rows:
+    st.info(ctx.tr("letters.page.none"))
+    st.stop()
 
 counts = {status: sum(r.status == status for r in rows) for status in lt.STATUSES}
 m1, m2, m3 = st.columns(3)

@@ -143,17 +143,34 @@ def test_concurrent_inserts_do_not_collide(con):
     assert len(ids) == threads and len(set(ids)) == threads
 
 
-def test_sequences_start_past_existing_ids(tmp_path):
-    con = connect(tmp_path / "a.duckdb")
-    cur = con.cursor()
+def test_upgrade_to_007_continues_ids_and_freezes_locked_cycles(tmp_path, monkeypatch):
+    """A database made before migration 007: sequences start past its ids, and a cycle
+    locked then is frozen as its newest letter shows it."""
+    from calibration.store import core
+
+    path = tmp_path / "old.duckdb"
+    every = core.migrations()
+    monkeypatch.setattr(core, "migrations", lambda: [m for m in every if m[0] < 7])
+    old = connect(path)
+    content = '{"region_name_en": "East", "region_name_zh": "华东", "lead_name": "Wang Lei"}'
+    with transaction(old.cursor()) as c:
+        c.execute("INSERT INTO letter_corrections VALUES (3, 1, 'east', 'risks', '\"\"', 'x',"
+                  " now(), 't')")
+        c.execute("INSERT INTO letters VALUES (5, 1, 'east', 1, ?, 'sha', NULL, 'lead_east',"
+                  " 'issued', now(), 'exec')", [content])
+        c.execute("INSERT INTO regions VALUES ('east', 'East Renamed', NULL, 'asia', 'x')")
+    old.close()
+    monkeypatch.setattr(core, "migrations", lambda: every)
+    cur = connect(path).cursor()
     with transaction(cur):
-        first = lq.insert_correction(cur, {
+        new_id = lq.insert_correction(cur, {
             "cycle_id": 1, "region": "r", "field": "risks", "value_json": '""', "reason": "x",
             "corrected_at": neg.utcnow(), "corrected_by": "t"})
-        second = lq.insert_correction(cur, {
-            "cycle_id": 1, "region": "r", "field": "risks", "value_json": '""', "reason": "x",
-            "corrected_at": neg.utcnow(), "corrected_by": "t"})
-    assert second > first
+    assert new_id == 4
+    frozen = nq.frozen_regions(cur, 1)["east"]
+    assert (frozen["name_en"], frozen["name_zh"], frozen["lead_username"],
+            frozen["lead_name"], frozen["parent"]) == ("East", "华东", "lead_east", "Wang Lei",
+                                                       "asia")
 
 
 def _flagged_override_cycle(cur) -> tuple[int, dict]:

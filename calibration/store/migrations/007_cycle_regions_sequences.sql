@@ -15,6 +15,19 @@ CREATE TABLE cycle_regions (
     frozen_at TIMESTAMP NOT NULL,
     PRIMARY KEY (cycle_id, region)
 );
+-- Cycles locked before this migration: frozen as their newest letter shows them, so an
+-- upgrade changes no letter (parent and the regions-file lead come from today's table).
+INSERT INTO cycle_regions (cycle_id, region, name_en, name_zh, parent, lead, lead_username,
+    lead_name, frozen_at)
+SELECT l.cycle_id, l.region,
+    json_extract_string(l.content_json, '$.region_name_en'),
+    nullif(json_extract_string(l.content_json, '$.region_name_zh'), ''),
+    g.parent, g.lead, l.lead_username,
+    json_extract_string(l.content_json, '$.lead_name'), l.created_at
+FROM letters l
+LEFT JOIN regions g ON g.region = l.region
+WHERE l.version = (SELECT max(m.version) FROM letters m
+                   WHERE m.cycle_id = l.cycle_id AND m.region = l.region);
 -- Ids from sequences instead of MAX(id)+1, so two writers at once never pick the same id.
 -- core.migrate moves each sequence past the ids already stored when this migration runs.
 CREATE SEQUENCE sources_seq START 1;
