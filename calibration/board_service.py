@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import duckdb
+import pandas as pd
 
 from calibration import letters, negotiation
 from calibration.auth import User
@@ -32,8 +33,7 @@ def signed_count(cur: duckdb.DuckDBPyConnection, cycle: dict) -> int:
     """Regions whose consensus letter both sides signed (0 before the cycle is locked)."""
     if cycle["status"] not in letters.LETTER_STATUSES:
         return 0
-    # Read as an analyst: for an executive cycle_letters also issues due letters, and the
-    # board's once-a-second read must not write.
+    # Read as an analyst, who may see every letter (reading letters never writes).
     reader = User("board", "Live board", "analyst")
     return sum(1 for x in letters.cycle_letters(cur, reader, cycle["id"]) if x.status == "signed")
 
@@ -61,6 +61,13 @@ def snapshot(
         raise PermissionError(f"{viewer.username} may not open the board")
     cycle = negotiation.get_cycle(cur, cycle_id)
     data = load_inputs(cycle["metric"]) if load_inputs else inputs(cur, cycle["metric"])
+    frozen = nq.frozen_region_frame(cur, cycle_id)
+    if not frozen.empty:
+        # A locked cycle shows its regions as they were at the lock (issue 12).
+        live = data["regions"]
+        data = {**data, "regions": pd.concat(
+            [frozen, live[~live["region"].isin(frozen["region"])]], ignore_index=True
+        ).sort_values("region", ignore_index=True)}
     return {
         "cycle": cycle,
         "state": negotiation.cycle_state(cur, cycle_id, viewer),

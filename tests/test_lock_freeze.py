@@ -99,6 +99,20 @@ def test_regions_import_after_lock_keeps_signed_letters_byte_identical(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_board_and_tracking_of_a_locked_cycle_show_the_frozen_regions(cur):
+    from calibration import board_service, tracking_service
+
+    users = make_accounts(cur)
+    _import_regions(cur, REGIONS_AT_LOCK)
+    cid, users = locked_cycle(cur, users)
+    _import_regions(cur, REGIONS_LATER)
+    snap = board_service.snapshot(cur, users["exec"], cid).get("regions")
+    rows = snap.set_index("region")
+    assert rows.loc["east", "name_en"] == "East" and rows.loc["south", "parent"] == "china"
+    assert rows.loc["south", "lead"] == "lead_south"
+    assert tracking_service._labels(cur, "zh", cid)["east"] == "华东"
+
+
 def test_lead_change_after_lock_keeps_the_people_and_the_signers(cur):
     users = make_accounts(cur)
     _import_regions(cur, REGIONS_AT_LOCK)

@@ -274,6 +274,15 @@ def freeze_regions(
     )
 
 
+def frozen_region_frame(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> pd.DataFrame:
+    """The lock's snapshot shaped like data.list_regions (region, names, parent, lead)."""
+    return cur.execute(
+        "SELECT region, name_en, name_zh, parent, lead FROM cycle_regions WHERE cycle_id = ?"
+        " ORDER BY region",
+        [int(cycle_id)],
+    ).df()
+
+
 def frozen_regions(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict[str, dict]:
     """region -> the snapshot taken at lock (FROZEN_COLUMNS); empty before the lock."""
     rows = cur.execute(
