@@ -162,6 +162,9 @@ with left:
         st.caption(ctx.tr("letters.page.support_none"))
     st.markdown(f"**{ctx.tr('letters.section.risks')}**")
     st.text(c.risks or ctx.tr("letters.empty"))
+    if c.hr_override:
+        # The executive's typed reason: plain text, never markdown.
+        st.text(ctx.tr("letters.hr_override", reason=c.hr_override))
     st.caption(ctx.tr("letters.page.hash", version=letter.version, sha=letter.content_sha256))
     if letter.previous_sha256:
         st.caption(

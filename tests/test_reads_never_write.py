@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -74,3 +76,23 @@ def test_visiting_tracking_records_no_escalation(unevaluated):
     # There was something to record: the explicit evaluation records it.
     result = ts.evaluate(connect(db).cursor(), SYSTEM, cycle_id)
     assert result.recorded > 0
+
+
+def test_tracking_evaluate_cli_records_every_live_cycle(unevaluated):
+    db, cycle_id = unevaluated
+    run = subprocess.run(
+        [sys.executable, "-m", "calibration", "tracking", "evaluate", "--db", str(db)],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "0 new event(s)" not in run.stdout and "new event(s)" in run.stdout
+    con = connect(db)
+    try:
+        assert len(ts.events(con.cursor(), SYSTEM, cycle_id)) > 0
+    finally:
+        con.close()
+    again = subprocess.run(
+        [sys.executable, "-m", "calibration", "tracking", "evaluate", "--db", str(db)],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    assert "0 new event(s), 0 notification(s)" in again.stdout
