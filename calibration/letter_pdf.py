@@ -741,14 +741,12 @@ class _Renderer:
         pdf.set_text_color(*colour)
         if x is not None:
             pdf.set_x(x)
-        pdf.multi_cell(
-            width,
-            line_h,
-            "\n".join(lines),
-            wrapmode=WrapMode.CHAR,
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
+        # One cell per line we already broke: multi_cell would break each line again,
+        # measuring every growing prefix (quadratic in the line's length).
+        left = pdf.get_x()
+        for line in lines:
+            pdf.set_x(left)
+            pdf.cell(width, line_h, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     # -- document --------------------------------------------------------------------
 
