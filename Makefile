@@ -2,7 +2,7 @@ PY ?= .venv/bin/python
 PIP ?= .venv/bin/pip
 PORT ?= 8501
 
-.PHONY: run test venv lint bench demo clean
+.PHONY: run test load venv lint bench demo clean
 
 .venv/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -19,7 +19,11 @@ run: venv
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -n 3 --dist loadfile -m "not load"
-	$(PY) -m pytest -q -s -m load
+
+# The 60-browser load test (13 min here, mostly 60 Chromium renderers competing for 2 cores):
+# not part of `make test`; tests/browser/test_concurrency.py is its small twin there.
+load: venv
+	$(PY) -m pytest -q -s -p no:cacheprovider -m load
 
 lint: venv
 	$(PY) -m ruff check .

@@ -1,15 +1,20 @@
-"""Run every benchmark and rewrite bench/RESULTS.md: python -m bench [NAME ...]."""
+"""Run every benchmark and rewrite bench/RESULTS.md: python -m bench [NAME ...] [--json].
+
+With --json, the named sections' figures are printed as one JSON document on stdout
+(progress goes to stderr) and RESULTS.md is left as it is: a re-measurement to compare
+with README's figures, not a new record.
+"""
 
 from __future__ import annotations
 
 import importlib
-import os
+import json
 import sys
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import machine
+from bench.common import load_average, machine, section_figures
 
 # Each module has run() -> str (a Markdown section).
 MODULES = (
@@ -39,8 +44,18 @@ def _existing_sections() -> dict[str, str]:
     return out
 
 
-def main(names: list[str]) -> int:
+def main(args: list[str]) -> int:
     """Run the named (default: all) benchmarks; rewrite their sections of RESULTS.md."""
+    as_json = "--json" in args
+    short = {m.rsplit(".", 1)[1] for m in MODULES}
+    # "letters" and "bench_letters" both name bench/bench_letters.py.
+    names = [a if a in short else f"bench_{a}" for a in args if not a.startswith("--")]
+    unknown = [n for n in names if n not in short]
+    if unknown:
+        known = ", ".join(m.rsplit(".", 1)[1] for m in MODULES)
+        print(f"unknown benchmark {', '.join(unknown)}; known: {known}", file=sys.stderr)
+        return 2
+    figures: list[dict] = []
     wanted = [m for m in MODULES if not names or m.rsplit(".", 1)[1] in names]
     sections = _existing_sections() if names else {}
     failed = 0
@@ -51,15 +66,32 @@ def main(names: list[str]) -> int:
             if exc.name == name:
                 continue
             raise
-        print(f"running {name} ...", flush=True)
-        load = os.getloadavg()[0]
+        print(f"running {name} ...", file=sys.stderr if as_json else sys.stdout, flush=True)
+        load = load_average()
+        ok = True
         try:
             body = module.run().strip()
         except Exception:  # noqa: BLE001 - one failing benchmark must not hide the others
             failed += 1
+            ok = False
             body = f"## {name}\n\nFAILED:\n\n```\n{traceback.format_exc()}\n```"
+        if as_json:
+            figures.append(
+                {
+                    "module": name,
+                    "ok": ok,
+                    "load_average_start": round(load, 2),
+                    "load_average_end": round(load_average(), 2),
+                    "date_utc": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
+                    **section_figures(body),
+                }
+            )
+            continue
         stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load:.1f} at start"
         sections[name] = f"{body}\n\n_Run {stamp}._"
+    if as_json:
+        print(json.dumps({"machine": machine(), "sections": figures}, indent=2))
+        return 1 if failed else 0
     header = (
         "# Benchmark results\n\n"
         "Command: `make bench` (python -m bench; `python -m bench NAME` re-runs one section)  \n"

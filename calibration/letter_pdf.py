@@ -8,23 +8,28 @@ language and logo give the same bytes, so an archived file's SHA-256 can be re-d
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from fontTools import subset as ft_subset
 from fontTools import ttLib
+from fontTools.cffLib import FDSelect
 from fpdf import FPDF, FontFace
-from fpdf.enums import TableBordersLayout, WrapMode, XPos, YPos
+from fpdf.enums import TableBordersLayout, TextEmphasis, WrapMode, XPos, YPos
+from fpdf.fonts import SubsetMap, TTFFont
 
 from calibration import settings
 from calibration.i18n import catalog, t
@@ -248,6 +253,176 @@ def _font_files(font: CjkFont, used: frozenset[int]) -> tuple[Path, Path]:
         _derived_font(font.regular, needed, "doc"),
         _derived_font(font.bold, needed, "doc"),
     )
+
+
+# --- per-process font objects ------------------------------------------------------------
+# fpdf2 parses a font file on every add_font (cmap and widths of ~7,500 glyphs) and, on
+# output, subsets it with fontTools (interpreting every used glyph's charstring twice and
+# re-serialising the file twice). Both depend only on the file, so each file is parsed once
+# per process and each letter gets a cheap per-document copy; for CID-keyed CFF fonts (Noto
+# CJK) the embedded subset is written directly from the parsed CFF, copying the used
+# glyphs' charstrings byte for byte (the base fonts are desubroutinized, so each glyph's
+# charstring stands alone).
+
+_FONT_LOCK = threading.Lock()
+
+
+@dataclass
+class _ParsedFont:
+    """A font file parsed once: fpdf2's metrics, and the CFF table for fast subsets."""
+
+    proto: TTFFont
+    cff: Any  # fontTools.cffLib.CFFFontSet, or None when not a CID-keyed CFF font
+    gid: dict[str, int]  # glyph name -> glyph id in the file
+
+
+@cache
+def _parsed_font(path: Path) -> _ParsedFont:
+    """Parse a (cached, derived) font file once per process."""
+    with _FONT_LOCK:
+        proto = TTFFont(FPDF(), path, "cjk", "")
+        cff = None
+        if proto.is_cff and proto.is_cid_keyed and "CFF " in proto.ttfont:
+            cff = proto.ttfont["CFF "].cff
+            top = cff.topDictIndex[0]
+            # Decoded now, on the shared parse, not lazily on each letter's copy.
+            _ = (top.charset, top.CharStrings, top.FDArray)
+            # Every glyph flattened (no subroutines): only then is a byte copy a whole glyph.
+            no_subrs = not len(cff.GlobalSubrs) and all(
+                not getattr(fd.Private, "Subrs", None) for fd in top.FDArray
+            )
+            if not no_subrs or not hasattr(top, "FDSelect"):
+                cff = None
+        order = proto.ttfont.getGlyphOrder()
+        return _ParsedFont(proto, cff, {name: i for i, name in enumerate(order)})
+
+
+class _LetterTTFFont(TTFFont):
+    """fpdf2's TTFFont with a cheaper text width (line breaking measures every prefix)."""
+
+    __slots__ = ()
+
+    def get_text_width(
+        self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
+    ) -> tuple[int, float]:
+        """Same result as TTFFont.get_text_width, summed without a generator."""
+        if text_shaping_params or self.is_symbol:
+            return super().get_text_width(text, font_size_pt, text_shaping_params)
+        if font_size_pt > self.biggest_size_pt:
+            self.biggest_size_pt = font_size_pt
+        # cw is a defaultdict: __getitem__ gives the default width to unknown characters.
+        return len(text), sum(map(self.cw.__getitem__, map(ord, text))) * font_size_pt * 0.001
+
+
+def _add_cached_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
+    """FPDF.add_font from the per-process parse: the same TTFFont, with per-document state."""
+    parsed = _parsed_font(path)
+    fontkey = f"{family.lower()}{style}"
+    font = copy.copy(parsed.proto)
+    font.__class__ = _LetterTTFFont
+    font.i = len(pdf.fonts) + 1
+    font.fontkey = fontkey
+    font.emphasis = TextEmphasis.coerce(style)
+    # fpdf2 numbers the descriptor and attaches the font file to it at output.
+    font.desc = copy.copy(parsed.proto.desc)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None  # noqa: SLF001 - per document, like TTFFont.__init__
+    # Output subsets (mutates) the fontTools object: each document opens its own, lazily.
+    font.ttfont = _FastSubsetFont(parsed) if parsed.cff is not None else ttLib.TTFont(
+        path, recalcTimestamp=False, lazy=True
+    )
+    font.subset = SubsetMap(font)
+    pdf.fonts[fontkey] = font
+    if font.is_cff and font.is_cid_keyed:
+        pdf._set_min_pdf_version("1.6")  # noqa: SLF001 - what FPDF.add_font does
+
+
+def _cff_subset(parsed: _ParsedFont, names: list[str]) -> tuple[bytes, dict[str, int]]:
+    """A CFF table with .notdef and the named glyphs (file order), and their new glyph ids."""
+    cff = parsed.cff
+    top = cff.topDictIndex[0]
+    keep = sorted({".notdef", *names} & parsed.gid.keys(), key=parsed.gid.__getitem__)
+    sub_top = copy.copy(top)
+    sub_top.rawDict = dict(top.rawDict)
+    sub_top.charset = keep
+    select = FDSelect()
+    select.gidArray = [top.FDSelect[parsed.gid[name]] for name in keep]
+    sub_top.FDSelect = select
+    sub_set = copy.copy(cff)
+    sub_set.topDictIndex = copy.copy(cff.topDictIndex)
+    sub_set.topDictIndex.items = [sub_top]
+    out = BytesIO()
+    # Compiling writes offsets into the shared FDArray's dictionaries: one at a time.
+    with _FONT_LOCK:
+        sub_set.compile(out, _NoBBoxRecalc, isCFF2=False)
+    return out.getvalue(), {name: i for i, name in enumerate(keep)}
+
+
+class _NoBBoxRecalc:
+    """The otFont argument of CFFFontSet.compile: keep the file's FontBBox."""
+
+    recalcBBoxes = False
+
+
+class _FastSubsetFont(ttLib.TTFont):
+    """The fontTools object fpdf2's output subsets, for a CID-keyed CFF font parsed once.
+
+    fpdf2 (2.8.x, OutputProducer._add_fonts) runs fontTools' Subsetter on it, asks the
+    subset's glyph ids, saves it (a result it then discards for CID CFF fonts) and embeds
+    `font["CFF "].compile(font)`. Here the Subsetter sees a font with no tables (nothing
+    to do), and the CFF table is a precompiled subset of the glyphs fpdf2 asked for.
+    """
+
+    def __init__(self, parsed: _ParsedFont) -> None:
+        super().__init__()
+        self._parsed = parsed
+        self._names: list[str] = []
+        self._subset: tuple[bytes, dict[str, int]] | None = None
+
+    def setGlyphOrder(self, glyphOrder: list[str]) -> None:  # noqa: N802, N803 - fontTools API
+        """The Subsetter's result: the glyphs to keep."""
+        self._names = list(glyphOrder)
+        self._subset = None
+
+    def getGlyphOrder(self) -> list[str]:  # noqa: N802 - fontTools API
+        """Before subsetting, the file's glyph order; after it, the kept glyphs."""
+        return self._names or list(self._parsed.gid)
+
+    def _built(self) -> tuple[bytes, dict[str, int]]:
+        if self._subset is None:
+            self._subset = _cff_subset(self._parsed, self._names)
+        return self._subset
+
+    def getGlyphID(self, glyphName: str) -> int:  # noqa: N802, N803 - fontTools API
+        """Glyph id of a kept glyph in the embedded subset."""
+        return self._built()[1][glyphName]
+
+    def __contains__(self, tag: object) -> bool:
+        # Only once the glyphs are chosen: the Subsetter must not see a CFF table to subset.
+        return tag == "CFF " and bool(self._names)
+
+    def __getitem__(self, tag: str) -> Any:
+        if tag == "CFF " and self._names:
+            return _PrecompiledCff(self._built()[0])
+        raise KeyError(tag)
+
+    def save(self, file: Any, reorderTables: bool | None = True) -> None:  # noqa: N803
+        """Nothing: fpdf2 embeds only the CFF table of a CID-keyed CFF font."""
+
+    def close(self) -> None:
+        """Nothing to close: no file was opened."""
+
+
+@dataclass
+class _PrecompiledCff:
+    """Stands in for the CFF table: compile() returns the prepared bytes."""
+
+    data: bytes
+
+    def compile(self, font: Any) -> bytes:
+        """The subset CFF, already compiled."""
+        return self.data
 
 
 # --- text hygiene ----------------------------------------------------------------------
@@ -586,14 +761,12 @@ class _Renderer:
         pdf.set_text_color(*colour)
         if x is not None:
             pdf.set_x(x)
-        pdf.multi_cell(
-            width,
-            line_h,
-            "\n".join(lines),
-            wrapmode=WrapMode.CHAR,
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
+        # One cell per line we already broke: multi_cell would break each line again,
+        # measuring every growing prefix (quadratic in the line's length).
+        left = pdf.get_x()
+        for line in lines:
+            pdf.set_x(left)
+            pdf.cell(width, line_h, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     # -- document --------------------------------------------------------------------
 
@@ -608,8 +781,8 @@ class _Renderer:
         regular, bold = _font_files(self.font, self._used_chars())
         pdf = self.pdf
         title = self.tr("letters.title")
-        pdf.add_font("cjk", "", str(regular))
-        pdf.add_font("cjk", "B", str(bold))
+        _add_cached_font(pdf, "cjk", "", regular)
+        _add_cached_font(pdf, "cjk", "B", bold)
         self.sep = self.separator()
         pdf.running = self.sep.join(
             (self.x.company, title, self.region_display(), f"v{self.c.version}")

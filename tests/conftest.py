@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 from pathlib import Path
@@ -41,16 +42,37 @@ def small_demo(tmp_path: Path) -> Path:
     return write_small_demo(tmp_path / "demo")
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo workshop seeded once per test process; tests copy it (seeding takes seconds)."""
+def _seed_demo(path: Path) -> None:
+    """Seed the demo workshop into a new database file at path."""
     from calibration.demo import init_database
 
-    path = tmp_path_factory.mktemp("template") / "demo.duckdb"
     connection = connect(path)
     init_database(connection.cursor())
     connection.execute("CHECKPOINT")
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workshop seeded once per test run; tests copy it (seeding takes seconds).
+
+    Under pytest-xdist the workers share one seeded file: the parent of a worker's base
+    temp folder is this run's own folder (pytest-N), so the file never outlives the run.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.mktemp("template") / "demo.duckdb"
+        _seed_demo(path)
+        return path
+    root = tmp_path_factory.getbasetemp().parent
+    path = root / "demo-template.duckdb"
+    with (root / "demo-template.lock").open("w") as lock:
+        # The first worker seeds; the others wait here, then copy the same file.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.is_file():
+            partial = root / "demo-template.partial.duckdb"
+            partial.unlink(missing_ok=True)
+            _seed_demo(partial)
+            os.replace(partial, path)
     return path
 
 

@@ -10,8 +10,9 @@ interval p50/p95 seen by the viewers during the burst, the time from the last su
 to all 30 proposals on every board, the server's time per board tick and per full board
 render (CALIBRATE_TIMINGS), and the snapshot time for 30 regions. No timed assertions
 (CONTRIBUTING): only "no error, no lost proposal, the 30 submissions sent within 10 s".
-Marked `load`: `make test` runs it on its own after the other tests, because 60 Chromium
-renderers alone saturate a 2-core machine.
+Marked `load`: `make load` runs it (not `make test`), because 60 Chromium renderers alone
+saturate a 2-core machine; tests/browser/test_concurrency.py runs the same scenario small
+(3 leads, 2 boards) in `make test`.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ async def _idle(page, timeout: float = 240_000) -> None:
     await page.wait_for_timeout(300)
 
 
-async def _scenario(url: str, suggestions: dict[str, float], timings: Path) -> dict:
+async def _scenario(
+    url: str, suggestions: dict[str, float], timings: Path, leads_n: int = N, boards_n: int = N
+) -> dict:
+    """Sign in leads_n leads (regions r01...) and boards_n boards, burst the submits, record."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -122,8 +126,8 @@ async def _scenario(url: str, suggestions: dict[str, float], timings: Path) -> d
         try:
             # Leads first: their pages sit idle once filled, whereas every open board reruns
             # each second and would slow every sign-in after it.
-            leads = await asyncio.gather(*(lead(r) for r in region_ids(N)))
-            viewers = await asyncio.gather(*(viewer() for _ in range(N)))
+            leads = await asyncio.gather(*(lead(r) for r in region_ids(leads_n)))
+            viewers = await asyncio.gather(*(viewer() for _ in range(boards_n)))
         except Exception:
             # What the screens showed when set-up failed, for the CI artifacts.
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -132,7 +136,8 @@ async def _scenario(url: str, suggestions: dict[str, float], timings: Path) -> d
                     await page.screenshot(path=str(ARTIFACTS / f"load_fail_{i}.png"))
             raise
         setup_s = time.time() - t_setup
-        print(f"\nload: set-up of {N} leads and {N} boards took {setup_s:.0f} s", flush=True)
+        print(f"\nload: set-up of {leads_n} leads and {boards_n} boards took {setup_s:.0f} s",
+              flush=True)
 
         # The burst: every lead clicks Submit; nobody waits for the page to answer first.
         # Thirty people click at about the same time, each in their own browser: the clicks
@@ -151,7 +156,7 @@ async def _scenario(url: str, suggestions: dict[str, float], timings: Path) -> d
         t_acked = time.time()
         await asyncio.gather(
             *(
-                p.get_by_text(f"{N} of {N} proposed").first.wait_for(timeout=240_000)
+                p.get_by_text(f"{leads_n} of {leads_n} proposed").first.wait_for(timeout=240_000)
                 for p in viewers
             )
         )
