@@ -470,7 +470,7 @@ def issue_letters(
                                                       "reason": why}))
         return events
 
-    neg._append(cur, build)
+    neg._append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
     current = _load(cur, cycle_id)
     by_id = {x.letter_id: x for versions in current.values() for x in versions}
     return [by_id[i] for i in created]
@@ -632,7 +632,7 @@ def sign_letters(
             done.append((region, letter.letter_id))
         return events
 
-    neg._append(cur, build)
+    neg._append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
     signed = [_load(cur, cycle_id, region)[region][-1] for region, _ in done]
     for letter in signed:
         if archive and letter.status == "signed":
