@@ -366,6 +366,21 @@ def _check_anchor(rows: list[dict], anchor: dict, source: str) -> str | None:
     return None
 
 
+def _letter_anchors(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, dict]]:
+    # A letter's anchor needs no tag of its own: its head is a keyed hash, and the letters
+    # table is sealed.
+    out = []
+    for letter_id, text in q.letter_anchors(cur):
+        try:
+            body = json.loads(text)
+            n, head_hash = int(body.get("chain_events") or 0), str(body.get("chain_head") or "")
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if n:
+            out.append((f"letter {letter_id}", {"events": n, "head": head_hash}))
+    return out
+
+
 def verify(
     cur: duckdb.DuckDBPyConnection,
     anchors: Iterable[tuple[str, dict]] = (),
@@ -448,6 +463,7 @@ def verify(
                                 "damaged or was not written by this app")
                 continue
             found.append((f"checkpoint file line {cp['line']}", cp))
+    found.extend(_letter_anchors(cur))
     for source, anchor in anchors:
         if anchor_mac(key, anchor) != anchor.get("mac"):
             problems.append(f"the anchor in {source} was not made with this key")

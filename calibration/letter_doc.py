@@ -81,6 +81,10 @@ class LetterContent:
     version: int
     previous_sha256: str | None
     issued_at: datetime
+    # audit: the decision record's head when this version was issued (an anchor outside the
+    # events table that catches a truncated log; 0/"" on letters issued before anchors).
+    chain_events: int = 0
+    chain_head: str = ""
 
 
 def utc_iso(value: datetime) -> str:
@@ -141,6 +145,10 @@ def canonical_json(content: LetterContent) -> bytes:
         f.name: _canon_field(f.name, getattr(content, f.name)) for f in fields(content)
     }
     body["schema"] = HASH_SCHEMA
+    if not content.chain_events and not content.chain_head:
+        # audit: letters from before the chain anchor keep the hash they were signed with.
+        body.pop("chain_events")
+        body.pop("chain_head")
     # ensure_ascii keeps lone surrogates or odd code points from breaking the encoding.
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return text.encode("ascii")

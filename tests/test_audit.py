@@ -234,3 +234,34 @@ def test_decision_log_hides_other_regions_from_a_lead(demo_db):
     text = log.astype(str).to_csv()
     for region in others:
         assert f'"{region}"' not in text and f"'{region}'" not in text
+
+
+def test_signed_letter_anchor_catches_truncation(demo_db, capsys):
+    con = connect(demo_db)
+    content = json.loads(con.execute(
+        "SELECT content_json FROM letters ORDER BY letter_id DESC LIMIT 1").fetchone()[0])
+    con.close()
+    n = content["chain_events"]
+    assert n > 0 and content["chain_head"]
+    # Cut the log back to before the letter's anchor and remove the checkpoint file too.
+    _tamper(demo_db, ("DELETE FROM events WHERE id >= ?", [n]))
+    Path(str(demo_db) + ".audit-checkpoints").unlink()
+    code, text = _verify(demo_db, capsys)
+    assert code == 1
+    assert "letter" in text and "truncated" in text
+
+
+def test_letter_pdf_carries_the_anchor(demo_db):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from calibration.letter_pdf import render_letter
+    from calibration.letters import content_from_json
+
+    con = connect(demo_db)
+    text = con.execute("SELECT content_json FROM letters ORDER BY letter_id DESC LIMIT 1").fetchone()
+    con.close()
+    content = content_from_json(text[0])
+    keywords = str(PdfReader(BytesIO(render_letter(content, [], "en"))).metadata["/Keywords"])
+    assert f"chain-head:{content.chain_events}:{content.chain_head}" in keywords

@@ -276,3 +276,8 @@ def table_rows(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
 def table_count(cur: duckdb.DuckDBPyConnection, table: str) -> int:
     """Number of rows of a sealed table."""
     return int(cur.execute(f"SELECT count(*) FROM {_sealed(table)}").fetchall()[0][0])
+
+
+def letter_anchors(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
+    """(letter_id, content_json) of every letter version (their chain anchors)."""
+    return cur.execute("SELECT letter_id, content_json FROM letters ORDER BY letter_id").fetchall()
