@@ -196,11 +196,17 @@ def anchor_mac(key: bytes, anchor: dict) -> str:
     return mac(key, f"anchor:{int(anchor['events'])}:{anchor['head']}")
 
 
-def _write_checkpoint(cur: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    path = db_file(cur)
+def _write_checkpoint(
+    cur: duckdb.DuckDBPyConnection,
+    key: bytes,
+    path: Path | None = None,
+    anchor: dict | None = None,
+) -> None:
+    # path and anchor are passed by append, which knows them, to save two queries.
+    path = path or db_file(cur)
     if path is None:
         return
-    anchor = head(cur)
+    anchor = anchor or head(cur)
     line = json.dumps({**anchor, "at": utcnow().isoformat(timespec="seconds"),
                        "mac": anchor_mac(key, anchor)}, sort_keys=True)
     # One short line appended per write: O_APPEND keeps concurrent lines whole.
@@ -250,7 +256,8 @@ def _opt_int(value: object) -> int | None:
 
 def _insert(
     cur: duckdb.DuckDBPyConnection, key: bytes, events: list[dict], seal: dict[str, str]
-) -> list[int]:
+) -> tuple[list[int], dict]:
+    """Insert events after the current head; returns their ids and the new head."""
     last_id, prev = q.last_event(cur)
     now = utcnow()
     ids = []
@@ -274,7 +281,7 @@ def _insert(
         q.insert_event(cur, row)
         prev = row["hash"]
         ids.append(last_id)
-    return ids
+    return ids, {"events": last_id, "head": prev}
 
 
 def append(
@@ -288,18 +295,22 @@ def append(
     state the new events follow. Tables named in seal (written by build) get their digest
     in the last event's payload. The checkpoint file gets the new head after the commit.
     """
-    key = audit_key(cur, create=True)
-    assert key is not None
     tables = tuple(seal)
+    key = b""
     for attempt in range(_RETRIES):
         try:
             with APPEND_LOCK:
                 with transaction(cur):
                     events = build()
-                    digests = {t: table_digest(cur, key, t) for t in tables} if events else {}
-                    ids = _insert(cur, key, events, digests)
-                if ids:
-                    _write_checkpoint(cur, key)
+                    if not events:
+                        return []
+                    # Resolved only when there is something to append: a refused or empty
+                    # write never creates a key file (e.g. on a read-only deployment).
+                    path = db_file(cur)
+                    key = resolve_key(path, create=True) or b""
+                    digests = {t: table_digest(cur, key, t) for t in tables}
+                    ids, anchor = _insert(cur, key, events, digests)
+                _write_checkpoint(cur, key, path, anchor)
                 return ids
         except duckdb.TransactionException:
             # Another connection (e.g. a second process-level writer) got there first.
@@ -322,18 +333,18 @@ def sealed(
     Use in place of `with transaction(cur):`. Nothing is appended when the (append-only)
     tables did not grow, so a re-evaluation that records nothing writes nothing.
     """
-    key = audit_key(cur, create=True)
-    assert key is not None
     tables = tuple(tables)
+    key = b""
     with APPEND_LOCK:
         with transaction(cur):
             before = [q.table_count(cur, t) for t in tables]
             yield cur
             after = [q.table_count(cur, t) for t in tables]
-            ids = []
+            ids: list[int] = []
             if after != before:
+                key = audit_key(cur, create=True) or b""
                 seal = {t: table_digest(cur, key, t) for t in tables}
-                ids = _insert(cur, key, [{
+                ids, _ = _insert(cur, key, [{
                     "cycle_id": SYSTEM_CYCLE if cycle_id is None else int(cycle_id),
                     "actor": actor, "role": role, "kind": SEAL_KIND,
                     "payload": {"tables": list(tables)},
