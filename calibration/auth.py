@@ -9,6 +9,7 @@ import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from calibration import events as chain
 from calibration import settings
 from calibration.store import transaction
 from calibration.store import users as q
@@ -94,7 +95,8 @@ def add_user(
         raise PermissionError("only an admin may add users")
     regions = list(regions or [])
     validate_new_user(username, role, password, regions)
-    with transaction(cur):
+    # audit: region assignments are sealed in the decision record.
+    with chain.sealed(cur, actor.username, actor.role, None, ("user_regions",)):
         if q.get_user(cur, username) is not None:
             raise AuthError("auth.err_exists", username=username)
         q.insert_user(

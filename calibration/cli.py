@@ -100,10 +100,27 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# Exit codes of backup, restore and audit verify (documented in the README).
+EXIT_MISSING = 2  # the database, backup folder, manifest or key file does not exist
+EXIT_REFUSED = 3  # refused: damaged or forged backup, target exists, no audit key
+
+
+def _existing_db(args: argparse.Namespace) -> Path | None:
+    """The database file named by --db or the setting, or None (message printed) if missing."""
+    path = Path(args.db or settings.db_path())
+    if not path.is_file():
+        print(f"error: the database {path} does not exist", file=sys.stderr)
+        return None
+    return path
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from calibration.store import backup
 
-    con = open_db(args)
+    path = _existing_db(args)
+    if path is None:
+        return EXIT_MISSING
+    con = connect(path)
     manifest = backup.backup(con, args.out)
     total = sum(manifest["tables"].values())
     print(f"backup written to {args.out}: {len(manifest['tables'])} tables, {total} rows")
@@ -113,8 +130,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from calibration.store import backup
 
-    counts = backup.restore(args.source, args.db or settings.db_path())
-    print(f"restored {sum(counts.values())} rows in {len(counts)} tables into {args.db}")
+    target = Path(args.db or settings.db_path())
+    try:
+        counts = backup.restore(args.source, target, args.key_file)
+    except backup.BackupMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_MISSING
+    print(f"restored {sum(counts.values())} rows in {len(counts)} tables into {target}")
     return 0
 
 
@@ -163,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restore", help="load a backup folder into a new database file")
     p.add_argument("source", type=Path, help="the backup folder")
+    p.add_argument(
+        "--key-file", type=Path, default=None,
+        help="audit key file of the database the backup was made from (DB.audit-key)",
+    )
     add_db(p)
     p.set_defaults(func=cmd_restore)
 

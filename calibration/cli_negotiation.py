@@ -35,14 +35,39 @@ def cmd_cycles(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check the whole hash chain of the decision log."""
+    """Check the keyed chain, the sealed tables and every anchor; exit 1 naming each problem."""
+    from calibration import events
+    from calibration.cli import EXIT_MISSING, _existing_db
+    from calibration.store import backup
+
+    # Opening a missing file would create an empty database and report "OK, 0 events".
+    if _existing_db(args) is None:
+        return EXIT_MISSING
     con = _open(args)
-    report = neg.verify_chain(con.cursor())
+    anchors = []
+    for folder in args.backup or []:
+        anchors.append((f"backup {folder}", backup.manifest_anchor(Path(folder))))
+    report = events.verify(con.cursor(), anchors)
     if report.ok:
         print(f"OK, {report.events} events")
         return 0
-    print(f"BROKEN at event {report.broken_id}: {report.reason}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"BROKEN: {problem}", file=sys.stderr)
     return 1
+
+
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """Re-anchor a decision log written before the chain was keyed (once, explicitly)."""
+    from calibration import events
+
+    con = _open(args)
+    try:
+        done = events.rekey(con.cursor())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"re-keyed: {done['legacy_events']} earlier events pinned, covered tables sealed")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -74,9 +99,18 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("audit", help="check or export the decision log")
     asub = p.add_subparsers(dest="audit_command", required=True)
-    pv = asub.add_parser("verify", help="verify the hash chain of every event")
+    pv = asub.add_parser(
+        "verify", help="verify the keyed chain, sealed tables and anchors (exit 1 if broken)"
+    )
+    pv.add_argument("--backup", action="append", type=Path,
+                    help="also compare against this backup folder's anchor (repeat)")
     add_db(pv)
     pv.set_defaults(func=cmd_verify)
+    pr = asub.add_parser(
+        "rekey", help="pin a log from before the keyed chain under the audit key (once)"
+    )
+    add_db(pr)
+    pr.set_defaults(func=cmd_rekey)
     pe = asub.add_parser("export", help="export a cycle's decision log")
     pe.add_argument("--cycle", type=int, required=True)
     pe.add_argument("--out", required=True, help="FILE.csv or FILE.xlsx")

@@ -83,6 +83,10 @@ class LetterContent:
     issued_at: datetime
     # The executive's reason for accepting a flagged region without HR's review ("" if none).
     hr_override: str = ""
+    # audit: the decision record's head when this version was issued (an anchor outside the
+    # events table that catches a truncated log; 0/"" on letters issued before anchors).
+    chain_events: int = 0
+    chain_head: str = ""
 
 
 def utc_iso(value: datetime) -> str:
@@ -146,6 +150,10 @@ def canonical_json(content: LetterContent) -> bytes:
         # Absent when empty, so letters issued before the field existed keep their hash.
         body.pop("hr_override", None)
     body["schema"] = HASH_SCHEMA
+    if not content.chain_events and not content.chain_head:
+        # audit: letters from before the chain anchor keep the hash they were signed with.
+        body.pop("chain_events")
+        body.pop("chain_head")
     # ensure_ascii keeps lone surrogates or odd code points from breaking the encoding.
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return text.encode("ascii")

@@ -801,7 +801,8 @@ class _Renderer:
                 sha=self.sha,
             )
         )
-        pdf.set_keywords(f"calibrate-letter content-sha256:{self.sha}")
+        anchor = f" chain-head:{self.c.chain_events}:{self.c.chain_head}" if self.c.chain_head else ""
+        pdf.set_keywords(f"calibrate-letter content-sha256:{self.sha}{anchor}")  # audit anchor
         pdf.set_creator("Calibrate")
         pdf.set_lang("zh-CN" if self.lang == "zh" else "en")
         issued = self.c.issued_at

@@ -432,6 +432,8 @@ def _pending_versions(
                 version=latest.version,
                 previous_sha256=latest.previous_sha256,
                 issued_at=latest.content.issued_at,
+                chain_events=latest.content.chain_events,  # audit: anchor, not content
+                chain_head=latest.content.chain_head,
             )
             if content_sha256(same) == latest.content_sha256 and lead == latest.lead_username:
                 continue
@@ -472,6 +474,7 @@ def issue_letters(
             content = dataclasses.replace(
                 content, version=version, previous_sha256=previous,
                 issued_at=now.replace(tzinfo=UTC),
+                **_chain_anchor(cur),  # audit: the record's head, read under the append lock
             )
             sha = content_sha256(content)
             why = reason if latest is None else ("changed" if reason == "issued" else reason)
@@ -490,10 +493,18 @@ def issue_letters(
                                                       "reason": why}))
         return events
 
-    neg._append(cur, build)
+    neg._append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
     current = _load(cur, cycle_id)
     by_id = {x.letter_id: x for versions in current.values() for x in versions}
     return [by_id[i] for i in created]
+
+
+def _chain_anchor(cur: duckdb.DuckDBPyConnection) -> dict:
+    # audit: a signed letter carries the decision record's head, so a truncated log is caught.
+    from calibration import events
+
+    anchor = events.head(cur)
+    return {"chain_events": anchor["events"], "chain_head": anchor["head"]}
 
 
 def _log_event(
@@ -648,7 +659,7 @@ def sign_letters(
             done.append((region, letter.letter_id))
         return events
 
-    neg._append(cur, build)
+    neg._append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
     signed = [_load(cur, cycle_id, region)[region][-1] for region, _ in done]
     for letter in signed:
         if archive and letter.status == "signed":

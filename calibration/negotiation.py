@@ -13,23 +13,19 @@ import io
 import json
 import math
 import re
-import threading
-import time
 import unicodedata
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 
-from calibration import exports
+from calibration import events, exports
 from calibration.auth import User
 from calibration.i18n import t
 from calibration.periods import parse_period
 from calibration.store import negotiation as q
-from calibration.store import transaction
 from calibration.store.core import utcnow
 
 STATUSES = ("draft", "open", "locked", "tracking", "closed")
@@ -69,10 +65,8 @@ STATE_COLUMNS = (
     "last_change_by", "answered_older_run",
 )
 
-# One process-wide lock around every append: the hash chain links each event to the one
-# before it, so appends must be serial. DuckDB's own conflict detection is the second line.
-APPEND_LOCK = threading.Lock()
-_RETRIES = 5
+# The process-wide append lock lives with the chain in calibration.events.
+APPEND_LOCK = events.APPEND_LOCK
 
 
 class NegotiationError(Exception):
@@ -259,99 +253,27 @@ def _magic_ok(ext: str, data: bytes) -> bool:
 
 
 # ----------------------------------------------------------------------------- hash chain
+# The chain itself lives in calibration.events; these names stay so callers (and other
+# branches in flight) keep working.
 
-
-def canonical(row: dict) -> str:
-    """Canonical JSON of an event's content (everything but prev_hash and hash)."""
-    at = row["at"]
-    content = {
-        "id": int(row["id"]),
-        "cycle_id": int(row["cycle_id"]),
-        "region": row["region"],
-        "actor": row["actor"],
-        "role": row["role"],
-        "at": at.isoformat() if isinstance(at, datetime) else str(at),
-        "kind": row["kind"],
-        "value": None if row["value"] is None else float(row["value"]),
-        "suggestion": None if row["suggestion"] is None else float(row["suggestion"]),
-        "run_id": None if row["run_id"] is None else int(row["run_id"]),
-        "payload": row["payload"],
-    }
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def event_hash(prev_hash: str, row: dict) -> str:
-    """sha256(prev_hash + canonical JSON of the row's content), hex."""
-    return hashlib.sha256((prev_hash + canonical(row)).encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """Result of checking the decision log."""
-
-    ok: bool
-    events: int
-    broken_id: int | None = None
-    reason: str = ""
+canonical = events.canonical
+# The old, unkeyed and therefore public hash: kept so tests can show a forgery with it fails.
+event_hash = events.legacy_hash
+ChainReport = events.ChainReport
 
 
 def verify_chain(cur: duckdb.DuckDBPyConnection) -> ChainReport:
-    """Recompute every event's hash in order; report the first broken event."""
-    prev = ""
-    expected_id = 1
-    rows = q.all_events(cur)
-    for values in rows:
-        row = dict(zip(q.EVENT_COLUMNS, values, strict=True))
-        if row["id"] != expected_id:
-            return ChainReport(False, len(rows), row["id"], f"missing event before {row['id']}")
-        if row["prev_hash"] != prev:
-            return ChainReport(False, len(rows), row["id"], "prev_hash does not match")
-        if event_hash(prev, row) != row["hash"]:
-            return ChainReport(False, len(rows), row["id"], "content does not match its hash")
-        prev = row["hash"]
-        expected_id += 1
-    return ChainReport(True, len(rows))
+    """Check the keyed chain, the sealed tables and the checkpoint anchors (events.verify)."""
+    return events.verify(cur)
 
 
-def _append(cur: duckdb.DuckDBPyConnection, build: Callable[[], list[dict]]) -> list[int]:
-    """Run build() and append the events it returns, in one serialised transaction.
-
-    build runs inside the transaction and the append lock, so its checks (status,
-    expected_last_event) see exactly the state the new events follow.
-    """
-    for attempt in range(_RETRIES):
-        try:
-            with APPEND_LOCK, transaction(cur):
-                events = build()
-                last_id, prev = q.last_event(cur)
-                now = utcnow()
-                ids = []
-                for ev in events:
-                    last_id += 1
-                    row = {
-                        "region": None,
-                        **ev,
-                        "value": _opt_float(ev.get("value")),
-                        "suggestion": _opt_float(ev.get("suggestion")),
-                        "run_id": _opt_int(ev.get("run_id")),
-                        "id": last_id,
-                        "at": now,
-                        "payload": json.dumps(
-                            ev.get("payload", {}), sort_keys=True, ensure_ascii=False
-                        ),
-                        "prev_hash": prev,
-                    }
-                    row["hash"] = event_hash(prev, row)
-                    q.insert_event(cur, row)
-                    prev = row["hash"]
-                    ids.append(last_id)
-                return ids
-        except duckdb.TransactionException:
-            # Another connection (e.g. a second process-level writer) got there first.
-            if attempt == _RETRIES - 1:
-                raise
-            time.sleep(0.01 * (2**attempt))
-    raise AssertionError("unreachable")
+def _append(
+    cur: duckdb.DuckDBPyConnection,
+    build: Callable[[], list[dict]],
+    seal: tuple[str, ...] = (),
+) -> list[int]:
+    """Thin alias of events.append (kept for callers on other branches)."""
+    return events.append(cur, build, seal=seal)
 
 
 def _opt_float(value: object) -> float | None:
@@ -491,7 +413,7 @@ def create_cycle(
             _event(actor, cycle_id, "status", payload={"status": "draft", "from": None}),
         ]
 
-    _append(cur, build)
+    _append(cur, build, seal=("cycles",))
     return created["id"]
 
 
@@ -610,7 +532,7 @@ def publish_run(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, run:
         return [_event(actor, cycle_id, "publish", run_id=run_id,
                        value=float(frame["suggestion"].sum()), payload=payload)]
 
-    return _append(cur, build)[0]
+    return _append(cur, build, seal=("cycle_suggestions",))[0]
 
 
 def _run_frame(run: dict) -> pd.DataFrame:
@@ -1145,6 +1067,21 @@ def get_attachment(cur: duckdb.DuckDBPyConnection, viewer: User, attachment_id: 
 # ----------------------------------------------------------------------------- log, exports
 
 
+def _lead_view(events: pd.DataFrame, viewer: User) -> pd.DataFrame:
+    # Cycle-level events can carry every region's numbers (the lock event's agreed values);
+    # a lead sees only their own regions' entries, and no total they could subtract from.
+    events = events.copy()
+    for i, text in enumerate(events["payload"]):
+        payload = json.loads(text)
+        if isinstance(payload.get("agreed"), dict):
+            payload["agreed"] = {
+                r: v for r, v in payload["agreed"].items() if r in viewer.regions
+            }
+            events.loc[i, "payload"] = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+            events.loc[i, "value"] = None
+    return events
+
+
 def decision_log(
     cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int
 ) -> pd.DataFrame:
@@ -1156,6 +1093,8 @@ def decision_log(
     if viewer.role == "lead":
         events = events[events["region"].isna() | events["region"].isin(viewer.regions)]
     events = events.reset_index(drop=True)
+    if viewer.role == "lead":
+        events = _lead_view(events, viewer)
     payloads = events["payload"].map(json.loads)
     out = events[["id", "at", "region", "actor", "role", "kind", "value", "suggestion",
                   "run_id"]].copy()

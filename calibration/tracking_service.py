@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from calibration import events as chain
 from calibration import exports, tracking
 from calibration.auth import User
 from calibration.i18n import region_name, t
@@ -539,7 +540,8 @@ def _record(
     now = utcnow()
     new: list[dict] = []
     sent = 0
-    with transaction(cur):
+    # audit: escalations are sealed in the decision record.
+    with chain.sealed(cur, actor.username, actor.role, c.cycle_id, ("tracking_events",)):
         done = q.existing_event_keys(cur, c.cycle_id)
         for e in found:
             if (e["region"], e["kind"], e["triggered_on"]) in done:
@@ -646,7 +648,10 @@ def submit_root_cause(
     if len(text) > MAX_TEXT:
         raise ValueError(f"the explanation is longer than {MAX_TEXT} characters")
     now = utcnow()
-    with transaction(cur):
+    # audit: root-cause answers are sealed in the decision record.
+    with chain.sealed(
+        cur, actor.username, actor.role, event["cycle_id"], ("root_causes",)
+    ):
         form_id = q.insert_root_cause(
             cur,
             event["event_id"],
@@ -710,7 +715,8 @@ def set_commitment_status(
         raise ValueError("a commitment needs a region and an item")
     if len(item) > 500 or len(note) > MAX_TEXT:
         raise ValueError("the item or note is too long")
-    with transaction(cur):
+    # audit: commitment deliveries are sealed in the decision record.
+    with chain.sealed(cur, actor.username, actor.role, cycle_id, ("commitment_events",)):
         return q.insert_commitment_event(
             cur, int(cycle_id), region, item, bool(delivered), note, actor.username, utcnow()
         )

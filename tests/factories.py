@@ -60,4 +60,9 @@ def snapshot(cur) -> dict[str, list]:
 def copy_demo(template: Path, target: Path) -> Path:
     """A private copy of a seeded database file at target."""
     shutil.copyfile(template, target)
+    # The audit key and checkpoints live beside the database file and travel with it.
+    for suffix in (".audit-key", ".audit-checkpoints"):
+        side = Path(str(template) + suffix)
+        if side.exists():
+            shutil.copy2(side, str(target) + suffix)
     return target

@@ -291,3 +291,42 @@ def frozen_regions(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict[str, d
         [int(cycle_id)],
     ).fetchall()
     return {r[0]: dict(zip(FROZEN_COLUMNS, r, strict=True)) for r in rows}
+
+
+# ----------------------------------------------------------------------------- chain queries
+
+# Tables whose rows the decision record seals (see calibration.events.COVERED_TABLES); the
+# names are fixed here so no caller-supplied text ever reaches the SQL.
+SEALED_TABLES = (
+    "cycles", "cycle_suggestions", "letters", "letter_signatures", "user_regions",
+    "commitment_events", "tracking_events", "root_causes",
+)
+
+
+def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:
+    """The file of the current database (None when it lives in memory)."""
+    rows = cur.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+def _sealed(table: str) -> str:
+    if table not in SEALED_TABLES:
+        raise ValueError(f"{table!r} is not a sealed table")
+    return table
+
+
+def table_rows(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    """Every row of a sealed table in a fixed order (for its digest)."""
+    return cur.execute(f"SELECT * FROM {_sealed(table)} ORDER BY ALL").fetchall()
+
+
+def table_count(cur: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Number of rows of a sealed table."""
+    return int(cur.execute(f"SELECT count(*) FROM {_sealed(table)}").fetchall()[0][0])
+
+
+def letter_anchors(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
+    """(letter_id, content_json) of every letter version (their chain anchors)."""
+    return cur.execute("SELECT letter_id, content_json FROM letters ORDER BY letter_id").fetchall()
