@@ -17,6 +17,7 @@ import threading
 import time
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -227,7 +228,73 @@ def sniff_attachment(file_name: str, data: bytes) -> tuple[str, str]:
         raise ValidationError({"file": "nego.err_file_size"})
     if not _magic_ok(ext, data):
         raise ValidationError({"file": "nego.err_file_content"})
+    if _active_content(ext, data):
+        raise ValidationError({"file": "nego.err_file_active"})
     return name, ATTACHMENT_TYPES[ext]
+
+
+# PDF names that run code, open other files or carry files/forms (checked after #xx escapes
+# are resolved, in the file and in every compressed stream).
+_PDF_ACTIVE = re.compile(
+    rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|AA|SubmitForm|ImportData|GoToR"
+    rb"|GoToE|Sound|Movie)(?![A-Za-z])"
+)
+_PDF_HTML = re.compile(rb"<\s*(?:html|script|iframe|object|embed|svg)\b", re.IGNORECASE)
+_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+# Workbook parts that hold code or foreign objects: macros, ActiveX, OLE embeddings.
+_XLSX_ACTIVE = re.compile(
+    r"(?i)(vbaProject|vbaData|activeX|embeddings/|oleObject|\.bin$|customUI|macrosheets/)"
+)
+
+
+def _unescape_pdf_names(data: bytes) -> bytes:
+    return _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def _pdf_parts(data: bytes, budget: int = 50 * 1024 * 1024):
+    """The PDF's dictionaries: the text outside streams, then each inflated object stream.
+
+    Stream contents (fonts, images) are skipped, since binary data holds "/JS" by chance;
+    object streams (/ObjStm) hold dictionaries, where a hidden action would be.
+    """
+    skeleton, pos = [], 0
+    for match in _PDF_STREAM.finditer(data):
+        if match.start() < pos:
+            continue
+        header = _unescape_pdf_names(data[max(pos, match.start() - 400):match.start()])
+        skeleton.append(data[pos:match.end()])
+        stop = data.find(b"endstream", match.end())
+        stop = len(data) if stop == -1 else stop
+        if b"/ObjStm" in header and budget > 0:
+            try:
+                out = zlib.decompressobj().decompress(data[match.end():stop], budget)
+            except zlib.error:
+                out = b""
+            budget -= len(out)
+            skeleton.append(b"\n" + out + b"\n")
+        pos = stop
+    skeleton.append(data[pos:])
+    return b"".join(skeleton)
+
+
+def _active_content(ext: str, data: bytes) -> bool:
+    """Whether a PDF or workbook carries scripts, actions, macros or embedded objects."""
+    if ext == "pdf":
+        text = _pdf_parts(data)
+        return bool(_PDF_ACTIVE.search(_unescape_pdf_names(text)) or _PDF_HTML.search(text))
+    if ext == "xlsx":
+        from calibration import importer
+
+        try:
+            importer.check_xlsx("attachment", data)
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = zf.namelist()
+                types = zf.read("[Content_Types].xml")
+        except (importer.ImportRejected, zipfile.BadZipFile, KeyError, OSError):
+            return True
+        return any(_XLSX_ACTIVE.search(n) for n in names) or b"macroEnabled" in types
+    return False
 
 
 def _magic_ok(ext: str, data: bytes) -> bool:
