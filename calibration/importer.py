@@ -519,8 +519,11 @@ def validate(
     issues = _Collector(name)
     for col in REQUIRED[kind]:
         issues.add_mask(frame[col] == "", col, "value is missing")
+    max_id = settings.max_region_id_chars()
+    issues.add_mask(frame["region"].str.len() > max_id, "region",
+                    f"region id is longer than {max_id} characters")
     if kind == "regions":
-        return _validate_regions(name, frame, issues)
+        return _validate_regions(cur, name, frame, issues)
     if kind == "actuals":
         return _validate_actuals(name, frame, issues, cumulative)
 
@@ -529,6 +532,12 @@ def validate(
         (frame["period"] != "") & parsed["freq"].isna(),
         "period",
         "unrecognised period (use 2025Q1, 2025-Q1, 2025-03 or 2025)",
+    )
+    years = pd.to_numeric(parsed["label"].str[:4], errors="coerce")
+    issues.add_mask(
+        parsed["freq"].notna() & ~years.between(settings.MIN_YEAR, settings.MAX_YEAR),
+        "period",
+        f"the year is outside {settings.MIN_YEAR}–{settings.MAX_YEAR}",
     )
     values, bad_value = parse_numbers(frame["value"])
     raw = frame["value"].str.lower()
@@ -619,6 +628,12 @@ def _validate_actuals(
         "date",
         "unrecognised date (use 2026-01-05 or 2026/1/5)",
     )
+    issues.add_mask(
+        dates.notna() & ~dates.dt.year.between(settings.MIN_YEAR, settings.MAX_YEAR),
+        "date",
+        f"the date is outside the years {settings.MIN_YEAR}–{settings.MAX_YEAR}",
+    )
+    dates = dates.where(dates.dt.year.between(settings.MIN_YEAR, settings.MAX_YEAR))
     values, bad_value = parse_numbers(frame["value"])
     issues.add_mask((frame["value"] != "") & bad_value, "value", "not a number")
     what = "cumulative" if cumulative else "daily"
@@ -657,9 +672,22 @@ def _validate_actuals(
     return daily[["region", "metric", "date", "value"]]
 
 
-def _validate_regions(name: str, frame: pd.DataFrame, issues: _Collector) -> pd.DataFrame:
+def _validate_regions(
+    cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, issues: _Collector
+) -> pd.DataFrame:
     dup = frame["region"].duplicated(keep="first") & (frame["region"] != "")
     issues.add_mask(dup, "region", "duplicate region id")
+    max_id, max_name = settings.max_region_id_chars(), settings.max_display_name_chars()
+    for col, limit in (("parent", max_id), ("lead", max_id), ("name", max_name),
+                       ("name_zh", max_name)):
+        if col in frame.columns:
+            issues.add_mask(frame[col].str.len() > limit, col,
+                            f"longer than {limit} characters")
+    if "parent" in frame.columns:
+        for i, chain in _ancestor_loops(cur, frame):
+            mask = pd.Series(False, index=frame.index)
+            mask.iloc[i] = True
+            issues.add_mask(mask, "parent", "the region would be its own ancestor (" + chain + ")")
     issues.raise_if_any()
     name_col = frame["name"] if "name" in frame.columns else pd.Series("", index=frame.index)
     name_zh = frame["name_zh"] if "name_zh" in frame.columns else pd.Series("", index=frame.index)
@@ -680,6 +708,26 @@ def _validate_regions(name: str, frame: pd.DataFrame, issues: _Collector) -> pd.
             "lead": blank_none(frame.get("lead", pd.Series("", index=frame.index))),
         }
     )
+
+
+def _ancestor_loops(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> list[tuple[int, str]]:
+    """(row position, chain) of each file row whose parent chain, with the stored regions
+    the file does not change, comes back to the row's region."""
+    stored = q.list_regions(cur)
+    parent_of = {r: p for r, p in zip(stored["region"], stored["parent"], strict=True) if p}
+    for region, parent in zip(frame["region"], frame["parent"], strict=True):
+        if region:
+            parent_of[region] = parent or None
+    loops = []
+    for i, region in enumerate(frame["region"]):
+        chain, seen, at = [region], {region}, parent_of.get(region)
+        while at and at not in seen:
+            chain.append(at)
+            seen.add(at)
+            at = parent_of.get(at)
+        if at == region and region:
+            loops.append((i, " → ".join([*chain, region])))
+    return loops
 
 
 def import_bytes(

@@ -25,7 +25,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from calibration import exports
+from calibration import exports, settings
 from calibration.auth import User
 from calibration.i18n import t
 from calibration.periods import parse_period
@@ -525,13 +525,17 @@ def create_cycle(
         raise PermissionError("only an executive or admin may create a cycle")
     errors: dict[str, str] = {}
     name = clean_text(name).strip()
-    if not name or len(name) > 200:
+    if not name:
         errors["name"] = "nego.err_required"
+    elif len(name) > settings.max_cycle_name_chars():
+        errors["name"] = "nego.err_name_too_long"
     if not clean_text(metric).strip():
         errors["metric"] = "nego.err_required"
     if not clean_text(period).strip():
         errors["period"] = "nego.err_required"
-    elif parse_period(clean_text(period).strip()) is None:
+    elif parse_period(clean_text(period).strip()) is None or not (
+        settings.MIN_YEAR <= parse_period(clean_text(period).strip()).year <= settings.MAX_YEAR
+    ):
         errors["period"] = "nego.err_period"
     else:
         period = parse_period(clean_text(period).strip()).label
