@@ -490,3 +490,58 @@ def test_sidebar_shows_hostile_display_name_as_text(hostile_app) -> None:
     # Markdown escapes HTML: the tag stays text. (Markdown links in a display name would
     # still render as links: see the report.)
     assert any(SCRIPT in c for c in captions), captions
+
+
+# --------------------------------------------------------------------- process: bombs
+
+_CLI_WRAPPER = """
+import resource, sys
+from calibration.cli import main
+
+def status(field):
+    for line in open('/proc/self/status'):
+        if line.startswith(field + ':'):
+            return int(line.split()[1]) * 1024
+
+good, db, *bombs = sys.argv[1:]
+print('good', main(['import', 'history', good, '--db', db]), flush=True)
+print('baseline', status('VmHWM'), flush=True)
+# A ceiling so a regression aborts this child, not the shared machine (calamine allocates GBs).
+cap = status('VmSize') + 1_500_000_000
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+for path in bombs:
+    print('bomb', path, main(['import', 'history', path, '--db', db]), flush=True)
+print('peak', status('VmHWM'), flush=True)
+"""
+
+
+def test_cli_process_survives_bombs_within_a_memory_bound(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests import bomb_files as b
+
+    good = tmp_path / "good.csv"
+    good.write_bytes(HISTORY)
+    files = [b.xlsx_row_bomb(tmp_path / "rows.xlsx"), b.xlsx_huge_cell(tmp_path / "cell.xlsx")]
+    for name, data in (("lying.xlsx", b.xlsx_lying_bomb()), ("wide.csv", b.wide_csv()),
+                       ("cell.csv", b.huge_cell_csv()),
+                       ("dense.xlsx", b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576">'
+                                                   b"<v>1</v></c></row>"))):
+        (tmp_path / name).write_bytes(data)
+        files.append(tmp_path / name)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CLI_WRAPPER, str(good), str(tmp_path / "d.duckdb"),
+         *map(str, files)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    out = proc.stdout.splitlines()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "good 0" in out
+    # Every bomb refused with exit code 2 and a message naming the limit, none crashed.
+    assert [line.rsplit(" ", 1)[1] for line in out if line.startswith("bomb")] == ["2"] * len(files)
+    for fragment in ("unpacks to more than 500 MB", "more than its header says",
+                     "100,004 columns", "longer than 10,000 characters", "16,384 columns"):
+        assert fragment in proc.stderr
+    values = dict(line.split() for line in out if line.split()[0] in ("baseline", "peak"))
+    assert int(values["peak"]) < int(values["baseline"]) + 300 * 1024 * 1024
