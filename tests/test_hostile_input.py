@@ -281,6 +281,12 @@ def test_limits_follow_the_environment(cur, monkeypatch) -> None:
     with pytest.raises(importer.ImportRejected, match="more than 1 rows"):
         importer.import_bytes(cur, auth.SYSTEM, "history", "f.csv",
                               HISTORY + b"east,2025Q2,m,2\n")
+    # Rows counted in the sheet XML too, with or without a namespace prefix on the tags.
+    from tests.bomb_files import xlsx_sheet
+
+    for rows in (b"<row><c><v>1</v></c></row>" * 3, b'<x:row r="9"><x:c><x:v>1</x:v></x:c></x:row>'):
+        with pytest.raises(importer.ImportRejected, match="more than 1 rows"):
+            importer.check_xlsx("f.xlsx", xlsx_sheet(rows))
 
 
 # --------------------------------------------------------------------- service: encodings
