@@ -5,11 +5,19 @@ A file with any bad row changes nothing; an accepted file is upserted in one tra
 
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
+import html
 import io
 import re
+import struct
+import unicodedata
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 import numpy as np
@@ -128,6 +136,48 @@ class ImportResult:
         return base + ("" if self.source_id else " (nothing to change)")
 
 
+ACCEPTED_ENCODINGS = "UTF-8, UTF-8 with BOM, or GBK/GB18030"
+
+
+def _refuse(name: str, reason: str, row: int | None = None, column: str | None = None) -> NoReturn:
+    """Raise ImportRejected with a single problem."""
+    raise ImportRejected([Problem(name, row, column, reason)])
+
+
+def _wrong_encoding(name: str, data: bytes) -> ImportRejected:
+    """The refusal for text in an encoding we do not accept, naming a guess when there is one."""
+    best = from_bytes(data[:200_000]).best()
+    guess = f" (it looks like {best.encoding})" if best is not None else ""
+    return ImportRejected([Problem(
+        name, None, None,
+        f"the text encoding is not one we accept{guess}; save the file as {ACCEPTED_ENCODINGS}",
+    )])
+
+
+def _plausible_chinese(text: str) -> bool:
+    """Whether text decoded as GB18030 reads like real GBK text, not Latin-1 or Shift-JIS.
+
+    Bytes of other encodings pair up into rare GBK-extension characters ("Zürich" becomes
+    "Z黵ich") or land in private-use and 4-byte ranges; real Chinese exports are almost all
+    in the common GB2312 set.
+    """
+    rare = common = 0
+    for ch in set(text):
+        if ch.isascii():
+            continue
+        if unicodedata.category(ch) in ("Co", "Cn", "Cs"):
+            return False
+        if ord(ch) > 0xFFFF:
+            return False
+        try:
+            ch.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            rare += 1
+    # A few rare characters (names) are fine; mostly rare ones means the wrong codec.
+    return rare <= max(2, common // 10)
+
+
 def decode_csv(name: str, data: bytes) -> str:
     """Text of a CSV file in UTF-8 (with or without BOM) or GBK; refuse anything else."""
     if b"\x00" in data[:4096]:
@@ -140,24 +190,21 @@ def decode_csv(name: str, data: bytes) -> str:
         pass
     try:
         # GB18030 is a superset of GBK, which Chinese Excel exports use.
-        return data.decode("gb18030")
+        text = data.decode("gb18030")
     except UnicodeDecodeError:
-        pass
-    best = from_bytes(data[:200_000]).best()
-    if best is None:
-        raise ImportRejected(
-            [Problem(name, None, None, "the text encoding is not recognised; use UTF-8 or GBK")]
-        )
-    try:
-        return data.decode(best.encoding)
-    except (UnicodeDecodeError, LookupError):
-        raise ImportRejected(
-            [Problem(name, None, None, f"the file does not decode as {best.encoding}")]
-        ) from None
+        raise _wrong_encoding(name, data) from None
+    if not _plausible_chinese(text):
+        raise _wrong_encoding(name, data)
+    return text
 
 
 def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame:
-    """Every cell as text, header row normalised; XLSX by content, else CSV."""
+    """Every cell as text, header row normalised; XLSX by content, else CSV.
+
+    Sizes, rows, columns and cell length are checked before the parser runs (so a
+    decompression bomb or a 100,000-column line is refused without being expanded) and
+    again on the parsed table.
+    """
     limit = settings.max_upload_mb() * 1024 * 1024
     if len(data) > limit:
         raise ImportRejected(
@@ -166,6 +213,7 @@ def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame
     if not data.strip():
         raise ImportRejected([Problem(name, None, None, "the file is empty")])
     if data[:4] == b"PK\x03\x04":
+        check_xlsx(name, data)
         try:
             frame = pd.read_excel(
                 io.BytesIO(data), sheet_name=sheet or 0, dtype=str, engine="calamine"
@@ -178,9 +226,215 @@ def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame
             ) from None
     else:
         text = decode_csv(name, data)
+        _check_csv_shape(name, data, text)
         frame = _parse_csv(name, text)
+    _check_frame(name, frame)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame
+
+
+def _too_many_rows(name: str) -> ImportRejected:
+    return ImportRejected([Problem(
+        name, None, None, f"the file has more than {settings.max_import_rows():,} rows (the limit)"
+    )])
+
+
+def _too_many_columns(name: str, found: int) -> ImportRejected:
+    return ImportRejected([Problem(
+        name, 1, None,
+        f"the file has {found:,} columns; at most {settings.max_import_columns()} are accepted",
+    )])
+
+
+def _long_cell(name: str, row: int | None, column: str | None) -> ImportRejected:
+    return ImportRejected([Problem(
+        name, row, column,
+        f"a cell is longer than {settings.max_cell_chars():,} characters (the limit)",
+    )])
+
+
+def _check_csv_shape(name: str, data: bytes, text: str) -> None:
+    """Refuse too many rows, a too wide header or an overlong line before pandas sees them."""
+    if text.count("\n") > settings.max_import_rows() + 1:
+        raise _too_many_rows(name)
+    max_cols, max_cell = settings.max_import_columns(), settings.max_cell_chars()
+    end = text.find("\n")
+    first = text if end == -1 else text[:end]
+    # Wider than the widest allowed header: refuse without splitting it.
+    if len(first) > max_cols * (max_cell + 3):
+        raise _too_many_columns(name, first.count(",") + first.count("\t") + 1)
+    tabbed = "\t" in first and "," not in first
+    header = next(csv.reader([first], delimiter="\t" if tabbed else ","), [])
+    if len(header) > max_cols:
+        raise _too_many_columns(name, len(header))
+    # Line lengths in bytes (vectorised): a line longer than every cell at its limit
+    # (4 bytes a character, doubled quotes) must hold an overlong cell.
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    bounds = np.concatenate(([-1], newlines, [len(data)]))
+    lengths = np.diff(bounds) - 1
+    worst = int(np.argmax(lengths)) if len(lengths) else 0
+    if len(lengths) and lengths[worst] > max(len(header), 1) * (4 * max_cell + 3):
+        raise _long_cell(name, worst + 1, None)
+
+
+def _check_frame(name: str, frame: pd.DataFrame) -> None:
+    """Rows, columns and cell length of a parsed table against the limits."""
+    if len(frame) > settings.max_import_rows():
+        raise _too_many_rows(name)
+    if len(frame.columns) > settings.max_import_columns():
+        raise _too_many_columns(name, len(frame.columns))
+    limit = settings.max_cell_chars()
+    for col in frame.columns:
+        if len(str(col)) > limit:
+            raise _long_cell(name, 1, None)
+        lengths = frame[col].astype("string").str.len()
+        over = (lengths > limit).fillna(False).to_numpy()
+        if over.any():
+            raise _long_cell(name, int(np.flatnonzero(over)[0]) + 2, str(col).strip().lower())
+
+
+# Row elements (optionally namespace-prefixed), a row's number, and a cell's column letters.
+# Patterns start with a literal so the regex engine can skip ahead (10x faster); sheets
+# with namespace-prefixed tags (x:row) take the general, slower patterns.
+_ROW_TAG = re.compile(rb"<row[\s>]")
+_ROW_NUM = re.compile(rb"<row r=\"(\d{1,9})\"")
+_ROW_TAG_NS = re.compile(rb"<(?:\w+:)?row[\s>]")
+_ROW_NUM_NS = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
+# Only cell references have column letters (a row's r is digits only).
+_CELL_COL = re.compile(rb" r=\"([A-Z]{1,7})[0-9]")
+_CHUNK = 1 << 20
+
+
+@functools.lru_cache(maxsize=4)
+def _long_run(limit: int) -> re.Pattern[bytes]:
+    """Text between tags longer than `limit` bytes."""
+    return re.compile(rb">([^<]{%d,})" % (limit + 1))
+
+
+def _column_index(letters: bytes) -> int:
+    """1-based column number of Excel column letters (A=1, Z=26, AA=27)."""
+    n = 0
+    for b in letters:
+        n = n * 26 + (b - 64)
+    return n
+
+
+def _member_chunks(name: str, data: bytes, info: zipfile.ZipInfo):
+    """Yield the decompressed bytes of one zip member in bounded chunks.
+
+    Reads the raw stream ourselves so that a member whose header understates its size is
+    caught when it overruns, instead of being trusted by the parser.
+    """
+    if info.flag_bits & 0x1:
+        _refuse(name, "the workbook is encrypted; save it without a password")
+    off = info.header_offset
+    sig, *_rest, n_len, x_len = struct.unpack("<IHHHHHIIIHH", data[off: off + 30])
+    if sig != 0x04034B50:
+        _refuse(name, "the file is not a readable XLSX workbook")
+    start = off + 30 + n_len + x_len
+    raw = memoryview(data)[start: start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        for i in range(0, len(raw), _CHUNK):
+            yield bytes(raw[i: i + _CHUNK])
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        _refuse(name, "the workbook uses an unsupported compression; save it again in Excel")
+    inflater = zlib.decompressobj(-15)
+    try:
+        for i in range(0, len(raw), 64 * 1024):
+            out = inflater.decompress(raw[i: i + 64 * 1024], _CHUNK)
+            while True:
+                if out:
+                    yield out
+                if not inflater.unconsumed_tail:
+                    break
+                out = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
+        tail = inflater.flush()
+        if tail:
+            yield tail
+    except zlib.error:
+        _refuse(name, "the file is not a readable XLSX workbook")
+
+
+def check_xlsx(name: str, data: bytes) -> None:
+    """Refuse a workbook whose unpacked size, ratio, parts, rows, columns or cells exceed limits.
+
+    Nothing is held beyond one chunk per part, so a decompression bomb costs a few MB.
+    """
+    mb = 1024 * 1024
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        _refuse(name, "the file is not a readable XLSX workbook")
+    if len(infos) > settings.xlsx_max_members():
+        _refuse(name, f"the workbook has {len(infos):,} parts; at most "
+                      f"{settings.xlsx_max_members():,} are accepted")
+    part_limit = settings.xlsx_max_member_mb() * mb
+    total_limit = settings.xlsx_max_uncompressed_mb() * mb
+    ratio = settings.xlsx_max_ratio()
+    unpacked_msg = (f"the workbook unpacks to more than {settings.xlsx_max_uncompressed_mb()} MB "
+                    f"(the limit; at most {settings.xlsx_max_member_mb()} MB per part)")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > part_limit or total > total_limit:
+            _refuse(name, unpacked_msg)
+        # Small parts compress well legitimately; a large one this compressible is a bomb.
+        if info.file_size > mb and info.file_size > ratio * max(info.compress_size, 1):
+            _refuse(name, f"the workbook is compressed more than {ratio}:1 "
+                          "(the limit), which only a decompression bomb does")
+    max_rows, max_cols = settings.max_import_rows(), settings.max_import_columns()
+    max_cell = settings.max_cell_chars()
+    actual_total = 0
+    for info in infos:
+        is_xml = info.filename.endswith(".xml")
+        is_sheet = info.filename.startswith("xl/worksheets/") and is_xml
+        produced = rows = 0
+        carry = b""
+        for chunk in _member_chunks(name, data, info):
+            produced += len(chunk)
+            actual_total += len(chunk)
+            if produced > info.file_size:
+                _refuse(name, f"part {info.filename} unpacks to more than its header says "
+                              "(a damaged or hostile workbook)")
+            if produced > part_limit or actual_total > total_limit:
+                _refuse(name, unpacked_msg)
+            if not is_xml:
+                continue
+            buf = carry + chunk
+            cut = buf.rfind(b"<")
+            head, carry = (buf[:cut], buf[cut:]) if cut > 0 else (b"", buf)
+            # Any one character takes at most ~10 bytes (entities), so a longer run is too long.
+            if len(carry) > 10 * max_cell + 4096:
+                raise _long_cell(name, None, None)
+            rows = _scan_xml(name, head, is_sheet, rows, max_rows, max_cols, max_cell)
+        if is_xml and carry:
+            _scan_xml(name, carry, is_sheet, rows, max_rows, max_cols, max_cell)
+
+
+def _scan_xml(
+    name: str, head: bytes, is_sheet: bool, rows: int, max_rows: int, max_cols: int, max_cell: int
+) -> int:
+    """Check one stretch of XML (cut at a tag start) and return the running row count."""
+    # Text runs longer than the limit in bytes (a C-level search); only those are decoded
+    # to count characters exactly.
+    for match in _long_run(max_cell).finditer(head):
+        if len(html.unescape(match.group(1).decode("utf-8", "replace"))) > max_cell:
+            raise _long_cell(name, None, None)
+    if not is_sheet:
+        return rows
+    prefixed = b":row" in head
+    rows += len((_ROW_TAG_NS if prefixed else _ROW_TAG).findall(head))
+    numbers = (_ROW_NUM_NS if prefixed else _ROW_NUM).findall(head)
+    top = max([rows, *(int(x) for x in numbers)])
+    # Row 1 is the header, so data rows are one fewer than the sheet's last row.
+    if top - 1 > max_rows:
+        raise _too_many_rows(name)
+    letters = set(_CELL_COL.findall(head))
+    if letters and max(_column_index(x) for x in letters) > max_cols:
+        raise _too_many_columns(name, max(_column_index(x) for x in letters))
+    return rows
 
 
 def _parse_csv(name: str, text: str) -> pd.DataFrame:
@@ -279,8 +533,11 @@ def validate(
     issues = _Collector(name)
     for col in REQUIRED[kind]:
         issues.add_mask(frame[col] == "", col, "value is missing")
+    max_id = settings.max_region_id_chars()
+    issues.add_mask(frame["region"].str.len() > max_id, "region",
+                    f"region id is longer than {max_id} characters")
     if kind == "regions":
-        return _validate_regions(name, frame, issues)
+        return _validate_regions(cur, name, frame, issues)
     if kind == "actuals":
         return _validate_actuals(name, frame, issues, cumulative)
 
@@ -289,6 +546,12 @@ def validate(
         (frame["period"] != "") & parsed["freq"].isna(),
         "period",
         "unrecognised period (use 2025Q1, 2025-Q1, 2025-03 or 2025)",
+    )
+    years = pd.to_numeric(parsed["label"].str[:4], errors="coerce")
+    issues.add_mask(
+        parsed["freq"].notna() & ~years.between(settings.MIN_YEAR, settings.MAX_YEAR),
+        "period",
+        f"the year is outside {settings.MIN_YEAR}–{settings.MAX_YEAR}",
     )
     values, bad_value = parse_numbers(frame["value"])
     raw = frame["value"].str.lower()
@@ -379,6 +642,12 @@ def _validate_actuals(
         "date",
         "unrecognised date (use 2026-01-05 or 2026/1/5)",
     )
+    issues.add_mask(
+        dates.notna() & ~dates.dt.year.between(settings.MIN_YEAR, settings.MAX_YEAR),
+        "date",
+        f"the date is outside the years {settings.MIN_YEAR}–{settings.MAX_YEAR}",
+    )
+    dates = dates.where(dates.dt.year.between(settings.MIN_YEAR, settings.MAX_YEAR))
     values, bad_value = parse_numbers(frame["value"])
     issues.add_mask((frame["value"] != "") & bad_value, "value", "not a number")
     what = "cumulative" if cumulative else "daily"
@@ -417,9 +686,22 @@ def _validate_actuals(
     return daily[["region", "metric", "date", "value"]]
 
 
-def _validate_regions(name: str, frame: pd.DataFrame, issues: _Collector) -> pd.DataFrame:
+def _validate_regions(
+    cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, issues: _Collector
+) -> pd.DataFrame:
     dup = frame["region"].duplicated(keep="first") & (frame["region"] != "")
     issues.add_mask(dup, "region", "duplicate region id")
+    max_id, max_name = settings.max_region_id_chars(), settings.max_display_name_chars()
+    for col, limit in (("parent", max_id), ("lead", max_id), ("name", max_name),
+                       ("name_zh", max_name)):
+        if col in frame.columns:
+            issues.add_mask(frame[col].str.len() > limit, col,
+                            f"longer than {limit} characters")
+    if "parent" in frame.columns:
+        for i, chain in _ancestor_loops(cur, frame):
+            mask = pd.Series(False, index=frame.index)
+            mask.iloc[i] = True
+            issues.add_mask(mask, "parent", "the region would be its own ancestor (" + chain + ")")
     issues.raise_if_any()
     name_col = frame["name"] if "name" in frame.columns else pd.Series("", index=frame.index)
     name_zh = frame["name_zh"] if "name_zh" in frame.columns else pd.Series("", index=frame.index)
@@ -440,6 +722,26 @@ def _validate_regions(name: str, frame: pd.DataFrame, issues: _Collector) -> pd.
             "lead": blank_none(frame.get("lead", pd.Series("", index=frame.index))),
         }
     )
+
+
+def _ancestor_loops(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> list[tuple[int, str]]:
+    """(row position, chain) of each file row whose parent chain, with the stored regions
+    the file does not change, comes back to the row's region."""
+    stored = q.list_regions(cur)
+    parent_of = {r: p for r, p in zip(stored["region"], stored["parent"], strict=True) if p}
+    for region, parent in zip(frame["region"], frame["parent"], strict=True):
+        if region:
+            parent_of[region] = parent or None
+    loops = []
+    for i, region in enumerate(frame["region"]):
+        chain, seen, at = [region], {region}, parent_of.get(region)
+        while at and at not in seen:
+            chain.append(at)
+            seen.add(at)
+            at = parent_of.get(at)
+        if at == region and region:
+            loops.append((i, " → ".join([*chain, region])))
+    return loops
 
 
 def import_bytes(

@@ -15,13 +15,14 @@ import math
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 
-from calibration import events, exports
+from calibration import events, exports, settings
 from calibration.auth import User
 from calibration.i18n import t
 from calibration.periods import parse_period
@@ -221,7 +222,73 @@ def sniff_attachment(file_name: str, data: bytes) -> tuple[str, str]:
         raise ValidationError({"file": "nego.err_file_size"})
     if not _magic_ok(ext, data):
         raise ValidationError({"file": "nego.err_file_content"})
+    if _active_content(ext, data):
+        raise ValidationError({"file": "nego.err_file_active"})
     return name, ATTACHMENT_TYPES[ext]
+
+
+# PDF names that run code, open other files or carry files/forms (checked after #xx escapes
+# are resolved, in the file and in every compressed stream).
+_PDF_ACTIVE = re.compile(
+    rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|AA|SubmitForm|ImportData|GoToR"
+    rb"|GoToE|Sound|Movie)(?![A-Za-z])"
+)
+_PDF_HTML = re.compile(rb"<\s*(?:html|script|iframe|object|embed|svg)\b", re.IGNORECASE)
+_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+# Workbook parts that hold code or foreign objects: macros, ActiveX, OLE embeddings.
+_XLSX_ACTIVE = re.compile(
+    r"(?i)(vbaProject|vbaData|activeX|embeddings/|oleObject|\.bin$|customUI|macrosheets/)"
+)
+
+
+def _unescape_pdf_names(data: bytes) -> bytes:
+    return _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def _pdf_parts(data: bytes, budget: int = 50 * 1024 * 1024):
+    """The PDF's dictionaries: the text outside streams, then each inflated object stream.
+
+    Stream contents (fonts, images) are skipped, since binary data holds "/JS" by chance;
+    object streams (/ObjStm) hold dictionaries, where a hidden action would be.
+    """
+    skeleton, pos = [], 0
+    for match in _PDF_STREAM.finditer(data):
+        if match.start() < pos:
+            continue
+        header = _unescape_pdf_names(data[max(pos, match.start() - 400):match.start()])
+        skeleton.append(data[pos:match.end()])
+        stop = data.find(b"endstream", match.end())
+        stop = len(data) if stop == -1 else stop
+        if b"/ObjStm" in header and budget > 0:
+            try:
+                out = zlib.decompressobj().decompress(data[match.end():stop], budget)
+            except zlib.error:
+                out = b""
+            budget -= len(out)
+            skeleton.append(b"\n" + out + b"\n")
+        pos = stop
+    skeleton.append(data[pos:])
+    return b"".join(skeleton)
+
+
+def _active_content(ext: str, data: bytes) -> bool:
+    """Whether a PDF or workbook carries scripts, actions, macros or embedded objects."""
+    if ext == "pdf":
+        text = _pdf_parts(data)
+        return bool(_PDF_ACTIVE.search(_unescape_pdf_names(text)) or _PDF_HTML.search(text))
+    if ext == "xlsx":
+        from calibration import importer
+
+        try:
+            importer.check_xlsx("attachment", data)
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = zf.namelist()
+                types = zf.read("[Content_Types].xml")
+        except (importer.ImportRejected, zipfile.BadZipFile, KeyError, OSError):
+            return True
+        return any(_XLSX_ACTIVE.search(n) for n in names) or b"macroEnabled" in types
+    return False
 
 
 def _magic_ok(ext: str, data: bytes) -> bool:
@@ -380,13 +447,17 @@ def create_cycle(
         raise PermissionError("only an executive or admin may create a cycle")
     errors: dict[str, str] = {}
     name = clean_text(name).strip()
-    if not name or len(name) > 200:
+    if not name:
         errors["name"] = "nego.err_required"
+    elif len(name) > settings.max_cycle_name_chars():
+        errors["name"] = "nego.err_name_too_long"
     if not clean_text(metric).strip():
         errors["metric"] = "nego.err_required"
     if not clean_text(period).strip():
         errors["period"] = "nego.err_required"
-    elif parse_period(clean_text(period).strip()) is None:
+    elif parse_period(clean_text(period).strip()) is None or not (
+        settings.MIN_YEAR <= parse_period(clean_text(period).strip()).year <= settings.MAX_YEAR
+    ):
         errors["period"] = "nego.err_period"
     else:
         period = parse_period(clean_text(period).strip()).label

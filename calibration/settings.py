@@ -26,7 +26,70 @@ def board_refresh_seconds() -> float:
 
 def max_upload_mb() -> int:
     """Largest accepted import file, in megabytes."""
-    return int(os.environ.get("CALIBRATE_MAX_UPLOAD_MB", "200"))
+    return int(os.environ.get("CALIBRATE_MAX_UPLOAD_MB", "50"))
+
+
+def _int(name: str, default: int) -> int:
+    """An integer setting; a malformed value falls back to the default rather than crash."""
+    try:
+        return int(os.environ.get(name, str(default)))
+    except ValueError:
+        return default
+
+
+def max_import_rows() -> int:
+    """Most data rows an import file may have (CALIBRATE_MAX_ROWS)."""
+    return _int("CALIBRATE_MAX_ROWS", 2_000_000)
+
+
+def max_import_columns() -> int:
+    """Most columns an import file may have (CALIBRATE_MAX_COLUMNS)."""
+    return _int("CALIBRATE_MAX_COLUMNS", 200)
+
+
+def max_cell_chars() -> int:
+    """Longest text in one cell of an import file (CALIBRATE_MAX_CELL_CHARS)."""
+    return _int("CALIBRATE_MAX_CELL_CHARS", 10_000)
+
+
+def xlsx_max_uncompressed_mb() -> int:
+    """Most bytes an .xlsx may decompress to, all parts together (CALIBRATE_XLSX_MAX_UNPACKED_MB)."""
+    return _int("CALIBRATE_XLSX_MAX_UNPACKED_MB", 500)
+
+
+def xlsx_max_member_mb() -> int:
+    """Most bytes one part of an .xlsx may decompress to (CALIBRATE_XLSX_MAX_PART_MB)."""
+    return _int("CALIBRATE_XLSX_MAX_PART_MB", 300)
+
+
+def xlsx_max_ratio() -> int:
+    """Highest compression ratio of a large .xlsx part (CALIBRATE_XLSX_MAX_RATIO)."""
+    return _int("CALIBRATE_XLSX_MAX_RATIO", 100)
+
+
+def xlsx_max_members() -> int:
+    """Most parts (zip members) an .xlsx may have (CALIBRATE_XLSX_MAX_PARTS)."""
+    return _int("CALIBRATE_XLSX_MAX_PARTS", 1000)
+
+
+def max_region_id_chars() -> int:
+    """Longest region id (CALIBRATE_MAX_REGION_ID)."""
+    return _int("CALIBRATE_MAX_REGION_ID", 64)
+
+
+def max_display_name_chars() -> int:
+    """Longest display name of a region or person (CALIBRATE_MAX_DISPLAY_NAME)."""
+    return _int("CALIBRATE_MAX_DISPLAY_NAME", 120)
+
+
+def max_cycle_name_chars() -> int:
+    """Longest cycle name (CALIBRATE_MAX_CYCLE_NAME)."""
+    return _int("CALIBRATE_MAX_CYCLE_NAME", 120)
+
+
+# Years a period or date may fall in; anything else is a typo or an attack.
+MIN_YEAR = 1900
+MAX_YEAR = 2200
 
 
 def login_max_failures() -> int:

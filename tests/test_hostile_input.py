@@ -19,7 +19,7 @@ from calibration import auth, demo, exports, importer
 from calibration import negotiation as neg
 from calibration.store import connect
 from tests.apptest_helpers import login
-from tests.factories import ROOT
+from tests.factories import ROOT, snapshot
 from tests.nego_fixtures import ANALYST, EXEC, GOOD, HRBP, LEAD_EAST, make_run
 
 SCRIPT = "<script>alert(1)</script>"
@@ -180,14 +180,14 @@ def test_attachment_wrong_content_refused_by_field(cur, cycle, name, data, key) 
 def test_upload_stores_hostile_cells_as_text_and_exports_them_inert(cur) -> None:
     frame = pd.DataFrame({
         "region": ["east", "south", "north", "west", "mid"],
-        "name": [SCRIPT, CORPUS["formula"], CORPUS["rtl"], CORPUS["emoji"], "x" * 100_000],
+        "name": [SCRIPT, CORPUS["formula"], CORPUS["rtl"], CORPUS["emoji"], "x" * 120],
     })
     result = importer.import_bytes(cur, auth.SYSTEM, "regions", f"{SCRIPT}.csv",
                                    frame.to_csv(index=False).encode("utf-8"))
     assert result.rows == 5
     names = dict(cur.execute("SELECT region, name_en FROM regions").fetchall())
     assert names["east"] == SCRIPT and names["south"] == CORPUS["formula"]
-    assert len(names["mid"]) == 100_000
+    assert len(names["mid"]) == 120
     out = exports.csv_bytes(pd.DataFrame({"name": [names["south"]]})).decode("utf-8-sig")
     assert "'=HYPERLINK" in out
 
@@ -216,6 +216,184 @@ def test_upload_in_gbk_is_read_as_chinese(cur) -> None:
     importer.import_bytes(cur, auth.SYSTEM, "regions", "gbk.csv", data)
     # A Chinese name is the Chinese display name (README); the tag stays text.
     assert cur.execute("SELECT name_zh FROM regions").fetchall() == [("华东 <script>",)]
+
+
+# --------------------------------------------------------------------- service: bombs
+
+HISTORY = b"region,period,metric,value\neast,2025Q1,m,1\n"
+
+
+def _bomb_cases() -> dict[str, tuple[bytes, str]]:
+    """name -> (file bytes, a fragment the refusal must contain)."""
+    from tests import bomb_files as b
+
+    random_text = "".join(chr(97 + (i * 7919) % 26) for i in range(20_000))
+    long_cell = pd.DataFrame({"region": [random_text], "period": ["2025Q1"], "metric": ["m"],
+                              "value": [1]})
+    return {
+        "rows.xlsx": (b.xlsx_row_bomb(), "unpacks to more than 500 MB"),
+        "cell.xlsx": (b.xlsx_huge_cell(), "unpacks to more than 500 MB"),
+        "lying.xlsx": (b.xlsx_lying_bomb(), "more than its header says"),
+        # Two cells far apart make a parser allocate the whole rectangle between them.
+        "dense.xlsx": (b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'),
+                       "16,384 columns; at most 200"),
+        "wide.xlsx": (b.xlsx_sheet(b'<row r="2"><c r="KZ2"><v>1</v></c></row>'),
+                      "at most 200 are accepted"),
+        "longcell.xlsx": (exports.xlsx_bytes(long_cell), "longer than 10,000 characters"),
+        "wide.csv": (b.wide_csv(), "100,004 columns; at most 200"),
+        "cell.csv": (b.huge_cell_csv(), "longer than 10,000 characters"),
+        "cell_small.csv": (HISTORY + b"east,2025Q2,m," + b"1" * 10_001 + b"\n",
+                           "longer than 10,000 characters"),
+    }
+
+
+@pytest.fixture(scope="module")
+def bombs() -> dict[str, tuple[bytes, str]]:
+    """The hostile files, built once (the gigabyte bombs take a second each)."""
+    return _bomb_cases()
+
+
+@pytest.mark.parametrize("name", ["rows.xlsx", "cell.xlsx", "lying.xlsx", "dense.xlsx",
+                                  "wide.xlsx", "longcell.xlsx", "wide.csv", "cell.csv",
+                                  "cell_small.csv"])
+def test_bombs_refused_before_parsing_and_change_nothing(cur, bombs, name: str) -> None:
+    from calibration import data_service
+
+    importer.import_bytes(cur, auth.SYSTEM, "history", "ok.csv", HISTORY)
+    before = snapshot(cur)
+    data, fragment = bombs[name]
+    with pytest.raises(importer.ImportRejected) as err:
+        importer.import_bytes(cur, auth.SYSTEM, "history", name, data)
+    assert fragment in err.value.report()
+    assert snapshot(cur) == before
+    # The Data page's preview goes through the same checks.
+    with pytest.raises(importer.ImportRejected):
+        data_service.preview(name, data, "history")
+
+
+def test_limits_follow_the_environment(cur, monkeypatch) -> None:
+    monkeypatch.setenv("CALIBRATE_MAX_CELL_CHARS", "3")
+    with pytest.raises(importer.ImportRejected, match="longer than 3 characters"):
+        importer.import_bytes(cur, auth.SYSTEM, "history", "f.csv",
+                              HISTORY.replace(b"east", b"eastern"))
+    monkeypatch.setenv("CALIBRATE_MAX_CELL_CHARS", "100")
+    monkeypatch.setenv("CALIBRATE_MAX_ROWS", "1")
+    with pytest.raises(importer.ImportRejected, match="more than 1 rows"):
+        importer.import_bytes(cur, auth.SYSTEM, "history", "f.csv",
+                              HISTORY + b"east,2025Q2,m,2\n")
+    # Rows counted in the sheet XML too, with or without a namespace prefix on the tags.
+    from tests.bomb_files import xlsx_sheet
+
+    for rows in (b"<row><c><v>1</v></c></row>" * 3, b'<x:row r="9"><x:c><x:v>1</x:v></x:c></x:row>'):
+        with pytest.raises(importer.ImportRejected, match="more than 1 rows"):
+            importer.check_xlsx("f.xlsx", xlsx_sheet(rows))
+
+
+# --------------------------------------------------------------------- service: encodings
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("latin1.csv", "region,name\nzurich,Zürich\nkoln,Köln Süd\n".encode("latin-1")),
+        ("cp1252.csv", "region,name\nparis,Île-de-France — Nord\n".encode("cp1252")),
+        ("sjis.csv", "region,name\ntokyo,東京本社\nosaka,大阪支店\n".encode("shift_jis")),
+    ],
+)
+def test_wrong_encodings_refused_naming_the_accepted_ones(cur, name: str, data: bytes) -> None:
+    with pytest.raises(importer.ImportRejected) as err:
+        importer.import_bytes(cur, auth.SYSTEM, "regions", name, data)
+    assert "UTF-8, UTF-8 with BOM, or GBK/GB18030" in err.value.report()
+    assert cur.execute("SELECT count(*) FROM regions").fetchall() == [(0,)]
+
+
+def test_genuine_gbk_with_rarer_characters_still_passes(cur) -> None:
+    text = "区域,名称\nne,东北大区(沈阳、哈尔滨)\nsw,西南大区(成都、重庆、昆明)\nnw,西北 乌鲁木齐\n"
+    importer.import_bytes(cur, auth.SYSTEM, "regions", "gbk.csv", text.encode("gbk"))
+    names = dict(cur.execute("SELECT region, name_zh FROM regions").fetchall())
+    assert names["sw"] == "西南大区(成都、重庆、昆明)"
+
+
+# --------------------------------------------------------------------- service: active content
+
+_PDF_HEAD = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R "
+_PDF_TAIL = b">>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def _flate_object(body: bytes) -> bytes:
+    import zlib
+
+    packed = zlib.compress(body)
+    return (b"3 0 obj\n<< /Type /ObjStm /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
+            + packed + b"\nendstream\nendobj\n")
+
+
+def _xlsx_with(parts: dict[str, bytes], content_types: bytes | None = None) -> bytes:
+    import io
+    import zipfile
+
+    from tests.bomb_files import small_xlsx
+
+    src = zipfile.ZipFile(io.BytesIO(small_xlsx()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "[Content_Types].xml" and content_types:
+                data = data.replace(b"</Types>", content_types + b"</Types>")
+            dst.writestr(info.filename, data)
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    return buf.getvalue()
+
+
+ACTIVE = {
+    "javascript.pdf": _PDF_HEAD + b"/Names << /JavaScript 4 0 R >> " + _PDF_TAIL,
+    "openaction.pdf": _PDF_HEAD + b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >> "
+    + _PDF_TAIL,
+    "launch.pdf": _PDF_HEAD + b"/OpenAction 5 0 R " + _PDF_TAIL
+    + b"5 0 obj << /S /Launch /F (cmd.exe) >> endobj\n",
+    "escaped.pdf": _PDF_HEAD + b"/AA << /O << /S /J#61vaScript /J#53 (x) >> >> " + _PDF_TAIL,
+    "html.pdf": _PDF_HEAD + _PDF_TAIL + b"<html><script>alert(1)</script></html>\n",
+    "embedded.pdf": _PDF_HEAD + b"/Names << /EmbeddedFiles 6 0 R >> " + _PDF_TAIL,
+    "hidden.pdf": _PDF_HEAD + _PDF_TAIL + _flate_object(b"<< /S /JavaScript /JS (x) >>"),
+    "macro.xlsx": _xlsx_with({"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0macro"}),
+    "macrotype.xlsx": _xlsx_with({}, b'<Override PartName="/xl/workbook.xml" ContentType="'
+                                 b'application/vnd.ms-excel.sheet.macroEnabled.main+xml"/>'),
+    "activex.xlsx": _xlsx_with({"xl/activeX/activeX1.xml": b"<ax/>",
+                                "xl/activeX/activeX1.bin": b"\xd0\xcf"}),
+    "ole.xlsx": _xlsx_with({"xl/embeddings/oleObject1.bin": b"\xd0\xcf\x11\xe0"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVE))
+def test_attachments_with_active_content_refused(cur, cycle, name: str) -> None:
+    with pytest.raises(neg.ValidationError) as err:
+        neg.add_attachment(cur, LEAD_EAST, cycle, "east", name, ACTIVE[name])
+    assert err.value.errors == {"file": "nego.err_file_active"}
+    assert neg.thread(cur, LEAD_EAST, cycle, "east").empty
+
+
+def test_attachment_xlsx_bomb_refused(cur, cycle) -> None:
+    from tests.bomb_files import xlsx_row_bomb
+
+    with pytest.raises(neg.ValidationError) as err:
+        neg.add_attachment(cur, LEAD_EAST, cycle, "east", "rows.xlsx", xlsx_row_bomb())
+    assert err.value.errors == {"file": "nego.err_file_active"}
+
+
+def test_plain_pdf_and_xlsx_attachments_still_accepted(cur, cycle) -> None:
+    from fpdf import FPDF
+
+    from tests.bomb_files import small_xlsx
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="Pipeline review: two renewals at risk")
+    for name, data in (("review.pdf", bytes(pdf.output())), ("plan.xlsx", small_xlsx())):
+        att = neg.add_attachment(cur, LEAD_EAST, cycle, "east", name, data)
+        assert neg.get_attachment(cur, LEAD_EAST, att)["data"] == data
 
 
 @pytest.mark.parametrize("kind", sorted(CORPUS))
@@ -318,3 +496,58 @@ def test_sidebar_shows_hostile_display_name_as_text(hostile_app) -> None:
     # Markdown escapes HTML: the tag stays text. (Markdown links in a display name would
     # still render as links: see the report.)
     assert any(SCRIPT in c for c in captions), captions
+
+
+# --------------------------------------------------------------------- process: bombs
+
+_CLI_WRAPPER = """
+import resource, sys
+from calibration.cli import main
+
+def status(field):
+    for line in open('/proc/self/status'):
+        if line.startswith(field + ':'):
+            return int(line.split()[1]) * 1024
+
+good, db, *bombs = sys.argv[1:]
+print('good', main(['import', 'history', good, '--db', db]), flush=True)
+print('baseline', status('VmHWM'), flush=True)
+# A ceiling so a regression aborts this child, not the shared machine (calamine allocates GBs).
+cap = status('VmSize') + 1_500_000_000
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+for path in bombs:
+    print('bomb', path, main(['import', 'history', path, '--db', db]), flush=True)
+print('peak', status('VmHWM'), flush=True)
+"""
+
+
+def test_cli_process_survives_bombs_within_a_memory_bound(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests import bomb_files as b
+
+    good = tmp_path / "good.csv"
+    good.write_bytes(HISTORY)
+    files = [b.xlsx_row_bomb(tmp_path / "rows.xlsx"), b.xlsx_huge_cell(tmp_path / "cell.xlsx")]
+    for name, data in (("lying.xlsx", b.xlsx_lying_bomb()), ("wide.csv", b.wide_csv()),
+                       ("cell.csv", b.huge_cell_csv()),
+                       ("dense.xlsx", b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576">'
+                                                   b"<v>1</v></c></row>"))):
+        (tmp_path / name).write_bytes(data)
+        files.append(tmp_path / name)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CLI_WRAPPER, str(good), str(tmp_path / "d.duckdb"),
+         *map(str, files)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    out = proc.stdout.splitlines()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "good 0" in out
+    # Every bomb refused with exit code 2 and a message naming the limit, none crashed.
+    assert [line.rsplit(" ", 1)[1] for line in out if line.startswith("bomb")] == ["2"] * len(files)
+    for fragment in ("unpacks to more than 500 MB", "more than its header says",
+                     "100,004 columns", "longer than 10,000 characters", "16,384 columns"):
+        assert fragment in proc.stderr
+    values = dict(line.split() for line in out if line.split()[0] in ("baseline", "peak"))
+    assert int(values["peak"]) < int(values["baseline"]) + 300 * 1024 * 1024

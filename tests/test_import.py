@@ -239,3 +239,60 @@ def test_demo_files_are_valid(cur):
         pytest.skip("demo data not generated in this checkout")
     for kind in ("regions", "history", "signals"):
         importer.import_file(cur, SYSTEM, kind, demo / f"{kind}.csv")
+
+
+RANGE_FILES = {
+    "year_zero.csv": ("history", "region,period,metric,value\neast,0000Q1,n,1\n",
+                      "row 2, column 'period': the year is outside 1900–2200"),
+    "year_far.csv": ("history", "region,period,metric,value\neast,2025Q1,n,1\neast,9999-03,m,1\n",
+                     "row 3, column 'period': the year is outside 1900–2200"),
+    "old_year.csv": ("signals", "region,period,signal,value\neast,1899,s,1\n",
+                     "row 2, column 'period': the year is outside 1900–2200"),
+    "date_low.csv": ("actuals", "region,date,metric,value\neast,0001-01-01,n,1\n",
+                     "row 2, column 'date': the date is outside the years 1900–2200"),
+    "date_high.csv": ("actuals", "region,date,metric,value\neast,2026-01-05,n,1\n"
+                      "east,2201/1/1,n,1\n",
+                      "row 3, column 'date': the date is outside the years 1900–2200"),
+    "long_id.csv": ("history", "region,period,metric,value\n" + "r" * 65 + ",2025Q1,n,1\n",
+                    "row 2, column 'region': region id is longer than 64 characters"),
+    "long_name.csv": ("regions", "region,name\neast," + "E" * 121 + "\n",
+                      "row 2, column 'name': longer than 120 characters"),
+    "long_name_zh.csv": ("regions", "region,name_zh\neast," + "东" * 121 + "\n",
+                         "row 2, column 'name_zh': longer than 120 characters"),
+    "self_parent.csv": ("regions", "region,parent\neast,east\n",
+                        "row 2, column 'parent': the region would be its own ancestor"),
+    "loop.csv": ("regions", "region,parent\na,b\nb,c\nc,a\n",
+                 "row 2, column 'parent': the region would be its own ancestor (a → b → c → a)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RANGE_FILES))
+def test_values_out_of_range_refused_naming_row_and_column(cur, name):
+    kind, text, expected = RANGE_FILES[name]
+    load(cur, "regions", "region,name\nkeep,Keep\n")
+    before = snapshot(cur)
+    with pytest.raises(importer.ImportRejected) as err:
+        load(cur, kind, text, name)
+    assert f"{name}, {expected}" in err.value.report()
+    assert snapshot(cur) == before
+
+
+def test_loop_through_stored_regions_is_refused(cur):
+    load(cur, "regions", "region,parent\nnorth,hq\nhq,\n")
+    before = snapshot(cur)
+    with pytest.raises(importer.ImportRejected, match=r"row 2, column 'parent'.*hq → north → hq"):
+        load(cur, "regions", "region,parent\nhq,north\n", "moved.csv")
+    assert snapshot(cur) == before
+    # Names at the limit are fine, and so is a deep chain without a loop.
+    load(cur, "regions", "region,name,parent\nwest," + "W" * 120 + ",north\n")
+    assert q.list_regions(cur).set_index("region").loc["west", "parent"] == "north"
+
+
+def test_cycle_name_length_and_period_year_limits(cur):
+    from calibration import negotiation as neg
+    from tests.nego_fixtures import EXEC
+
+    with pytest.raises(neg.ValidationError) as err:
+        neg.create_cycle(cur, EXEC, "Q" * 121, "new_customers", "0000Q1", 600)
+    assert err.value.errors == {"name": "nego.err_name_too_long", "period": "nego.err_period"}
+    assert neg.create_cycle(cur, EXEC, "Q" * 120, "new_customers", "2026Q1", 600)
