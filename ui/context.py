@@ -113,7 +113,9 @@ def client_address() -> str | None:
 def _disk_full(exc: BaseException) -> bool:
     """Whether exc, or an error it came from, says the disk is full."""
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(10):  # a short chain is enough; never loop on a strange one
+        if seen is None:
+            break
         if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
             return True
         text = str(seen).lower()
