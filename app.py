@@ -39,17 +39,19 @@ def init_language() -> None:
         st.session_state["lang"] = wanted if wanted in LANGS else "en"
 
 
+@ctx.guarded
 def _apply_language() -> None:
     st.session_state["lang"] = st.session_state["lang_picker"]
 
 
+@ctx.guarded
 def _apply_cycle() -> None:
     st.session_state["cycle_id"] = st.session_state["cycle_picker"]
 
 
 def language_picker() -> None:
     """Language choice; kept under a plain key so it survives page switches."""
-    st.session_state["lang_picker"] = st.session_state["lang"]
+    st.session_state["lang_picker"] = ctx.lang()
     st.selectbox(
         ctx.tr("app.language"),
         LANGS,
@@ -76,9 +78,9 @@ def login_view(cur) -> None:
             submitted = st.form_submit_button(ctx.tr("login.submit"), type="primary")
         if submitted:
             try:
-                user = auth.authenticate(cur, username, password)
+                # The service logs the attempt (a hash of the typed name, never the text).
+                user = auth.authenticate(cur, username, password, client=ctx.client_address())
             except auth.AuthError as exc:
-                log.warning("failed sign-in for %r", username)
                 ctx.show_error(exc)
             else:
                 st.session_state["user"] = user
@@ -122,17 +124,15 @@ def sidebar(cur, user: auth.User) -> None:
 
 def run_guarded(page: st.navigation) -> None:
     """Run a page; no traceback ever reaches the user."""
+    ctx.show_callback_error()
     try:
         page.run()
-    except duckdb.Error:
-        # Storage failures (read-only file, full disk, lock): a plain message, nothing half-done.
-        log.exception("database error on page %s", page.title)
-        st.error(ctx.tr("app.db_write_error"))
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if type(exc).__module__.startswith("streamlit"):
             raise
         log.exception("page %s failed", page.title)
-        st.error(ctx.tr("app.unexpected_error"))
+        # Full disk, read-only file, lock or anything else: a plain message, nothing half-done.
+        st.error(ctx.tr(ctx.error_key(exc)))
 
 
 def page_title(cur, user: auth.User, key: str) -> str:
@@ -158,8 +158,7 @@ def main() -> None:
     accept_join_link(cur)  # a projector QR link signs a lead in on the workshop's cycle
     user = ctx.current_user()
     if user is not None and ctx.idle_expired():
-        st.session_state.clear()
-        st.session_state["expired_notice"] = True
+        ctx.expire_session()
         user = None
     if user is None:
         run_guarded(

@@ -161,6 +161,8 @@ def _changes(state: pd.DataFrame, table: pd.DataFrame) -> set[str]:
 @st.fragment(run_every=None if paused else REFRESH_SECONDS)
 def live(shown_version: tuple, lit: set[str]) -> None:
     """The tick: one small query; the page reruns only when the board has changed."""
+    if ctx.session_expired():
+        st.rerun(scope="app")  # the app run signs the idle session out; no more ticks
     with timed("board.tick"):
         now_version = board_service.version(ctx.cursor(), cycle_id)
         lit_at = st.session_state.get("board_lit", {})

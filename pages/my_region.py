@@ -117,6 +117,7 @@ with st.container(border=True):
 # ---------------------------------------------------------------- counter-offer
 
 
+@ctx.guarded
 def accept_counter() -> None:
     """Callback: the lead accepts the executive's counter-offer."""
     try:
@@ -144,6 +145,7 @@ if row["status"] == "countered" and cycle["status"] == "open":
 confidence_labels = {ctx.tr(f"nego.confidence.{c}"): c for c in neg.CONFIDENCE}
 
 
+@ctx.guarded
 def submit_proposal() -> None:
     """Callback: validate and store the proposal; errors are kept for the next render."""
     items = []
@@ -276,6 +278,7 @@ for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
             )
 
 
+@ctx.guarded
 def post_comment() -> None:
     """Callback: post a comment and/or an attachment to this region's thread."""
     text = ss.get("nego_comment") or ""

@@ -38,6 +38,7 @@ def fmt(value: float | None) -> str:
 outcome_labels = {ctx.tr(f"nego.outcome.{o}"): o for o in neg.OUTCOMES}
 
 
+@ctx.guarded
 def resolve(region: str) -> None:
     """Callback: store the HRBP's outcome and note for one region."""
     errors_key = f"nego_review_errors_{region}"
@@ -61,6 +62,7 @@ def resolve(region: str) -> None:
         ss.pop(f"nego_note_{region}", None)
 
 
+@ctx.guarded
 def comment(region: str) -> None:
     """Callback: the HRBP comments in a flagged region's thread."""
     try:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import streamlit as st
@@ -83,6 +87,80 @@ def idle_expired() -> bool:
     """Whether the signed-in session has been idle longer than allowed."""
     last = st.session_state.get("last_seen")
     return last is not None and time.time() - last > settings.idle_minutes() * 60
+
+
+def expire_session() -> None:
+    """Sign an idle session out, keeping only its language, and note why for the sign-in page."""
+    kept = lang()
+    st.session_state.clear()
+    st.session_state["lang"] = kept  # the language picker on the sign-in page reads it
+    st.session_state["expired_notice"] = True
+
+
+def session_expired() -> bool:
+    """Whether no one is signed in any more or the session has been idle too long."""
+    return current_user() is None or idle_expired()
+
+
+def client_address() -> str | None:
+    """The browser's address for sign-in delays (None on localhost and in tests)."""
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (AppTest, bare mode)
+        return None
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether exc, or an error it came from, says the disk is full."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a short chain is enough; never loop on a strange one
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        text = str(seen).lower()
+        if isinstance(seen, duckdb.Error) and ("no space left" in text or "disk is full" in text):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def error_key(exc: BaseException) -> str:
+    """The translation key of the message a user sees for an unexpected failure."""
+    if _disk_full(exc):
+        return "app.disk_full"
+    if isinstance(exc, duckdb.Error):
+        # Storage failures (read-only file, lock): a plain message, nothing half-done.
+        return "app.db_write_error"
+    return "app.unexpected_error"
+
+
+def guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a widget callback in the app's error guard.
+
+    Streamlit runs callbacks before the script, outside the page's guard; a failure is
+    logged and its message kept for this run, which shows it instead of Streamlit's box.
+    """
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if type(exc).__module__.startswith("streamlit"):
+                raise  # st.rerun / st.stop are control flow, not failures
+            log.exception("callback %s failed", getattr(callback, "__name__", callback))
+            st.session_state["_callback_error"] = error_key(exc)
+            return None
+
+    return run
+
+
+def show_callback_error() -> None:
+    """Show (once) the message of a callback that failed before this run."""
+    key = st.session_state.pop("_callback_error", None)
+    if key:
+        st.error(tr(key))
 
 
 def show_error(exc: Exception) -> None:

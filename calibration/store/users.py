@@ -79,14 +79,13 @@ def record_login(cur: duckdb.DuckDBPyConnection, username: str, at: datetime, ok
     cur.execute("INSERT INTO login_attempts VALUES (?, ?, ?)", [username, at, ok])
 
 
-def recent_failures(cur: duckdb.DuckDBPyConnection, username: str, since: datetime) -> int:
-    """Failed attempts for username since the last success after `since`."""
-    return cur.execute(
-        "SELECT count(*) FROM login_attempts WHERE username = ? AND NOT ok AND attempted_at >= ?"
-        " AND attempted_at > coalesce((SELECT max(attempted_at) FROM login_attempts"
-        "   WHERE username = ? AND ok AND attempted_at >= ?), ?)",
-        [username, since, username, since, since],
-    ).fetchall()[0][0]
+def database_file(cur: duckdb.DuckDBPyConnection) -> str:
+    """The file (or ':memory:') of the database cur is connected to."""
+    rows = cur.execute(
+        "SELECT coalesce(path, database_name) FROM duckdb_databases()"
+        " WHERE database_name = current_database()"
+    ).fetchall()
+    return rows[0][0] if rows else ""
 
 
 def get_setting(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
