@@ -1,0 +1,159 @@
+"""User text stays text: every page, every role, a database whose typed fields are hostile.
+
+Streamlit renders titles, captions, alerts, toasts, metric/tab/expander/widget labels and
+radio options as Markdown. None of them may carry a person's or a file's text unescaped:
+links, remote images, colour directives, HTML and emphasis must show as the literal text.
+The browser counterpart (what a person sees) is tests/browser/test_user_text_browser.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from calibration import auth, cli, exports
+from calibration import negotiation as neg
+from calibration import tracking_service as ts
+from calibration.store import connect, transaction
+from calibration.store import tracking as tq
+from tests.apptest_helpers import login
+from ui.text import plain
+
+HOSTILE = ("[click](http://evil.example) ![x](http://evil.example/i.png) :red[x] "
+           "<img src=x onerror=alert(1)> **bold**")
+# What an unescaped payload leaves in a Markdown source; plain() changes each of them.
+FRAGMENTS = ("[click]", "](http", "![x]", ":red[", "<img", "**bold**", "http://evil")
+UNESCAPED = re.compile("|".join(r"(?<!\\)" + re.escape(f) for f in FRAGMENTS))
+# Element protos whose text is drawn verbatim (not Markdown): skipped by the scan.
+PLAIN_ELEMENTS = {"text", "code", "arrow_data_frame", "vega_lite_chart", "arrow_vega_lite_chart",
+                  "text_area", "text_input", "selectbox", "multiselect", "json", "exception"}
+# Proto fields that Streamlit renders as Markdown.
+MARKDOWN_FIELDS = {"body", "label", "help", "delta", "caption", "captions", "placeholder"}
+
+
+# --------------------------------------------------------------------- the helper
+
+
+@pytest.mark.parametrize("fragment", FRAGMENTS)
+def test_plain_leaves_no_markdown_fragment(fragment: str) -> None:
+    assert fragment in HOSTILE
+    assert not UNESCAPED.search(plain(HOSTILE))
+    assert UNESCAPED.search(HOSTILE)
+
+
+def test_plain_keeps_ordinary_text_readable() -> None:
+    assert plain("华东 East") == "华东 East"
+    assert plain(None) == ""
+    assert "\n" not in plain("line one\n# heading")
+
+
+# --------------------------------------------------------------------- pages
+
+
+@pytest.fixture
+def hostile_db(app_env) -> Iterator[None]:
+    """The demo with every user-typed field set to HOSTILE: region names, display names,
+    cycle names, commitment notes, a proposal with comment and counter, a root-cause answer."""
+    con = connect(app_env)
+    cur = con.cursor()
+    # No service renames these; the scan needs them hostile everywhere they are shown.
+    with transaction(cur):
+        cur.execute("UPDATE regions SET name_en = region || ' ' || ?, name_zh = region || ?",
+                    [HOSTILE, HOSTILE])
+        cur.execute("UPDATE users SET display_name = username || ' ' || ?", [HOSTILE])
+        cur.execute("UPDATE cycles SET name = CAST(cycle_id AS VARCHAR) || ' ' || ?", [HOSTILE])
+        cur.execute("UPDATE commitment_events SET note = ?", [HOSTILE])
+    lead = auth.load_user(cur, "lead_east")
+    execu = auth.load_user(cur, "exec")
+    state = neg.cycle_state(cur, 1)
+    last = state.loc[state["region"] == "east", "last_event_id"].iloc[0]
+    neg.propose(cur, lead, 1, "east", 10, justification=HOSTILE, support=HOSTILE, risk=HOSTILE,
+                confidence="low",
+                expected_last_event=None if pd.isna(last) else int(last))
+    neg.add_comment(cur, lead, 1, "east", HOSTILE)
+    state = neg.cycle_state(cur, 1)
+    last = int(state.loc[state["region"] == "east", "last_event_id"].iloc[0])
+    neg.respond(cur, execu, 1, "east", "counter", expected_last_event=last, counter_value=150,
+                reason=HOSTILE)
+    with transaction(cur):
+        eid = tq.insert_event(cur, 2, "east", "escalation", 2, dt.date(2025, 11, 20), "{}",
+                              dt.datetime(2025, 11, 20, 9), "system")
+    ts.submit_root_cause(cur, lead, eid, "other", HOSTILE)
+    con.close()
+    yield
+
+
+def _walk(node) -> Iterator:
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
+
+
+def _markdown_sources(proto, out: list[str]) -> None:
+    """Collect the Markdown-rendered strings of a proto (recursively), skipping plain ones."""
+    for desc, value in proto.ListFields():
+        if desc.message_type is not None:
+            if desc.name in PLAIN_ELEMENTS:
+                continue
+            items = value if desc.label == desc.LABEL_REPEATED else [value]
+            for item in items:
+                _markdown_sources(item, out)
+        elif desc.name in MARKDOWN_FIELDS or (desc.name == "options" and proto.DESCRIPTOR.name
+                                              in {"Radio", "ButtonGroup"}):
+            out.extend(value if desc.label == desc.LABEL_REPEATED else [value])
+
+
+def _unsafe(at) -> list[str]:
+    sources: list[str] = []
+    for node in _walk(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is None or getattr(node, "type", "") in PLAIN_ELEMENTS:
+            continue
+        if hasattr(proto, "ListFields"):
+            _markdown_sources(proto, sources)
+    return [s for s in sources if isinstance(s, str) and UNESCAPED.search(s)]
+
+
+ROLES = ["exec", "analyst", "hrbp", "admin", "lead_east"]
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_no_page_renders_user_text_as_markdown(hostile_db, username: str) -> None:
+    at = login(username)
+    assert _unsafe(at) == [], "sidebar"
+    user = at.session_state["user"]
+    seen = 0
+    for key in auth.pages_for(user.role):
+        at.switch_page(f"pages/{key}.py")
+        at.run()
+        assert not at.exception, (key, at.exception)
+        assert _unsafe(at) == [], key
+        seen += 1
+    assert seen
+
+
+# --------------------------------------------------------------------- exports
+
+
+def test_backtest_predictions_csv_neutralises_formulas(tmp_path, monkeypatch, db_path) -> None:
+    pred = pd.DataFrame({
+        "region": ["+SUM(1;1)", "@SUM(1)", "=HYPERLINK(\"http://evil.example\")", "east"],
+        "period": ["2025Q1"] * 4, "method": ["model"] * 4, "forecast": [1.0, -2.0, 3.0, 4.0],
+        "lower80": [0.5] * 4, "upper80": [2.0] * 4, "actual": [1.0] * 4,
+    })
+    monkeypatch.setattr(
+        "calibration.baseline.run_backtest",
+        lambda *a, **k: {"predictions": pred, "origins": ["2025Q1"], "methods": {}, "seconds": 0},
+    )
+    out = tmp_path / "pred.csv"
+    assert cli.main(["backtest", "--db", str(db_path), "--metric", "m", "--json",
+                     "--predictions", str(out)]) == 0
+    got = pd.read_csv(out, encoding="utf-8-sig")
+    assert got["region"].tolist() == ["'+SUM(1;1)", "'@SUM(1)",
+                                      "'=HYPERLINK(\"http://evil.example\")", "east"]
+    assert got["forecast"].tolist() == [1.0, -2.0, 3.0, 4.0]  # numbers stay numbers
+    assert exports.csv_bytes(pred) == out.read_bytes()
