@@ -14,6 +14,7 @@ from calibration.i18n import LANGS
 from calibration.store import StoreError
 from ui import context as ctx
 from ui.join_link import accept_join_link
+from ui.text import plain
 
 ROOT = Path(__file__).parent
 PAGES = {
@@ -96,7 +97,7 @@ def sidebar(cur, user: auth.User) -> None:
         if is_demo(cur):
             st.badge(ctx.tr("app.demo_badge"), color="orange", icon=":material/science:")
         st.caption(
-            ctx.tr("app.signed_in_as", name=user.display_name, role=ctx.tr(f"role.{user.role}"))
+            ctx.tr("app.signed_in_as", name=plain(user.display_name), role=ctx.tr(f"role.{user.role}"))
         )
         cycles = ctx.list_cycles(cur)
         if cycles:

@@ -27,3 +27,8 @@ def plain(value: object) -> str:
     text = " ".join(text.replace("\x00", "").splitlines())
     text = _SPECIAL.sub(r"\\\1", text)
     return _AUTOLINK.sub(lambda m: _WJ + m.group(1), text)
+
+
+def plain_values(values: dict) -> dict:
+    """Translation values with every text escaped by plain(); numbers keep their format."""
+    return {k: plain(v) if isinstance(v, str) else v for k, v in values.items()}
