@@ -8,23 +8,19 @@ The browser counterpart (what a person sees) is tests/browser/test_user_text_bro
 
 from __future__ import annotations
 
-import datetime as dt
 import re
+import tomllib
 from collections.abc import Iterator
 
 import pandas as pd
 import pytest
 
 from calibration import auth, cli, exports
-from calibration import negotiation as neg
-from calibration import tracking_service as ts
-from calibration.store import connect, transaction
-from calibration.store import tracking as tq
 from tests.apptest_helpers import login
+from tests.factories import ROOT
+from tests.user_text_fixtures import HOSTILE, make_hostile
 from ui.text import plain
 
-HOSTILE = ("[click](http://evil.example) ![x](http://evil.example/i.png) :red[x] "
-           "<img src=x onerror=alert(1)> **bold**")
 # What an unescaped payload leaves in a Markdown source; plain() changes each of them.
 FRAGMENTS = ("[click]", "](http", "![x]", ":red[", "<img", "**bold**", "http://evil")
 UNESCAPED = re.compile("|".join(r"(?<!\\)" + re.escape(f) for f in FRAGMENTS))
@@ -56,34 +52,8 @@ def test_plain_keeps_ordinary_text_readable() -> None:
 
 @pytest.fixture
 def hostile_db(app_env) -> Iterator[None]:
-    """The demo with every user-typed field set to HOSTILE: region names, display names,
-    cycle names, commitment notes, a proposal with comment and counter, a root-cause answer."""
-    con = connect(app_env)
-    cur = con.cursor()
-    # No service renames these; the scan needs them hostile everywhere they are shown.
-    with transaction(cur):
-        cur.execute("UPDATE regions SET name_en = region || ' ' || ?, name_zh = region || ?",
-                    [HOSTILE, HOSTILE])
-        cur.execute("UPDATE users SET display_name = username || ' ' || ?", [HOSTILE])
-        cur.execute("UPDATE cycles SET name = CAST(cycle_id AS VARCHAR) || ' ' || ?", [HOSTILE])
-        cur.execute("UPDATE commitment_events SET note = ?", [HOSTILE])
-    lead = auth.load_user(cur, "lead_east")
-    execu = auth.load_user(cur, "exec")
-    state = neg.cycle_state(cur, 1)
-    last = state.loc[state["region"] == "east", "last_event_id"].iloc[0]
-    neg.propose(cur, lead, 1, "east", 10, justification=HOSTILE, support=HOSTILE, risk=HOSTILE,
-                confidence="low",
-                expected_last_event=None if pd.isna(last) else int(last))
-    neg.add_comment(cur, lead, 1, "east", HOSTILE)
-    state = neg.cycle_state(cur, 1)
-    last = int(state.loc[state["region"] == "east", "last_event_id"].iloc[0])
-    neg.respond(cur, execu, 1, "east", "counter", expected_last_event=last, counter_value=150,
-                reason=HOSTILE)
-    with transaction(cur):
-        eid = tq.insert_event(cur, 2, "east", "escalation", 2, dt.date(2025, 11, 20), "{}",
-                              dt.datetime(2025, 11, 20, 9), "system")
-    ts.submit_root_cause(cur, lead, eid, "other", HOSTILE)
-    con.close()
+    """The app's demo database with every user-typed field hostile (see make_hostile)."""
+    make_hostile(app_env)
     yield
 
 
@@ -165,3 +135,9 @@ def test_backtest_predictions_csv_neutralises_formulas(tmp_path, monkeypatch, db
                                       "'=HYPERLINK(\"http://evil.example\")", "east"]
     assert got["forecast"].tolist() == [1.0, -2.0, 3.0, 4.0]  # numbers stay numbers
     assert exports.csv_bytes(pred) == out.read_bytes()
+
+
+def test_grids_offer_no_builtin_csv_download() -> None:
+    """The grid's own CSV export would not neutralise formulas: the app config removes it."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["disableDataExport"] is True

@@ -12,11 +12,13 @@ import re
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
 # ones Markdown, GFM, Streamlit's directives (:red[..], :material/..:) and math ($) use.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=^\"'])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-!|~:$&])")
+# "1." opens an ordered list only at the start of a line; elsewhere a dot is just a dot.
+_LIST_START = re.compile(r"^(\s*\d+)\.")
 # GFM links bare URLs and e-mail addresses *after* parsing, on the text (escapes are already
 # resolved then), so a backslash does not stop it. A word joiner (U+2060, invisible and not
 # punctuation) before "http", "www." and "@" breaks the pattern the linker looks for.
-_AUTOLINK = re.compile(r"(?i)(https?|www(?=\\?\.)|@)")
+_AUTOLINK = re.compile(r"(?i)(https?|www(?=\.)|@)")
 _WJ = "\u2060"
 
 
@@ -25,7 +27,7 @@ def plain(value: object) -> str:
     text = "" if value is None else str(value)
     # Line breaks would start new blocks (headings, lists, code) inside our own sentence.
     text = " ".join(text.replace("\x00", "").splitlines())
-    text = _SPECIAL.sub(r"\\\1", text)
+    text = _LIST_START.sub(r"\1\\.", _SPECIAL.sub(r"\\\1", text))
     return _AUTOLINK.sub(lambda m: _WJ + m.group(1), text)
 
 
