@@ -4,13 +4,14 @@ with user text offer no built-in CSV download (it would carry formulas to a spre
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import Server, _need_browser, open_page, wait_idle
+from tests.browser.conftest import Server, _need_browser, wait_idle
 from tests.browser.steps import new_person
 from tests.factories import copy_demo
 from tests.user_text_fixtures import HOSTILE, make_hostile
@@ -51,7 +52,8 @@ def test_inbox_and_my_region_show_hostile_markdown_as_text(hostile_server, brows
     exec_ctx, ex = new_person(browser, hostile_server.url, "exec")
     lead_ctx = None
     try:
-        open_page(ex, "Inbox")
+        ex.get_by_role("link", name=re.compile(r"^Inbox")).first.click()  # "Inbox (N)"
+        wait_idle(ex)
         ex.get_by_text("submitted a root cause").first.wait_for()
         shot(ex, "user_text_01_exec_inbox")
         _assert_inert(ex, hostile_server.url)
