@@ -154,7 +154,7 @@ def main() -> None:
     try:
         cur = ctx.cursor()
     except StoreError as exc:
-        st.error(ctx.tr("app.db_error", error=str(exc)))
+        st.error(ctx.tr("app.db_error", error=plain(str(exc))))
         st.stop()
     accept_join_link(cur)  # a projector QR link signs a lead in on the workshop's cycle
     user = ctx.current_user()

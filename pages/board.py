@@ -149,7 +149,7 @@ def _changes(state: pd.DataFrame, table: pd.DataFrame) -> set[str]:
                 st.toast(
                     ctx.tr(
                         "board.toast_change",
-                        region=row["name"],
+                        region=plain(row["name"]),
                         status=row["status_label"],
                         value=_fmt(row["current"]),
                     ),

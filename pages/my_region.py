@@ -73,7 +73,7 @@ seen_key = f"nego_seen_{cycle_id}_{region}"
 value_key = f"nego_value_{cycle_id}_{region}"
 
 st.title(ctx.tr("nego.my_region_title", region=plain(labels.get(region, region))))
-st.caption(ctx.tr("nego.cycle_caption", name=plain(cycle["name"]), metric=cycle["metric"],
+st.caption(ctx.tr("nego.cycle_caption", name=plain(cycle["name"]), metric=plain(cycle["metric"]),
                   period=cycle["period"], status=ctx.tr(f"nego.status.{cycle['status']}"),
                   target=fmt(cycle["company_target"])))
 flash = ss.pop("nego_flash", None)
