@@ -141,3 +141,25 @@ def test_grids_offer_no_builtin_csv_download() -> None:
     """The grid's own CSV export would not neutralise formulas: the app config removes it."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["disableDataExport"] is True
+
+
+def test_board_change_toast_shows_region_name_as_text(hostile_db) -> None:
+    """The toast announcing a new proposal names the region: escaped, not Markdown."""
+    from calibration import negotiation as neg
+    from ui import context as ctx
+
+    at = login("exec")
+    at.switch_page("pages/board.py")
+    at.run()
+    # The app's own connection: a second one to the same file is not allowed in-process.
+    cur = ctx.connection().cursor()
+    lead = auth.load_user(cur, "lead_south")
+    state = neg.cycle_state(cur, 1)
+    last = state.loc[state["region"] == "south", "last_event_id"].iloc[0]
+    neg.propose(cur, lead, 1, "south", 123, justification="x" * 30, support="y", risk="z",
+                confidence="low", expected_last_event=None if pd.isna(last) else int(last))
+    at.run()
+    assert not at.exception, at.exception
+    toasts = [t.value for t in at.toast]
+    assert any("123" in t for t in toasts), toasts
+    assert [t for t in toasts if UNESCAPED.search(t)] == []
