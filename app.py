@@ -14,6 +14,7 @@ from calibration.i18n import LANGS
 from calibration.store import StoreError
 from ui import context as ctx
 from ui.join_link import accept_join_link
+from ui.text import plain
 
 ROOT = Path(__file__).parent
 PAGES = {
@@ -98,7 +99,7 @@ def sidebar(cur, user: auth.User) -> None:
         if is_demo(cur):
             st.badge(ctx.tr("app.demo_badge"), color="orange", icon=":material/science:")
         st.caption(
-            ctx.tr("app.signed_in_as", name=user.display_name, role=ctx.tr(f"role.{user.role}"))
+            ctx.tr("app.signed_in_as", name=plain(user.display_name), role=ctx.tr(f"role.{user.role}"))
         )
         cycles = ctx.list_cycles(cur)
         if cycles:
@@ -153,7 +154,7 @@ def main() -> None:
     try:
         cur = ctx.cursor()
     except StoreError as exc:
-        st.error(ctx.tr("app.db_error", error=str(exc)))
+        st.error(ctx.tr("app.db_error", error=plain(str(exc))))
         st.stop()
     accept_join_link(cur)  # a projector QR link signs a lead in on the workshop's cycle
     user = ctx.current_user()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
-from calibration import baseline, settings
+from calibration import baseline, exports, settings
 from calibration.store import connect
 
 PRED_COLUMNS = ["region", "period", "method", "forecast", "lower80", "upper80", "actual"]
@@ -55,7 +56,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     )
     pred = out.pop("predictions")
     if args.predictions:
-        pred.loc[:, PRED_COLUMNS].to_csv(args.predictions, index=False)
+        # Region names come from imported files: formula cells are neutralised for spreadsheets.
+        Path(args.predictions).write_bytes(exports.csv_bytes(pred.loc[:, PRED_COLUMNS]))
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2, default=float))
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -752,12 +752,21 @@ def commitment_status(
 # --------------------------------------------------------------------------------------
 
 
-def render_notification(message_key: str, params: str | dict, lang: str) -> str:
-    """A stored notification as text in the reader's language."""
+def render_notification(
+    message_key: str, params: str | dict, lang: str, escape: Callable[[str], str] | None = None
+) -> str:
+    """A stored notification as text in the reader's language.
+
+    escape (e.g. the UI's Markdown escaper) is applied to every text a person or a file
+    typed (names, answers), never to our own translation.
+    """
     p = json.loads(params) if isinstance(params, str) else dict(params)
+    cause = p.get("cause")
+    if escape is not None:
+        p = {k: escape(v) if isinstance(v, str) else v for k, v in p.items()}
     p["region"] = p.get(f"region_{lang}") or p.get("region_en") or ""
     if "cause" in p:
-        p["cause"] = t(f"tracking.root_cause.{p['cause']}", lang)
+        p["cause"] = t(f"tracking.root_cause.{cause}", lang)
     for k in ("pace", "below", "projected", "target", "upper80"):
         if p.get(k) is None and k in p:
             p[k] = float("nan")
@@ -768,11 +777,19 @@ def render_notification(message_key: str, params: str | dict, lang: str) -> str:
         return t(message_key, lang)
 
 
-def inbox(cur: duckdb.DuckDBPyConnection, user: User, lang: str = "en") -> pd.DataFrame:
-    """The user's own notifications, newest first: id, created_at, kind, region, text, read."""
+def inbox(
+    cur: duckdb.DuckDBPyConnection,
+    user: User,
+    lang: str = "en",
+    escape: Callable[[str], str] | None = None,
+) -> pd.DataFrame:
+    """The user's own notifications, newest first: id, created_at, kind, region, text, read.
+
+    escape is passed to render_notification for the texts people typed.
+    """
     df = q.list_notifications(cur, user.username)
     df["text"] = [
-        render_notification(k, p, lang)
+        render_notification(k, p, lang, escape)
         for k, p in zip(df["message_key"], df["params"], strict=True)
     ]
     return df[

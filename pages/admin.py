@@ -6,6 +6,7 @@ import streamlit as st
 from calibration import auth
 from calibration.store import users as uq
 from ui import context as ctx
+from ui.text import plain
 
 user = ctx.require_user("admin")
 cur = ctx.cursor()
@@ -34,4 +35,4 @@ with st.form("add_user", clear_on_submit=True):
         except (auth.AuthError, PermissionError) as exc:
             ctx.show_error(exc)
         else:
-            st.success(ctx.tr("admin.added", username=added.username))
+            st.success(ctx.tr("admin.added", username=plain(added.username)))

@@ -13,6 +13,7 @@ from calibration.auth import User
 from calibration.i18n import t
 from ui import context as ctx
 from ui import cycle_setup
+from ui.text import plain
 from ui.timings import timed
 
 REFRESH_SECONDS = settings.board_refresh_seconds()
@@ -148,7 +149,7 @@ def _changes(state: pd.DataFrame, table: pd.DataFrame) -> set[str]:
                 st.toast(
                     ctx.tr(
                         "board.toast_change",
-                        region=row["name"],
+                        region=plain(row["name"]),
                         status=row["status_label"],
                         value=_fmt(row["current"]),
                     ),
@@ -263,7 +264,8 @@ def render_board(view: dict, lit: set[str]) -> None:
         shown = pd.DataFrame(
             {
                 "": mark,
-                col["region"]: table["name"],
+                # st.table renders Markdown in cells: names from an import are escaped.
+                col["region"]: [plain(n) for n in table["name"]],
                 col["suggestion"]: table["suggestion"].to_numpy(),
                 col["interval"]: interval,
                 col["proposal"]: pd.to_numeric(table["proposal"]).to_numpy(),
@@ -556,7 +558,7 @@ if tab_respond.open:
                     except (negotiation.NegotiationError, PermissionError) as exc:
                         ctx.show_error(exc)
                     else:
-                        st.success(ctx.tr("board.respond_done", region=labels[region]))
+                        st.success(ctx.tr("board.respond_done", region=plain(labels[region])))
             head = view["headline"]
             if head["all_agreed"]:
                 if st.button(ctx.tr("board.lock"), help=ctx.tr("board.lock_help"), type="primary"):
@@ -596,7 +598,7 @@ if tab_join and tab_join[0].open:
                 with cols[i % 3]:
                     st.image(
                         join.qr_png(url),
-                        caption=ctx.tr("join.for_lead", name=names.get(lead, lead)),
+                        caption=ctx.tr("join.for_lead", name=plain(names.get(lead, lead))),
                         width=240,
                     )
                     st.code(url, language=None)

@@ -6,6 +6,7 @@ import streamlit as st
 from calibration import charts, data_service, importer, tracking_service
 from calibration.i18n import name_of
 from ui import context as ctx
+from ui.text import plain
 
 user = ctx.require_user("data")
 cur = ctx.cursor()
@@ -60,11 +61,11 @@ with tab_explore:
                 metric=name_of("metric", metric, lang)
             )
             st.subheader(
-                ctx.tr("data.history_of", region=labels[region], metric=name_of("metric", metric, lang))
+                ctx.tr("data.history_of", region=plain(labels[region]), metric=name_of("metric", metric, lang))
             )
             st.altair_chart(charts.history_chart(one, lang), width="stretch")
         if not signals.empty:
-            st.subheader(ctx.tr("data.signals_of", region=labels[region]))
+            st.subheader(ctx.tr("data.signals_of", region=plain(labels[region])))
             named = signals.assign(
                 signal=[name_of("signal", x, lang) for x in signals["signal"]],
                 dimension=[name_of("dimension", x, lang) for x in signals["dimension"]],

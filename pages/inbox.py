@@ -4,13 +4,14 @@ import streamlit as st
 
 from calibration import tracking_service
 from ui import context as ctx
+from ui.text import plain
 
 user = ctx.require_user("inbox")
 cur = ctx.cursor()
 lang = ctx.lang()
 
 st.title(ctx.tr("inbox.title"))
-notes = tracking_service.inbox(cur, user, lang)
+notes = tracking_service.inbox(cur, user, lang, escape=plain)  # names and answers as text
 unread = notes[~notes["read"]]
 st.caption(ctx.tr("inbox.unread", count=len(unread)))
 

@@ -12,6 +12,7 @@ from calibration import letters as lt
 from calibration import negotiation as neg
 from calibration.i18n import region_name
 from ui import context as ctx
+from ui.text import plain
 
 user = ctx.require_user("letters")
 cur = ctx.cursor()
@@ -52,7 +53,7 @@ if not lt.is_issuable(cur, cycle_id):
     )
     others = lt.letter_cycles(cur)
     if others:
-        st.caption(ctx.tr("letters.page.other_cycles", names=", ".join(c["name"] for c in others)))
+        st.caption(ctx.tr("letters.page.other_cycles", names=", ".join(plain(c["name"]) for c in others)))
     st.stop()
 
 rows = lt.cycle_letters(cur, user, cycle_id)
@@ -99,7 +100,7 @@ if len(due) > 1:
     with st.expander(ctx.tr("letters.page.sign_all_title", count=len(due)), icon=":material/draw:"):
         with st.form("letters_sign_all", clear_on_submit=True, border=False):
             st.caption(
-                ctx.tr("letters.page.sign_all_intro", regions=", ".join(label(r) for r in due))
+                ctx.tr("letters.page.sign_all_intro", regions=", ".join(plain(label(r)) for r in due))
             )
             batch_password = st.text_input(
                 ctx.tr("letters.page.password"), type="password", key="letters_password_all"
@@ -128,7 +129,7 @@ c = letter.content
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader(f"{ctx.tr('letters.page.preview')}: {label(letter)} · {c.period}")
+    st.subheader(f"{ctx.tr('letters.page.preview')}: {plain(label(letter))} · {c.period}")
     k1, k2, k3 = st.columns(3)
     k1.metric(ctx.tr("letters.page.col_agreed"), fmt(c.agreed))
     k2.metric(ctx.tr("letters.page.col_suggestion"), fmt(c.suggestion))
@@ -168,7 +169,7 @@ with left:
     st.caption(ctx.tr("letters.page.hash", version=letter.version, sha=letter.content_sha256))
     if letter.previous_sha256:
         st.caption(
-            ctx.tr("letters.page.supersedes", sha=letter.previous_sha256[:16], reason=letter.reason)
+            ctx.tr("letters.page.supersedes", sha=letter.previous_sha256[:16], reason=plain(letter.reason))
         )
 
 with right:
@@ -181,7 +182,7 @@ with right:
         else:
             st.markdown(
                 ":material/check_circle: "
-                + ctx.tr("letters.page.sig_done", role=role_name, name=sig.name,
+                + ctx.tr("letters.page.sig_done", role=role_name, name=plain(sig.name),
                          when=f"{sig.signed_at:%Y-%m-%d %H:%M}")
             )
     if lt.can_sign_now(user, letter):

@@ -10,6 +10,7 @@ from calibration import negotiation as neg
 from calibration.periods import parse_period
 from calibration.store import data as dq
 from ui import context as ctx
+from ui.text import plain
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -177,10 +178,10 @@ with right:
     focus_charts = focus_specs(settings.db_path(), version, metric, p.label, key, lang, focus)
     left_c, right_c = st.columns(2)
     with left_c:
-        st.caption(ctx.tr("model_lab.backtest_chart", region=labels.get(focus, focus)))
+        st.caption(ctx.tr("model_lab.backtest_chart", region=plain(labels.get(focus, focus))))
         st.vega_lite_chart(focus_charts["backtest"], width="stretch")
     with right_c:
-        st.caption(ctx.tr("model_lab.waterfall", region=labels.get(focus, focus)))
+        st.caption(ctx.tr("model_lab.waterfall", region=plain(labels.get(focus, focus))))
         st.vega_lite_chart(focus_charts["waterfall"], width="stretch")
 
     cycle_id = ctx.current_cycle()
@@ -188,7 +189,7 @@ with right:
     if cycle and cycle["metric"] == metric and cycle["period"] == p.label and cycle["run_id"]:
         published = baseline.get_run(cur, int(cycle["run_id"]))
         if published is not None:
-            st.subheader(ctx.tr("model_lab.compare", cycle=cycle["name"], run_id=cycle["run_id"]))
+            st.subheader(ctx.tr("model_lab.compare", cycle=plain(cycle["name"]), run_id=cycle["run_id"]))
             cmp = table[["region", "label", "suggestion"]].merge(
                 published["regions"][["region", "suggestion"]].rename(
                     columns={"suggestion": "published"}
@@ -258,5 +259,5 @@ with right:
                         ctx.show_error(exc)
                     else:
                         st.success(
-                            ctx.tr("model_lab.published", run_id=run_id, cycle=names[target])
+                            ctx.tr("model_lab.published", run_id=run_id, cycle=plain(names[target]))
                         )

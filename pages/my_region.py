@@ -7,6 +7,7 @@ import streamlit as st
 from calibration import charts, data_service
 from calibration import negotiation as neg
 from ui import context as ctx
+from ui.text import plain, plain_values
 
 user = ctx.require_user("my_region")
 cur = ctx.cursor()
@@ -37,7 +38,7 @@ def show_alert() -> None:
     alert = ss.pop("nego_alert", None)
     if alert:
         key, values, text = alert
-        st.error(ctx.tr(key, **values) if key else text)
+        st.error(ctx.tr(key, **plain_values(values)) if key else plain(text))
 
 
 def field_error(name: str) -> None:
@@ -71,8 +72,8 @@ row = neg.region_view(cur, user, cycle_id, region)
 seen_key = f"nego_seen_{cycle_id}_{region}"
 value_key = f"nego_value_{cycle_id}_{region}"
 
-st.title(ctx.tr("nego.my_region_title", region=labels.get(region, region)))
-st.caption(ctx.tr("nego.cycle_caption", name=cycle["name"], metric=cycle["metric"],
+st.title(ctx.tr("nego.my_region_title", region=plain(labels.get(region, region))))
+st.caption(ctx.tr("nego.cycle_caption", name=plain(cycle["name"]), metric=plain(cycle["metric"]),
                   period=cycle["period"], status=ctx.tr(f"nego.status.{cycle['status']}"),
                   target=fmt(cycle["company_target"])))
 flash = ss.pop("nego_flash", None)
@@ -131,7 +132,7 @@ def accept_counter() -> None:
 
 if row["status"] == "countered" and cycle["status"] == "open":
     with st.container(border=True):
-        st.subheader(ctx.tr("nego.counter_heading", actor=row["last_change_by"],
+        st.subheader(ctx.tr("nego.counter_heading", actor=plain(row["last_change_by"]),
                             value=fmt(row["counter_value"])))
         if row["counter_reason"]:
             st.text(row["counter_reason"])
@@ -264,7 +265,7 @@ else:
 st.subheader(ctx.tr("nego.thread"))
 for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
     with st.container(border=True):
-        st.caption(f"{item['actor']} · {ctx.tr('role.' + item['role'])} · "
+        st.caption(f"{plain(item['actor'])} · {ctx.tr('role.' + item['role'])} · "
                    f"{pd.Timestamp(item['at']):%Y-%m-%d %H:%M}")
         if item["text"]:
             st.text(item["text"])
@@ -272,7 +273,7 @@ for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
             aid = int(item["attachment_id"])
             # Deferred: the bytes are read (and the permission checked again) on click only.
             st.download_button(
-                ctx.tr("nego.download", name=item["file_name"]),
+                ctx.tr("nego.download", name=plain(item["file_name"])),
                 lambda aid=aid: neg.get_attachment(ctx.cursor(), user, aid)["data"],
                 file_name=item["file_name"], mime=item["mime"], key=f"nego_dl_{aid}",
             )

@@ -7,6 +7,7 @@ import streamlit as st
 from calibration import data_service
 from calibration import negotiation as neg
 from ui import context as ctx
+from ui.text import plain, plain_values
 
 user = ctx.require_user("review")
 cur = ctx.cursor()
@@ -27,7 +28,7 @@ if flash:
     st.success(flash)
 alert = ss.pop("nego_review_alert", None)
 if alert:
-    st.error(ctx.tr(alert[0], **alert[1]) if alert[0] else alert[2])
+    st.error(ctx.tr(alert[0], **plain_values(alert[1])) if alert[0] else plain(alert[2]))
 
 
 def fmt(value: float | None) -> str:
@@ -88,10 +89,10 @@ for row in queue.to_dict("records"):
     region = row["region"]
     errors = ss.get(f"nego_review_errors_{region}", {})
     with st.container(border=True):
-        st.subheader(ctx.tr("nego.review_item", region=labels.get(region, region), value=fmt(row["proposal_value"]),
+        st.subheader(ctx.tr("nego.review_item", region=plain(labels.get(region, region)), value=fmt(row["proposal_value"]),
                             suggestion=fmt(row["proposal_suggestion"]),
                             gap=f"{row['gap']:.0%}"))
-        st.caption(ctx.tr("nego.proposed_by", actor=row["proposed_by"],
+        st.caption(ctx.tr("nego.proposed_by", actor=plain(row["proposed_by"]),
                           at=f"{pd.Timestamp(row['proposed_at']):%Y-%m-%d %H:%M}",
                           confidence=ctx.tr(f"nego.confidence.{row['confidence']}")))
         for label, field in (("nego.justification", "justification"),
@@ -103,13 +104,13 @@ for row in queue.to_dict("records"):
             st.dataframe(pd.DataFrame(row["support_items"]), hide_index=True)
         with st.expander(ctx.tr("nego.thread")):
             for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
-                st.caption(f"{item['actor']} · {pd.Timestamp(item['at']):%Y-%m-%d %H:%M}")
+                st.caption(f"{plain(item['actor'])} · {pd.Timestamp(item['at']):%Y-%m-%d %H:%M}")
                 if item["text"]:
                     st.text(item["text"])
                 if item["kind"] == "attachment":
                     aid = int(item["attachment_id"])
                     st.download_button(
-                        ctx.tr("nego.download", name=item["file_name"]),
+                        ctx.tr("nego.download", name=plain(item["file_name"])),
                         lambda aid=aid: neg.get_attachment(ctx.cursor(), user, aid)["data"],
                         file_name=item["file_name"], mime=item["mime"], key=f"nego_dl_{aid}",
                     )

@@ -7,6 +7,7 @@ import streamlit as st
 from calibration import charts_tracking, tracking_service
 from calibration.i18n import name_of
 from ui import context as ctx
+from ui.text import plain
 
 user = ctx.require_user("tracking")
 cur = ctx.cursor()
@@ -66,7 +67,7 @@ def label(region: str) -> str:
 st.caption(
     ctx.tr(
         "tracking.cycle_caption",
-        cycle=cycle.name,
+        cycle=plain(cycle.name),
         metric=name_of("metric", cycle.metric, lang),
         period=cycle.period,
         as_of=board.as_of.isoformat(),
@@ -121,10 +122,10 @@ else:
     )
     status_text = ctx.tr(f"tracking.status.{row['status']}")
     if row["support_note"]:
-        status_text += f" — {row['support_note']}"
+        status_text += f" — {plain(row['support_note'])}"
     {"red": st.error, "amber": st.warning}.get(row["status"], st.success)(status_text)
     if row["warning"]:
-        st.warning(tracking_service.tracking.describe_warning(row, lang, label(focus)))
+        st.warning(tracking_service.tracking.describe_warning(row, lang, plain(label(focus))))
 
 if not board.weekly.empty:
     st.altair_chart(charts_tracking.status_grid(board.weekly, lang, board.labels), width="content")
@@ -254,7 +255,7 @@ else:
         for i, r in enumerate(commitments.to_dict("records")):
             current = r["status"] if r["status"] in options else None
             pick = st.radio(
-                f"{label(r['region'])} · {r['item']}",
+                f"{plain(label(r['region']))} · {plain(r['item'])}",
                 options,
                 index=None if current is None else options.index(current),
                 format_func=option_labels.get,

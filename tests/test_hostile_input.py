@@ -21,6 +21,7 @@ from calibration.store import connect
 from tests.apptest_helpers import login
 from tests.factories import ROOT, snapshot
 from tests.nego_fixtures import ANALYST, EXEC, GOOD, HRBP, LEAD_EAST, make_run
+from ui.text import plain
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -493,9 +494,9 @@ def test_sidebar_shows_hostile_display_name_as_text(hostile_app) -> None:
     at = login("lead_evil")
     assert not at.exception, at.exception
     captions = [c.value for c in at.sidebar.caption]
-    # Markdown escapes HTML: the tag stays text. (Markdown links in a display name would
-    # still render as links: see the report.)
-    assert any(SCRIPT in c for c in captions), captions
+    # The display name enters our Markdown caption escaped: tags and links stay text.
+    name = f"Mallory {SCRIPT} {CORPUS['markdown']} \u202eRTL"
+    assert any(plain(name) in c for c in captions), captions
 
 
 # --------------------------------------------------------------------- process: bombs

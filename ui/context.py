@@ -16,6 +16,7 @@ from calibration import settings
 from calibration.auth import User
 from calibration.i18n import DEFAULT_LANG, t
 from calibration.store import connect
+from ui.text import plain, plain_values
 
 log = logging.getLogger("calibrate")
 
@@ -167,9 +168,9 @@ def show_error(exc: Exception) -> None:
     """Show a known error as a message a user can act on; never a traceback."""
     key = getattr(exc, "key", None)
     if key:
-        st.error(tr(key, **getattr(exc, "values", {})))
+        st.error(tr(key, **plain_values(getattr(exc, "values", {}))))
     else:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
 
 
 def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:

@@ -9,6 +9,7 @@ from calibration import negotiation as neg
 from calibration.auth import User
 from calibration.store import data as dq
 from ui import context as ctx
+from ui.text import plain
 
 FIELDS = ("name", "metric", "period", "company_target", "dissent_threshold")
 
@@ -52,16 +53,16 @@ def new_cycle_form(user: User, expanded: bool = False) -> None:
             ctx.show_error(exc)
         else:
             st.session_state["cycle_id"] = cid
-            st.session_state["cycle_flash"] = ctx.tr("cycle.created", name=name)
+            st.session_state["cycle_flash"] = ctx.tr("cycle.created", name=plain(name))
             st.rerun()
 
 
 def draft_panel(user: User, cycle: dict) -> None:
     """A draft cycle: what is missing before it can open, and the button that opens it."""
     with st.container(border=True):
-        st.markdown(f"**{ctx.tr('cycle.draft_title', name=cycle['name'])}**")
+        st.markdown(f"**{ctx.tr('cycle.draft_title', name=plain(cycle['name']))}**")
         if cycle["run_id"] is None:
-            st.info(ctx.tr("cycle.draft_needs_run", metric=cycle["metric"], period=cycle["period"]))
+            st.info(ctx.tr("cycle.draft_needs_run", metric=plain(cycle["metric"]), period=cycle["period"]))
             return
         st.caption(ctx.tr("cycle.draft_ready", run_id=cycle["run_id"]))
         if st.button(ctx.tr("cycle.open"), type="primary", key="cycle_open"):
@@ -70,7 +71,7 @@ def draft_panel(user: User, cycle: dict) -> None:
             except (neg.NegotiationError, PermissionError) as exc:
                 ctx.show_error(exc)
             else:
-                st.session_state["cycle_flash"] = ctx.tr("cycle.opened", name=cycle["name"])
+                st.session_state["cycle_flash"] = ctx.tr("cycle.opened", name=plain(cycle["name"]))
                 st.rerun()
 
 

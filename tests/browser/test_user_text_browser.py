@@ -1,0 +1,85 @@
+"""Real browser: hostile Markdown in names and answers shows as literal text, and tables
+with user text offer no built-in CSV download (it would carry formulas to a spreadsheet)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.conftest import Server, _need_browser, wait_idle
+from tests.browser.steps import new_person
+from tests.factories import copy_demo
+from tests.user_text_fixtures import HOSTILE, make_hostile
+
+pytestmark = pytest.mark.browser
+
+WORD_JOINER = "\u2060"  # plain() puts one before "http" so GFM does not link a bare URL
+
+
+@pytest.fixture
+def hostile_server(tmp_path: Path, demo_template: Path) -> Iterator[Server]:
+    """An app server on a copy of the demo whose user-typed fields are HOSTILE."""
+    _need_browser()
+    db = copy_demo(demo_template, tmp_path / "hostile.duckdb")
+    make_hostile(db)  # before the server opens the file (one process per DuckDB file)
+    srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db)})
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _assert_inert(page, app: str) -> None:
+    """No link or image to another host, no colour span, and the literal text is visible."""
+    host = urlsplit(app).netloc
+    hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+    assert [h for h in hrefs if urlsplit(h).netloc not in ("", host)] == [], hrefs
+    srcs = page.evaluate("() => [...document.querySelectorAll('img')].map(i => i.src)")
+    assert [s for s in srcs if urlsplit(s).scheme in ("http", "https")
+            and urlsplit(s).netloc != host] == [], srcs
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("strong", has_text="bold").count() == 0
+    main = page.locator("[data-testid='stMain']").inner_text().replace(WORD_JOINER, "")
+    assert HOSTILE in main
+
+
+def test_inbox_and_my_region_show_hostile_markdown_as_text(hostile_server, browser,
+                                                           shot) -> None:
+    exec_ctx, ex = new_person(browser, hostile_server.url, "exec")
+    lead_ctx = None
+    try:
+        ex.get_by_role("link", name=re.compile(r"^Inbox")).first.click()  # "Inbox (N)"
+        wait_idle(ex)
+        ex.get_by_text("submitted a root cause").first.wait_for()
+        shot(ex, "user_text_01_exec_inbox")
+        _assert_inert(ex, hostile_server.url)
+
+        lead_ctx, lead = new_person(browser, hostile_server.url, "lead_east")
+        lead.get_by_text("My region:").first.wait_for()
+        shot(lead, "user_text_02_lead_my_region")
+        _assert_inert(lead, hostile_server.url)
+    finally:
+        exec_ctx.close()
+        if lead_ctx is not None:
+            lead_ctx.close()
+
+
+def test_tables_with_user_text_offer_no_builtin_csv_download(hostile_server, browser,
+                                                             shot) -> None:
+    ctx, lead = new_person(browser, hostile_server.url, "lead_east")
+    try:
+        lead.get_by_text("My region:").first.wait_for()
+        grid = lead.locator("[data-testid='stDataFrame']").first
+        grid.scroll_into_view_if_needed()
+        grid.hover()
+        wait_idle(lead)
+        # The toolbar is drawn on hover; its other actions show it is there.
+        lead.get_by_role("button", name="Search").first.wait_for()
+        shot(lead, "user_text_03_grid_toolbar")
+        assert lead.get_by_role("button", name="Download as CSV").count() == 0
+    finally:
+        ctx.close()
