@@ -71,6 +71,11 @@ def test_board_respond_accept(seeded):
     form_buttons[0].click()
     at.run()
     assert not at.exception, at.exception
+    # The only proposal is flagged: accepting waits for HR (issue 12) unless overridden.
+    assert any("waiting for HR review" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_area(key="board_respond_override").input("HR partner is away; decided in the room.")
+    [b for b in at.button if b.label == "Send response"][0].click()
+    at.run()
     assert any("Response recorded" in s.value for s in at.success), [e.value for e in at.error]
 
 
