@@ -234,6 +234,10 @@ def test_board_lock_asks_for_confirmation(seeded):
     at.run()
     assert not at.exception, at.exception
     assert neg.get_cycle(cur, seeded)["status"] == "open"  # not yet: a confirmation first
+    # The dialog states the agreed total against the company target (issue 12).
+    total = 100 * len(state)
+    want = f"{total:,} agreed, {1200 - total:,} below the company's 1,200."
+    assert any(want in m.value for m in at.markdown), [m.value for m in at.markdown]
     next(b for b in at.button if b.label == "Lock now").click()
     at.run()
     assert not at.exception, at.exception

@@ -178,3 +178,17 @@ def test_many_threads_never_write_another_region_and_stale_writes_are_refused(co
     assert sum(len(ids) for *_, ids, _ in outcomes) == sum(
         len(v) for v in decision_by_region.values())
     assert neg.verify_chain(cur).ok
+
+
+def test_lead_with_unsigned_letter_lands_on_the_locked_cycle(cur):
+    cid = open_cycle(cur, {"east": 220.0, "south": 200.0})
+    for lead, region in ((LEAD_EAST, "east"), (LEAD_SOUTH, "south")):
+        neg.propose(cur, lead, cid, region, 210, **GOOD, expected_last_event=None)
+        neg.respond(cur, EXEC, cid, region, "accept",
+                    expected_last_event=last_id(cur, cid, region))
+    neg.lock_cycle(cur, EXEC, cid)
+    # A newer cycle, finished without these leads (e.g. another team's), sorts first.
+    later = neg.create_cycle(cur, EXEC, "Other", "new_customers", "2026Q2", 100)
+    assert neg.list_cycles(cur)[0]["id"] == later
+    assert neg.cycle_needing(cur, LEAD_EAST) == cid
+    assert neg.cycle_needing(cur, EXEC) == cid
