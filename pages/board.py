@@ -26,6 +26,9 @@ STATUS_COLOURS = {
 
 user = ctx.require_user("board")
 lang = ctx.lang()
+# Whether the live tick (not the person) started this run: forms then keep what they were
+# drawn with (see _seen).
+tick_rerun = st.session_state.pop("board_tick_rerun", False)
 # The sidebar's choice; the newest open cycle when there is none (a rerun in AppTest drops
 # the sidebar's widget state).
 cycle_id = ctx.current_cycle() or board_service.default_cycle(ctx.cursor())
@@ -166,6 +169,7 @@ def live(shown_version: tuple, lit: set[str]) -> None:
         lit_at = st.session_state.get("board_lit", {})
         faded = any(time.time() - lit_at.get(r, 0) >= HIGHLIGHT_SECONDS for r in lit)
     if now_version != shown_version or faded:
+        st.session_state["board_tick_rerun"] = True
         st.rerun(scope="app")
     clock = time.strftime("%H:%M:%S", time.gmtime())
     if paused:
@@ -517,14 +521,14 @@ def _confirm_lock(total: float) -> None:
 
 
 def _seen(form: str) -> dict:
-    """What the form's regions looked like when the form was drawn: region → last event.
+    """What the form's regions looked like when the person drew the form: region → last event.
 
-    Taken at the first draw and kept through the live board's reruns (not recomputed at
-    submit), so a region that changed in between is refused with what changed. Dropped after
-    each send, so the next draw takes what the person sees then.
+    Taken on every run the person started and kept through the live tick's reruns (never
+    recomputed at submit: the callback reads it before the run draws), so a region that
+    changed under a half-filled form is refused with what changed.
     """
     key = f"board_seen_{form}_{cycle_id}"
-    if key not in st.session_state:
+    if key not in st.session_state or not tick_rerun:
         st.session_state[key] = {
             r: (None if pd.isna(e) else int(e))
             for r, e in zip(table["region"], table["last_event_id"], strict=True)

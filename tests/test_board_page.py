@@ -289,3 +289,36 @@ def test_executive_creates_and_opens_a_cycle_from_the_board(seeded):
     assert not at.exception, at.exception
     assert neg.get_cycle(cur, made["id"])["status"] == "open"
     assert any("is open" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_board_shows_the_counter_and_the_agreed_number_beside_its_delta(seeded, app_env):
+    import streamlit as st
+
+    from ui import context as ctx
+
+    # The board caches by (cycle, version); another test's database can share both.
+    st.cache_data.clear()
+
+    cur = ctx.connection().cursor()
+    exec_user = auth.load_user(cur, "exec")
+    state = neg.cycle_state(cur, seeded).set_index("region")
+    region = "south"
+    seen = state.loc[region, "last_event_id"]
+    neg.respond(cur, exec_user, seeded, region, "counter", counter_value=203,
+                reason="Pipeline supports it.",
+                expected_last_event=None if pd.isna(seen) else int(seen))
+    at = _board(login("exec"))
+    shown = at.dataframe[0].value
+    row = shown[shown["Region"] == "South"].iloc[0]
+    suggestion = float(str(row["Suggestion"]).replace(",", ""))
+    assert (row["Current number"], row["From"]) == ("203", "counter-offer")
+    assert row["Δ vs suggestion"] == f"{(203 - suggestion) / suggestion * 100:+.1f}%"
+    lead = auth.load_user(cur, "lead_south")
+    neg.accept_counter(cur, lead, seeded, region,
+                       expected_last_event=int(neg.cycle_state(cur, seeded).set_index(
+                           "region").loc[region, "last_event_id"]))
+    st.cache_data.clear()
+    at = _board(login("exec"))
+    shown = at.dataframe[0].value
+    row = shown[shown["Region"] == "South"].iloc[0]
+    assert (row["Current number"], row["From"]) == ("203", "agreed")
