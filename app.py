@@ -106,7 +106,9 @@ def sidebar(cur, user: auth.User) -> None:
             ids = [c["id"] for c in cycles]
             labels = {c["id"]: c["label"] for c in cycles}
             if st.session_state.get("cycle_id") not in ids:
-                st.session_state["cycle_id"] = ids[0]
+                # The cycle that needs this person, not simply the first in the list.
+                wanted = ctx.default_cycle(cur, user)
+                st.session_state["cycle_id"] = wanted if wanted in ids else ids[0]
             # The widget has its own key: a plain key survives runs where the widget is absent.
             st.session_state["cycle_picker"] = st.session_state["cycle_id"]
             st.selectbox(

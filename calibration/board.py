@@ -4,8 +4,10 @@ Pure pandas: no Streamlit, no SQL. The input `state` is the negotiation module's
 `cycle_state(cur, cycle_id)` frame, one row per region with the columns in STATE_COLUMNS.
 
 Conventions used throughout:
-- "current" number of a region = agreed value if agreed, else the lead's proposal if one
-  exists, else the model's suggestion. It is what the room is looking at right now.
+- "current" number of a region = agreed value if agreed, else the outstanding counter-offer,
+  else the lead's proposal if one exists, else the model's suggestion, with its source in
+  "current_source". negotiation.current_number decides it (cycle_state's current_value);
+  current_values only repeats the rule for frames that lack that column.
 - every `*_pct` column or key is a percentage (22.4 means 22.4%), NaN when undefined.
 """
 
@@ -41,6 +43,8 @@ STATE_COLUMNS = (
     "last_event_id",
     "last_change_at",
     "answered_older_run",
+    "current_value",
+    "current_source",
 )
 
 # calibration.negotiation.cycle_state names these contract columns differently; conform_state
@@ -51,7 +55,9 @@ STATE_ALIASES = {
     "proposed_at": "proposal_at",
     "proposed_by": "proposal_by",
 }
-_NUMERIC_STATE = ("suggestion", "lower80", "upper80", "proposal", "counter_value", "agreed")
+_NUMERIC_STATE = (
+    "suggestion", "lower80", "upper80", "proposal", "counter_value", "agreed", "current_value",
+)
 
 BOARD_COLUMNS = (
     "region",
@@ -67,6 +73,7 @@ BOARD_COLUMNS = (
     "proposal",
     "agreed",
     "current",
+    "current_source",
     "delta_pct",
     "vs_last_year_pct",
     "position",
@@ -161,11 +168,46 @@ def conform_state(state: pd.DataFrame) -> pd.DataFrame:
     return out.assign(**fix) if fix else out
 
 
+def current_sources(state: pd.DataFrame) -> pd.Series:
+    """Per row: where the current number comes from (agreed, counter, proposal, suggestion)."""
+    given = state["current_source"] if "current_source" in state else None
+    if given is not None and given.notna().all():
+        return given.astype("object")
+    status = state["status"].fillna("none") if "status" in state else pd.Series(
+        "none", index=state.index)
+    counter = state["counter_value"] if "counter_value" in state else pd.Series(
+        np.nan, index=state.index)
+    out = np.select(
+        [
+            state["agreed"].notna(),
+            (status == "countered").to_numpy() & counter.notna().to_numpy(),
+            state["proposal"].notna(),
+            state["suggestion"].notna(),
+        ],
+        ["agreed", "counter", "proposal", "suggestion"],
+        default=None,
+    )
+    result = pd.Series(out, index=state.index, dtype="object")
+    return given.fillna(result) if given is not None else result
+
+
 def current_values(state: pd.DataFrame) -> pd.Series:
-    """Per row: agreed if agreed, else proposal if any, else suggestion."""
-    out = state["agreed"].astype("float64")
-    out = out.fillna(state["proposal"].astype("float64"))
-    return out.fillna(state["suggestion"].astype("float64"))
+    """Per row: the number of its current_sources entry (agreed, counter, proposal, sugg.)."""
+    if "current_value" in state and state["current_value"].notna().all():
+        return state["current_value"].astype("float64")
+    source = current_sources(state)
+    picks = {
+        "agreed": state["agreed"],
+        "counter": state["counter_value"] if "counter_value" in state else None,
+        "proposal": state["proposal"],
+        "suggestion": state["suggestion"],
+    }
+    out = pd.Series(np.nan, index=state.index, dtype="float64")
+    for name, column in picks.items():
+        if column is not None:
+            mask = (source == name).to_numpy()
+            out[mask] = column.astype("float64")[mask]
+    return out
 
 
 def position_vs_interval(value: pd.Series, lower: pd.Series, upper: pd.Series) -> pd.Series:
@@ -307,7 +349,9 @@ def board_table(
     parent = pd.Series([parent_of.get(r) for r in s.index], index=s.index, dtype="object")
 
     current = current_values(s)
-    has_number = s["proposal"].notna() | s["agreed"].notna()
+    source = current_sources(s)
+    # A Δ only for a number somebody named; the suggestion against itself says nothing.
+    has_number = (source != "suggestion").to_numpy() & source.notna().to_numpy()
     status = s["status"].fillna("none").astype("object")
     table = pd.DataFrame(
         {
@@ -324,6 +368,7 @@ def board_table(
             "proposal": s["proposal"].astype("float64"),
             "agreed": s["agreed"].astype("float64"),
             "current": current,
+            "current_source": source,
             "delta_pct": np.where(has_number, _pct(current, s["suggestion"]), np.nan),
             "vs_last_year_pct": _pct(current, hist["same_period_last_year"]),
             "position": position_vs_interval(current, s["lower80"], s["upper80"]),

@@ -22,6 +22,7 @@ COLORS = {
     "interval": "#BBBBBB",
     "suggestion": "#0072B2",
     "proposal": "#E69F00",
+    "counter": "#CC79A7",
     "agreed": "#009E73",
     "up": "#009E73",
     "down": "#D55E00",
@@ -62,6 +63,15 @@ def _configure(chart: alt.TopLevelMixin, big: bool) -> alt.TopLevelMixin:
 _ROW_ORDER = alt.EncodingSortField(field="order", op="min")
 
 
+def _source(table: pd.DataFrame) -> pd.Series:
+    # Tables built before current_source existed: the proposal or the agreed value.
+    if "current_source" in table:
+        return table["current_source"]
+    return pd.Series(
+        ["agreed" if pd.notna(a) else "proposal" for a in table["agreed"]], index=table.index
+    )
+
+
 def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> alt.LayerChart:
     """Per region: suggestion with its 80% whisker, the proposal and the agreed value."""
     f = _fonts(big)
@@ -70,6 +80,7 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
         "interval": t("board.series_interval", lang),
         "suggestion": t("board.series_suggestion", lang),
         "proposal": t("board.series_proposal", lang),
+        "counter": t("board.series_counter", lang),
         "agreed": t("board.series_agreed", lang),
     }
     series_title = t("board.chart_series", lang)
@@ -91,8 +102,12 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
             "lower80": table["lower80"].to_numpy("float64"),
             "upper80": table["upper80"].to_numpy("float64"),
             labels["suggestion"]: table["suggestion"].to_numpy("float64"),
-            labels["proposal"]: table["proposal"].to_numpy("float64"),
-            labels["agreed"]: table["agreed"].to_numpy("float64"),
+            # Each region's current number under its own source (board_table's current):
+            # a countered region shows the counter, not the proposal it replaced.
+            **{
+                labels[k]: table["current"].where(_source(table) == k).to_numpy("float64")
+                for k in ("proposal", "counter", "agreed")
+            },
         }
     )
     whisker = (
@@ -117,7 +132,8 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
     marks = (
         alt.Chart()
         .transform_fold(
-            [labels["suggestion"], labels["proposal"], labels["agreed"]], as_=["series", "value"]
+            [labels[k] for k in ("suggestion", "proposal", "counter", "agreed")],
+            as_=["series", "value"],
         )
         .transform_filter("isValid(datum.value) && isFinite(datum.value)")
         .mark_point(filled=True, size=size, opacity=0.95)
@@ -131,7 +147,7 @@ def regions_chart(table: pd.DataFrame, lang: str = "en", big: bool = False) -> a
                 # Same domain as the colour scale, so Vega-Lite draws one legend, not two.
                 scale=alt.Scale(
                     domain=list(labels.values()),
-                    range=["stroke", "circle", "diamond", "square"],
+                    range=["stroke", "circle", "diamond", "triangle-up", "square"],
                 ),
             ),
             tooltip=[

@@ -37,7 +37,8 @@ SUPPORT_KINDS = ("headcount", "budget", "other")
 REGION_STATUSES = ("none", "proposed", "flagged", "countered", "agreed")
 # Events that change a region's negotiation state; comments and attachments do not, so a
 # comment never makes somebody's proposal stale.
-DECISION_KINDS = ("proposal", "review", "response", "counter_accepted")
+# hr_override (an executive lifting the HR gate with a reason) is a decision too.
+DECISION_KINDS = ("proposal", "review", "response", "counter_accepted", "hr_override")
 DEFAULT_THRESHOLD = 0.15
 MIN_JUSTIFICATION = 20
 MAX_TEXT = 5000
@@ -63,8 +64,11 @@ STATE_COLUMNS = (
     "proposal_run_id", "proposal_suggestion", "revision", "flagged", "gap", "review_outcome",
     "review_note", "reviewed_by", "reviewed_at", "response", "counter_value",
     "counter_reason", "status", "agreed_value", "last_event_id", "last_change_at",
-    "last_change_by", "answered_older_run",
+    "last_change_by", "answered_older_run", "hr_override_reason", "hr_override_by",
+    "hr_override_at", "current_value", "current_source",
 )
+# Where a region's current number comes from, in the order they win.
+CURRENT_SOURCES = ("agreed", "counter", "proposal", "suggestion")
 
 # The process-wide append lock lives with the chain in calibration.events.
 APPEND_LOCK = events.APPEND_LOCK
@@ -89,16 +93,41 @@ class ValidationError(NegotiationError):
 
 
 class StaleWriteError(NegotiationError):
-    """Somebody else changed the region since the writer last loaded it."""
+    """Somebody changed the region since the writer's form was drawn; says what changed."""
 
-    def __init__(self, actor: str | None, at: datetime | None, event_id: int | None) -> None:
+    def __init__(
+        self,
+        actor: str | None,
+        at: datetime | None,
+        event_id: int | None,
+        region: str | None = None,
+        change: str = "",
+        value: float | None = None,
+    ) -> None:
         self.actor = actor
         self.at = at
         self.event_id = event_id
+        self.region = region
+        self.change = change
+        self.value = value
         # None when the writer named an event the region does not have (a bad client value).
-        when = at.strftime("%Y-%m-%d %H:%M:%S") + " UTC" if at is not None else "–"
-        actor = actor or "–"
-        super().__init__("nego.err_stale", None, actor=actor, at=when)
+        super().__init__("nego.err_stale_change", self.text("en"))
+        self.values = self._values("en")
+
+    def _values(self, lang: str, names: dict | None = None) -> dict:
+        when = self.at.strftime("%H:%M") + " UTC" if self.at is not None else "–"
+        number = "" if self.value is None else f"{self.value:,.0f}"
+        region = self.region or "–"
+        return {
+            "region": (names or {}).get(region, region),
+            "actor": self.actor or "–",
+            "at": when,
+            "change": t(f"nego.change.{self.change or 'changed'}", lang, value=number),
+        }
+
+    def text(self, lang: str, names: dict | None = None) -> str:
+        """The message in lang, region ids replaced by display names from `names`."""
+        return t("nego.err_stale_change", lang, **self._values(lang, names))
 
 
 class CycleStateError(NegotiationError):
@@ -373,7 +402,28 @@ def _check_fresh(
         last = q.last_region_event(cur, cycle_id, region, DECISION_KINDS)
     current = last["id"] if last else 0
     if current != (_opt_int(expected) or 0):
-        raise StaleWriteError(last["actor"], last["at"], last["id"])
+        raise _stale(last, region)
+
+
+def _change_word(kind: str | None, payload: object) -> str:
+    """What a decision event did, as a key suffix (nego.change.<word>)."""
+    if kind == "response":
+        try:
+            action = json.loads(payload).get("action") if isinstance(payload, str) else None
+        except ValueError:
+            action = None
+        return "accepted" if action == "accept" else "countered"
+    return {"proposal": "proposed", "review": "reviewed", "counter_accepted":
+            "accepted_counter", "hr_override": "overrode_hr"}.get(kind or "", "changed")
+
+
+def _stale(last: dict | None, region: str | None) -> StaleWriteError:
+    """The refusal for a form drawn before `last` (None: the form named a future event)."""
+    if last is None:
+        return StaleWriteError(None, None, None, region)
+    return StaleWriteError(last["actor"], last["at"], last["id"], last.get("region") or region,
+                           _change_word(last.get("kind"), last.get("payload")),
+                           _opt_float(last.get("value")))
 
 
 # ----------------------------------------------------------------------------- cycles
@@ -411,6 +461,27 @@ def default_cycle_id(cur: duckdb.DuckDBPyConnection) -> int | None:
     cycles = list_cycles(cur)
     for cycle in cycles:
         if cycle["status"] == "open":
+            return cycle["id"]
+    return cycles[0]["id"] if cycles else None
+
+
+def cycle_needing(cur: duckdb.DuckDBPyConnection, user: User) -> int | None:
+    """The cycle that needs this person now, else default_cycle_id.
+
+    A lead: the newest cycle with an unsigned letter for one of their regions, else an open
+    one. Everybody else: the newest open cycle, else the newest locked one awaiting letters.
+    """
+    cycles = list_cycles(cur)
+    if user.role == "lead" and user.regions:
+        for cycle in cycles:
+            if cycle["status"] in ("locked", "tracking") and q.unsigned_letters(
+                    cur, cycle["id"], sorted(user.regions)):
+                return cycle["id"]
+    for cycle in cycles:
+        if cycle["status"] == "open":
+            return cycle["id"]
+    for cycle in cycles:
+        if cycle["status"] == "locked":
             return cycle["id"]
     return cycles[0]["id"] if cycles else None
 
@@ -769,8 +840,13 @@ def respond(
     expected_last_event: int | None,
     counter_value: object = None,
     reason: object = "",
+    hr_override_reason: object = None,
 ) -> int:
-    """The executive accepts a region's proposal or counters with a value and a reason."""
+    """The executive accepts a region's proposal or counters with a value and a reason.
+
+    A flagged proposal can be accepted only once HR resolved it, or with
+    hr_override_reason: then an `hr_override` event (payload reason) is recorded first.
+    """
     if not _is_exec(actor):
         raise PermissionError("only an executive may respond to a proposal")
     errors: dict[str, str] = {}
@@ -786,6 +862,9 @@ def respond(
         reason = clean_text(reason)
         if len(reason) > MAX_TEXT:
             errors["reason"] = "nego.err_too_long"
+    override = None
+    if hr_override_reason is not None:
+        override = _required_text(errors, "hr_override_reason", hr_override_reason)
     if errors:
         raise ValidationError(errors)
 
@@ -793,22 +872,34 @@ def respond(
         _require_open(cur, cycle_id)
         _check_fresh(cur, cycle_id, region, expected_last_event)
         row = _state_row(cur, cycle_id, region)
-        if row is None or row["status"] not in _ANSWERABLE[action]:
+        events = []
+        if action == "accept" and row is not None and row["status"] == "flagged":
+            # The HR gate: a flagged proposal waits for HR unless overridden with a reason.
+            if override is None:
+                raise CycleStateError("nego.err_hr_pending", region=region)
+            events.append(_event(actor, cycle_id, "hr_override", region=region,
+                                 value=row["proposal_value"], suggestion=row["suggestion"],
+                                 run_id=row["run_id"],
+                                 payload={"reason": override,
+                                          "proposal_event": row["proposal_event_id"]}))
+        elif row is None or row["status"] not in _ANSWERABLE[action]:
             key = "nego.err_nothing_to_answer" if action == "accept" else "nego.err_no_counter_now"
             raise CycleStateError(key, region=region)
         value = row["proposal_value"] if action == "accept" else number
-        return [_event(actor, cycle_id, "response", region=region, value=value,
-                       suggestion=row["suggestion"], run_id=row["run_id"],
-                       payload={"action": action, "reason": reason,
-                                "proposal_event": row["proposal_event_id"]})]
+        events.append(_event(actor, cycle_id, "response", region=region, value=value,
+                             suggestion=row["suggestion"], run_id=row["run_id"],
+                             payload={"action": action, "reason": reason,
+                                      "proposal_event": row["proposal_event_id"]}))
+        return events
 
-    return _append(cur, build)[0]
+    return _append(cur, build)[-1]
 
 
 # Statuses each response may answer. A counter also goes to a region that has not proposed
 # (the executive names a number the lead can accept) or replaces an earlier counter.
 _ANSWERABLE = {
-    "accept": ("proposed", "flagged"),
+    # "flagged" is not here: it waits for HR or an hr_override (respond's gate).
+    "accept": ("proposed",),
     "counter": ("none", "proposed", "flagged", "countered"),
 }
 
@@ -857,8 +948,8 @@ def send_counters(
                 raise CycleStateError("nego.err_no_counter_now", region=region)
             seen = _opt_int(offer.get("expected_last_event")) or 0
             if (row["last_event_id"] or 0) != seen:
-                raise StaleWriteError(row["last_change_by"], row["last_change_at"],
-                                      row["last_event_id"])
+                raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS),
+                             region)
             events.append(_event(actor, cycle_id, "response", region=region,
                                  value=offer["value"], suggestion=row["suggestion"],
                                  run_id=row["run_id"],
@@ -930,6 +1021,7 @@ def cycle_state(
     for row in rows.values():
         if row["proposal_run_id"] is not None and row["run_id"] is not None:
             row["answered_older_run"] = int(row["proposal_run_id"]) != int(row["run_id"])
+        row["current_value"], row["current_source"] = current_number(row)
     frame = pd.DataFrame(list(rows.values()), columns=list(STATE_COLUMNS))
     frame = frame.sort_values("region").reset_index(drop=True)
     if viewer is not None:
@@ -950,6 +1042,7 @@ def _apply(row: dict, ev: dict, payload: dict) -> None:
             revision=row["revision"] + 1, flagged=bool(payload["flagged"]),
             gap=payload.get("gap"), review_outcome=None, review_note=None, reviewed_by=None,
             reviewed_at=None, response=None, counter_value=None, counter_reason=None,
+            hr_override_reason=None, hr_override_by=None, hr_override_at=None,
             agreed_value=None, status="flagged" if payload["flagged"] else "proposed",
         )
     elif kind == "review":
@@ -966,8 +1059,29 @@ def _apply(row: dict, ev: dict, payload: dict) -> None:
                        counter_reason=payload["reason"])
     elif kind == "counter_accepted":
         row.update(status="agreed", agreed_value=ev["value"])
+    elif kind == "hr_override":
+        row.update(hr_override_reason=payload.get("reason"), hr_override_by=ev["actor"],
+                   hr_override_at=ev["at"])
     row.update(last_event_id=int(ev["id"]), last_change_at=ev["at"],
                last_change_by=ev["actor"])
+
+
+def current_number(row: dict) -> tuple[float | None, str | None]:
+    """The one number a region stands at, with its source (CURRENT_SOURCES).
+
+    Agreed beats an outstanding counter, which beats the lead's proposal, which beats the
+    model's suggestion: every page shows this number and computes its deltas from it.
+    """
+    status = row.get("status")
+    if status == "agreed" and row.get("agreed_value") is not None:
+        return float(row["agreed_value"]), "agreed"
+    if status == "countered" and row.get("counter_value") is not None:
+        return float(row["counter_value"]), "counter"
+    if row.get("proposal_value") is not None:
+        return float(row["proposal_value"]), "proposal"
+    if row.get("suggestion") is not None:
+        return float(row["suggestion"]), "suggestion"
+    return None, None
 
 
 def _may_see(viewer: User, region: str, flagged: bool) -> bool:

@@ -13,7 +13,7 @@ from calibration.auth import User
 from calibration.i18n import t
 from ui import context as ctx
 from ui import cycle_setup
-from ui.text import plain
+from ui.text import plain, plain_values
 from ui.timings import timed
 
 REFRESH_SECONDS = settings.board_refresh_seconds()
@@ -27,6 +27,9 @@ STATUS_COLOURS = {
 
 user = ctx.require_user("board")
 lang = ctx.lang()
+# Whether the live tick (not the person) started this run: forms then keep what they were
+# drawn with (see _seen).
+tick_rerun = st.session_state.pop("board_tick_rerun", False)
 # The sidebar's choice; the newest open cycle when there is none (a rerun in AppTest drops
 # the sidebar's widget state).
 cycle_id = ctx.current_cycle() or board_service.default_cycle(ctx.cursor())
@@ -169,6 +172,7 @@ def live(shown_version: tuple, lit: set[str]) -> None:
         lit_at = st.session_state.get("board_lit", {})
         faded = any(time.time() - lit_at.get(r, 0) >= HIGHLIGHT_SECONDS for r in lit)
     if now_version != shown_version or faded:
+        st.session_state["board_tick_rerun"] = True
         st.rerun(scope="app")
     clock = time.strftime("%H:%M:%S", time.gmtime())
     if paused:
@@ -243,13 +247,21 @@ def render_board(view: dict, lit: set[str]) -> None:
             "same_period_last_year",
             "suggestion",
             "interval",
-            "proposal",
             "delta_pct",
             "status",
             "justification",
             "last_change",
         )
     }
+    # One number per region with its source (negotiation.current_number): a countered region
+    # shows the counter, an agreed one the agreed value, and Δ is against that number.
+    col["proposal"] = ctx.tr("board.col_current")
+    col["source"] = ctx.tr("board.col_source")
+    named = table["current"].where(table["current_source"] != "suggestion").to_numpy("float64")
+    source = [
+        ctx.tr(f"nego.source.{x}") if isinstance(x, str) and x != "suggestion" else "–"
+        for x in table["current_source"]
+    ]
     interval = [
         f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
         for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
@@ -268,7 +280,8 @@ def render_board(view: dict, lit: set[str]) -> None:
                 col["region"]: [plain(n) for n in table["name"]],
                 col["suggestion"]: table["suggestion"].to_numpy(),
                 col["interval"]: interval,
-                col["proposal"]: pd.to_numeric(table["proposal"]).to_numpy(),
+                col["proposal"]: named,
+                col["source"]: source,
                 col["delta_pct"]: pd.to_numeric(table["delta_pct"]).to_numpy(),
                 col["status"]: status,
             }
@@ -287,7 +300,8 @@ def render_board(view: dict, lit: set[str]) -> None:
                 col["same_period_last_year"]: table["same_period_last_year"].to_numpy(),
                 col["suggestion"]: table["suggestion"].to_numpy(),
                 col["interval"]: interval,
-                col["proposal"]: pd.to_numeric(table["proposal"]).to_numpy(),
+                col["proposal"]: named,
+                col["source"]: source,
                 col["delta_pct"]: pd.to_numeric(table["delta_pct"]).to_numpy(),
                 col["status"]: status,
                 col["justification"]: table["justification_preview"],
@@ -355,12 +369,28 @@ if is_exec:
 tab_whatif, tab_respond, *tab_join = st.tabs(tabs, key="board_action_tab", on_change="rerun")
 
 
-def _send_allocation(alloc: pd.DataFrame) -> None:
-    """Form: send the allocation's numbers as counter-offers (one reason, editable per region)."""
-    open_rows = alloc[~alloc["kept"].astype(bool)].merge(
-        table[["region", "status", "last_event_id"]], on="region", how="left"
-    )
-    open_rows = open_rows[open_rows["status"] != "agreed"]
+def _send_allocation(alloc: pd.DataFrame, method: str) -> None:
+    """Form: send the allocation's numbers as counter-offers (one reason, editable per region).
+
+    The rows, their numbers and each region's last event are frozen when the form is drawn
+    (per cycle and method) and kept through the live board's reruns: the editor's edits are
+    by row, so rows that moved when another region was agreed would shift them.
+    """
+    key = f"board_send_rows_{cycle_id}_{method}"
+    if key not in st.session_state:
+        rows = alloc[~alloc["kept"].astype(bool)].merge(
+            table[["region", "status", "last_event_id"]], on="region", how="left"
+        )
+        rows = rows[rows["status"] != "agreed"]
+        st.session_state[key] = pd.DataFrame(
+            {
+                "region": rows["region"].to_numpy(),
+                "name": rows["name"].to_numpy(),
+                "implied": rows["implied"].round(0).to_numpy(),
+                "seen": [None if pd.isna(e) else int(e) for e in rows["last_event_id"]],
+            }
+        )
+    open_rows = st.session_state[key]
     if open_rows.empty:
         return
     st.subheader(ctx.tr("board.send_title"))
@@ -377,7 +407,7 @@ def _send_allocation(alloc: pd.DataFrame) -> None:
                 {
                     c_send: True,
                     c_region: open_rows["name"].to_numpy(),
-                    c_value: open_rows["implied"].round(0).to_numpy(),
+                    c_value: open_rows["implied"].to_numpy(),
                     c_reason: "",
                 }
             ),
@@ -388,7 +418,7 @@ def _send_allocation(alloc: pd.DataFrame) -> None:
                 c_value: st.column_config.NumberColumn(min_value=0, format="localized"),
                 c_reason: st.column_config.TextColumn(help=ctx.tr("board.send_reason_help")),
             },
-            key="board_send_editor",
+            key=f"board_send_editor_{method}",
         )
         sent = st.form_submit_button(ctx.tr("board.send_submit"), type="primary")
     if not sent:
@@ -398,28 +428,29 @@ def _send_allocation(alloc: pd.DataFrame) -> None:
         if not row[c_send]:
             continue
         src = open_rows.iloc[i]
-        seen = src["last_event_id"]
         offers.append(
             {
                 "region": src["region"],
                 "value": row[c_value],
                 "reason": (row[c_reason] or "").strip() or common,
-                "expected_last_event": None if pd.isna(seen) else int(seen),
+                "expected_last_event": src["seen"],
             }
         )
     try:
-        ids = negotiation.send_counters(
-            ctx.cursor(), user, cycle_id, offers, method=st.session_state["board_method"]
-        )
+        ids = negotiation.send_counters(ctx.cursor(), user, cycle_id, offers, method=method)
     except negotiation.ValidationError as exc:
         names = dict(zip(open_rows["region"], open_rows["name"], strict=True))
-        for field, key in exc.errors.items():
+        for field, err in exc.errors.items():
             region, _, _ = field.partition(".")
             prefix = f"{names[region]}: " if region in names else ""
-            st.error(prefix + ctx.tr(key))
+            st.error(prefix + ctx.tr(err))
     except (negotiation.NegotiationError, PermissionError) as exc:
-        ctx.show_error(exc)
+        st.error(_refusal(exc))
+        # The next draw shows the regions as they are now (what was typed is lost: the rows
+        # themselves may have changed).
+        st.session_state.pop(key, None)
     else:
+        st.session_state.pop(key, None)
         st.success(ctx.tr("board.send_done", n=len(ids)))
 
 
@@ -465,35 +496,117 @@ if tab_whatif.open:
                 column_config=dict.fromkeys([c_impl, c_sug, c_dsug, c_dly], right),
             )
             if is_exec and is_open:
-                _send_allocation(alloc)
+                _send_allocation(alloc, method)
 
 
 def _close_lock_dialog() -> None:
     st.session_state.pop("board_lock_open", None)
+    st.session_state.pop("board_lock_seen", None)
 
 
 @st.dialog(":material/lock: " + t("board.lock", ctx.lang()), on_dismiss=_close_lock_dialog)
 def _confirm_lock(total: float) -> None:
     st.write(ctx.tr("board.lock_confirm", total=_fmt(total), regions=len(table)))
+    st.markdown("**" + _lock_summary(total, cycle["company_target"]) + "**")
     yes, no = st.columns(2)
     if no.button(ctx.tr("board.lock_cancel"), key="board_lock_no"):
         _close_lock_dialog()
         st.rerun()
     if yes.button(ctx.tr("board.lock_yes"), type="primary", key="board_lock_yes"):
+        seen = st.session_state.get("board_lock_seen")
         _close_lock_dialog()
-        last = pd.to_numeric(state["last_event_id"], errors="coerce").max()
         try:
-            agreed = negotiation.lock_cycle(
-                ctx.cursor(),
-                user,
-                cycle_id,
-                expected_last_event=None if pd.isna(last) else int(last),
-            )
+            agreed = negotiation.lock_cycle(ctx.cursor(), user, cycle_id, expected_last_event=seen)
         except (negotiation.NegotiationError, PermissionError) as exc:
-            ctx.show_error(exc)
+            st.error(_refusal(exc))
         else:
             st.session_state["board_locked_total"] = sum(agreed.values())
             st.rerun()
+
+
+def _seen(form: str) -> dict:
+    """What the form's regions looked like when the person drew the form: region → last event.
+
+    Taken on every run the person started and kept through the live tick's reruns (never
+    recomputed at submit: the callback reads it before the run draws), so a region that
+    changed under a half-filled form is refused with what changed.
+    """
+    key = f"board_seen_{form}_{cycle_id}"
+    if key not in st.session_state or not tick_rerun:
+        st.session_state[key] = {
+            r: (None if pd.isna(e) else int(e))
+            for r, e in zip(table["region"], table["last_event_id"], strict=True)
+        }
+    return st.session_state[key]
+
+
+def _forget_seen(form: str) -> None:
+    st.session_state.pop(f"board_seen_{form}_{cycle_id}", None)
+
+
+def _refusal(exc: Exception) -> str:
+    """A refused write as text for the person (region ids shown by name)."""
+    # Names and actors are typed text: escaped before they enter our Markdown message.
+    names = {r: plain(n) for r, n in zip(table["region"], table["name"], strict=True)}
+    if isinstance(exc, negotiation.StaleWriteError):
+        return exc.text(lang, names)
+    values = plain_values(dict(getattr(exc, "values", {})))
+    if "region" in values:
+        values["region"] = names.get(values["region"], values["region"])
+    key = getattr(exc, "key", None)
+    return ctx.tr(key, **values) if key else plain(str(exc))
+
+
+def _send_response() -> None:
+    """Callback of the Respond form: the region and last event are those the form was drawn
+    with; a refusal keeps what was typed."""
+    ss = st.session_state
+    region = ss.get("board_respond_region")
+    action = ss.get("board_respond_action")
+    seen = _seen("respond")
+    names = dict(zip(table["region"], table["name"], strict=True))
+    override = (ss.get("board_respond_override") or "").strip()
+    try:
+        if region not in names:
+            raise negotiation.CycleStateError("nego.err_nothing_to_answer", region=str(region))
+        negotiation.respond(
+            ctx.cursor(),
+            user,
+            cycle_id,
+            region,
+            action,
+            expected_last_event=seen.get(region),
+            counter_value=ss.get("board_respond_value") if action == "counter" else None,
+            reason=ss.get("board_respond_reason") or "",
+            hr_override_reason=override if action == "accept" and override else None,
+        )
+    except negotiation.ValidationError as exc:
+        ss["board_respond_msg"] = ("error", [ctx.tr(k) for k in exc.errors.values()])
+    except (negotiation.NegotiationError, PermissionError) as exc:
+        ss["board_respond_msg"] = ("error", [_refusal(exc)])
+    else:
+        ss["board_respond_msg"] = ("success", [ctx.tr("board.respond_done", region=plain(names[region]))])
+        for key in ("board_respond_value", "board_respond_reason", "board_respond_override"):
+            ss.pop(key, None)
+    # Either way the next draw shows (and binds the form to) the region as it is now.
+    _forget_seen("respond")
+
+
+def _open_lock() -> None:
+    # The lock is bound to the newest decision the executive saw when opening the dialog.
+    last = pd.to_numeric(state["last_event_id"], errors="coerce").max()
+    st.session_state["board_lock_open"] = True
+    st.session_state["board_lock_seen"] = None if pd.isna(last) else int(last)
+
+
+def _lock_summary(agreed: float, target: float | None) -> str:
+    """"911 agreed, 289 below the company's 1,200" for the lock dialog."""
+    if target is None:
+        return ctx.tr("board.lock_vs_none", agreed=_fmt(agreed))
+    diff = agreed - target
+    key = "board.lock_vs_equal" if abs(diff) < 0.5 else (
+        "board.lock_vs_below" if diff < 0 else "board.lock_vs_above")
+    return ctx.tr(key, agreed=_fmt(agreed), diff=_fmt(abs(diff)), target=_fmt(target))
 
 
 if tab_respond.open:
@@ -501,68 +614,81 @@ if tab_respond.open:
         done_total = st.session_state.pop("board_locked_total", None)
         if done_total is not None:
             st.success(ctx.tr("board.locked", total=_fmt(done_total)))
+        if cycle["status"] in ("locked", "tracking"):
+            # After the lock the next step is the letters.
+            st.page_link("pages/letters.py", label=ctx.tr("board.goto_letters"),
+                         icon=":material/contract:")
         if not is_exec:
             st.info(ctx.tr("board.respond_only_exec"))
         elif not is_open:
             st.info(ctx.tr("board.respond_closed"))
         else:
-            # Accept needs a proposal; a counter also goes to a region that has none yet.
-            # Proposals waiting for an answer first, then counters out, then silent regions.
-            order = {"flagged": 0, "proposed": 0, "countered": 1}
-            waiting = table[table["status"] != "agreed"].copy()
-            waiting["_order"] = waiting["status"].map(order).fillna(2)
-            waiting = waiting.sort_values(["_order", "name"], kind="stable")
-            if waiting.empty:
+            msg = st.session_state.pop("board_respond_msg", None)
+            if msg:
+                for text in msg[1]:
+                    (st.success if msg[0] == "success" else st.error)(text)
+            # Every region in the table's fixed order, named only by its name: options that
+            # depended on statuses (or labels carrying a status, which is the widget's value)
+            # let a change to another region move the selection. Accept needs a proposal; a
+            # counter also goes to a region that has none yet; the service refuses the rest.
+            names = dict(zip(table["region"], table["name"], strict=True))
+            _seen("respond")
+            if table["status"].ne("agreed").sum() == 0:
                 st.info(ctx.tr("board.respond_none"))
-            else:
-                labels = dict(zip(waiting["region"], waiting["name"], strict=True))
-                with st.form("board_respond", clear_on_submit=True):
-                    region = st.selectbox(
-                        ctx.tr("board.respond_region"), list(labels), format_func=labels.get
+            with st.form("board_respond", clear_on_submit=False):
+                # The first draw starts on a proposal that can be accepted; after that the
+                # key holds the person's choice whatever the statuses do.
+                waiting = [r for want in ("proposed", "flagged", "countered", "none")
+                           for r, st_ in zip(table["region"], table["status"], strict=True)
+                           if st_ == want]
+                st.selectbox(
+                    ctx.tr("board.respond_region"),
+                    list(names),
+                    index=list(names).index(waiting[0]) if waiting else 0,
+                    format_func=lambda r: names.get(r, str(r)),
+                    key="board_respond_region",
+                )
+                st.radio(
+                    ctx.tr("board.respond_action"),
+                    ["accept", "counter"],
+                    # Bound to this run's language (AppTest formats options outside it).
+                    format_func=lambda a: t(f"board.respond_{a}", lang),
+                    horizontal=True,
+                    key="board_respond_action",
+                )
+                # Empty by default: a counter of 0 by oversight must be refused, not sent.
+                st.number_input(
+                    ctx.tr("board.respond_value"),
+                    min_value=0.0,
+                    step=1.0,
+                    value=None,
+                    key="board_respond_value",
+                )
+                st.text_area(ctx.tr("board.respond_reason"), key="board_respond_reason")
+                st.text_area(
+                    ctx.tr("board.respond_override"),
+                    key="board_respond_override",
+                    help=ctx.tr("board.respond_override_help"),
+                )
+                st.form_submit_button(
+                    ctx.tr("board.respond_submit"), type="primary", on_click=_send_response
+                )
+            overrides = state[state["hr_override_reason"].notna()]
+            for row in overrides.to_dict("records"):
+                # Shown as text: the reason is what the executive typed.
+                st.caption(
+                    ":material/gpp_maybe: " + ctx.tr(
+                        "board.hr_override_note", region=plain(names.get(row["region"], row["region"])),
+                        actor=plain(row["hr_override_by"]),
                     )
-                    action = st.radio(
-                        ctx.tr("board.respond_action"),
-                        ["accept", "counter"],
-                        # Bound to this run's language (AppTest formats options outside it).
-                        format_func=lambda a: t(f"board.respond_{a}", lang),
-                        horizontal=True,
-                    )
-                    # Empty by default: a counter of 0 by oversight must be refused, not sent.
-                    value = st.number_input(
-                        ctx.tr("board.respond_value"),
-                        min_value=0.0,
-                        step=1.0,
-                        value=None,
-                        key="board_respond_value",
-                    )
-                    reason = st.text_area(
-                        ctx.tr("board.respond_reason"), key="board_respond_reason"
-                    )
-                    sent = st.form_submit_button(ctx.tr("board.respond_submit"), type="primary")
-                if sent:
-                    seen = table.set_index("region").loc[region, "last_event_id"]
-                    try:
-                        negotiation.respond(
-                            ctx.cursor(),
-                            user,
-                            cycle_id,
-                            region,
-                            action,
-                            expected_last_event=None if pd.isna(seen) else int(seen),
-                            counter_value=value if action == "counter" else None,
-                            reason=reason,
-                        )
-                    except negotiation.ValidationError as exc:
-                        for key in exc.errors.values():
-                            st.error(ctx.tr(key))
-                    except (negotiation.NegotiationError, PermissionError) as exc:
-                        ctx.show_error(exc)
-                    else:
-                        st.success(ctx.tr("board.respond_done", region=plain(labels[region])))
+                )
+                st.text(row["hr_override_reason"])
             head = view["headline"]
             if head["all_agreed"]:
-                if st.button(ctx.tr("board.lock"), help=ctx.tr("board.lock_help"), type="primary"):
-                    st.session_state["board_lock_open"] = True
+                st.button(
+                    ctx.tr("board.lock"), help=ctx.tr("board.lock_help"), type="primary",
+                    on_click=_open_lock, key="board_lock",
+                )
                 # Kept open by a flag: the confirmation must survive the live board's reruns.
                 if st.session_state.get("board_lock_open"):
                     _confirm_lock(head["agreed_sum"])

@@ -30,6 +30,10 @@ def remember_error(exc: Exception) -> None:
     if isinstance(exc, PermissionError):
         ss["nego_alert"] = ("nego.err_permission", {}, str(exc))
         return
+    if isinstance(exc, neg.StaleWriteError):
+        # "North changed: exec countered with 215 at 14:02. Check and send again."
+        ss["nego_alert"] = (None, {}, exc.text(lang, labels))
+        return
     ss["nego_alert"] = (getattr(exc, "key", None), getattr(exc, "values", {}), str(exc))
 
 
@@ -69,8 +73,20 @@ if len(my_regions) > 1:
 else:
     region = my_regions[0]
 row = neg.region_view(cur, user, cycle_id, region)
-seen_key = f"nego_seen_{cycle_id}_{region}"
-value_key = f"nego_value_{cycle_id}_{region}"
+# Keys scoped by cycle and region: what was typed for one region never shows up (or is
+# sent) for another, and each form remembers the region's last event as it was drawn.
+scope = f"{cycle_id}_{region}"
+value_key = f"nego_value_{scope}"
+
+
+def k(name: str, region: str = region) -> str:
+    """A widget or memo key of this cycle and region."""
+    return f"{name}_{cycle_id}_{region}"
+
+
+def seen_key(form: str, region: str = region) -> str:
+    """Where a form keeps the region's last event id as it was drawn."""
+    return f"nego_seen_{form}_{cycle_id}_{region}"
 
 st.title(ctx.tr("nego.my_region_title", region=plain(labels.get(region, region))))
 st.caption(ctx.tr("nego.cycle_caption", name=plain(cycle["name"]), metric=plain(cycle["metric"]),
@@ -89,7 +105,19 @@ if row["suggestion"] is None:
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(ctx.tr("nego.suggestion"), fmt(row["suggestion"]))
 c2.metric(ctx.tr("nego.interval"), f"{fmt(row['lower80'])} – {fmt(row['upper80'])}")
-c3.metric(ctx.tr("nego.your_proposal"), fmt(row["proposal_value"]))
+# The region's one current number with its source (negotiation.current_number): after a
+# counter is accepted this is the agreed 203, not the proposal 195 it replaced.
+if row["current_source"] in (None, "suggestion"):
+    c3.metric(ctx.tr("nego.your_proposal"), fmt(None))
+else:
+    c3.metric(
+        ctx.tr("nego.current_number", source=ctx.tr(f"nego.source.{row['current_source']}")),
+        fmt(row["current_value"]),
+        delta=(f"{row['current_value'] - row['proposal_value']:+,.0f} "
+               + ctx.tr("nego.vs_your_proposal", value=fmt(row["proposal_value"])))
+        if row["proposal_value"] is not None and row["current_source"] != "proposal" else None,
+        delta_color="off",
+    )
 c4.metric(ctx.tr("nego.state"), ctx.tr(f"nego.region_status.{row['status']}"))
 if row["answered_older_run"]:
     st.warning(ctx.tr("nego.answered_older_run", run=row["proposal_run_id"]))
@@ -119,11 +147,11 @@ with st.container(border=True):
 
 
 @ctx.guarded
-def accept_counter() -> None:
-    """Callback: the lead accepts the executive's counter-offer."""
+def accept_counter(region: str) -> None:
+    """Callback: the lead accepts the counter-offer of the region the button was drawn for."""
     try:
         neg.accept_counter(ctx.cursor(), user, cycle_id, region,
-                           expected_last_event=ss.get(seen_key))
+                           expected_last_event=ss.get(seen_key("counter", region)))
     except (neg.NegotiationError, PermissionError) as exc:
         remember_error(exc)
     else:
@@ -136,8 +164,8 @@ if row["status"] == "countered" and cycle["status"] == "open":
                             value=fmt(row["counter_value"])))
         if row["counter_reason"]:
             st.text(row["counter_reason"])
-        st.button(ctx.tr("nego.accept_counter"), on_click=accept_counter, type="primary",
-                  key="nego_accept_counter")
+        st.button(ctx.tr("nego.accept_counter"), on_click=accept_counter, args=(region,),
+                  type="primary", key=k("nego_accept_counter"))
         st.caption(ctx.tr("nego.revise_hint"))
 
 # ---------------------------------------------------------------- proposal form
@@ -147,21 +175,22 @@ confidence_labels = {ctx.tr(f"nego.confidence.{c}"): c for c in neg.CONFIDENCE}
 
 
 @ctx.guarded
-def submit_proposal() -> None:
-    """Callback: validate and store the proposal; errors are kept for the next render."""
+def submit_proposal(region: str) -> None:
+    """Callback: validate and store the proposal for the region the form was drawn for."""
     items = []
-    if ss.get("nego_hc"):
-        items.append({"kind": "headcount", "amount": ss["nego_hc"],
+    if ss.get(k("nego_hc", region)):
+        items.append({"kind": "headcount", "amount": ss[k("nego_hc", region)],
                       "description": ctx.tr("nego.item_headcount")})
-    if ss.get("nego_budget"):
-        items.append({"kind": "budget", "amount": ss["nego_budget"],
+    if ss.get(k("nego_budget", region)):
+        items.append({"kind": "budget", "amount": ss[k("nego_budget", region)],
                       "description": ctx.tr("nego.item_budget")})
+    conf = ss.get(k("nego_conf", region))
     try:
         neg.propose(
-            ctx.cursor(), user, cycle_id, region, ss.get(value_key), ss.get("nego_just"),
-            ss.get("nego_support"), ss.get("nego_risk"),
-            confidence_labels.get(ss.get("nego_conf"), ss.get("nego_conf")),
-            expected_last_event=ss.get(seen_key), support_items=items,
+            ctx.cursor(), user, cycle_id, region, ss.get(k("nego_value", region)),
+            ss.get(k("nego_just", region)), ss.get(k("nego_support", region)),
+            ss.get(k("nego_risk", region)), confidence_labels.get(conf, conf),
+            expected_last_event=ss.get(seen_key("proposal", region)), support_items=items,
         )
     except neg.ValidationError as exc:
         ss["nego_errors"] = exc.errors
@@ -170,14 +199,14 @@ def submit_proposal() -> None:
         remember_error(exc)
     else:
         ss["nego_errors"] = {}
-        flagged = neg.dissent_check(ss[value_key], row["suggestion"],
+        flagged = neg.dissent_check(ss[k("nego_value", region)], row["suggestion"],
                                     cycle["dissent_threshold"])
         ss["nego_flash"] = (
             ctx.tr("nego.submitted_flagged", threshold=pct(cycle["dissent_threshold"]))
             if flagged else ctx.tr("nego.submitted")
         )
         for key in ("nego_just", "nego_support", "nego_risk", "nego_hc", "nego_budget"):
-            ss.pop(key, None)
+            ss.pop(k(key, region), None)
 
 
 if cycle["status"] == "open":
@@ -198,34 +227,35 @@ if cycle["status"] == "open":
     # A revision starts from the latest proposal's text.
     for key, field in (("nego_just", "justification"), ("nego_support", "support"),
                        ("nego_risk", "risk")):
-        if key not in ss:
-            ss[key] = row[field] or ""
-    if "nego_conf" not in ss and row["confidence"]:
-        ss["nego_conf"] = ctx.tr(f"nego.confidence.{row['confidence']}")
+        if k(key) not in ss:
+            ss[k(key)] = row[field] or ""
+    if k("nego_conf") not in ss and row["confidence"]:
+        ss[k("nego_conf")] = ctx.tr(f"nego.confidence.{row['confidence']}")
     with st.form("nego_proposal"):
-        st.text_area(ctx.tr("nego.justification"), key="nego_just",
+        st.text_area(ctx.tr("nego.justification"), key=k("nego_just"),
                      help=ctx.tr("nego.justification_help"), max_chars=neg.MAX_TEXT)
         field_error("justification")
-        st.text_area(ctx.tr("nego.support"), key="nego_support",
+        st.text_area(ctx.tr("nego.support"), key=k("nego_support"),
                      help=ctx.tr("nego.support_help"), max_chars=neg.MAX_TEXT)
         field_error("support")
         h1, h2 = st.columns(2)
         h1.number_input(ctx.tr("nego.extra_headcount"), min_value=0.0, step=1.0,
-                        format="%.0f", key="nego_hc")
+                        format="%.0f", key=k("nego_hc"))
         h2.number_input(ctx.tr("nego.extra_budget"), min_value=0.0, step=1000.0,
-                        format="%.0f", key="nego_budget")
+                        format="%.0f", key=k("nego_budget"))
         field_error("support_items")
-        st.text_area(ctx.tr("nego.risk"), key="nego_risk", help=ctx.tr("nego.risk_help"),
+        st.text_area(ctx.tr("nego.risk"), key=k("nego_risk"), help=ctx.tr("nego.risk_help"),
                      max_chars=neg.MAX_TEXT)
         field_error("risk")
         # Translated labels as options (not format_func), mapped back in the callback.
         # A constant signature keeps the widget's identity (and the choice) across reruns.
-        if ss.get("nego_conf") not in confidence_labels:
-            ss["nego_conf"] = list(confidence_labels)[1]
+        if ss.get(k("nego_conf")) not in confidence_labels:
+            ss[k("nego_conf")] = list(confidence_labels)[1]
         st.radio(ctx.tr("nego.confidence"), list(confidence_labels), horizontal=True,
-                 key="nego_conf")
+                 key=k("nego_conf"))
         field_error("confidence")
-        st.form_submit_button(ctx.tr("nego.submit"), type="primary", on_click=submit_proposal)
+        st.form_submit_button(ctx.tr("nego.submit"), type="primary", on_click=submit_proposal,
+                              args=(region,))
 elif cycle["status"] in ("locked", "tracking", "closed"):
     st.info(ctx.tr("nego.frozen", value=fmt(row["agreed_value"])))
 else:
@@ -243,7 +273,7 @@ else:
             return p["justification"]
         if kind == "review":
             return f"{ctx.tr('nego.outcome.' + p['outcome'])}: {p['note']}"
-        if kind == "response":
+        if kind in ("response", "hr_override"):
             return p.get("reason") or ""
         return ""
 
@@ -280,10 +310,10 @@ for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
 
 
 @ctx.guarded
-def post_comment() -> None:
-    """Callback: post a comment and/or an attachment to this region's thread."""
-    text = ss.get("nego_comment") or ""
-    upload = ss.get("nego_file")
+def post_comment(region: str) -> None:
+    """Callback: post a comment and/or an attachment to the thread the form was drawn for."""
+    text = ss.get(k("nego_comment", region)) or ""
+    upload = ss.get(k("nego_file", region))
     if not text.strip() and upload is None:
         ss["nego_alert"] = ("nego.comment_or_file", {}, "")
         return
@@ -300,15 +330,16 @@ def post_comment() -> None:
         remember_error(exc)
     else:
         ss["nego_flash"] = ctx.tr("nego.posted")
-        ss.pop("nego_comment", None)
+        ss.pop(k("nego_comment", region), None)
 
 
 with st.form("nego_thread"):
-    st.text_area(ctx.tr("nego.comment"), key="nego_comment", max_chars=neg.MAX_TEXT)
+    st.text_area(ctx.tr("nego.comment"), key=k("nego_comment"), max_chars=neg.MAX_TEXT)
     st.file_uploader(ctx.tr("nego.attach"), type=["pdf", "png", "jpg", "jpeg", "xlsx", "csv"],
-                     key="nego_file")
-    st.form_submit_button(ctx.tr("nego.post"), on_click=post_comment)
+                     key=k("nego_file"))
+    st.form_submit_button(ctx.tr("nego.post"), on_click=post_comment, args=(region,))
 
 st.button(ctx.tr("nego.reload"), icon=":material/refresh:", key="nego_reload")
-# What this render showed: the next write names it as the last event it saw.
-ss[seen_key] = row["last_event_id"]
+# What this render showed: each form's next write names it as the last event it saw.
+for form in ("proposal", "counter"):
+    ss[seen_key(form)] = row["last_event_id"]

@@ -39,6 +39,11 @@ def fmt(value: float | None) -> str:
 outcome_labels = {ctx.tr(f"nego.outcome.{o}"): o for o in neg.OUTCOMES}
 
 
+def seen_key(region: str) -> str:
+    """Where the resolve form keeps the region's last event id as it was drawn."""
+    return f"nego_review_seen_{cycle_id}_{region}"
+
+
 @ctx.guarded
 def resolve(region: str) -> None:
     """Callback: store the HRBP's outcome and note for one region."""
@@ -48,10 +53,14 @@ def resolve(region: str) -> None:
             ctx.cursor(), user, cycle_id, region,
             outcome_labels.get(ss.get(f"nego_outcome_{region}")),
             ss.get(f"nego_note_{region}"),
-            expected_last_event=ss.get(f"nego_review_seen_{region}"),
+            expected_last_event=ss.get(seen_key(region)),
         )
     except neg.ValidationError as exc:
         ss[errors_key] = exc.errors
+    except neg.StaleWriteError as exc:
+        # "East changed: lead_east proposed 131 at 14:02. Check and send again."
+        ss[errors_key] = {}
+        ss["nego_review_alert"] = (None, {}, exc.text(ctx.lang(), labels))
     except (neg.NegotiationError, PermissionError) as exc:
         ss[errors_key] = {}
         ss["nego_review_alert"] = (
@@ -92,6 +101,17 @@ for row in queue.to_dict("records"):
         st.subheader(ctx.tr("nego.review_item", region=plain(labels.get(region, region)), value=fmt(row["proposal_value"]),
                             suggestion=fmt(row["proposal_suggestion"]),
                             gap=f"{row['gap']:.0%}"))
+        if row["current_source"] != "proposal":
+            # Where the region stands now (e.g. already agreed at a counter of 203).
+            st.caption(ctx.tr(
+                "nego.now_at", value=fmt(row["current_value"]),
+                source=ctx.tr(f"nego.source.{row['current_source']}"),
+                status=ctx.tr(f"nego.region_status.{row['status']}"),
+            ))
+        if row["hr_override_reason"]:
+            st.warning(ctx.tr("nego.hr_override_queue", actor=plain(row["hr_override_by"])),
+                       icon=":material/gpp_maybe:")
+            st.text(row["hr_override_reason"])
         st.caption(ctx.tr("nego.proposed_by", actor=plain(row["proposed_by"]),
                           at=f"{pd.Timestamp(row['proposed_at']):%Y-%m-%d %H:%M}",
                           confidence=ctx.tr(f"nego.confidence.{row['confidence']}")))
@@ -130,7 +150,8 @@ for row in queue.to_dict("records"):
                 st.error(ctx.tr(errors["note"]))
             st.form_submit_button(ctx.tr("nego.resolve"), type="primary", on_click=resolve,
                                   args=(region,))
-    ss[f"nego_review_seen_{region}"] = row["last_event_id"]
+    # What this form showed: the resolve names it as the last event the HR partner saw.
+    ss[seen_key(region)] = row["last_event_id"]
 
 resolved = neg.review_queue(cur, user, cycle_id, include_resolved=True)
 resolved = resolved[resolved["review_outcome"].notna()]

@@ -33,3 +33,8 @@ def login(username: str, password: str = DEMO_PASSWORD, lang: str = "en") -> App
 def errors(at: AppTest) -> list[str]:
     """Texts of the error messages on the page."""
     return [e.value for e in at.error]
+
+
+def scoped(at: AppTest, name: str) -> str:
+    """The session key of a widget whose key is scoped by cycle and region (My region)."""
+    return next(k for k in at.session_state if str(k).startswith(f"{name}_"))

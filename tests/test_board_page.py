@@ -71,6 +71,11 @@ def test_board_respond_accept(seeded):
     form_buttons[0].click()
     at.run()
     assert not at.exception, at.exception
+    # The only proposal is flagged: accepting waits for HR (issue 12) unless overridden.
+    assert any("waiting for HR review" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_area(key="board_respond_override").input("HR partner is away; decided in the room.")
+    [b for b in at.button if b.label == "Send response"][0].click()
+    at.run()
     assert any("Response recorded" in s.value for s in at.success), [e.value for e in at.error]
 
 
@@ -229,6 +234,10 @@ def test_board_lock_asks_for_confirmation(seeded):
     at.run()
     assert not at.exception, at.exception
     assert neg.get_cycle(cur, seeded)["status"] == "open"  # not yet: a confirmation first
+    # The dialog states the agreed total against the company target (issue 12).
+    total = 100 * len(state)
+    want = f"{total:,} agreed, {1200 - total:,} below the company's 1,200."
+    assert any(want in m.value for m in at.markdown), [m.value for m in at.markdown]
     next(b for b in at.button if b.label == "Lock now").click()
     at.run()
     assert not at.exception, at.exception
@@ -280,3 +289,36 @@ def test_executive_creates_and_opens_a_cycle_from_the_board(seeded):
     assert not at.exception, at.exception
     assert neg.get_cycle(cur, made["id"])["status"] == "open"
     assert any("is open" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_board_shows_the_counter_and_the_agreed_number_beside_its_delta(seeded, app_env):
+    import streamlit as st
+
+    from ui import context as ctx
+
+    # The board caches by (cycle, version); another test's database can share both.
+    st.cache_data.clear()
+
+    cur = ctx.connection().cursor()
+    exec_user = auth.load_user(cur, "exec")
+    state = neg.cycle_state(cur, seeded).set_index("region")
+    region = "south"
+    seen = state.loc[region, "last_event_id"]
+    neg.respond(cur, exec_user, seeded, region, "counter", counter_value=203,
+                reason="Pipeline supports it.",
+                expected_last_event=None if pd.isna(seen) else int(seen))
+    at = _board(login("exec"))
+    shown = at.dataframe[0].value
+    row = shown[shown["Region"] == "South"].iloc[0]
+    suggestion = float(str(row["Suggestion"]).replace(",", ""))
+    assert (row["Current number"], row["From"]) == ("203", "counter-offer")
+    assert row["Δ vs suggestion"] == f"{(203 - suggestion) / suggestion * 100:+.1f}%"
+    lead = auth.load_user(cur, "lead_south")
+    neg.accept_counter(cur, lead, seeded, region,
+                       expected_last_event=int(neg.cycle_state(cur, seeded).set_index(
+                           "region").loc[region, "last_event_id"]))
+    st.cache_data.clear()
+    at = _board(login("exec"))
+    shown = at.dataframe[0].value
+    row = shown[shown["Region"] == "South"].iloc[0]
+    assert (row["Current number"], row["From"]) == ("203", "agreed")

@@ -18,7 +18,7 @@ import pytest
 from calibration import auth, demo, exports, importer
 from calibration import negotiation as neg
 from calibration.store import connect
-from tests.apptest_helpers import login
+from tests.apptest_helpers import login, scoped
 from tests.factories import ROOT, snapshot
 from tests.nego_fixtures import ANALYST, EXEC, GOOD, HRBP, LEAD_EAST, make_run
 from ui.text import plain
@@ -481,13 +481,13 @@ def test_my_region_shows_comment_as_text_and_refuses_100k(hostile_app) -> None:
     assert CORPUS["html"] in _texts(at)
     # The widgets cap typing at the service's limit; a longer value never reaches it.
     for key in ("nego_just", "nego_support", "nego_risk", "nego_comment"):
-        assert at.text_area(key=key).max_chars == neg.MAX_TEXT
-    at.text_area(key="nego_just").input(LONG)
+        assert at.text_area(key=scoped(at, key)).max_chars == neg.MAX_TEXT
+    at.text_area(key=scoped(at, "nego_just")).input(LONG)
     next(b for b in at.button if b.label == "Submit proposal").click()
     at.run()
     assert not at.exception, at.exception
     # The over-long value never reaches the service (a browser stops typing at the limit).
-    assert len(at.text_area(key="nego_just").value or "") <= neg.MAX_TEXT
+    assert len(at.text_area(key=scoped(at, "nego_just")).value or "") <= neg.MAX_TEXT
 
 
 def test_sidebar_shows_hostile_display_name_as_text(hostile_app) -> None:

@@ -206,7 +206,9 @@ def test_stale_write_refused(cur):
                 expected_last_event=first)
     with pytest.raises(neg.StaleWriteError) as err:
         neg.propose(cur, LEAD_EAST, cid, "east", 205, **GOOD, expected_last_event=first)
-    assert "changed by exec at" in str(err.value) and "reload" in str(err.value)
+    # Says what changed (issue 12): region, who, what and when.
+    assert "east changed: exec countered with 215 at" in str(err.value)
+    assert "Check and send again" in str(err.value)
     assert err.value.actor == "exec"
     # a comment does not make a proposal stale
     neg.add_comment(cur, EXEC, cid, "east", "Let's talk")

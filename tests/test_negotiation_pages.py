@@ -7,7 +7,7 @@ import pytest
 from calibration import demo
 from calibration import negotiation as neg
 from calibration.store import connect
-from tests.apptest_helpers import errors, login
+from tests.apptest_helpers import errors, login, scoped
 from tests.nego_fixtures import ANALYST, EXEC, GOOD, make_run
 
 JUST = "Search interest fell 12% and a key renewal slipped to Q2."
@@ -39,9 +39,9 @@ def fill(at, value: float, justification: str = JUST, support: str = "One more A
          risk: str = "Renewal in doubt"):
     at.number_input(key=next(k for k in at.session_state if str(k).startswith("nego_value_"))
                     ).set_value(value)
-    at.text_area(key="nego_just").input(justification)
-    at.text_area(key="nego_support").input(support)
-    at.text_area(key="nego_risk").input(risk)
+    at.text_area(key=scoped(at, "nego_just")).input(justification)
+    at.text_area(key=scoped(at, "nego_support")).input(support)
+    at.text_area(key=scoped(at, "nego_risk")).input(risk)
 
 
 def submit(at):
@@ -54,7 +54,7 @@ def test_form_labels_in_english_and_chinese(seeded):
     at = my_region()
     labels = {w.label for w in at.text_area} | {w.label for w in at.number_input}
     assert {"Proposed target", "Justification", "Support needed", "Risk"} <= labels
-    assert at.radio(key="nego_conf").label == "Confidence"
+    assert at.radio(key=scoped(at, "nego_conf")).label == "Confidence"
     assert any(b.label == "Submit proposal" for b in at.button)
     zh = my_region("zh")
     assert {"提报目标", "理由", "所需支持", "风险"} <= (
@@ -81,11 +81,11 @@ def test_lead_submits_and_field_errors_show(seeded):
                                                                              "proposed")
     con.close()
     # a revision starts from the stored text; no widget/session-state warnings
-    assert at.text_area(key="nego_just").value == JUST
-    assert at.radio(key="nego_conf").value == "medium"
+    assert at.text_area(key=scoped(at, "nego_just")).value == JUST
+    assert at.radio(key=scoped(at, "nego_conf")).value == "medium"
     assert not [w.value for w in at.warning if "Session State" in w.value]
     at.run()
-    assert at.text_area(key="nego_just").value == JUST and not at.exception
+    assert at.text_area(key=scoped(at, "nego_just")).value == JUST and not at.exception
 
 
 def test_dissent_warning_before_submit_and_hr_resolves(seeded):
@@ -133,7 +133,9 @@ def test_stale_write_shows_reload_message(seeded):
                 expected_last_event=int(seen))
     fill(at, 205)
     submit(at)
-    assert any("changed by exec at" in e and "reload" in e for e in errors(at)), errors(at)
+    # What changed, by region name (issue 12).
+    assert any(e.startswith("East changed: exec countered with 215 at")
+               and e.endswith("Check and send again.") for e in errors(at)), errors(at)
     # the page now shows the counter-offer; accepting it works
     assert any("Counter-offer from exec" in h.value for h in at.subheader)
     next(b for b in at.button if b.label == "Accept counter-offer").click()
@@ -147,7 +149,7 @@ def test_stale_write_shows_reload_message(seeded):
 def test_comment_on_my_region(seeded):
     path, cid = seeded
     at = my_region()
-    at.text_area(key="nego_comment").input("=cmd|' /C calc'!A0 <script>x</script>")
+    at.text_area(key=scoped(at, "nego_comment")).input("=cmd|' /C calc'!A0 <script>x</script>")
     next(b for b in at.button if b.label == "Post").click()
     at.run()
     assert not at.exception and not errors(at)

@@ -182,6 +182,16 @@ def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     return negotiation.cycle_choices(cur, lang())
 
 
+def default_cycle(cur: duckdb.DuckDBPyConnection, user: User) -> int | None:
+    """The cycle the picker starts on: the one that needs this person (a lead with an
+    unsigned letter lands on that cycle, not on last quarter's)."""
+    try:
+        from calibration import negotiation
+    except ImportError:
+        return None
+    return negotiation.cycle_needing(cur, user)
+
+
 def metric_select(label: str, metrics: list[str], key: str) -> str:
     """A select of the stored metrics, new_customers first when there is one (the demo's)."""
     default = metrics.index("new_customers") if "new_customers" in metrics else 0

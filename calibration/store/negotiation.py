@@ -141,13 +141,16 @@ def suggestion_row(
 def region_decisions(
     cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str, kinds: tuple[str, ...]
 ) -> list[dict]:
-    """A region's events of the given kinds, newest first: id, kind, actor, at."""
+    """A region's events of the given kinds, newest first: id, kind, actor, at, value, region,
+    payload."""
     rows = cur.execute(
-        f"SELECT id, kind, actor, \"at\" FROM events WHERE cycle_id = ? AND region = ?"
+        f"SELECT id, kind, actor, \"at\", value, region, payload FROM events"
+        f" WHERE cycle_id = ? AND region = ?"
         f" AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY id DESC",
         [cycle_id, region, *kinds],
     ).fetchall()
-    return [{"id": int(r[0]), "kind": r[1], "actor": r[2], "at": r[3]} for r in rows]
+    return [{"id": int(r[0]), "kind": r[1], "actor": r[2], "at": r[3], "value": r[4],
+             "region": r[5], "payload": r[6]} for r in rows]
 
 
 def last_event(cur: duckdb.DuckDBPyConnection) -> tuple[int, str]:
@@ -175,16 +178,23 @@ def last_region_event(
     """The newest event of the given kinds for a region (or the cycle when region is None)."""
     marks = ", ".join("?" * len(kinds))
     if region is None:
-        sql = f"SELECT id, actor, \"at\" FROM events WHERE cycle_id = ? AND kind IN ({marks})"
+        sql = (
+            f"SELECT id, actor, \"at\", kind, value, region, payload FROM events"
+            f" WHERE cycle_id = ? AND kind IN ({marks})"
+        )
         params: list = [cycle_id, *kinds]
     else:
         sql = (
-            f"SELECT id, actor, \"at\" FROM events WHERE cycle_id = ? AND region = ?"
-            f" AND kind IN ({marks})"
+            f"SELECT id, actor, \"at\", kind, value, region, payload FROM events"
+            f" WHERE cycle_id = ? AND region = ? AND kind IN ({marks})"
         )
         params = [cycle_id, region, *kinds]
     rows = cur.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchall()
-    return {"id": int(rows[0][0]), "actor": rows[0][1], "at": rows[0][2]} if rows else None
+    if not rows:
+        return None
+    r = rows[0]
+    return {"id": int(r[0]), "actor": r[1], "at": r[2], "kind": r[3], "value": r[4],
+            "region": r[5], "payload": r[6]}
 
 
 def insert_event(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
@@ -330,3 +340,32 @@ def table_count(cur: duckdb.DuckDBPyConnection, table: str) -> int:
 def letter_anchors(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
     """(letter_id, content_json) of every letter version (their chain anchors)."""
     return cur.execute("SELECT letter_id, content_json FROM letters ORDER BY letter_id").fetchall()
+
+
+def unsigned_letters(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, regions: list[str]
+) -> list[str]:
+    """Of `regions`, those of the cycle whose newest letter has no lead signature.
+
+    A region of the locked cycle with no letter yet counts too: it is waiting for one.
+    """
+    rows = cur.execute(
+        """
+        WITH mine AS (
+            SELECT DISTINCT region FROM events
+            WHERE cycle_id = ? AND list_contains(?::VARCHAR[], region)
+              AND kind IN ('proposal', 'response', 'counter_accepted')
+        ), newest AS (
+            SELECT region, max(letter_id) AS letter_id FROM letters
+            WHERE cycle_id = ? GROUP BY region
+        )
+        SELECT m.region FROM mine m LEFT JOIN newest n ON n.region = m.region
+        WHERE n.letter_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM letter_signatures s WHERE s.letter_id = n.letter_id
+              AND s.role = 'lead'
+        )
+        ORDER BY m.region
+        """,
+        [int(cycle_id), list(regions), int(cycle_id)],
+    ).fetchall()
+    return [r[0] for r in rows]
