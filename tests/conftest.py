@@ -72,6 +72,11 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             partial = root / "demo-template.partial.duckdb"
             partial.unlink(missing_ok=True)
             _seed_demo(partial)
+            # The audit key and checkpoints beside the file move with it (see copy_demo).
+            for suffix in (".audit-key", ".audit-checkpoints"):
+                side = Path(str(partial) + suffix)
+                if side.exists():
+                    os.replace(side, str(path) + suffix)
             os.replace(partial, path)
     return path
 
