@@ -8,10 +8,11 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from calibration import auth, tracking_service
-from calibration.demo import DEMO_PASSWORD, is_demo
+from calibration.accounts import auth
+from calibration.demo.workshop import DEMO_PASSWORD, is_demo
 from calibration.i18n import LANGS
 from calibration.store import StoreError
+from calibration.tracking import service as tracking_service
 from ui import context as ctx
 from ui.join_link import accept_join_link
 from ui.text import plain

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration import board, charts_board
+from calibration.board import charts as charts_board
+from calibration.board import table as board
 
 REGIONS = 200
 PARENTS = 10

@@ -21,8 +21,9 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
 
 def run() -> str:
     """Markdown section: server time of the board's tick and page runs with 200 regions."""
-    from calibration import auth, board_service
-    from calibration import negotiation as neg
+    from calibration.accounts import auth
+    from calibration.board import service as board_service
+    from calibration.negotiation import service as neg
     from tests.apptest_helpers import login
     from tests.browser.load_data import PASSWORD, region_ids, seed_workshop
     from ui import context as ctx

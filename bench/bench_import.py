@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from bench.common import timed
-from calibration import importer
-from calibration.auth import SYSTEM
+from calibration.accounts.auth import SYSTEM
+from calibration.data import importer
 from calibration.store import connect
 
 ROWS = 1_000_000

@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from calibration.letter_doc import LetterContent, Signature, SupportItem, content_sha256
-from calibration.letter_pdf import find_cjk_font, letter_filename, render_letter, warm_fonts
-from calibration.letter_zip import zip_letters
+from calibration.letters.archive import zip_letters
+from calibration.letters.content import LetterContent, Signature, SupportItem, content_sha256
+from calibration.letters.pdf.render import find_cjk_font, letter_filename, render_letter, warm_fonts
 
 REGIONS = 200
 RUNS = 3
@@ -99,7 +99,7 @@ def _cold_font_build_seconds() -> float:
     with tempfile.TemporaryDirectory() as cache:
         script = (
             "import time; t = time.perf_counter();"
-            "from calibration.letter_pdf import warm_fonts; warm_fonts();"
+            "from calibration.letters.pdf.render import warm_fonts; warm_fonts();"
             "print(time.perf_counter() - t)"
         )
         env = {**os.environ, "CALIBRATE_FONT_CACHE": cache}

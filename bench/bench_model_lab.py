@@ -35,7 +35,7 @@ def _time(at, change) -> float:
 
 def run() -> str:
     """Markdown section: median server time of new and cached settings and a region switch."""
-    from calibration import demo
+    from calibration.demo import workshop as demo
     from calibration.store import connect
 
     folder = Path(tempfile.mkdtemp(prefix="bench-lab-"))

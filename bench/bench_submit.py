@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from calibration import negotiation as neg
-from calibration.auth import User
+from calibration.accounts.auth import User
+from calibration.negotiation import service as neg
 from calibration.store import connect
 
 EXEC = User("exec", "Exec", "executive")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration import tracking as tr
+from calibration.tracking import path as tr
 
 REGIONS = 200
 PERIOD = "2026Q1"
@@ -106,7 +106,7 @@ def run() -> str:
             f"{int(behind['lead_days'].min())} | {sm['false_alarms']}/{sm['made']} |"
         )
     lines = [
-        "## Tracking core (calibration/tracking.py)",
+        "## Tracking core (calibration/tracking/path.py)",
         "",
         f"{REGIONS} regions x 90 days ({PERIOD}), best and median of {REPEATS} runs; "
         f"Python {platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__}, "

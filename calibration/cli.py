@@ -10,16 +10,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from calibration import auth, demo, importer, settings
+from calibration import settings
+from calibration.accounts import auth
+from calibration.data import importer
+from calibration.demo import workshop as demo
 from calibration.store import StoreError, connect
 from calibration.store import users as uq
 
 # Feature modules that add subcommands with register(subparsers).
 FEATURE_MODULES = (
-    "calibration.cli_model",
-    "calibration.cli_negotiation",
-    "calibration.cli_tracking",
-    "calibration.cli_letters",
+    "calibration.modeling.cli",
+    "calibration.negotiation.cli",
+    "calibration.tracking.cli",
+    "calibration.letters.cli",
 )
 
 
@@ -60,7 +63,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(result.summary())
     if args.kind == "actuals" and result.source_id:
         # New actuals: tracked cycles raise their alerts now, not at the next page visit.
-        from calibration import tracking_service
+        from calibration.tracking import service as tracking_service
 
         for ev in tracking_service.evaluate_all(con.cursor(), auth.SYSTEM):
             print(f"tracking as of {ev.as_of}: {ev.recorded} new event(s)")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from calibration import auth
+from calibration.accounts import auth
 from calibration.store import users as uq
 from ui import context as ctx
 from ui.text import plain

@@ -8,9 +8,14 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import streamlit as st
 
-from calibration import board, board_service, charts_board, join, negotiation, settings
-from calibration.auth import User
+from calibration import settings
+from calibration.accounts import join
+from calibration.accounts.auth import User
+from calibration.board import charts as charts_board
+from calibration.board import service as board_service
+from calibration.board import table as board
 from calibration.i18n import t
+from calibration.negotiation import service as negotiation
 from ui import context as ctx
 from ui import cycle_setup
 from ui.text import plain, plain_values

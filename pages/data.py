@@ -3,8 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from calibration import charts, data_service, importer, tracking_service
+from calibration.data import charts, importer
+from calibration.data import service as data_service
 from calibration.i18n import name_of
+from calibration.tracking import service as tracking_service
 from ui import context as ctx
 from ui.text import plain
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from calibration import tracking_service
+from calibration.tracking import service as tracking_service
 from ui import context as ctx
 from ui.text import plain
 

@@ -1,16 +1,16 @@
 """Letters: each region's consensus letter for the chosen cycle, signing, downloads, export.
 
-Thin: every read and write goes through calibration.letters. PDFs are rendered when a
+Thin: every read and write goes through calibration.letters.service. PDFs are rendered when a
 download is clicked (deferred download data), and archived before they are handed out.
 """
 
 import pandas as pd
 import streamlit as st
 
-from calibration import auth
-from calibration import letters as lt
-from calibration import negotiation as neg
+from calibration.accounts import auth
 from calibration.i18n import region_name
+from calibration.letters import service as lt
+from calibration.negotiation import service as neg
 from ui import context as ctx
 from ui.text import plain
 

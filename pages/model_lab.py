@@ -5,8 +5,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from calibration import baseline, charts_model, data_service, settings
-from calibration import negotiation as neg
+from calibration import settings
+from calibration.data import service as data_service
+from calibration.modeling import charts as charts_model
+from calibration.modeling import service as baseline
+from calibration.negotiation import service as neg
 from calibration.periods import parse_period
 from calibration.store import data as dq
 from ui import context as ctx

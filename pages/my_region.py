@@ -1,11 +1,12 @@
 """My region (lead): history and suggestion, the proposal form, counter-offers, revisions,
-comments and evidence. Thin: every read and write goes through calibration.negotiation."""
+comments and evidence. Thin: every read and write goes through calibration.negotiation.service."""
 
 import pandas as pd
 import streamlit as st
 
-from calibration import charts, data_service
-from calibration import negotiation as neg
+from calibration.data import charts
+from calibration.data import service as data_service
+from calibration.negotiation import service as neg
 from ui import context as ctx
 from ui.text import plain, plain_values
 

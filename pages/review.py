@@ -1,11 +1,11 @@
 """Review queue (HRBP): flagged proposals with their three fields and the gap; resolve each
-with an outcome and a note; talk in the region's thread. Thin: calls calibration.negotiation."""
+with an outcome and a note; talk in the region's thread. Thin: calls calibration.negotiation.service."""
 
 import pandas as pd
 import streamlit as st
 
-from calibration import data_service
-from calibration import negotiation as neg
+from calibration.data import service as data_service
+from calibration.negotiation import service as neg
 from ui import context as ctx
 from ui.text import plain, plain_values
 

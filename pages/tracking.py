@@ -4,8 +4,9 @@ root-cause form, support delivery, and forecast value added after the period."""
 import pandas as pd
 import streamlit as st
 
-from calibration import charts_tracking, tracking_service
 from calibration.i18n import name_of
+from calibration.tracking import charts as charts_tracking
+from calibration.tracking import service as tracking_service
 from ui import context as ctx
 from ui.text import plain
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from calibration.demo import DEMO_PASSWORD
+from calibration.demo.workshop import DEMO_PASSWORD
 from tests.factories import ROOT
 
 TIMEOUT = 60

@@ -44,7 +44,7 @@ def small_demo(tmp_path: Path) -> Path:
 
 def _seed_demo(path: Path) -> None:
     """Seed the demo workshop into a new database file at path."""
-    from calibration.demo import init_database
+    from calibration.demo.workshop import init_database
 
     connection = connect(path)
     init_database(connection.cursor())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from itertools import count
 
-from calibration import auth, negotiation
+from calibration.accounts import auth
+from calibration.negotiation import service as negotiation
 from calibration.store import connect
 
 

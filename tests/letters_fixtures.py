@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from calibration import auth
-from calibration import negotiation as neg
-from calibration.auth import User
+from calibration.accounts import auth
+from calibration.accounts.auth import User
+from calibration.negotiation import service as neg
 from tests.nego_fixtures import ANALYST, GOOD, last_id, make_run
 
 PASSWORD = "correct-horse-1"

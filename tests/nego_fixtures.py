@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from calibration import negotiation as neg
-from calibration.auth import User
+from calibration.accounts.auth import User
+from calibration.negotiation import service as neg
 
 EXEC = User("exec", "Exec", "executive")
 ADMIN = User("admin", "Admin", "admin")

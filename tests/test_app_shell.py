@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from calibration import auth
-from calibration.demo import DEMO_ACCOUNTS
+from calibration.accounts import auth
+from calibration.demo.workshop import DEMO_ACCOUNTS
 from tests.apptest_helpers import errors, login, new_app
 from tests.factories import ROOT
 
@@ -72,8 +72,8 @@ def test_each_role_sees_exactly_its_pages(role):
 
 
 def test_join_link_through_the_router_signs_the_lead_in_once(app_env):
-    from calibration import join
-    from calibration import negotiation as neg
+    from calibration.accounts import join
+    from calibration.negotiation import service as neg
     from calibration.store import connect
     from tests.apptest_helpers import ROOT as APP_ROOT
 

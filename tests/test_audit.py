@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from calibration import negotiation as neg
 from calibration.cli import main as cli_main
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.nego_fixtures import GOOD, LEAD_EAST, open_cycle
 
@@ -141,7 +141,8 @@ def test_edit_of_covered_table_is_detected(demo_db, capsys, case):
 
 
 def test_service_writes_to_covered_tables_still_verify(demo_db, capsys):
-    from calibration import auth, tracking_service
+    from calibration.accounts import auth
+    from calibration.tracking import service as tracking_service
 
     con = connect(demo_db)
     cur = con.cursor()
@@ -256,8 +257,8 @@ def test_letter_pdf_carries_the_anchor(demo_db):
 
     from pypdf import PdfReader
 
-    from calibration.letter_pdf import render_letter
-    from calibration.letters import content_from_json
+    from calibration.letters.pdf.render import render_letter
+    from calibration.letters.service import content_from_json
 
     con = connect(demo_db)
     text = con.execute("SELECT content_json FROM letters ORDER BY letter_id DESC LIMIT 1").fetchone()

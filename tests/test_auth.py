@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from calibration import auth
-from calibration.auth import SYSTEM, AuthError, User
+from calibration.accounts import auth
+from calibration.accounts.auth import SYSTEM, AuthError, User
 from calibration.cli import main as cli_main
 from calibration.store import connect
 from calibration.store import users as uq

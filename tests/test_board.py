@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import auth, board, charts_board, join
+from calibration.accounts import auth, join
+from calibration.board import charts as charts_board
+from calibration.board import table as board
 
 # A fresh database per test comes from the `con` fixture in tests/conftest.py
 # (calibration.store.connect on a file in tmp_path).

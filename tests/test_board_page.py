@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from calibration import auth, demo
-from calibration import negotiation as neg
+from calibration.accounts import auth
+from calibration.demo import workshop as demo
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.apptest_helpers import login
 from tests.nego_fixtures import GOOD, make_run
@@ -109,7 +110,7 @@ def _join_app() -> None:
 def test_join_link_signs_the_lead_in_once(seeded, app_env):
     from streamlit.testing.v1 import AppTest
 
-    from calibration import join
+    from calibration.accounts import join
 
     con = connect(app_env)
     [(_, url)] = join.create_join_links(
@@ -179,7 +180,8 @@ def test_board_counter_needs_a_value_and_a_reason(seeded):
 
 
 def test_board_counts_signed_letters_of_a_closed_cycle(seeded, app_env):
-    from calibration import board_service, letters
+    from calibration.board import service as board_service
+    from calibration.letters import service as letters
 
     con = connect(app_env)
     cur = con.cursor()

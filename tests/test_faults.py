@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from calibration import auth, negotiation
+from calibration.accounts import auth
 from calibration.cli import main as cli_main
+from calibration.negotiation import service as negotiation
 from calibration.store import connect
 from tests.factories import ROOT
 

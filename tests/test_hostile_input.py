@@ -15,8 +15,11 @@ import re
 import pandas as pd
 import pytest
 
-from calibration import auth, demo, exports, importer
-from calibration import negotiation as neg
+from calibration import exports
+from calibration.accounts import auth
+from calibration.data import importer
+from calibration.demo import workshop as demo
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.apptest_helpers import login, scoped
 from tests.factories import ROOT, snapshot
@@ -258,7 +261,7 @@ def bombs() -> dict[str, tuple[bytes, str]]:
                                   "wide.xlsx", "longcell.xlsx", "wide.csv", "cell.csv",
                                   "cell_small.csv"])
 def test_bombs_refused_before_parsing_and_change_nothing(cur, bombs, name: str) -> None:
-    from calibration import data_service
+    from calibration.data import service as data_service
 
     importer.import_bytes(cur, auth.SYSTEM, "history", "ok.csv", HISTORY)
     before = snapshot(cur)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calibration import auth, importer
-from calibration.auth import SYSTEM, User
+from calibration.accounts import auth
+from calibration.accounts.auth import SYSTEM, User
 from calibration.cli import main as cli_main
+from calibration.data import importer
 from calibration.exports import csv_bytes, xlsx_bytes
 from calibration.store import data as q
 from tests.factories import ROOT, snapshot
@@ -289,7 +290,7 @@ def test_loop_through_stored_regions_is_refused(cur):
 
 
 def test_cycle_name_length_and_period_year_limits(cur):
-    from calibration import negotiation as neg
+    from calibration.negotiation import service as neg
     from tests.nego_fixtures import EXEC
 
     with pytest.raises(neg.ValidationError) as err:

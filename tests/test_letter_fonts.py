@@ -9,8 +9,8 @@ import pytest
 from fontTools.cffLib import CFFFontSet
 from pypdf import PdfReader
 
-from calibration import letter_pdf
-from calibration.letter_pdf import render_letter
+from calibration.letters.pdf import render as letter_pdf
+from calibration.letters.pdf.render import render_letter
 from tests.test_letter_pdf import east, signed
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from calibration import letter_pdf
-from calibration.letter_doc import (
+from calibration.letters.archive import zip_letters
+from calibration.letters.content import (
     LetterContent,
     Signature,
     SupportItem,
@@ -25,7 +25,8 @@ from calibration.letter_doc import (
     content_sha256,
     signature_matches,
 )
-from calibration.letter_pdf import (
+from calibration.letters.pdf import render as letter_pdf
+from calibration.letters.pdf.render import (
     CjkFontMissingError,
     clean_text,
     embedded_content_sha256,
@@ -35,7 +36,6 @@ from calibration.letter_pdf import (
     render_letter,
     wrap_text,
 )
-from calibration.letter_zip import zip_letters
 
 ROOT = Path(__file__).resolve().parent.parent
 POPPLER = shutil.which("pdftotext") and shutil.which("pdffonts")
@@ -257,7 +257,7 @@ def test_rendering_is_deterministic_across_processes(rendered: dict[str, bytes])
         "import hashlib, sys\n"
         f"sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
         "from test_letter_pdf import east, signed\n"
-        "from calibration.letter_pdf import render_letter\n"
+        "from calibration.letters.pdf.render import render_letter\n"
         "c = east(); print(hashlib.sha256(render_letter(c, signed(c, 'lead'), 'zh')).hexdigest())\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -11,9 +11,10 @@ import zipfile
 
 import pytest
 
-from calibration import auth, letters
-from calibration import negotiation as neg
-from calibration.letter_doc import content_sha256
+from calibration.accounts import auth
+from calibration.letters import service as letters
+from calibration.letters.content import content_sha256
+from calibration.negotiation import service as neg
 from calibration.store import transaction
 from tests.factories import ROOT
 from tests.letters_fixtures import PASSWORD, locked_cycle, make_accounts

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from calibration import auth, letters
-from calibration import negotiation as neg
-from calibration.demo import DEMO_PASSWORD
+from calibration.accounts import auth
+from calibration.demo.workshop import DEMO_PASSWORD
+from calibration.letters import service as letters
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.apptest_helpers import errors, login
 

@@ -10,9 +10,10 @@ import threading
 
 import pytest
 
-from calibration import importer, letters
-from calibration import negotiation as neg
-from calibration.letter_pdf import render_letter
+from calibration.data import importer
+from calibration.letters import service as letters
+from calibration.letters.pdf.render import render_letter
+from calibration.negotiation import service as neg
 from calibration.store import connect, transaction
 from calibration.store import letters as lq
 from calibration.store import negotiation as nq
@@ -100,7 +101,8 @@ def test_regions_import_after_lock_keeps_signed_letters_byte_identical(
 
 
 def test_board_and_tracking_of_a_locked_cycle_show_the_frozen_regions(cur):
-    from calibration import board_service, tracking_service
+    from calibration.board import service as board_service
+    from calibration.tracking import service as tracking_service
 
     users = make_accounts(cur)
     _import_regions(cur, REGIONS_AT_LOCK)

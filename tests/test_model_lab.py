@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from calibration import auth, charts_model
+from calibration.accounts import auth
+from calibration.modeling import charts as charts_model
 from tests.apptest_helpers import errors, login
 
 
@@ -66,7 +67,7 @@ def test_charts_build() -> None:
 
 
 def test_model_lab_compares_with_published_run_and_publishes_a_new_one(lab, app_env) -> None:
-    from calibration import negotiation as neg
+    from calibration.negotiation import service as neg
     from calibration.store import connect
 
     titles = [s.value for s in lab.subheader]

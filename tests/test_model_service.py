@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calibration import baseline
 from calibration.cli import main
+from calibration.modeling import service as baseline
 from calibration.periods import parse_series
 from calibration.store import connect, transaction
 from calibration.store import data as dq

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from calibration import negotiation as neg
+from calibration.negotiation import service as neg
 from tests.nego_fixtures import (
     ADMIN,
     ANALYST,

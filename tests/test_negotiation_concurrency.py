@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from calibration import negotiation as neg
-from calibration.auth import User
+from calibration.accounts.auth import User
+from calibration.negotiation import service as neg
 from tests.nego_fixtures import ANALYST, EXEC, GOOD, make_run
 
 

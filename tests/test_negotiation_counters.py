@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calibration import negotiation as neg
+from calibration.negotiation import service as neg
 from tests.nego_fixtures import EXEC, GOOD, LEAD_EAST, LEAD_SOUTH, last_id, open_cycle
 
 

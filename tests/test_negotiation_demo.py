@@ -7,13 +7,13 @@ import types
 
 import pandas as pd
 
-from calibration import demo
-from calibration import negotiation as neg
-from calibration.auth import SYSTEM
+from calibration.accounts.auth import SYSTEM
+from calibration.demo import workshop as demo
+from calibration.negotiation import service as neg
 
 
 def _fake_baseline() -> types.ModuleType:
-    mod = types.ModuleType("calibration.baseline")
+    mod = types.ModuleType("calibration.modeling.service")
     suggestions = {"east": 220.0, "south": 200.0, "north": 180.0}
 
     def suggest(cur, metric, period, **_):
@@ -34,7 +34,7 @@ def _fake_baseline() -> types.ModuleType:
 
 def test_demo_seeds_open_cycle(cur, small_demo, monkeypatch):
     monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(small_demo))
-    monkeypatch.setitem(sys.modules, "calibration.baseline", _fake_baseline())
+    monkeypatch.setitem(sys.modules, "calibration.modeling.service", _fake_baseline())
     demo.load_demo(cur)
     (cycle,) = neg.list_cycles(cur)
     assert (cycle["status"], cycle["metric"], cycle["period"], cycle["company_target"],
@@ -48,6 +48,6 @@ def test_demo_seeds_open_cycle(cur, small_demo, monkeypatch):
 
 def test_demo_without_baseline_skips(cur, small_demo, monkeypatch):
     monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(small_demo))
-    monkeypatch.setitem(sys.modules, "calibration.baseline", None)  # import fails
+    monkeypatch.setitem(sys.modules, "calibration.modeling.service", None)  # import fails
     demo.load_demo(cur)
     assert neg.list_cycles(cur) == []

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from calibration import board
-from calibration import negotiation as neg
-from calibration.auth import User
+from calibration.accounts.auth import User
+from calibration.board import table as board
+from calibration.negotiation import service as neg
 from tests.nego_fixtures import (
     ANALYST,
     EXEC,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from calibration import cli
-from calibration import negotiation as neg
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.nego_fixtures import ANALYST, EXEC, GOOD, HRBP, LEAD_EAST, LEAD_SOUTH, open_cycle
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from calibration import demo
-from calibration import negotiation as neg
+from calibration.demo import workshop as demo
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.apptest_helpers import errors, login, scoped
 from tests.nego_fixtures import ANALYST, EXEC, GOOD, make_run
@@ -123,7 +123,7 @@ def test_stale_write_shows_reload_message(seeded):
     path, cid = seeded
     con = connect(path)
     cur = con.cursor()
-    from calibration.auth import load_user
+    from calibration.accounts.auth import load_user
 
     neg.propose(cur, load_user(cur, "lead_east"), cid, "east", 200, **GOOD,
                 expected_last_event=None)
@@ -169,7 +169,7 @@ def test_attachment_listed_with_download(seeded):
     path, cid = seeded
     con = connect(path)
     cur = con.cursor()
-    from calibration.auth import load_user
+    from calibration.accounts.auth import load_user
 
     neg.add_attachment(cur, load_user(cur, "lead_east"), cid, "east", "renewal.pdf",
                        b"%PDF-1.4\n%%EOF\n", note="Renewal status")

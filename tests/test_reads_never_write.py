@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from calibration import demo, importer, letters
-from calibration import negotiation as neg
-from calibration import tracking_service as ts
-from calibration.auth import SYSTEM
-from calibration.demo import init_database
+from calibration.accounts.auth import SYSTEM
+from calibration.data import importer
+from calibration.demo import workshop as demo
+from calibration.demo.workshop import init_database
+from calibration.letters import service as letters
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from calibration.store.core import table_row_counts
+from calibration.tracking import service as ts
 from tests.apptest_helpers import login
 from tests.factories import ROOT, write_small_demo
 from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle

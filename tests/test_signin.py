@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from calibration import auth
-from calibration.auth import SYSTEM, AuthError
+from calibration.accounts import auth
+from calibration.accounts.auth import SYSTEM, AuthError
 from calibration.i18n import t
 from calibration.store import connect
 

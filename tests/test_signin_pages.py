@@ -8,9 +8,9 @@ import logging
 import duckdb
 import pytest
 
-from calibration import demo
-from calibration import negotiation as neg
-from calibration.auth import username_tag
+from calibration.accounts.auth import username_tag
+from calibration.demo import workshop as demo
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.apptest_helpers import errors, login, new_app
 from tests.nego_fixtures import ANALYST, EXEC, make_run

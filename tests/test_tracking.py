@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import charts_tracking as ct
-from calibration import tracking as tr
 from calibration.i18n import LANGS, t
+from calibration.tracking import charts as ct
+from calibration.tracking import path as tr
 
 START = pd.Timestamp("2026-01-01")
 N = 90  # days in 2026Q1

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from calibration import demo, importer
-from calibration import tracking_service as ts
-from calibration.auth import SYSTEM
-from calibration.demo import init_database
+from calibration.accounts.auth import SYSTEM
+from calibration.data import importer
+from calibration.demo import workshop as demo
+from calibration.demo.workshop import init_database
 from calibration.store import connect
+from calibration.tracking import service as ts
 from tests.apptest_helpers import errors, login
 from tests.factories import ROOT, write_small_demo
 from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle

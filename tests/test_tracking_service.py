@@ -12,10 +12,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from calibration import importer
-from calibration import tracking_service as ts
-from calibration.auth import SYSTEM
+from calibration.accounts.auth import SYSTEM
+from calibration.data import importer
 from calibration.store import tracking as tq
+from calibration.tracking import service as ts
 from tests.factories import ROOT, snapshot
 from tests.tracking_fixtures import (
     ANALYST,

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from calibration import auth, cli, exports
+from calibration import cli, exports
+from calibration.accounts import auth
 from tests.apptest_helpers import login
 from tests.factories import ROOT
 from tests.user_text_fixtures import HOSTILE, make_hostile
@@ -124,7 +125,7 @@ def test_backtest_predictions_csv_neutralises_formulas(tmp_path, monkeypatch, db
         "lower80": [0.5] * 4, "upper80": [2.0] * 4, "actual": [1.0] * 4,
     })
     monkeypatch.setattr(
-        "calibration.baseline.run_backtest",
+        "calibration.modeling.service.run_backtest",
         lambda *a, **k: {"predictions": pred, "origins": ["2025Q1"], "methods": {}, "seconds": 0},
     )
     out = tmp_path / "pred.csv"
@@ -145,7 +146,7 @@ def test_grids_offer_no_builtin_csv_download() -> None:
 
 def test_board_change_toast_shows_region_name_as_text(hostile_db) -> None:
     """The toast announcing a new proposal names the region: escaped, not Markdown."""
-    from calibration import negotiation as neg
+    from calibration.negotiation import service as neg
     from ui import context as ctx
 
     at = login("exec")

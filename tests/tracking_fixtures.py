@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from calibration import importer
-from calibration.auth import SYSTEM, User
+from calibration.accounts.auth import SYSTEM, User
+from calibration.data import importer
 from calibration.store import transaction
 from calibration.store import users as uq
 from calibration.store.core import utcnow
-from calibration.tracking_service import TrackedCycle, cycle_from_targets
+from calibration.tracking.service import TrackedCycle, cycle_from_targets
 
 METRIC = "new_customers"
 EXEC = User("exec", "Chen Wei", "executive")
@@ -73,8 +73,8 @@ def negotiated_cycle(
 
     Leads are the accounts `lead_<region>` (the demo's); east's lead asks for one more AE.
     """
-    from calibration import auth
-    from calibration import negotiation as neg
+    from calibration.accounts import auth
+    from calibration.negotiation import service as neg
 
     run = pd.DataFrame(
         {

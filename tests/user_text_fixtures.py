@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from calibration import auth
-from calibration import negotiation as neg
-from calibration import tracking_service as ts
+from calibration.accounts import auth
+from calibration.negotiation import service as neg
 from calibration.store import connect, transaction
 from calibration.store import tracking as tq
+from calibration.tracking import service as ts
 
 HOSTILE = ("[click](http://evil.example) ![x](http://evil.example/i.png) :red[x] "
            "<img src=x onerror=alert(1)> **bold**")

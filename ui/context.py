@@ -13,7 +13,7 @@ import duckdb
 import streamlit as st
 
 from calibration import settings
-from calibration.auth import User
+from calibration.accounts.auth import User
 from calibration.i18n import DEFAULT_LANG, t
 from calibration.store import connect
 from ui.text import plain, plain_values
@@ -23,7 +23,7 @@ log = logging.getLogger("calibrate")
 
 @st.cache_resource(show_spinner=False)
 def _connection(path: str) -> duckdb.DuckDBPyConnection:
-    from calibration.demo import init_database
+    from calibration.demo.workshop import init_database
 
     if settings.read_only():
         return connect(path, read_only=True)
@@ -63,7 +63,7 @@ def require_user(page: str) -> User:
 
     Navigation already hides pages a role may not open; this is the second lock.
     """
-    from calibration.auth import pages_for
+    from calibration.accounts.auth import pages_for
 
     user = current_user()
     if user is None:
@@ -176,7 +176,7 @@ def show_error(exc: Exception) -> None:
 def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     """Cycles for the sidebar picker ([] until the negotiation feature is present)."""
     try:
-        from calibration import negotiation
+        from calibration.negotiation import service as negotiation
     except ImportError:
         return []
     return negotiation.cycle_choices(cur, lang())
@@ -186,7 +186,7 @@ def default_cycle(cur: duckdb.DuckDBPyConnection, user: User) -> int | None:
     """The cycle the picker starts on: the one that needs this person (a lead with an
     unsigned letter lands on that cycle, not on last quarter's)."""
     try:
-        from calibration import negotiation
+        from calibration.negotiation import service as negotiation
     except ImportError:
         return None
     return negotiation.cycle_needing(cur, user)

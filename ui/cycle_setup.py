@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from calibration import baseline
-from calibration import negotiation as neg
-from calibration.auth import User
+from calibration.accounts.auth import User
+from calibration.modeling import service as baseline
+from calibration.negotiation import service as neg
 from calibration.store import data as dq
 from ui import context as ctx
 from ui.text import plain

@@ -7,7 +7,7 @@ import logging
 import duckdb
 import streamlit as st
 
-from calibration import auth, join
+from calibration.accounts import auth, join
 from ui import context as ctx
 
 log = logging.getLogger("calibrate")

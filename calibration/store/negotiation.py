@@ -1,7 +1,7 @@
 """Queries for cycles, published suggestions, the decision log and attachments.
 
 Everything here is append-only: there is no UPDATE or DELETE. Callers hold the transaction
-(and, for events, the process-wide append lock in `calibration.negotiation`).
+(and, for events, the process-wide append lock in `calibration.negotiation.service`).
 """
 
 from __future__ import annotations

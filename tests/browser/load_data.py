@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration import auth, importer
+from calibration.accounts import auth
+from calibration.data import importer
 from calibration.store import connect
 from tests.browser.steps import seed_cycle
 from tests.factories import quarters

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from calibration import auth, baseline
-from calibration import negotiation as neg
+from calibration.accounts import auth
+from calibration.modeling import service as baseline
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.browser.conftest import open_page, sign_in, wait_idle
 

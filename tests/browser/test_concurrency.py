@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from calibration import negotiation as neg
+from calibration.negotiation import service as neg
 from tests.browser.conftest import Server, _need_browser
 from tests.browser.load_data import region_ids, seed_workshop
 from tests.browser.steps import read_db

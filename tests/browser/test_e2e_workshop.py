@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from calibration import negotiation as neg
+from calibration.negotiation import service as neg
 from tests.browser.conftest import ROOT, Server, _need_browser, open_page, wait_idle
 from tests.browser.steps import (
     board_counts,

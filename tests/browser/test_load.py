@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from calibration import board_service
-from calibration import negotiation as neg
-from calibration.auth import User
+from calibration.accounts.auth import User
+from calibration.board import service as board_service
+from calibration.negotiation import service as neg
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Server, _need_browser
 from tests.browser.load_data import PASSWORD, region_ids, seed_workshop
 from tests.browser.steps import read_db

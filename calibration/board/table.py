@@ -47,7 +47,7 @@ STATE_COLUMNS = (
     "current_source",
 )
 
-# calibration.negotiation.cycle_state names these contract columns differently; conform_state
+# calibration.negotiation.service.cycle_state names these contract columns differently; conform_state
 # maps them, so the board takes either spelling.
 STATE_ALIASES = {
     "proposal_value": "proposal",

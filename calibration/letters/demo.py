@@ -15,8 +15,11 @@ import math
 
 import duckdb
 
-from calibration import auth, demo, letters, tracking_service
-from calibration import negotiation as neg
+from calibration.accounts import auth
+from calibration.demo import workshop as demo
+from calibration.letters import service as letters
+from calibration.negotiation import service as neg
+from calibration.tracking import service as tracking_service
 
 log = logging.getLogger("calibrate")
 
@@ -70,9 +73,9 @@ COUNTER = ("lead_east", 0.97, "The new AE starts in October; East can close part
 def seed_letters(cur: duckdb.DuckDBPyConnection) -> None:
     """letters: completed 2025Q4 new_customers cycle, every letter signed"""
     try:
-        from calibration.baseline import get_run, save_run
+        from calibration.modeling.service import get_run, save_run
     except ImportError:
-        log.info("letters demo: calibration.baseline is not available; no cycle seeded")
+        log.info("letters demo: calibration.modeling.service is not available; no cycle seeded")
         return
     executive = auth.load_user(cur, "exec")
     if executive is None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.i18n import t
-from calibration.tracking import STATUS_COLORS, STATUSES, daily_pace, status_of
+from calibration.tracking.path import STATUS_COLORS, STATUSES, daily_pace, status_of
 
 ACTUAL_COLOR = "#1f3b73"  # dark blue: distinct from all three status colours
 PLANNED_COLOR = "#757575"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from calibration import importer
-from calibration.auth import User
+from calibration.accounts.auth import User
+from calibration.data import importer
 from calibration.i18n import region_name
 from calibration.store import data as q
 from calibration.store.core import utcnow

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import segno
 
-from calibration.auth import User
+from calibration.accounts.auth import User
 from calibration.store import join as q
 from calibration.store import transaction
 from calibration.store import users as uq

@@ -6,8 +6,8 @@ import argparse
 import sys
 from datetime import date
 
-from calibration import auth
-from calibration import tracking_service as ts
+from calibration.accounts import auth
+from calibration.tracking import service as ts
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import duckdb
 
-from calibration import auth, importer, settings
+from calibration import settings
+from calibration.accounts import auth
+from calibration.data import importer
 from calibration.store import data as dq
 from calibration.store import users as uq
 
@@ -55,9 +57,9 @@ def load_demo(cur: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _steps() -> list[DemoStep]:
     # Imported lazily so that optional features register only when present.
-    import calibration.letters_demo  # noqa: F401 - registers its step
-    import calibration.negotiation_demo  # noqa: F401 - registers its step
-    import calibration.tracking_demo  # noqa: F401 - registers its step (after the cycles)
+    import calibration.letters.demo  # noqa: F401 - registers its step
+    import calibration.negotiation.demo  # noqa: F401 - registers its step
+    import calibration.tracking.demo  # noqa: F401 - registers its step (after the cycles)
 
     # A step may ask to run later (tracking needs the cycles other steps create).
     return sorted(EXTRA_STEPS, key=lambda step: getattr(step, "demo_order", 0))

@@ -33,7 +33,7 @@ from fpdf.fonts import SubsetMap, TTFFont
 
 from calibration import settings
 from calibration.i18n import catalog, t
-from calibration.letter_doc import LetterContent, Signature, content_sha256, utc_iso
+from calibration.letters.content import LetterContent, Signature, content_sha256, utc_iso
 
 log = logging.getLogger(__name__)
 

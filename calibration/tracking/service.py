@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from calibration import events as chain
-from calibration import exports, tracking
-from calibration.auth import User
+from calibration import exports
+from calibration.accounts.auth import User
 from calibration.i18n import region_name, t
 from calibration.periods import parse_period, period_bounds
 from calibration.store import data as dq
@@ -29,6 +29,7 @@ from calibration.store import negotiation as nq
 from calibration.store import tracking as q
 from calibration.store import transaction
 from calibration.store.core import utcnow
+from calibration.tracking import path as tracking
 
 HQ_ROLES = ("executive", "analyst", "admin")
 EXEC_ROLES = ("executive", "admin")
@@ -130,13 +131,13 @@ def _commitment_items(support_items: Any) -> list[str]:
 
 
 def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
-    """The adapter to `calibration.negotiation`: cycle metadata and agreed values.
+    """The adapter to `calibration.negotiation.service`: cycle metadata and agreed values.
 
     Regions without an agreed value are left out (nothing to track until agreed).
     Raises LookupError when the negotiation domain is absent or the cycle is unknown.
     """
     try:
-        from calibration import negotiation
+        from calibration.negotiation import service as negotiation
     except ImportError as exc:
         raise LookupError("the negotiation domain is not installed") from exc
     try:
@@ -509,7 +510,7 @@ def evaluate(
 def cycle_ids(cur: duckdb.DuckDBPyConnection) -> list[int]:
     """Ids of every cycle, newest first (none while the negotiation domain is absent)."""
     try:
-        from calibration import negotiation
+        from calibration.negotiation import service as negotiation
     except ImportError:
         return []
     return [int(c["id"]) for c in negotiation.list_cycles(cur)]

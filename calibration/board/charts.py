@@ -14,7 +14,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from calibration.board import method_label
+from calibration.board.table import method_label
 from calibration.i18n import t
 
 # Colour-blind-safe (Okabe-Ito) so the room can tell the series apart on any projector.

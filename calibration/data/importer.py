@@ -25,13 +25,13 @@ import pandas as pd
 from charset_normalizer import from_bytes
 
 from calibration import settings
-from calibration.auth import User
+from calibration.accounts.auth import User
 from calibration.periods import parse_series
 from calibration.store import data as q
 from calibration.store import tracking as tq
 from calibration.store import transaction
 from calibration.store.core import utcnow
-from calibration.tracking import DecreasingCumulativeError, to_daily
+from calibration.tracking.path import DecreasingCumulativeError, to_daily
 
 KINDS = ("history", "signals", "regions", "actuals")
 DIMENSIONS = ("market", "pipeline", "capacity")

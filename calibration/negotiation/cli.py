@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from calibration import auth
-from calibration import negotiation as neg
+from calibration.accounts import auth
+from calibration.negotiation import service as neg
 
 
 def _open(args: argparse.Namespace):

@@ -31,13 +31,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from calibration import auth, exports, settings
-from calibration import negotiation as neg
-from calibration.auth import User
+from calibration import exports, settings
+from calibration.accounts import auth
+from calibration.accounts.auth import User
 from calibration.i18n import t
-from calibration.letter_doc import LetterContent, Signature, SupportItem, content_sha256
-from calibration.letter_pdf import file_sha256, letter_filename, render_letter
-from calibration.letter_zip import zip_letters
+from calibration.letters.archive import zip_letters
+from calibration.letters.content import LetterContent, Signature, SupportItem, content_sha256
+from calibration.letters.pdf.render import file_sha256, letter_filename, render_letter
+from calibration.negotiation import service as neg
 from calibration.store import letters as q
 from calibration.store import negotiation as nq
 from calibration.store import transaction
@@ -762,7 +763,7 @@ def archive_cycle(
 
 def verify_file(cur: duckdb.DuckDBPyConnection, data: bytes) -> Verification:
     """Whether these PDF bytes are exactly a letter Calibrate archived, and which one."""
-    from calibration.letter_pdf import embedded_content_sha256
+    from calibration.letters.pdf.render import embedded_content_sha256
 
     sha = file_sha256(data)
     found = q.files_by_sha(cur, sha)

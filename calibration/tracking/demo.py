@@ -6,8 +6,11 @@ import logging
 
 import duckdb
 
-from calibration import auth, demo, importer, settings
-from calibration import tracking_service as ts
+from calibration import settings
+from calibration.accounts import auth
+from calibration.data import importer
+from calibration.demo import workshop as demo
+from calibration.tracking import service as ts
 
 log = logging.getLogger("calibrate")
 

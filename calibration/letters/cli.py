@@ -12,8 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
-from calibration import auth
-from calibration import letters as lt
+from calibration.accounts import auth
+from calibration.letters import service as lt
 
 
 def _open(args: argparse.Namespace, db: str | None):

@@ -7,8 +7,9 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from calibration import letters, negotiation
-from calibration.auth import User
+from calibration.accounts.auth import User
+from calibration.letters import service as letters
+from calibration.negotiation import service as negotiation
 from calibration.store import data as dq
 from calibration.store import negotiation as nq
 

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from calibration import events, exports, settings
-from calibration.auth import User
+from calibration.accounts.auth import User
 from calibration.i18n import t
 from calibration.periods import parse_period
 from calibration.store import negotiation as q
@@ -307,7 +307,7 @@ def _active_content(ext: str, data: bytes) -> bool:
         text = _pdf_parts(data)
         return bool(_PDF_ACTIVE.search(_unescape_pdf_names(text)) or _PDF_HTML.search(text))
     if ext == "xlsx":
-        from calibration import importer
+        from calibration.data import importer
 
         try:
             importer.check_xlsx("attachment", data)
@@ -628,7 +628,8 @@ def lock_cycle(
     _append(cur, build)
     # Letters are issued here, by the lock, and never by opening a page. Imported late
     # because the letters domain builds on this module.
-    from calibration import letters, tracking_service
+    from calibration.letters import service as letters
+    from calibration.tracking import service as tracking_service
 
     letters.issue_letters(cur, actor, cycle_id)
     # Actuals may already be in: escalations start from the lock, not from a page visit.

@@ -7,7 +7,8 @@ import json
 import math
 from pathlib import Path
 
-from calibration import baseline, exports, settings
+from calibration import exports, settings
+from calibration.modeling import service as baseline
 from calibration.store import connect
 
 PRED_COLUMNS = ["region", "period", "method", "forecast", "lower80", "upper80", "actual"]
@@ -101,7 +102,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_save_run(args: argparse.Namespace) -> int:
     """Fit, backtest and store a model run as the system user."""
-    from calibration import auth
+    from calibration.accounts import auth
 
     cur = connect(args.db or settings.db_path()).cursor()
     run_id = baseline.save_run(

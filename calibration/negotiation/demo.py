@@ -7,8 +7,9 @@ import math
 
 import duckdb
 
-from calibration import auth, demo
-from calibration import negotiation as neg
+from calibration.accounts import auth
+from calibration.demo import workshop as demo
+from calibration.negotiation import service as neg
 
 log = logging.getLogger("calibrate")
 
@@ -40,9 +41,9 @@ PROPOSALS = (
 def seed_negotiation(cur: duckdb.DuckDBPyConnection) -> None:
     """negotiation: open 2026Q1 new_customers cycle with proposals and comments"""
     try:
-        from calibration.baseline import save_run, suggest
+        from calibration.modeling.service import save_run, suggest
     except ImportError:
-        log.info("negotiation demo: calibration.baseline is not available; no cycle seeded")
+        log.info("negotiation demo: calibration.modeling.service is not available; no cycle seeded")
         return
     try:
         run = _model_run(cur, save_run, suggest)
@@ -79,7 +80,7 @@ def seed_negotiation(cur: duckdb.DuckDBPyConnection) -> None:
 def _model_run(cur: duckdb.DuckDBPyConnection, save_run, suggest) -> dict:
     # Prefer a saved run (it has a run_id the Model Lab knows); fall back to suggest().
     try:
-        from calibration.baseline import get_run
+        from calibration.modeling.service import get_run
     except ImportError:
         get_run = None
     if get_run is not None:

@@ -71,7 +71,7 @@ def backtest_chart(predictions: pd.DataFrame, lang: str) -> alt.LayerChart:
     """One region's backtest: actual vs model (with its 80% band) vs seasonal naive.
 
     predictions: rows of one region with period, ordinal, method, forecast, lower80,
-    upper80, actual (as returned by `calibration.baseline.run_backtest`).
+    upper80, actual (as returned by `calibration.modeling.service.run_backtest`).
     """
     order = alt.SortField("ordinal")
     x = alt.X("period:O", sort=order, title=t("chart.period", lang))

@@ -1,0 +1,1 @@
+"""Board: the live board's table, allocation, snapshot and charts."""

@@ -1,0 +1,1 @@
+"""Data: import, validation, sources, attachment checks, data charts."""

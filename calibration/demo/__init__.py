@@ -1,0 +1,1 @@
+"""The demo workshop: data, accounts, then each feature's demo step in order."""

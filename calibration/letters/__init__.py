@@ -1,0 +1,1 @@
+"""Letters: content, issuing, PDF, verify, CLI, demo step."""

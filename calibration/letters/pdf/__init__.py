@@ -1,0 +1,1 @@
+"""Consensus letter PDF rendering."""

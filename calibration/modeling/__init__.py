@@ -1,0 +1,1 @@
+"""Modeling: the model service, plain-language reasons, model charts, CLI."""

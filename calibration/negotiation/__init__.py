@@ -1,0 +1,1 @@
+"""Negotiation: cycles, proposals, reviews, responses, state, CLI, demo step."""

@@ -1,0 +1,1 @@
+"""Tracking: path, projection, status, escalation, notifications, charts, CLI, demo."""
