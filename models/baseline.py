@@ -43,6 +43,9 @@ class Design:
     names: list[str]
     dims: list[str]  # "history" or a dimension, per column
     signal_cols: list[int] = field(default_factory=list)
+    # (K,) NaN where change_new is a log change, else the unit it is measured in (a signal
+    # that is not always positive changes by differences of level / unit).
+    change_unit: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def build_design(
@@ -57,7 +60,7 @@ def build_design(
         raise ValueError("target period is before any data")
     # Signals: causal forward fill, then year-over-year change (log when positive); shared
     # by every target of this panel and cut at this one.
-    changes = signal_changes(panel, target)
+    changes, units = signal_changes(panel, target)
     panel = panel.extended(target + 1)
     ti = target - panel.start
     s = panel.seasons
@@ -121,6 +124,7 @@ def build_design(
         base=np.exp(log_base) - offset,
         offset=offset,
         change_new=change_new,
+        change_unit=np.array(units, dtype=float),
         names=names,
         dims=cdims,
         signal_cols=signal_cols,
@@ -377,7 +381,12 @@ class BaselineModel:
         )
         names = [d.names[i] for i in d.signal_cols]
         en, zh = reasons(
-            out["suggestion"], out["contrib"][HISTORY], names, d.change_new, out["signal_contrib"]
+            out["suggestion"],
+            out["contrib"][HISTORY],
+            names,
+            d.change_new,
+            out["signal_contrib"],
+            d.change_unit,
         )
         df["reason_en"] = en
         df["reason_zh"] = zh
