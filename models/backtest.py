@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.baseline import BaselineModel, Design, Fit, build_design, fit_design, forecast
+from models import calibrate
+from models.baseline import BaselineModel, Design, Fit, FitCache, forecast
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq
 
 NAIVE_METHODS = ("last_value", "seasonal_naive", "last_year_plus_15", "seasonal_naive_drift")
@@ -202,23 +203,34 @@ def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
 
 
 class _ModelFits:
-    """Fits at each origin, kept so different analyst weights need no refit."""
+    """Fits at each origin and at the origins that calibrate its interval, kept so
+    different analyst weights need no refit."""
 
-    def __init__(self, panel: Panel, targets: list[int], model: BaselineModel) -> None:
+    def __init__(
+        self, panel: Panel, targets: list[int], model: BaselineModel, cache: FitCache | None = None
+    ) -> None:
         self.panel = panel
         self.targets = targets
         self.model = model
+        self.cache = cache if cache is not None and cache.panel is panel else FitCache(panel)
+        self.windows = {
+            t: calibrate.window_origins(panel.start, panel.seasons, t) for t in targets
+        }
         self.items: list[tuple[int, Design, Fit]] = []
         for t in targets:
-            d = build_design(panel, t, model.half_life, model.momentum, model.reversion)
-            pooling = model._pooling_for(panel, t)
-            self.items.append((t, d, fit_design(d, pooling, model.robust)))
+            d, f = self.cache.get(t, model)
+            self.items.append((t, d, f))
+        for o in sorted({o for w in self.windows.values() for o in w}):
+            self.cache.get(o, model)
 
     def blocks(self, weights: dict[str, float] | None) -> list[Block]:
-        """Model forecasts and 80% bounds at each origin, for long_frame()."""
+        """Model forecasts and calibrated 80% bounds at each origin, for long_frame()."""
+        needed = sorted({o for w in self.windows.values() for o in w})
+        errors = dict(zip(needed, self.cache.errors(needed, self.model, weights), strict=True))
         out = []
         for t, d, f in self.items:
-            fc = forecast(d, f, weights, self.model.level)
+            q = calibrate.quantiles([errors[o] for o in self.windows[t]], t, self.model.level)
+            fc = forecast(d, f, weights, self.model.level, q[:2] if q else None)
             ti = t - self.panel.start
             actual = self.panel.y[:, ti] if ti < self.panel.y.shape[1] else None
             out.append(Block(t, "model", fc["suggestion"], fc["lower"], fc["upper"], actual))
@@ -256,7 +268,8 @@ def backtest(
     targets = origin_ordinals(panel, origins)
     blocks: list[Block] = []
     if "model" in methods:
-        blocks.extend(_ModelFits(panel, targets, model).blocks(model.weights))
+        cache = getattr(model, "_cache", None)  # a fitted model's fits of this panel
+        blocks.extend(_ModelFits(panel, targets, model, cache).blocks(model.weights))
     for t in targets:
         actual = panel.y[:, t - panel.start]
         naive = naive_forecasts(panel, t)
@@ -308,7 +321,7 @@ def optimise_weights(
     """
     model = model or BaselineModel()
     panel = _prepare(history, signals, freq or model.freq, panel)
-    fits = _ModelFits(panel, origin_ordinals(panel, origins), model)
+    fits = _ModelFits(panel, origin_ordinals(panel, origins), model, getattr(model, "_cache", None))
 
     def err(w: dict[str, float]) -> float:
         p = fits.predictions(w)

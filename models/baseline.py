@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from models import calibrate
 from models.explain import reasons
 from models.features import signal_changes
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
@@ -240,8 +241,27 @@ def select_pooling(
     return float(best)
 
 
-def forecast(d: Design, f: Fit, weights: dict[str, float] | None, level: float = 0.8) -> dict:
-    """Point forecast, interval and exact additive contributions for the target period."""
+def center(d: Design, f: Fit, weights: dict[str, float] | None) -> tuple[np.ndarray, ...]:
+    """Log-scale forecast mu and its standard error sd (parameter + residual) per region."""
+    v = weight_vector(d.dims, weights)
+    mu = d.log_base + (d.x_new * f.coef * v).sum(1)
+    xt = d.x_new * v
+    var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
+    return mu, np.sqrt(np.maximum(var, 0))
+
+
+def forecast(
+    d: Design,
+    f: Fit,
+    weights: dict[str, float] | None,
+    level: float = 0.8,
+    cal: tuple[float, float] | None = None,
+) -> dict:
+    """Point forecast, interval and exact additive contributions for the target period.
+
+    cal: lower and upper quantiles of scaled one-step errors (models.calibrate); None
+    keeps the parametric Student-t interval.
+    """
     v = weight_vector(d.dims, weights)
     eta = d.x_new * f.coef * v  # (R, p) log-scale effect of each column
     hist_cols = [i for i, dm in enumerate(d.dims) if dm == HISTORY]
@@ -263,12 +283,17 @@ def forecast(d: Design, f: Fit, weights: dict[str, float] | None, level: float =
     suggestion = contrib[HISTORY] + contrib["market"] + contrib["pipeline"] + contrib["capacity"]
     xt = d.x_new * v
     var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
-    q = stats.t.ppf(0.5 + level / 2, df=f.dof)
     mu = d.log_base + eta.sum(1)
     sd = np.sqrt(np.maximum(var, 0))
+    if cal is None:
+        q = stats.t.ppf(0.5 + level / 2, df=f.dof)
+        q_lo, q_hi = -q, q
+    else:
+        # The range always holds the suggestion itself, even when past errors lean one way.
+        q_lo, q_hi = min(cal[0], 0.0), max(cal[1], 0.0)
     # Clipping only stops overflow for degenerate fits (fewer rows than features).
-    lower = np.exp(np.clip(mu - q * sd, -700, 700)) - d.offset
-    upper = np.exp(np.clip(mu + q * sd, -700, 700)) - d.offset
+    lower = np.exp(np.clip(mu + q_lo * sd, -700, 700)) - d.offset
+    upper = np.exp(np.clip(mu + q_hi * sd, -700, 700)) - d.offset
     return {
         "suggestion": suggestion,
         "lower": lower,
@@ -277,6 +302,35 @@ def forecast(d: Design, f: Fit, weights: dict[str, float] | None, level: float =
         "signal_contrib": sig_contrib,
         "sd_log": sd,
     }
+
+
+class FitCache:
+    """Fits of one panel by target ordinal and settings, shared by fit, suggest and backtest."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.items: dict[tuple, tuple[Design, Fit]] = {}
+
+    def get(self, target: int, model: BaselineModel) -> tuple[Design, Fit]:
+        """Design and fit for `target` (data before it only) with the model's settings."""
+        key = (target, model.half_life, model.pooling, model.robust, model.momentum, model.reversion)
+        hit = self.items.get(key)
+        if hit is None:
+            d = build_design(self.panel, target, model.half_life, model.momentum, model.reversion)
+            hit = (d, fit_design(d, model._pooling_for(self.panel, target), model.robust))
+            self.items[key] = hit
+        return hit
+
+    def errors(
+        self, origins: list[int], model: BaselineModel, weights: dict[str, float] | None
+    ) -> list[calibrate.Scaled]:
+        """Scaled one-step errors at each origin (fits cached; weights need no refit)."""
+        out = []
+        for o in origins:
+            d, f = self.get(o, model)
+            mu, sd = center(d, f, weights)
+            out.append(calibrate.scaled_errors(o, self.panel.y[:, o - self.panel.start], mu, sd, d.offset))
+        return out
 
 
 class BaselineModel:
@@ -343,9 +397,15 @@ class BaselineModel:
         self.target_ordinal_ = target
         self.target_period_ = panel.label(target)
         self.regions_ = list(panel.regions)
-        self.design_ = build_design(panel, target, self.half_life, self.momentum, self.reversion)
+        cache = getattr(self, "_cache", None)
+        if cache is None or cache.panel is not panel:
+            self._cache = FitCache(panel)
+        self.design_, self.fit_ = self._cache.get(target, self)
         self.pooling_ = self._pooling_for(panel, target)
-        self.fit_ = fit_design(self.design_, self.pooling_, self.robust)
+        # One-step errors at the origins before the target calibrate the interval.
+        self.cal_origins_ = calibrate.window_origins(panel.start, panel.seasons, target)
+        for o in self.cal_origins_:
+            self._cache.get(o, self)
         self.feature_names_ = list(self.design_.names)
         self.feature_dims_ = list(self.design_.dims)
         self.coef_ = self.fit_.coef
@@ -360,6 +420,18 @@ class BaselineModel:
             )
         return float(self.pooling)
 
+    def interval_quantiles(
+        self, weights: dict[str, float] | None = None
+    ) -> tuple[float, float, int] | None:
+        """Scaled-error quantiles of the calibrated interval (None: parametric interval)."""
+        weights = self.weights if weights is None else weights
+        errors = self._cache.errors(self.cal_origins_, self, weights)
+        return calibrate.quantiles(errors, self.target_ordinal_, self.level)
+
+    def _forecast(self, weights: dict[str, float] | None) -> dict:
+        q = self.interval_quantiles(weights)
+        return forecast(self.design_, self.fit_, weights, self.level, q[:2] if q else None)
+
     def predict(self, weights: dict[str, float] | None = None) -> pd.DataFrame:
         """One row per region: suggestion, 80% interval, contributions and reasons.
 
@@ -367,7 +439,7 @@ class BaselineModel:
         """
         weights = self.weights if weights is None else weights
         d = self.design_
-        out = forecast(d, self.fit_, weights, self.level)
+        out = self._forecast(weights)
         df = pd.DataFrame(
             {
                 "region": self.regions_,
@@ -398,7 +470,7 @@ class BaselineModel:
         """Long table: region, signal, dimension, change (year over year), contribution."""
         d = self.design_
         if out is None:
-            out = forecast(d, self.fit_, self.weights if weights is None else weights, self.level)
+            out = self._forecast(self.weights if weights is None else weights)
         names = [d.names[i] for i in d.signal_cols]
         dims = [d.dims[i] for i in d.signal_cols]
         r = len(self.regions_)
