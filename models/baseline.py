@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from models import calibrate
+from models.ets import EtsPaths, ets_forecast, ets_paths
 from models.explain import reasons
 from models.features import signal_changes
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
@@ -256,11 +257,14 @@ def forecast(
     weights: dict[str, float] | None,
     level: float = 0.8,
     cal: tuple[float, float] | None = None,
+    blend: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """Point forecast, interval and exact additive contributions for the target period.
 
     cal: lower and upper quantiles of scaled one-step errors (models.calibrate); None
-    keeps the parametric Student-t interval.
+    keeps the parametric Student-t interval. blend: (lam, other) per region, the forecast
+    becomes lam x this model + (1 - lam) x other (a history-only forecast, so its share
+    counts as own history and every signal's part scales by lam).
     """
     v = weight_vector(d.dims, weights)
     eta = d.x_new * f.coef * v  # (R, p) log-scale effect of each column
@@ -280,10 +284,21 @@ def forecast(
     for dim in DIMENSIONS:
         idx = [j for j, dm in enumerate(dims_sig) if dm == dim]
         contrib[dim] = sig_contrib[:, idx].sum(1) if idx else np.zeros_like(history)
+    mu = d.log_base + eta.sum(1)
+    if blend is not None:
+        lam, other = blend
+        lam = np.where(np.isfinite(other), lam, 1.0)
+        other = np.nan_to_num(other)
+        sig_contrib = sig_contrib * lam[:, None]
+        contrib = {k: v_ * lam for k, v_ in contrib.items()}
+        contrib[HISTORY] = contrib[HISTORY] + (1.0 - lam) * other
     suggestion = contrib[HISTORY] + contrib["market"] + contrib["pipeline"] + contrib["capacity"]
+    if blend is not None:
+        with np.errstate(all="ignore"):
+            mu_b = np.log(suggestion + d.offset)
+        mu = np.where(np.isfinite(mu_b), mu_b, mu)
     xt = d.x_new * v
     var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
-    mu = d.log_base + eta.sum(1)
     sd = np.sqrt(np.maximum(var, 0))
     if cal is None:
         q = stats.t.ppf(0.5 + level / 2, df=f.dof)
@@ -310,6 +325,7 @@ class FitCache:
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self.items: dict[tuple, tuple[Design, Fit]] = {}
+        self._ets: EtsPaths | None = None
 
     def get(self, target: int, model: BaselineModel) -> tuple[Design, Fit]:
         """Design and fit for `target` (data before it only) with the model's settings."""
@@ -321,16 +337,89 @@ class FitCache:
             self.items[key] = hit
         return hit
 
-    def errors(
-        self, origins: list[int], model: BaselineModel, weights: dict[str, float] | None
-    ) -> list[calibrate.Scaled]:
-        """Scaled one-step errors at each origin (fits cached; weights need no refit)."""
-        out = []
-        for o in origins:
-            d, f = self.get(o, model)
-            mu, sd = center(d, f, weights)
-            out.append(calibrate.scaled_errors(o, self.panel.y[:, o - self.panel.start], mu, sd, d.offset))
+    def ets(self, target: int) -> np.ndarray:
+        """Batched damped-trend exponential smoothing forecast for `target` (causal)."""
+        if self._ets is None or self._ets.pred.shape[2] <= target - self.panel.start:
+            self._ets = ets_paths(self.panel, max(target + 1, self.panel.end + 1))
+        return ets_forecast(self._ets, target)
+
+    def forecast_at(
+        self, target: int, model: BaselineModel, weights: dict[str, float] | None
+    ) -> dict:
+        """Forecast for `target`: combination weights and calibrated interval come from
+        one-step errors at the origins before it (forecast() output plus `interval`)."""
+        d, f = self.get(target, model)
+        window = calibrate.window_origins(self.panel.start, self.panel.seasons, target)
+        past = []
+        for o in window:
+            d_o, f_o = self.get(o, model)
+            mu, sd = center(d_o, f_o, weights)
+            actual = self.panel.y[:, o - self.panel.start]
+            other = self.ets(o) if model.combine else None
+            past.append((o, mu, sd, d_o.offset, actual, other))
+        blend = None
+        combined = False
+        if model.combine and past:
+            lam = combination_weights(past)
+            if model.combine != "auto" or _blend_helps(past, lam):
+                blend, combined = (lam, self.ets(target)), True
+        errors = []
+        for o, mu, sd, off, actual, other in past:
+            if combined:
+                lam_o = np.where(np.isfinite(other), blend[0], 1.0)
+                fc = lam_o * (np.exp(mu) - off) + (1 - lam_o) * np.nan_to_num(other)
+                with np.errstate(all="ignore"):
+                    mu = np.where(fc + off > 0, np.log(np.maximum(fc + off, 1e-300)), mu)
+            errors.append(calibrate.scaled_errors(o, actual, mu, sd, off))
+        q = calibrate.quantiles(errors, target, model.level)
+        out = forecast(d, f, weights, model.level, q[:2] if q else None, blend)
+        out["interval"] = {
+            "method": "calibrated" if q else "parametric",
+            "errors": q[2] if q else 0,
+            "origins": [self.panel.label(o) for o in window],
+            "combined": combined,
+        }
         return out
+
+
+def combination_weights(past: list[tuple]) -> np.ndarray:
+    """Per region, the model's share against exponential smoothing: inverse relative
+    squared one-step error, each region's error shrunk toward the all-region mean."""
+    rel_m, rel_e = [], []
+    for _o, mu, _sd, off, actual, other in past:
+        with np.errstate(all="ignore"):
+            scale = np.abs(actual)
+            rel_m.append((np.exp(mu) - off - actual) / scale)
+            rel_e.append((other - actual) / scale)
+    em, ee = np.array(rel_m) ** 2, np.array(rel_e) ** 2
+    ok = np.isfinite(em) & np.isfinite(ee)
+    n = ok.sum(0)
+    with np.errstate(all="ignore"):
+        msm = np.where(ok, em, 0).sum(0) / np.maximum(n, 1)
+        mse = np.where(ok, ee, 0).sum(0) / np.maximum(n, 1)
+        pm, pe = float(em[ok].mean()) if ok.any() else 1.0, float(ee[ok].mean()) if ok.any() else 1.0
+        k = float(SHRINK_ERRORS)
+        msm = (n * msm + k * pm) / (n + k)
+        mse = (n * mse + k * pe) / (n + k)
+        lam = mse / (msm + mse)
+    return np.where(np.isfinite(lam), lam, 1.0)
+
+
+def _blend_helps(past: list[tuple], lam: np.ndarray) -> bool:
+    # The combination is used only when it beat the model alone over the same origins.
+    err_m = err_b = 0.0
+    for _o, mu, _sd, off, actual, other in past:
+        fm = np.exp(mu) - off
+        lam_o = np.where(np.isfinite(other), lam, 1.0)
+        fb = lam_o * fm + (1 - lam_o) * np.nan_to_num(other)
+        ok = np.isfinite(actual) & np.isfinite(fm) & np.isfinite(fb)
+        err_m += float(np.abs(fm[ok] - actual[ok]).sum())
+        err_b += float(np.abs(fb[ok] - actual[ok]).sum())
+    return err_b < BLEND_MARGIN * err_m
+
+
+SHRINK_ERRORS = 8  # pseudo-origins of all-region error each region's error is shrunk toward
+BLEND_MARGIN = 0.95  # the combination must beat the model alone by 5% over the window
 
 
 class BaselineModel:
@@ -353,6 +442,7 @@ class BaselineModel:
         reversion: bool = True,
         level: float = 0.8,
         freq: str | None = None,
+        combine: bool | str = "auto",
     ) -> None:
         self.half_life = half_life
         self.pooling = pooling
@@ -362,6 +452,7 @@ class BaselineModel:
         self.reversion = reversion
         self.level = level
         self.freq = freq
+        self.combine = combine
 
     def get_params(self) -> dict:
         """Settings as a dict (scikit-learn convention)."""
@@ -374,6 +465,7 @@ class BaselineModel:
             "reversion": self.reversion,
             "level": self.level,
             "freq": self.freq,
+            "combine": self.combine,
         }
 
     def fit(
@@ -420,17 +512,10 @@ class BaselineModel:
             )
         return float(self.pooling)
 
-    def interval_quantiles(
-        self, weights: dict[str, float] | None = None
-    ) -> tuple[float, float, int] | None:
-        """Scaled-error quantiles of the calibrated interval (None: parametric interval)."""
-        weights = self.weights if weights is None else weights
-        errors = self._cache.errors(self.cal_origins_, self, weights)
-        return calibrate.quantiles(errors, self.target_ordinal_, self.level)
-
     def _forecast(self, weights: dict[str, float] | None) -> dict:
-        q = self.interval_quantiles(weights)
-        return forecast(self.design_, self.fit_, weights, self.level, q[:2] if q else None)
+        out = self._cache.forecast_at(self.target_ordinal_, self, weights)
+        self.interval_ = out["interval"]
+        return out
 
     def predict(self, weights: dict[str, float] | None = None) -> pd.DataFrame:
         """One row per region: suggestion, 80% interval, contributions and reasons.

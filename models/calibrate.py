@@ -17,6 +17,7 @@ import numpy as np
 WINDOW = 8  # origins of one-step errors behind each interval
 HALF_LIFE = 4.0  # origins after which an error's weight halves
 MIN_ERRORS = 20  # fewer scaled errors than this: keep the parametric interval
+FINITE_SAMPLE = 0.25  # widening of each tail, in (effective) observations
 
 
 @dataclass
@@ -68,7 +69,7 @@ def quantiles(
     # Finite-sample correction of split conformal, with the effective sample size of the
     # recency weights: a slightly wider quantile than the plain one.
     n_eff = w.sum() ** 2 / (w**2).sum()
-    tail = max((1.0 - level) / 2 - 0.5 / n_eff, 0.0)
+    tail = max((1.0 - level) / 2 - FINITE_SAMPLE / n_eff, 0.0)
     lo, hi = weighted_quantile(z, w, np.array([tail, 1.0 - tail]))
     return float(lo), float(hi), int(z.size)
 
