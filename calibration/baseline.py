@@ -15,7 +15,7 @@ from calibration.store import data as dq
 from calibration.store import model_runs as mq
 from calibration.store import transaction
 from calibration.store.core import utcnow
-from models.backtest import METHODS, backtest, optimise_weights
+from models.backtest import METHODS, backtest, optimise_nested
 from models.baseline import BaselineModel
 from models.panel import Panel, build_panel, infer_freq
 
@@ -195,14 +195,17 @@ def optimise(
     pooling: float | str = DEFAULTS["pooling"],
     robust: bool = True,
     start: dict[str, float] | None = None,
+    tuning: int = 4,
 ) -> dict:
-    """Dimension weights minimising backtest WAPE: {"weights", "wape", "start_wape"}."""
+    """Dimension weights tuned on earlier origins, scored on the last `origins` (nested).
+
+    Returns weights, wape and start_wape (both on the scoring origins), tuning_wape,
+    tuning_origins and scoring_origins.
+    """
     history, signals, freq = load_inputs(cur, metric)
     model = make_model(half_life, pooling, start, robust, freq)
     panel = build_panel(history, signals, freq)
-    start_wape = backtest(model=model, panel=panel, origins=origins, methods=("model",)).scores
-    weights, wape = optimise_weights(model=model, panel=panel, origins=origins)
-    return {"weights": weights, "wape": wape, "start_wape": start_wape["model"]["wape"]}
+    return _clean(optimise_nested(panel, model, origins=origins, tuning=tuning))
 
 
 def next_period(cur: duckdb.DuckDBPyConnection, metric: str) -> str | None:
