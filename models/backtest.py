@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.baseline import BaselineModel, Design, Fit, build_design, fit_design, forecast
+from models import calibrate
+from models.baseline import BaselineModel, Design, Fit, FitCache
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq
 
 NAIVE_METHODS = ("last_value", "seasonal_naive", "last_year_plus_15", "seasonal_naive_drift")
@@ -140,11 +141,17 @@ class BacktestResult:
     per_region: pd.DataFrame
     seconds: float
     params: dict = field(default_factory=dict)
+    # Which origins chose settings (tuning) and which are scored; intervals at each origin
+    # are calibrated on the one-step errors of the `calibration_window` origins before it.
+    roles: dict = field(default_factory=dict)
+    tuning: list[dict] = field(default_factory=list)  # settings tried and their tuning WAPE
 
     def to_dict(self) -> dict:
         """JSON-ready summary (no predictions)."""
         return {
             "origins": self.origins,
+            "origin_roles": self.roles,
+            "tuning": self.tuning,
             "methods": self.scores,
             "per_region": self.per_region.to_dict(orient="records"),
             "seconds": self.seconds,
@@ -152,14 +159,58 @@ class BacktestResult:
         }
 
 
-def origin_ordinals(panel: Panel, origins: int) -> list[int]:
-    """The last `origins` periods with any actual value."""
+def origin_ordinals(panel: Panel, origins: int, skip: int = 0) -> list[int]:
+    """The last `origins` periods with any actual value, `skip` periods before the last."""
     known = np.where(np.isfinite(panel.y).any(axis=0))[0]
     if not len(known):
         return []
-    last = panel.start + int(known.max())
+    last = panel.start + int(known.max()) - skip
     first_allowed = panel.start + panel.seasons + 2
     return [o for o in range(last - origins + 1, last + 1) if o >= first_allowed]
+
+
+def split_origins(panel: Panel, origins: int, tuning: int) -> tuple[list[int], list[int]]:
+    """Nested rolling origin: `tuning` origins that choose settings, then the last
+    `origins` that are scored (the tuning ones all come before every scored one)."""
+    return origin_ordinals(panel, tuning, skip=origins) if tuning else [], origin_ordinals(
+        panel, origins
+    )
+
+
+def _roles(panel: Panel, tuning: list[int], scoring: list[int]) -> dict:
+    return {
+        "tuning": [panel.label(t) for t in tuning],
+        "scoring": [panel.label(t) for t in scoring],
+        "calibration_window": calibrate.WINDOW,
+    }
+
+
+def _model_wape(panel: Panel, targets: list[int], model: BaselineModel, cache) -> float:
+    p = _ModelFits(panel, targets, model, cache).predictions(model.weights)
+    p = p[np.isfinite(p["actual"])]
+    return scores(p)["wape"] if len(p) else float("inf")
+
+
+# Settings the nested backtest chooses between on its tuning origins: with or without
+# the exponential-smoothing combination (pooling and half-life stay the analyst's).
+CANDIDATES: tuple[dict, ...] = ({"combine": "auto"}, {"combine": False})
+
+
+def choose_settings(
+    panel: Panel, tuning: list[int], model: BaselineModel, candidates: tuple[dict, ...]
+) -> tuple[BaselineModel, list[dict]]:
+    """The candidate settings with the lowest model WAPE on the tuning origins only."""
+    tried = []
+    best, best_err = model, float("inf")
+    for cand in candidates:
+        m = BaselineModel(**{**model.get_params(), **cand})
+        err = _model_wape(panel, tuning, m, None)
+        tried.append({**cand, "tuning_wape": err, "chosen": False})
+        if err < best_err - 1e-12:
+            best, best_err = m, err
+    for t in tried:
+        t["chosen"] = t["combine"] == best.combine
+    return best, tried
 
 
 @dataclass
@@ -202,23 +253,33 @@ def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
 
 
 class _ModelFits:
-    """Fits at each origin, kept so different analyst weights need no refit."""
+    """Fits at each origin and at the origins that calibrate its interval, kept so
+    different analyst weights need no refit."""
 
-    def __init__(self, panel: Panel, targets: list[int], model: BaselineModel) -> None:
+    def __init__(
+        self, panel: Panel, targets: list[int], model: BaselineModel, cache: FitCache | None = None
+    ) -> None:
         self.panel = panel
         self.targets = targets
         self.model = model
+        self.cache = cache if cache is not None and cache.panel is panel else FitCache(panel)
+        self.windows = {
+            t: calibrate.window_origins(panel.start, panel.seasons, t) for t in targets
+        }
         self.items: list[tuple[int, Design, Fit]] = []
         for t in targets:
-            d = build_design(panel, t, model.half_life, model.momentum, model.reversion)
-            pooling = model._pooling_for(panel, t)
-            self.items.append((t, d, fit_design(d, pooling, model.robust)))
+            d, f = self.cache.get(t, model)
+            self.items.append((t, d, f))
+        for o in sorted({o for w in self.windows.values() for o in w}):
+            self.cache.get(o, model)
 
     def blocks(self, weights: dict[str, float] | None) -> list[Block]:
-        """Model forecasts and 80% bounds at each origin, for long_frame()."""
+        """Model forecasts and calibrated 80% bounds at each origin, for long_frame()."""
         out = []
-        for t, d, f in self.items:
-            fc = forecast(d, f, weights, self.model.level)
+        self.intervals = {}
+        for t, _d, _f in self.items:
+            fc = self.cache.forecast_at(t, self.model, weights)
+            self.intervals[self.panel.label(t)] = fc["interval"]
             ti = t - self.panel.start
             actual = self.panel.y[:, ti] if ti < self.panel.y.shape[1] else None
             out.append(Block(t, "model", fc["suggestion"], fc["lower"], fc["upper"], actual))
@@ -245,18 +306,26 @@ def backtest(
     holt_winters: bool = False,
     freq: str | None = None,
     panel: Panel | None = None,
+    tuning: int = 0,
+    candidates: tuple[dict, ...] | None = None,
 ) -> BacktestResult:
     """Rolling-origin one-step backtest over the last `origins` periods.
 
     Each forecast uses only data before its period (capacity plans for it excepted).
+    With `tuning` > 0 and `candidates`, the model's settings are first chosen on the
+    `tuning` origins before the scored ones (nested rolling origin).
     """
     t0 = time.perf_counter()
     model = model or BaselineModel()
     panel = _prepare(history, signals, freq or model.freq, panel)
-    targets = origin_ordinals(panel, origins)
+    tune_at, targets = split_origins(panel, origins, tuning)
+    tried: list[dict] = []
+    if candidates and tune_at:
+        model, tried = choose_settings(panel, tune_at, model, candidates)
     blocks: list[Block] = []
     if "model" in methods:
-        blocks.extend(_ModelFits(panel, targets, model).blocks(model.weights))
+        cache = getattr(model, "_cache", None)  # a fitted model's fits of this panel
+        blocks.extend(_ModelFits(panel, targets, model, cache).blocks(model.weights))
     for t in targets:
         actual = panel.y[:, t - panel.start]
         naive = naive_forecasts(panel, t)
@@ -288,6 +357,8 @@ def backtest(
         per_region=per_region,
         seconds=time.perf_counter() - t0,
         params=model.get_params(),
+        roles=_roles(panel, tune_at, targets),
+        tuning=tried,
     )
 
 
@@ -300,15 +371,19 @@ def optimise_weights(
     passes: int = 2,
     freq: str | None = None,
     panel: Panel | None = None,
+    targets: list[int] | None = None,
 ) -> tuple[dict[str, float], float]:
     """Coordinate search for dimension weights minimising backtest WAPE.
 
     Starts from the model's weights (default all 1) and only accepts strict
-    improvements, so the result is never worse than the start.
+    improvements, so the result is never worse than the start on the origins searched
+    (the last `origins`, or `targets` when given). See optimise_nested for honest scores.
     """
     model = model or BaselineModel()
     panel = _prepare(history, signals, freq or model.freq, panel)
-    fits = _ModelFits(panel, origin_ordinals(panel, origins), model)
+    if targets is None:
+        targets = origin_ordinals(panel, origins)
+    fits = _ModelFits(panel, targets, model, getattr(model, "_cache", None))
 
     def err(w: dict[str, float]) -> float:
         p = fits.predictions(w)
@@ -328,3 +403,35 @@ def optimise_weights(
         if not improved:
             break
     return best, best_err
+
+
+def optimise_nested(
+    panel: Panel, model: BaselineModel, origins: int = 8, tuning: int = 4
+) -> dict:
+    """Weights tuned on the `tuning` origins before the last `origins`, scored on those.
+
+    Returns weights, tuning_origins, scoring_origins, tuning_wape, start_wape and wape
+    (the last two on the scoring origins, for the start and the tuned weights).
+    """
+    tune_at, score_at = split_origins(panel, origins, tuning)
+    cache = FitCache(panel)
+    start = {d: float((model.weights or {}).get(d, 1.0)) for d in DIMENSIONS}
+    if tune_at:
+        weights, tune_err = optimise_weights(model=model, panel=panel, targets=tune_at)
+    else:  # too little history to hold origins back: nothing is tuned
+        weights, tune_err = start, float("nan")
+    fits = _ModelFits(panel, score_at, model, cache)
+
+    def err(w: dict[str, float]) -> float:
+        p = fits.predictions(w)
+        p = p[np.isfinite(p["actual"])]
+        return scores(p)["wape"] if len(p) else float("nan")
+
+    return {
+        "weights": weights,
+        "tuning_origins": [panel.label(t) for t in tune_at],
+        "scoring_origins": [panel.label(t) for t in score_at],
+        "tuning_wape": tune_err,
+        "start_wape": err(start),
+        "wape": err(weights),
+    }

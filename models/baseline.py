@@ -14,12 +14,15 @@ penalty pulls each region's coefficients toward the all-region (pooled) fit.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from models import calibrate
+from models.ets import EtsPaths, ets_forecast, ets_paths
 from models.explain import reasons
 from models.features import signal_changes
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
@@ -43,6 +46,9 @@ class Design:
     names: list[str]
     dims: list[str]  # "history" or a dimension, per column
     signal_cols: list[int] = field(default_factory=list)
+    # (K,) NaN where change_new is a log change, else the unit it is measured in (a signal
+    # that is not always positive changes by differences of level / unit).
+    change_unit: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def build_design(
@@ -57,7 +63,7 @@ def build_design(
         raise ValueError("target period is before any data")
     # Signals: causal forward fill, then year-over-year change (log when positive); shared
     # by every target of this panel and cut at this one.
-    changes = signal_changes(panel, target)
+    changes, units = signal_changes(panel, target)
     panel = panel.extended(target + 1)
     ti = target - panel.start
     s = panel.seasons
@@ -65,7 +71,9 @@ def build_design(
     y[:, ti] = np.nan
 
     # A shift keeps the log defined for series with zeros; positive series are unshifted.
-    with np.errstate(all="ignore"):
+    # A region with no data yet (early calibration origins) warns "empty slice": expected.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         ymin = np.nanmin(y, axis=1)
         ymean = np.nanmean(np.abs(y), axis=1)
     offset = np.where(np.nan_to_num(ymin, nan=1.0) > 0, 0.0, 0.1 * np.nan_to_num(ymean) + 1e-9)
@@ -121,6 +129,7 @@ def build_design(
         base=np.exp(log_base) - offset,
         offset=offset,
         change_new=change_new,
+        change_unit=np.array(units, dtype=float),
         names=names,
         dims=cdims,
         signal_cols=signal_cols,
@@ -236,8 +245,30 @@ def select_pooling(
     return float(best)
 
 
-def forecast(d: Design, f: Fit, weights: dict[str, float] | None, level: float = 0.8) -> dict:
-    """Point forecast, interval and exact additive contributions for the target period."""
+def center(d: Design, f: Fit, weights: dict[str, float] | None) -> tuple[np.ndarray, ...]:
+    """Log-scale forecast mu and its standard error sd (parameter + residual) per region."""
+    v = weight_vector(d.dims, weights)
+    mu = d.log_base + (d.x_new * f.coef * v).sum(1)
+    xt = d.x_new * v
+    var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
+    return mu, np.sqrt(np.maximum(var, 0))
+
+
+def forecast(
+    d: Design,
+    f: Fit,
+    weights: dict[str, float] | None,
+    level: float = 0.8,
+    cal: tuple[float, float] | None = None,
+    blend: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict:
+    """Point forecast, interval and exact additive contributions for the target period.
+
+    cal: lower and upper quantiles of scaled one-step errors (models.calibrate); None
+    keeps the parametric Student-t interval. blend: (lam, other) per region, the forecast
+    becomes lam x this model + (1 - lam) x other (a history-only forecast, so its share
+    counts as own history and every signal's part scales by lam).
+    """
     v = weight_vector(d.dims, weights)
     eta = d.x_new * f.coef * v  # (R, p) log-scale effect of each column
     hist_cols = [i for i, dm in enumerate(d.dims) if dm == HISTORY]
@@ -256,15 +287,31 @@ def forecast(d: Design, f: Fit, weights: dict[str, float] | None, level: float =
     for dim in DIMENSIONS:
         idx = [j for j, dm in enumerate(dims_sig) if dm == dim]
         contrib[dim] = sig_contrib[:, idx].sum(1) if idx else np.zeros_like(history)
+    mu = d.log_base + eta.sum(1)
+    if blend is not None:
+        lam, other = blend
+        lam = np.where(np.isfinite(other), lam, 1.0)
+        other = np.nan_to_num(other)
+        sig_contrib = sig_contrib * lam[:, None]
+        contrib = {k: v_ * lam for k, v_ in contrib.items()}
+        contrib[HISTORY] = contrib[HISTORY] + (1.0 - lam) * other
     suggestion = contrib[HISTORY] + contrib["market"] + contrib["pipeline"] + contrib["capacity"]
+    if blend is not None:
+        with np.errstate(all="ignore"):
+            mu_b = np.log(suggestion + d.offset)
+        mu = np.where(np.isfinite(mu_b), mu_b, mu)
     xt = d.x_new * v
     var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
-    q = stats.t.ppf(0.5 + level / 2, df=f.dof)
-    mu = d.log_base + eta.sum(1)
     sd = np.sqrt(np.maximum(var, 0))
+    if cal is None:
+        q = stats.t.ppf(0.5 + level / 2, df=f.dof)
+        q_lo, q_hi = -q, q
+    else:
+        # The range always holds the suggestion itself, even when past errors lean one way.
+        q_lo, q_hi = min(cal[0], 0.0), max(cal[1], 0.0)
     # Clipping only stops overflow for degenerate fits (fewer rows than features).
-    lower = np.exp(np.clip(mu - q * sd, -700, 700)) - d.offset
-    upper = np.exp(np.clip(mu + q * sd, -700, 700)) - d.offset
+    lower = np.exp(np.clip(mu + q_lo * sd, -700, 700)) - d.offset
+    upper = np.exp(np.clip(mu + q_hi * sd, -700, 700)) - d.offset
     return {
         "suggestion": suggestion,
         "lower": lower,
@@ -273,6 +320,109 @@ def forecast(d: Design, f: Fit, weights: dict[str, float] | None, level: float =
         "signal_contrib": sig_contrib,
         "sd_log": sd,
     }
+
+
+class FitCache:
+    """Fits of one panel by target ordinal and settings, shared by fit, suggest and backtest."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.items: dict[tuple, tuple[Design, Fit]] = {}
+        self._ets: EtsPaths | None = None
+
+    def get(self, target: int, model: BaselineModel) -> tuple[Design, Fit]:
+        """Design and fit for `target` (data before it only) with the model's settings."""
+        key = (target, model.half_life, model.pooling, model.robust, model.momentum, model.reversion)
+        hit = self.items.get(key)
+        if hit is None:
+            d = build_design(self.panel, target, model.half_life, model.momentum, model.reversion)
+            hit = (d, fit_design(d, model._pooling_for(self.panel, target), model.robust))
+            self.items[key] = hit
+        return hit
+
+    def ets(self, target: int) -> np.ndarray:
+        """Batched damped-trend exponential smoothing forecast for `target` (causal)."""
+        if self._ets is None or self._ets.pred.shape[2] <= target - self.panel.start:
+            self._ets = ets_paths(self.panel, max(target + 1, self.panel.end + 1))
+        return ets_forecast(self._ets, target)
+
+    def forecast_at(
+        self, target: int, model: BaselineModel, weights: dict[str, float] | None
+    ) -> dict:
+        """Forecast for `target`: combination weights and calibrated interval come from
+        one-step errors at the origins before it (forecast() output plus `interval`)."""
+        d, f = self.get(target, model)
+        window = calibrate.window_origins(self.panel.start, self.panel.seasons, target)
+        past = []
+        for o in window:
+            d_o, f_o = self.get(o, model)
+            mu, sd = center(d_o, f_o, weights)
+            actual = self.panel.y[:, o - self.panel.start]
+            other = self.ets(o) if model.combine else None
+            past.append((o, mu, sd, d_o.offset, actual, other))
+        blend = None
+        combined = False
+        if model.combine and past:
+            lam = combination_weights(past)
+            if model.combine != "auto" or _blend_helps(past, lam):
+                blend, combined = (lam, self.ets(target)), True
+        errors = []
+        for o, mu, sd, off, actual, other in past:
+            if combined:
+                lam_o = np.where(np.isfinite(other), blend[0], 1.0)
+                fc = lam_o * (np.exp(mu) - off) + (1 - lam_o) * np.nan_to_num(other)
+                with np.errstate(all="ignore"):
+                    mu = np.where(fc + off > 0, np.log(np.maximum(fc + off, 1e-300)), mu)
+            errors.append(calibrate.scaled_errors(o, actual, mu, sd, off))
+        q = calibrate.quantiles(errors, target, model.level)
+        out = forecast(d, f, weights, model.level, q[:2] if q else None, blend)
+        out["interval"] = {
+            "method": "calibrated" if q else "parametric",
+            "errors": q[2] if q else 0,
+            "origins": [self.panel.label(o) for o in window],
+            "combined": combined,
+        }
+        return out
+
+
+def combination_weights(past: list[tuple]) -> np.ndarray:
+    """Per region, the model's share against exponential smoothing: inverse relative
+    squared one-step error, each region's error shrunk toward the all-region mean."""
+    rel_m, rel_e = [], []
+    for _o, mu, _sd, off, actual, other in past:
+        with np.errstate(all="ignore"):
+            scale = np.abs(actual)
+            rel_m.append((np.exp(mu) - off - actual) / scale)
+            rel_e.append((other - actual) / scale)
+    em, ee = np.array(rel_m) ** 2, np.array(rel_e) ** 2
+    ok = np.isfinite(em) & np.isfinite(ee)
+    n = ok.sum(0)
+    with np.errstate(all="ignore"):
+        msm = np.where(ok, em, 0).sum(0) / np.maximum(n, 1)
+        mse = np.where(ok, ee, 0).sum(0) / np.maximum(n, 1)
+        pm, pe = float(em[ok].mean()) if ok.any() else 1.0, float(ee[ok].mean()) if ok.any() else 1.0
+        k = float(SHRINK_ERRORS)
+        msm = (n * msm + k * pm) / (n + k)
+        mse = (n * mse + k * pe) / (n + k)
+        lam = mse / (msm + mse)
+    return np.where(np.isfinite(lam), lam, 1.0)
+
+
+def _blend_helps(past: list[tuple], lam: np.ndarray) -> bool:
+    # The combination is used only when it beat the model alone over the same origins.
+    err_m = err_b = 0.0
+    for _o, mu, _sd, off, actual, other in past:
+        fm = np.exp(mu) - off
+        lam_o = np.where(np.isfinite(other), lam, 1.0)
+        fb = lam_o * fm + (1 - lam_o) * np.nan_to_num(other)
+        ok = np.isfinite(actual) & np.isfinite(fm) & np.isfinite(fb)
+        err_m += float(np.abs(fm[ok] - actual[ok]).sum())
+        err_b += float(np.abs(fb[ok] - actual[ok]).sum())
+    return err_b < BLEND_MARGIN * err_m
+
+
+SHRINK_ERRORS = 8  # pseudo-origins of all-region error each region's error is shrunk toward
+BLEND_MARGIN = 0.95  # the combination must beat the model alone by 5% over the window
 
 
 class BaselineModel:
@@ -295,6 +445,7 @@ class BaselineModel:
         reversion: bool = True,
         level: float = 0.8,
         freq: str | None = None,
+        combine: bool | str = "auto",
     ) -> None:
         self.half_life = half_life
         self.pooling = pooling
@@ -304,6 +455,7 @@ class BaselineModel:
         self.reversion = reversion
         self.level = level
         self.freq = freq
+        self.combine = combine
 
     def get_params(self) -> dict:
         """Settings as a dict (scikit-learn convention)."""
@@ -316,6 +468,7 @@ class BaselineModel:
             "reversion": self.reversion,
             "level": self.level,
             "freq": self.freq,
+            "combine": self.combine,
         }
 
     def fit(
@@ -339,9 +492,15 @@ class BaselineModel:
         self.target_ordinal_ = target
         self.target_period_ = panel.label(target)
         self.regions_ = list(panel.regions)
-        self.design_ = build_design(panel, target, self.half_life, self.momentum, self.reversion)
+        cache = getattr(self, "_cache", None)
+        if cache is None or cache.panel is not panel:
+            self._cache = FitCache(panel)
+        self.design_, self.fit_ = self._cache.get(target, self)
         self.pooling_ = self._pooling_for(panel, target)
-        self.fit_ = fit_design(self.design_, self.pooling_, self.robust)
+        # One-step errors at the origins before the target calibrate the interval.
+        self.cal_origins_ = calibrate.window_origins(panel.start, panel.seasons, target)
+        for o in self.cal_origins_:
+            self._cache.get(o, self)
         self.feature_names_ = list(self.design_.names)
         self.feature_dims_ = list(self.design_.dims)
         self.coef_ = self.fit_.coef
@@ -356,6 +515,11 @@ class BaselineModel:
             )
         return float(self.pooling)
 
+    def _forecast(self, weights: dict[str, float] | None) -> dict:
+        out = self._cache.forecast_at(self.target_ordinal_, self, weights)
+        self.interval_ = out["interval"]
+        return out
+
     def predict(self, weights: dict[str, float] | None = None) -> pd.DataFrame:
         """One row per region: suggestion, 80% interval, contributions and reasons.
 
@@ -363,7 +527,7 @@ class BaselineModel:
         """
         weights = self.weights if weights is None else weights
         d = self.design_
-        out = forecast(d, self.fit_, weights, self.level)
+        out = self._forecast(weights)
         df = pd.DataFrame(
             {
                 "region": self.regions_,
@@ -377,7 +541,12 @@ class BaselineModel:
         )
         names = [d.names[i] for i in d.signal_cols]
         en, zh = reasons(
-            out["suggestion"], out["contrib"][HISTORY], names, d.change_new, out["signal_contrib"]
+            out["suggestion"],
+            out["contrib"][HISTORY],
+            names,
+            d.change_new,
+            out["signal_contrib"],
+            d.change_unit,
         )
         df["reason_en"] = en
         df["reason_zh"] = zh
@@ -389,7 +558,7 @@ class BaselineModel:
         """Long table: region, signal, dimension, change (year over year), contribution."""
         d = self.design_
         if out is None:
-            out = forecast(d, self.fit_, self.weights if weights is None else weights, self.level)
+            out = self._forecast(self.weights if weights is None else weights)
         names = [d.names[i] for i in d.signal_cols]
         dims = [d.dims[i] for i in d.signal_cols]
         r = len(self.regions_)

@@ -24,6 +24,17 @@ def fmt_pct(change: float) -> str:
     return fmt_signed(100 * float(np.expm1(change))) + "%"
 
 
+def fmt_change(change: float, unit: float) -> str:
+    """A signal's year-over-year change: a percentage for log changes (unit NaN), else the
+    difference in the signal's own units (change x unit), e.g. +8 or −0.4."""
+    if not math.isfinite(unit):
+        return fmt_pct(change)
+    diff = float(change) * unit
+    text = fmt_signed(diff, 0 if abs(diff) >= 10 else (1 if abs(diff) >= 1 else 2))
+    # +4.0 reads as +4; trailing zeros of a decimal part carry no information.
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def signal_label(signal: str, lang: str) -> str:
     """Display name of a signal; unknown signals show their id with spaces."""
     key = f"model.signal.{signal}"
@@ -44,12 +55,15 @@ def reasons(
     signals: list[str],
     change: np.ndarray,
     contrib: np.ndarray,
+    unit: np.ndarray | None = None,
     top: int = 3,
 ) -> tuple[list[str], list[str]]:
     """English and Chinese reason per region: own history, then the top signal effects.
 
-    suggestion, history: (R,); change, contrib: (R, K) per signal.
+    suggestion, history: (R,); change, contrib: (R, K) per signal; unit: (K,) NaN for a
+    log change, else the unit of a level change (see models.features.level_scale).
     """
+    units = [float("nan")] * len(signals) if unit is None else [float(u) for u in unit]
     langs = ("en", "zh")
     labels = {lang: [signal_label(n, lang) for n in signals] for lang in langs}
     sep = {lang: t("model.reason.sep", lang) for lang in langs}
@@ -75,7 +89,7 @@ def reasons(
             if round(abs(c), dec) == 0:
                 continue
             # Numbers are formatted once and shared by both languages.
-            pct, val = fmt_pct(change[r, k]), fmt_signed(c, dec)
+            pct, val = fmt_change(change[r, k], units[k]), fmt_signed(c, dec)
             en.append(sig_t["en"].format(signal=labels["en"][k], change=pct, value=val))
             zh.append(sig_t["zh"].format(signal=labels["zh"][k], change=pct, value=val))
         en_out.append(sep["en"].join(en))

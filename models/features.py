@@ -24,14 +24,20 @@ class _SignalCache:
     log_change: np.ndarray  # (K, R, T) change of log levels (valid where all positive)
 
 
-def signal_change(v: np.ndarray, capacity: bool, seasons: int) -> np.ndarray:
-    """Year-over-year change of one forward-filled signal (R, T): log when all positive."""
+def level_scale(v: np.ndarray) -> float:
+    """NaN when a signal's changes are log changes (all known values positive), else the
+    unit its level changes are measured in (mean absolute known value)."""
     known = v[np.isfinite(v)]
     if known.size and known.min() > 0:
-        lv = np.log(v)
-    else:
-        scale = np.mean(np.abs(known)) if known.size else 1.0
-        lv = v / (scale if scale > 0 else 1.0)
+        return float("nan")
+    scale = float(np.mean(np.abs(known))) if known.size else 1.0
+    return scale if scale > 0 else 1.0
+
+
+def signal_change(v: np.ndarray, capacity: bool, seasons: int) -> np.ndarray:
+    """Year-over-year change of one forward-filled signal (R, T): log when all positive."""
+    scale = level_scale(v)
+    lv = np.log(v) if np.isnan(scale) else v / scale
     # Capacity is a plan: the target period's own value is known. Others lag one period.
     step = 0 if capacity else 1
     c = lag(lv, step) - lag(lv, step + seasons)
@@ -62,8 +68,9 @@ def _cache_for(panel: Panel, end: int) -> _SignalCache:
     return cache
 
 
-def signal_changes(panel: Panel, target: int) -> list[np.ndarray]:
-    """Per signal, its change for periods panel.start..target (R, ti + 1), masked at target.
+def signal_changes(panel: Panel, target: int) -> tuple[list[np.ndarray], list[float]]:
+    """Per signal, its change for periods panel.start..target (R, ti + 1), masked at target,
+    and its level_scale() (NaN for log changes) so a reason can show the change in units.
 
     Market and pipeline values of the target period are unknown at prediction time;
     capacity plans for it are known. Equal to signal_change() on the masked, filled panel.
@@ -73,15 +80,18 @@ def signal_changes(panel: Panel, target: int) -> list[np.ndarray]:
         raise ValueError("target period must come after the panel's first period")
     cache = _cache_for(panel, target + 1)
     out = []
+    scales: list[float] = []
     for j, dim in enumerate(panel.signal_dims):
         cap = dim == "capacity"
         # Smallest known level the masked panel holds (its target column repeats ti - 1).
         low = cache.prefix_min[j, ti if cap else ti - 1]
         if np.isfinite(low) and low > 0:
             out.append(cache.log_change[j, :, : ti + 1])
+            scales.append(float("nan"))
             continue
         v = cache.xf[:, j, : ti + 1].copy()
         if not cap:
             v[:, ti] = v[:, ti - 1]
         out.append(signal_change(v, cap, panel.seasons))
-    return out
+        scales.append(level_scale(v))
+    return out, scales

@@ -16,6 +16,16 @@ from ui import context as ctx
 from ui.text import plain
 
 
+def _span(labels: list[str]) -> str:
+    """First–last of a list of period labels ("–" when empty)."""
+    return f"{labels[0]}–{labels[-1]}" if labels else "–"
+
+
+def _num(value: float | None) -> str:
+    """A score with three decimals, "–" when there is none."""
+    return "–" if value is None else f"{value:.3f}"
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def cached_panel(db: str, version: tuple, metric: str):
     """The metric's panel, read once per data version and shared (never modified in place):
@@ -110,8 +120,10 @@ with left:
             ctx.tr(
                 "model_lab.optimised",
                 weights=", ".join(f"{k}={v:g}" for k, v in res["weights"].items()),
-                before=res["start_wape"],
-                after=res["wape"],
+                tuning=_span(res["tuning_origins"]),
+                scoring=_span(res["scoring_origins"]),
+                before=_num(res["start_wape"]),
+                after=_num(res["wape"]),
             )
         )
 
@@ -165,6 +177,14 @@ with right:
         ]
     ).drop(columns=["n"], errors="ignore")
     st.dataframe(scores.round(3), hide_index=True, width="stretch")
+    roles = bt.get("origin_roles", {})
+    st.caption(
+        ctx.tr(
+            "model_lab.roles",
+            scoring=_span(roles.get("scoring", bt["origins"])),
+            window=roles.get("calibration_window", "–"),
+        )
+    )
     with st.expander(ctx.tr("model_lab.per_region")):
         per = pd.DataFrame(bt["per_region"])
         if len(per):

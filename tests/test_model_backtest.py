@@ -82,10 +82,38 @@ def test_backtest_forecast_equals_fit_on_truncated_data(edit) -> None:
         o = int(pred[pred.period == label]["ordinal"].iloc[0])
         keep_s = (s["ordinal"] < o) | ((s["dimension"] == "capacity") & (s["ordinal"] == o))
         df = BaselineModel().fit(h[h.ordinal < o], s[keep_s], o).predict()
-        got = pred[pred.period == label].set_index("region")["forecast"]
-        np.testing.assert_allclose(
-            df.set_index("region")["suggestion"].loc[got.index], got, rtol=1e-12
-        )
+        got = pred[pred.period == label].set_index("region")
+        want = df.set_index("region").loc[got.index]
+        np.testing.assert_allclose(want["suggestion"], got["forecast"], rtol=1e-12)
+        # The calibrated interval, too, comes only from errors before its origin.
+        np.testing.assert_allclose(want["lower80"], got["lower80"], rtol=1e-12)
+        np.testing.assert_allclose(want["upper80"], got["upper80"], rtol=1e-12)
+
+
+def test_interval_calibrated_from_earlier_errors_only() -> None:
+    """Changing actuals at or after an origin leaves that origin's interval unchanged."""
+    h, s = make_panel(n_regions=12, n_periods=32, seed=21)
+    first = backtest(h, s, origins=4).predictions.query("method == 'model'")
+    o = int(first["ordinal"].min())
+    h2 = h.copy()
+    late = h2["ordinal"] >= o
+    h2.loc[late, "value"] *= np.random.default_rng(1).uniform(0.2, 5.0, late.sum())
+    second = backtest(h2, s, origins=4).predictions.query("method == 'model'")
+    a = first[first.ordinal == o].set_index("region")
+    b = second[second.ordinal == o].set_index("region").loc[a.index]
+    np.testing.assert_allclose(a[["forecast", "lower80", "upper80"]], b[["forecast", "lower80", "upper80"]])
+    # Later origins see the changed errors, so their intervals move.
+    later = int(first["ordinal"].max())
+    assert not np.allclose(
+        first[first.ordinal == later]["upper80"], second[second.ordinal == later]["upper80"]
+    )
+
+
+@pytest.mark.parametrize("noise", [0.05, 0.3])
+def test_coverage_on_synthetic_data_with_known_noise(noise: float) -> None:
+    h, s = make_panel(n_regions=300, n_periods=40, noise=noise, seed=int(noise * 100))
+    cov = backtest(h, s, origins=8).scores["model"]["coverage80"]
+    assert 0.75 <= cov <= 0.85, cov
 
 
 def test_optimise_weights_never_worse() -> None:

@@ -93,7 +93,8 @@ def test_pooling_stabilises_short_region() -> None:
         target = int(h["ordinal"].max())
         actual = float(h[(h.region == "r0000") & (h.ordinal == target)]["value"].iloc[0])
         for pooling in errs:
-            df = BaselineModel(pooling=pooling).fit(h, s, target).predict()
+            # The regression alone: the smoothing combination would blur the pooling effect.
+            df = BaselineModel(pooling=pooling, combine=False).fit(h, s, target).predict()
             f = float(df.set_index("region").loc["r0000", "suggestion"])
             errs[pooling].append(abs(np.log(f / actual)))
     assert np.mean(errs[8.0]) < 0.7 * np.mean(errs[0.0])
@@ -183,3 +184,41 @@ def test_weights_are_validated() -> None:
         m.predict({"market": 2.5})
     with pytest.raises(ValueError):
         m.predict({"weather": 1.0})
+
+
+def test_reason_for_signal_that_is_not_positive_shows_its_own_change() -> None:
+    """A signal with zero or negative values changes by units, not by a percentage."""
+    n, t = 4, 24
+    rng = np.random.default_rng(3)
+    ords = 2016 * 4 + np.arange(t)
+    slope = np.array([1.0, 2.0, 3.0, -2.0])
+    # Net sentiment: crosses zero, so its change is a difference, never a log change.
+    sig = -20.0 + slope[:, None] * np.arange(t)[None, :]
+    lagged = np.concatenate([sig[:, :1], sig[:, :-1]], axis=1)
+    y = np.exp(5.0 + 0.04 * lagged + rng.normal(0, 0.01, (n, t)))
+    regions = [f"r{i}" for i in range(n)]
+    h = pd.DataFrame(
+        {"region": np.repeat(regions, t), "ordinal": np.tile(ords, n), "value": y.ravel()}
+    )
+    h["season"] = h["ordinal"] % 4
+    s = pd.DataFrame(
+        {
+            "region": np.repeat(regions, t),
+            "signal": "net_sentiment",
+            "ordinal": np.tile(ords, n),
+            "dimension": "market",
+            "value": sig.ravel(),
+        }
+    )
+    df = BaselineModel(freq="Q").fit(h, s).predict()
+    mentioned = 0
+    for r, en, zh in zip(slope, df["reason_en"], df["reason_zh"], strict=True):
+        if "net sentiment" not in en:
+            continue
+        mentioned += 1
+        # Year-over-year change of the lagged signal: 4 quarters x slope, in its own units.
+        want = f"{'+' if r > 0 else chr(0x2212)}{abs(4 * r):,.0f}"
+        assert f"net sentiment {want} vs last year" in en, en
+        assert f"net sentiment同比 {want}:" in zh, zh
+        assert "%" not in en.split("net sentiment", 1)[1].split(";")[0]
+    assert mentioned >= 3

@@ -43,7 +43,12 @@ def test_model_lab_weights_and_save(lab) -> None:
 def test_model_lab_optimise(lab) -> None:
     lab.button(key="lab_optimise").click().run()
     assert not lab.exception
-    assert any("backtest WAPE" in s.value for s in lab.success)
+    msg = " ".join(s.value for s in lab.success)
+    # Honest scores: weights tuned on earlier origins, WAPE shown on the later ones only.
+    assert "tuned on 2023Q1–2023Q4" in msg and "scored on 2024Q1–2025Q4" in msg, msg
+    # The backtest says which origins are scored and how the interval is calibrated.
+    captions = " ".join(c.value for c in lab.caption)
+    assert "Scored origins 2024Q1–2025Q4" in captions, captions
 
 
 def test_model_lab_refused_for_lead(app_env) -> None:

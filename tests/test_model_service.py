@@ -80,6 +80,21 @@ def test_backtest_cli_json_and_predictions(db: Path, tmp_path: Path, capsys) -> 
     assert len(pred) == 5 * 6 * 8
     assert pred.loc[pred.method == "seasonal_naive", "lower80"].isna().all()
     assert pred.loc[pred.method == "model", "lower80"].notna().all()
+    # Without tuning every origin is scored; the interval window is named.
+    assert out["origin_roles"]["tuning"] == [] and out["origin_roles"]["scoring"] == out["origins"]
+    assert out["origin_roles"]["calibration_window"] == 8
+
+
+def test_backtest_cli_json_nested_origins(db: Path, capsys) -> None:
+    out = _run(
+        capsys, "backtest", "--db", str(db), "--metric", "new_customers", "--origins", "8",
+        "--tuning", "4", "--json",
+    )
+    roles = out["origin_roles"]
+    assert roles["tuning"] == ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]
+    assert roles["scoring"] == out["origins"] == [f"{y}Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)]
+    assert sum(t["chosen"] for t in out["tuning"]) == 1
+    assert all(t["tuning_wape"] > 0 for t in out["tuning"])
 
 
 def test_suggest_cli_demo_story(db: Path, capsys) -> None:

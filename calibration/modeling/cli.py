@@ -53,7 +53,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """Print backtest scores of the model and the naive methods."""
     cur = connect(args.db or settings.db_path()).cursor()
     out = baseline.run_backtest(
-        cur, args.metric, origins=args.origins, holt_winters=args.holt_winters, **_params(args)
+        cur,
+        args.metric,
+        origins=args.origins,
+        holt_winters=args.holt_winters,
+        tuning=args.tuning,
+        **_params(args),
     )
     pred = out.pop("predictions")
     if args.predictions:
@@ -140,6 +145,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backtest", help="backtest the baseline against naive methods")
     _model_args(p)
     p.add_argument("--origins", type=int, default=8)
+    p.add_argument(
+        "--tuning", type=int, default=0,
+        help="origins before the scored ones that choose the settings (nested); 0 = none",
+    )
     p.add_argument("--holt-winters", action="store_true", help="also run Holt-Winters (slow)")
     p.add_argument("--predictions", default=None, help="write every forecast to this CSV")
     _db(p)

@@ -15,7 +15,7 @@ from calibration.store import data as dq
 from calibration.store import model_runs as mq
 from calibration.store import transaction
 from calibration.store.core import utcnow
-from models.backtest import METHODS, backtest, optimise_weights
+from models.backtest import CANDIDATES, METHODS, backtest, optimise_nested
 from models.baseline import BaselineModel
 from models.panel import Panel, build_panel, infer_freq
 
@@ -83,8 +83,12 @@ def run_backtest(
     robust: bool = True,
     holt_winters: bool = False,
     panel: Panel | None = None,
+    tuning: int = 0,
 ) -> dict:
     """Rolling-origin backtest of the model and naive methods for a stored metric.
+
+    tuning > 0: nested rolling origin, the model's settings (models.backtest.CANDIDATES)
+    are chosen on that many origins before the scored ones; `origin_roles` says which.
 
     Returns JSON-ready keys metric, origins, methods, per_region, seconds, params, plus
     `predictions` (a DataFrame: region, period, method, forecast, lower80, upper80, actual).
@@ -93,7 +97,10 @@ def run_backtest(
     if panel is None:
         panel = load_panel(cur, metric)
     model = make_model(half_life, pooling, weights, robust, panel.freq)
-    bt = backtest(model=model, panel=panel, origins=origins, holt_winters=holt_winters)
+    bt = backtest(
+        model=model, panel=panel, origins=origins, holt_winters=holt_winters, tuning=tuning,
+        candidates=CANDIDATES if tuning else None,
+    )
     out = {"metric": metric, **bt.to_dict()}
     out["methods"] = {m: _clean(v) for m, v in out["methods"].items()}
     out["per_region"] = [_clean(r) for r in out["per_region"]]
@@ -195,14 +202,17 @@ def optimise(
     pooling: float | str = DEFAULTS["pooling"],
     robust: bool = True,
     start: dict[str, float] | None = None,
+    tuning: int = 4,
 ) -> dict:
-    """Dimension weights minimising backtest WAPE: {"weights", "wape", "start_wape"}."""
+    """Dimension weights tuned on earlier origins, scored on the last `origins` (nested).
+
+    Returns weights, wape and start_wape (both on the scoring origins), tuning_wape,
+    tuning_origins and scoring_origins.
+    """
     history, signals, freq = load_inputs(cur, metric)
     model = make_model(half_life, pooling, start, robust, freq)
     panel = build_panel(history, signals, freq)
-    start_wape = backtest(model=model, panel=panel, origins=origins, methods=("model",)).scores
-    weights, wape = optimise_weights(model=model, panel=panel, origins=origins)
-    return {"weights": weights, "wape": wape, "start_wape": start_wape["model"]["wape"]}
+    return _clean(optimise_nested(panel, model, origins=origins, tuning=tuning))
 
 
 def next_period(cur: duckdb.DuckDBPyConnection, metric: str) -> str | None:
