@@ -1,0 +1,44 @@
+"""Messages kept for the next render: callbacks run before the page draws, so a callback
+keeps its message in the session and the page shows it once."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import context as ctx
+from ui.text import plain, plain_values
+
+_PREFIX = "flash_"
+
+
+def success(slot: str, text: str) -> None:
+    """Keep a success message (already translated, our own text) for the next render."""
+    st.session_state[_PREFIX + slot] = ("success", text)
+
+
+def error(slot: str, exc: Exception, names: dict[str, str] | None = None) -> None:
+    """Keep a refusal for the next render, translated and with typed values escaped."""
+    st.session_state[_PREFIX + slot] = ("error", refusal(exc, names))
+
+
+def refusal(exc: Exception, names: dict[str, str] | None = None) -> str:
+    """A refused write as text for the person (region ids shown by escaped name)."""
+    shown = {r: plain(n) for r, n in (names or {}).items()}
+    text_of = getattr(exc, "text", None)
+    if callable(text_of):
+        return text_of(ctx.lang(), shown)
+    key = getattr(exc, "key", None)
+    if not key:
+        return plain(str(exc))
+    values = plain_values(dict(getattr(exc, "values", {})))
+    if "region" in values:
+        values["region"] = shown.get(values["region"], values["region"])
+    return ctx.tr(key, **values)
+
+
+def show(slot: str) -> None:
+    """Show the message kept in slot, once."""
+    kept = st.session_state.pop(_PREFIX + slot, None)
+    if kept:
+        kind, text = kept
+        (st.success if kind == "success" else st.error)(text)
