@@ -295,9 +295,19 @@ def _server_times(path: Path) -> dict[str, list[tuple[float, float]]]:
 
 
 def prepare(folder: Path, regions: int) -> tuple[Path, int, dict[str, float]]:
-    """Seed a workshop with `regions` regions and leads once; steps copy the file."""
-    db = folder / "template.duckdb"
+    """Seed a workshop with `regions` regions and leads once; steps copy the file.
+
+    A folder that already holds a template of that size (a kept --work folder) is reused:
+    seeding 250 regions takes minutes (one password hash per lead).
+    """
+    db, saved = folder / "template.duckdb", folder / "template.json"
+    if db.exists() and saved.exists():
+        known = json.loads(saved.read_text(encoding="utf-8"))
+        if len(known["suggestions"]) == regions:
+            return db, known["cycle"], known["suggestions"]
+    db.unlink(missing_ok=True)
     cid, suggestions = seed_workshop(db, folder / "data", regions)
+    saved.write_text(json.dumps({"cycle": cid, "suggestions": suggestions}), encoding="utf-8")
     return db, cid, suggestions
 
 
@@ -394,10 +404,15 @@ def parse_steps(text: str) -> list[tuple[int, int]]:
 
 
 def measure(steps: list[tuple[int, int]], refresh_s: float = DEFAULT_REFRESH_S,
-            keep: Path | None = None) -> dict:
-    """Run the steps in order, stopping after the first whose p95 exceeds the goal."""
+            keep: Path | None = None, keep_going: bool = False) -> dict:
+    """Run the steps in order, stopping after the first whose p95 exceeds the goal.
+
+    keep: a work folder to keep (and reuse its seeded template); keep_going: run every step.
+    """
     cores = os.cpu_count() or 1
-    folder = Path(tempfile.mkdtemp(prefix="calibrate-harness-", dir=keep))
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    folder = keep or Path(tempfile.mkdtemp(prefix="calibrate-harness-"))
     results: list[dict] = []
     try:
         t0 = time.perf_counter()
@@ -410,14 +425,18 @@ def measure(steps: list[tuple[int, int]], refresh_s: float = DEFAULT_REFRESH_S,
             summary["error_samples"] = step.errors[:5]
             results.append(summary)
             print(f"load harness: {json.dumps(summary)}", file=sys.stderr, flush=True)
-            if not summary["ok"] or summary["seen_on_every_board_p95_ms"] > GOAL_P95_S * 1000:
+            over = summary["seen_on_every_board_p95_ms"] > GOAL_P95_S * 1000
+            if not keep_going and (not summary["ok"] or over):
                 break
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
-    under = [
-        r for r in results if r["ok"] and r["seen_on_every_board_p95_ms"] <= GOAL_P95_S * 1000
-    ]
+    # Capacity: the last step of the run of steps, from the smallest, that all stayed under.
+    under: list[dict] = []
+    for r in results:
+        if not r["ok"] or r["seen_on_every_board_p95_ms"] > GOAL_P95_S * 1000:
+            break
+        under.append(r)
     return {
         "machine": machine(),
         "cores": cores,
@@ -462,11 +481,21 @@ def markdown(result: dict, command: str) -> str:
             f"| {r['server_cpu_share_idle']:.0%} / {r['server_cpu_share_submit']:.0%} "
             f"| {server} | {r['client_cpu_s']:.0f} s |"
         )
-    capacity = (
-        f"p95 under {GOAL_P95_S:g} s up to **{result['capacity_sessions']} sessions "
-        f"({result['capacity_sessions_per_core']} per core)**"
-        + ("" if result["capacity_reached"] else "; the largest step run stayed under it")
-    )
+    first = result["steps"][0] if result["steps"] else None
+    if result["capacity_sessions"]:
+        capacity = (
+            f"p95 (visible on every board) under {GOAL_P95_S:g} s up to "
+            f"**{result['capacity_sessions']} sessions "
+            f"({result['capacity_sessions_per_core']} per core)**"
+            + ("" if result["capacity_reached"] else "; the largest step run stayed under it")
+        )
+    elif first:
+        capacity = (
+            f"p95 (visible on every board) over {GOAL_P95_S:g} s already at the smallest step "
+            f"run ({first['sessions']} sessions, {first['sessions_per_core']} per core)"
+        )
+    else:
+        capacity = "no step ran"
     return (
         "## Load harness: sessions over the websocket protocol (bench/load_harness.py)\n\n"
         f"Command: `{command}`. One server (`streamlit run app.py`, "
@@ -506,8 +535,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--refresh", type=float, default=DEFAULT_REFRESH_S,
                         help="CALIBRATE_BOARD_REFRESH for the server, seconds")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="keep the seeded template and step databases in this folder")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="run every step, also after p95 has passed the goal")
     args = parser.parse_args(argv)
-    result = measure(parse_steps(args.steps), args.refresh)
+    result = measure(parse_steps(args.steps), args.refresh, args.work, args.keep_going)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
