@@ -442,6 +442,7 @@ def measure(steps: list[tuple[int, int]], refresh_s: float = DEFAULT_REFRESH_S,
         "cores": cores,
         "board_refresh_s": refresh_s,
         "submit_window_s": SUBMIT_WINDOW_S,
+        "regions": len(suggestions),
         "seed_s": round(seed_s, 1),
         "steps": results,
         "capacity_sessions": max((r["sessions"] for r in under), default=0),
@@ -479,7 +480,7 @@ def markdown(result: dict, command: str) -> str:
             f"| {r['leads']} + {r['boards']} | {r['cpu_per_sign_in_ms']:.0f} ms "
             f"| {r['cpu_per_tick_ms']:.1f} ms | {r['cpu_per_submit_ms']:.0f} ms "
             f"| {r['server_cpu_share_idle']:.0%} / {r['server_cpu_share_submit']:.0%} "
-            f"| {server} | {r['client_cpu_s']:.0f} s |"
+            f"| {server} | {r['client_cpu_s']:.1f} s |"
         )
     first = result["steps"][0] if result["steps"] else None
     if result["capacity_sessions"]:
@@ -499,10 +500,12 @@ def markdown(result: dict, command: str) -> str:
     return (
         "## Load harness: sessions over the websocket protocol (bench/load_harness.py)\n\n"
         f"Command: `{command}`. One server (`streamlit run app.py`, "
-        f"CALIBRATE_BOARD_REFRESH={result['board_refresh_s']:g} s) on a fresh copy of a "
-        "seeded workshop (one region per lead); simulated sessions sign in through the form, "
-        "boards tick their live fragment, leads submit on My region at random moments within "
-        f"{result['submit_window_s']:g} s. Latency = submit sent → the proposal's row shows "
+        f"CALIBRATE_BOARD_REFRESH={result['board_refresh_s']:g} s) per step, on a fresh copy "
+        f"of one seeded workshop of {result.get('regions', '?')} regions with a lead account "
+        "each (a smaller step has fewer of the leads online; every board shows all regions). "
+        f"Simulated sessions sign in through the form, {SIGN_IN_CONCURRENCY} at a time, leads "
+        "first; then boards tick their live fragment, and leads submit on My region at random "
+        f"moments within {result['submit_window_s']:g} s. Latency = submit sent → the proposal's row shows "
         "a status on a board (\"every board\": on the last of them). Round trips are send → "
         "script_finished as a client sees them; p50 / p95.\n\n"
         "| leads + boards | proposals saved | visible on every board | visible per board "

@@ -77,8 +77,11 @@ class Session:
     async def connect(self) -> None:
         """Open the websocket (no script runs until the first rerun)."""
         self.ws = await asyncio.wait_for(
+            # No client keepalive pings: a browser sends none, and under load the server's
+            # event loop answers late, so the library would drop the session (1011) by itself.
             websockets.connect(
-                self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=self.timeout
+                self.ws_url, subprotocols=["streamlit"], max_size=None,
+                open_timeout=self.timeout, ping_interval=None,
             ),
             self.timeout,
         )
