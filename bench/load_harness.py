@@ -43,7 +43,9 @@ import pyarrow as pa
 
 from bench.common import load_average, machine
 from bench.st_client import ProtocolError, Session, click, number_state, text_state
+from calibration import negotiation as neg
 from calibration.i18n import t
+from calibration.store import connect
 from tests.browser.conftest import Server
 from tests.browser.load_data import PASSWORD, region_ids, seed_workshop
 
@@ -95,6 +97,7 @@ class Step:
     server_times: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     client_cpu_s: float = 0.0
     load_start: float = 0.0
+    stored: int = -1  # proposals in the database after the step (-1: not counted)
 
     @property
     def sessions(self) -> int:
@@ -313,7 +316,7 @@ def prepare(folder: Path, regions: int) -> tuple[Path, int, dict[str, float]]:
 
 def run_step(
     template: Path, suggestions: dict[str, float], leads: int, boards: int, folder: Path,
-    refresh_s: float = DEFAULT_REFRESH_S, plan: Plan | None = None,
+    refresh_s: float = DEFAULT_REFRESH_S, plan: Plan | None = None, cycle_id: int | None = None,
 ) -> tuple[Step, Path]:
     """One load level against a fresh server on a fresh copy; returns it and its database."""
     step = Step(leads=leads, boards=boards, load_start=load_average())
@@ -336,7 +339,19 @@ def run_step(
         step.client_cpu_s = time.process_time() - client_cpu
         server.stop()
     step.server_times = _server_times(timings)
+    if cycle_id is not None:
+        step.stored = _stored(db, cycle_id)
     return step, db
+
+
+def _stored(db: Path, cycle_id: int) -> int:
+    """Regions with a proposal in the database (a lead's screen may have timed out first)."""
+    con = connect(db)
+    try:
+        state = neg.cycle_state(con.cursor(), cycle_id)
+        return int(state["proposal_value"].notna().sum())
+    finally:
+        con.close()
 
 
 def summarise(step: Step, cores: int) -> dict:
@@ -352,6 +367,7 @@ def summarise(step: Step, cores: int) -> dict:
         "sessions_per_core": round(step.sessions / cores, 1),
         "proposals_sent": len(step.sent_at),
         "proposals_saved": len(step.saved),
+        "proposals_stored": step.stored,
         "pairs_not_seen": step.missing(),
         "errors": len(step.errors),
         "load_average_start": round(step.load_start, 1),
@@ -416,11 +432,13 @@ def measure(steps: list[tuple[int, int]], refresh_s: float = DEFAULT_REFRESH_S,
     results: list[dict] = []
     try:
         t0 = time.perf_counter()
-        template, _, suggestions = prepare(folder, max(leads for leads, _ in steps))
+        template, cid, suggestions = prepare(folder, max(leads for leads, _ in steps))
         seed_s = time.perf_counter() - t0
         for leads, boards in steps:
             print(f"load harness: {leads} leads + {boards} boards ...", file=sys.stderr, flush=True)
-            step, _ = run_step(template, suggestions, leads, boards, folder, refresh_s)
+            step, _ = run_step(
+                template, suggestions, leads, boards, folder, refresh_s, cycle_id=cid
+            )
             summary = summarise(step, cores)
             summary["error_samples"] = step.errors[:5]
             results.append(summary)
@@ -457,7 +475,8 @@ def markdown(result: dict, command: str) -> str:
     for r in result["steps"]:
         rows.append(
             f"| {r['leads']} + {r['boards']} ({r['sessions_per_core']}/core) "
-            f"| {r['proposals_saved']}/{r['proposals_sent']}, {r['pairs_not_seen']} unseen, "
+            f"| {r['proposals_saved']}/{r['proposals_sent']} "
+            f"({r.get('proposals_stored', -1)} stored), {r['pairs_not_seen']} unseen, "
             f"{r['errors']} errors "
             f"| {r['seen_on_every_board_p50_ms'] / 1000:.2f} s / "
             f"{r['seen_on_every_board_p95_ms'] / 1000:.2f} s "
@@ -508,7 +527,7 @@ def markdown(result: dict, command: str) -> str:
         f"moments within {result['submit_window_s']:g} s. Latency = submit sent → the proposal's row shows "
         "a status on a board (\"every board\": on the last of them). Round trips are send → "
         "script_finished as a client sees them; p50 / p95.\n\n"
-        "| leads + boards | proposals saved | visible on every board | visible per board "
+        "| leads + boards | proposals acknowledged | visible on every board | visible per board "
         "| submit | board tick | board redraw | sign-in | load avg |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)

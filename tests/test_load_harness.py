@@ -58,13 +58,15 @@ def test_board_notes_a_region_once_when_its_status_is_shown() -> None:
 def test_two_leads_one_board_every_proposal_lands(tmp_path: Path) -> None:
     template, cid, suggestions = prepare(tmp_path, 2)
     step, db = run_step(
-        template, suggestions, 2, 1, tmp_path, plan=Plan(idle_s=1, submit_window_s=1)
+        template, suggestions, 2, 1, tmp_path, plan=Plan(idle_s=1, submit_window_s=1),
+        cycle_id=cid,
     )
     summary = summarise(step, cores=2)
 
     assert step.errors == []
     assert step.saved == {"r01", "r02"}
     assert summary["pairs_not_seen"] == 0 and summary["ok"]
+    assert summary["proposals_stored"] == 2
     assert summary["seen_on_every_board_n"] == 2
     assert summary["tick_n"] > 0 and summary["sign_in_n"] == 3
     con = read_db(db)
