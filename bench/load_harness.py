@@ -444,7 +444,7 @@ def measure(steps: list[tuple[int, int]], refresh_s: float = DEFAULT_REFRESH_S,
             summary = summarise(step, cores)
             summary["error_samples"] = step.errors[:5]
             results.append(summary)
-            print(f"load harness: {json.dumps(summary)}", file=sys.stderr, flush=True)
+            print(f"load harness: {json.dumps(_no_nan(summary))}", file=sys.stderr, flush=True)
             over = summary["seen_on_every_board_p95_ms"] > GOAL_P95_S * 1000
             if not keep_going and (not summary["ok"] or over):
                 break
@@ -560,6 +560,17 @@ def run() -> str:
     return markdown(result, f"BENCH_LOAD_STEPS={steps} python -m bench load_harness")
 
 
+def _no_nan(value: object) -> object:
+    """NaN (a figure not measured) as null: strict JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
+
+
 def main(argv: list[str]) -> int:
     """CLI: run the steps, print the figures (JSON or the Markdown section)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -575,7 +586,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     result = measure(parse_steps(args.steps), args.refresh, args.work, args.keep_going)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(_no_nan(result), indent=2))
     else:
         print(markdown(result, "python -m bench.load_harness " + " ".join(argv)))
     return 0 if all(r["ok"] for r in result["steps"]) else 1
