@@ -28,6 +28,7 @@ MODULES = (
     "bench.bench_letters",
     "bench.bench_tracking",
     "bench.bench_browser",
+    "bench.load_harness",
 )
 RESULTS = Path(__file__).parent / "RESULTS.md"
 

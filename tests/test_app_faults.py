@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.apptest_helpers import errors, login, new_app
+from tests.apptest_helpers import errors, login, new_app, scoped
 from tests.factories import ROOT
 
 
@@ -39,7 +39,7 @@ def test_read_only_database_refuses_writes_with_a_message(app_env, monkeypatch):
     at.run()
     at.switch_page("app.py")  # later runs start at app.py, as the server's do
     at.run()
-    at.text_area(key="nego_comment").input("Pipeline review on Monday.")
+    at.text_area(key=scoped(at, "nego_comment")).input("Pipeline review on Monday.")
     next(b for b in at.button if b.label == "Post").click()
     at.run()
     assert not at.exception

@@ -198,12 +198,10 @@ def _flagged_override_cycle(cur) -> tuple[int, dict]:
     neg.open_cycle(cur, ex, cid)
     neg.propose(cur, east, cid, "east", 150, **GOOD, expected_last_event=None)
     neg.propose(cur, south, cid, "south", 195, **GOOD, expected_last_event=None)
-    # The board records this kind when the executive accepts a flagged region without HR.
-    neg._append(cur, lambda: [{
-        "cycle_id": cid, "actor": ex.username, "role": ex.role, "kind": "hr_override",
-        "region": "east", "payload": {"reason": "Key account lost <b>in March</b>"}}])
-    for region in ("east", "south"):
-        neg.respond(cur, ex, cid, region, "accept", expected_last_event=last_id(cur, cid, region))
+    # The executive accepts flagged east without HR's review: an hr_override with its reason.
+    neg.respond(cur, ex, cid, "east", "accept", expected_last_event=last_id(cur, cid, "east"),
+                hr_override_reason="Key account lost <b>in March</b>")
+    neg.respond(cur, ex, cid, "south", "accept", expected_last_event=last_id(cur, cid, "south"))
     neg.lock_cycle(cur, ex, cid)
     return cid, users
 

@@ -12,7 +12,7 @@ from calibration.accounts.auth import username_tag
 from calibration.demo import workshop as demo
 from calibration.negotiation import service as neg
 from calibration.store import connect
-from tests.apptest_helpers import errors, login, new_app
+from tests.apptest_helpers import errors, login, new_app, scoped
 from tests.nego_fixtures import ANALYST, EXEC, make_run
 
 SECRET_NAME = "Hunter2-correct-horse-battery"
@@ -100,9 +100,9 @@ def test_a_full_disk_in_a_widget_callback_says_so(seeded, monkeypatch, fault):
         raise fault
 
     monkeypatch.setattr(neg, "add_comment", full_disk)
-    at.text_area(key="nego_comment").input("Pipeline review on Monday.")
+    at.text_area(key=scoped(at, "nego_comment")).input("Pipeline review on Monday.")
     next(b for b in at.button if b.label == "Post").click()
     at.run()
     assert not at.exception, at.exception
     assert DISK_FULL in errors(at)
-    assert at.text_area(key="nego_comment").label  # still on My region
+    assert at.text_area(key=scoped(at, "nego_comment")).label  # still on My region
