@@ -43,8 +43,8 @@ import pyarrow as pa
 
 from bench.common import load_average, machine
 from bench.st_client import ProtocolError, Session, click, number_state, text_state
-from calibration import negotiation as neg
 from calibration.i18n import t
+from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.browser.conftest import Server
 from tests.browser.load_data import PASSWORD, region_ids, seed_workshop

@@ -15,7 +15,7 @@ import pytest
 
 from bench.load_harness import Board, Plan, Step, parse_steps, prepare, run_step, summarise
 from bench.st_client import widget_key
-from calibration import negotiation as neg
+from calibration.negotiation import service as neg
 from tests.browser.load_data import region_ids
 from tests.browser.steps import read_db
 
