@@ -17,17 +17,6 @@ from ui.timings import timed
 
 HIGHLIGHT_SECONDS = 15
 
-# A literal: pages never pass anything but constant markup to st.html.
-PRESENTATION_CSS = """<style>
-section[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display:none}
-[data-testid='stMainBlockContainer'] {max-width:100%; padding:1.5rem 2.5rem}
-[data-testid='stMetricValue'] {font-size:4rem; line-height:1.1}
-[data-testid='stMetricLabel'] p {font-size:1.5rem}
-[data-testid='stMetricDelta'] {font-size:1.3rem}
-[data-testid='stCaptionContainer'] p {font-size:1.2rem}
-h1 {font-size:2.4rem !important}
-</style>"""
-
 
 def controls() -> tuple[bool, bool]:
     """The presentation and pause toggles: (big, paused); big restyles the page at once."""
@@ -38,7 +27,18 @@ def controls() -> tuple[bool, bool]:
     )
     if big:
         # Projector layout: no sidebar, full width, large type (Streamlit has no setting for it).
-        st.html(PRESENTATION_CSS)
+        # A literal: pages never pass anything but constant markup to st.html.
+        st.html(
+            """<style>
+section[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display:none}
+[data-testid='stMainBlockContainer'] {max-width:100%; padding:1.5rem 2.5rem}
+[data-testid='stMetricValue'] {font-size:4rem; line-height:1.1}
+[data-testid='stMetricLabel'] p {font-size:1.5rem}
+[data-testid='stMetricDelta'] {font-size:1.3rem}
+[data-testid='stCaptionContainer'] p {font-size:1.2rem}
+h1 {font-size:2.4rem !important}
+</style>"""
+        )
     return big, paused
 
 
