@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from calibration.accounts.auth import User
+from calibration.board import service as board_service
 from calibration.modeling import service as baseline
 from calibration.negotiation import service as neg
-from calibration.store import data as dq
 from ui import context as ctx
+from ui import flash as kept
 from ui.text import plain
 
 FIELDS = ("name", "metric", "period", "company_target", "dissent_threshold")
@@ -17,7 +18,7 @@ FIELDS = ("name", "metric", "period", "company_target", "dissent_threshold")
 def new_cycle_form(user: User, expanded: bool = False) -> None:
     """Form: name, metric, period, company target and dissent threshold of a new draft cycle."""
     cur = ctx.cursor()
-    metrics = dq.list_metrics(cur)["metric"].tolist()
+    metrics = board_service.cycle_metrics(cur)
     with st.expander(ctx.tr("cycle.new"), expanded=expanded, icon=":material/add_circle:"):
         if not metrics:
             st.info(ctx.tr("cycle.no_data"))
@@ -53,7 +54,7 @@ def new_cycle_form(user: User, expanded: bool = False) -> None:
             ctx.show_error(exc)
         else:
             st.session_state["cycle_id"] = cid
-            st.session_state["cycle_flash"] = ctx.tr("cycle.created", name=plain(name))
+            kept.success("cycle", ctx.tr("cycle.created", name=plain(name)))
             st.rerun()
 
 
@@ -71,12 +72,10 @@ def draft_panel(user: User, cycle: dict) -> None:
             except (neg.NegotiationError, PermissionError) as exc:
                 ctx.show_error(exc)
             else:
-                st.session_state["cycle_flash"] = ctx.tr("cycle.opened", name=plain(cycle["name"]))
+                kept.success("cycle", ctx.tr("cycle.opened", name=plain(cycle["name"])))
                 st.rerun()
 
 
 def flash() -> None:
     """The message left by the last set-up action (shown once)."""
-    message = st.session_state.pop("cycle_flash", None)
-    if message:
-        st.success(message)
+    kept.show("cycle")

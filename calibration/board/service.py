@@ -25,6 +25,11 @@ def default_cycle(cur: duckdb.DuckDBPyConnection) -> int | None:
     return int(cycles[0]["id"]) if cycles else None
 
 
+def cycle_metrics(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Metrics a new cycle can be set on (those with imported data), by name."""
+    return dq.list_metrics(cur)["metric"].tolist()
+
+
 def version(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[int, ...]:
     """A value that changes whenever the cycle's board would change (one small query)."""
     return nq.cycle_version(cur, cycle_id)

@@ -1,0 +1,119 @@
+"""The live board's headline, per-region table and charts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from pandas.io.formats.style import Styler
+
+from calibration.accounts.auth import User
+from calibration.board import view as bview
+from calibration.board.view import fmt
+from ui import cache
+from ui import context as ctx
+from ui.text import plain
+
+STATUS_COLOURS = {
+    "flagged": "background-color:#fde0dc; color:#8a1c10",
+    "countered": "background-color:#fff1c2; color:#6b4e00",
+    "agreed": "background-color:#d8f0df; color:#14532d",
+    "proposed": "background-color:#e3eefc; color:#1e3a6e",
+}
+
+
+def _status_style(column: pd.Series, statuses: pd.Series) -> list[str]:
+    return [STATUS_COLOURS.get(s, "") for s in statuses]
+
+
+def styled(frame: pd.DataFrame, table: pd.DataFrame, numbers: list[str], pct: list[str]) -> Styler:
+    """Status colours, thousands separators and a dash for missing numbers (not "None")."""
+    # Text, not numbers: the data grid draws a missing number as "None" whatever the format.
+    frame = frame.copy()
+    for name in numbers:
+        frame[name] = [fmt(v) for v in frame[name]]
+    for name in pct:
+        frame[name] = [fmt(v, pct=True) for v in frame[name]]
+    styler = frame.style.apply(
+        _status_style,
+        statuses=table["status"].reset_index(drop=True),
+        subset=[ctx.tr("board.col_status")],
+    )
+    return styler.hide(axis="index")
+
+
+def headline(head: dict) -> None:
+    """The four numbers across the top and the counts under them."""
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(ctx.tr("board.kpi_target"), fmt(head["company_target"]))
+    c2.metric(
+        ctx.tr("board.kpi_current_sum"),
+        fmt(head["current_sum"]),
+        delta=fmt(head["current_sum"] - head["suggestion_sum"]),
+        help=f"{ctx.tr('board.kpi_suggestion_sum')}: {fmt(head['suggestion_sum'])}",
+    )
+    # The % is relative to the regions' sum, as in the seeds (980 vs 1,200: a 22% gap).
+    c3.metric(
+        ctx.tr("board.kpi_gap"),
+        fmt(head["gap"]),
+        delta=ctx.tr("board.kpi_gap_pct", pct=fmt(head["gap_pct"], pct=True).lstrip("+")),
+        delta_color="off",
+        delta_arrow="off",
+        help=ctx.tr("board.kpi_gap_help", share=f"{head['gap_share_of_target_pct']:.1f}"),
+    )
+    c4.metric(ctx.tr("board.kpi_agreed_sum"), fmt(head["agreed_sum"]))
+    st.caption(bview.counts_line(head, ctx.lang()))
+
+
+def regions_table(table: pd.DataFrame, lit: set[str], big: bool) -> None:
+    """One row per region: the projector's large st.table, or the detailed data grid."""
+    lang = ctx.lang()
+    col = bview.column_labels(lang)
+    shown = bview.shown_table(table, lit, big, lang)
+    numbers = [col[k] for k in bview.NUMBER_COLUMNS if col[k] in shown.columns]
+    pct = [col[k] for k in bview.PCT_COLUMNS]
+    if big:
+        # st.table renders Markdown in cells: names from an import are escaped.
+        shown[col["region"]] = [plain(n) for n in shown[col["region"]]]
+        styler = styled(shown, table, numbers, pct).set_table_styles(
+            [{"selector": "th, td", "props": "font-size:1.55rem; padding:0.45rem 0.9rem"}]
+        )
+        st.table(styler)
+    else:
+        right = st.column_config.TextColumn(alignment="right")
+        st.dataframe(
+            styled(shown, table, numbers, pct),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                **dict.fromkeys([*numbers, *pct, col["interval"]], right),
+                col["last_change"]: st.column_config.TextColumn(help=ctx.tr("board.utc")),
+            },
+        )
+    if table["older_run"].any():
+        st.caption("⚠ " + ctx.tr("board.older_run"))
+
+
+def charts(view: dict, cycle_id: int, version: tuple, big: bool, user: User) -> None:
+    """The regions and bridge charts, only the open tab's drawn."""
+    lang, db = ctx.lang(), cache.board_db()
+    chart_tabs = [ctx.tr("board.tab_regions"), ctx.tr("board.tab_bridge")]
+    tab_regions, tab_bridge = st.tabs(chart_tabs, key="board_chart_tab", on_change="rerun")
+    if tab_regions.open:
+        with tab_regions:
+            spec = cache.board_chart(db, cycle_id, version, lang, big, "regions", user)
+            st.vega_lite_chart(spec, width="stretch")
+            roll = view["rollup"]
+            if not roll.empty:
+                st.subheader(ctx.tr("board.rollup_title"))
+                st.dataframe(roll, hide_index=True, width="stretch")
+    if tab_bridge.open:
+        with tab_bridge:
+            spec = cache.board_chart(db, cycle_id, version, lang, big, "bridge", user)
+            st.vega_lite_chart(spec, width="stretch")
+
+
+def render(view: dict, lit: set[str], cycle_id: int, version: tuple, big: bool, user: User) -> None:
+    """Headline, counts, the per-region table and the charts."""
+    headline(view["headline"])
+    regions_table(view["table"], lit, big)
+    charts(view, cycle_id, version, big, user)

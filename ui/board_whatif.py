@@ -1,0 +1,110 @@
+"""The live board's What-if tab: an allocation of the company target, sendable as counters."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from calibration.accounts.auth import User
+from calibration.board import respond
+from calibration.board import table as board
+from calibration.board import view as bview
+from calibration.negotiation import service as negotiation
+from ui import cache, flash
+from ui import context as ctx
+from ui.text import plain
+
+
+def _send_allocation(user: User, cycle_id: int, table: pd.DataFrame, alloc: pd.DataFrame, method: str) -> None:
+    """Form: send the allocation's numbers as counter-offers (one reason, editable per region).
+
+    The rows, their numbers and each region's last event are frozen when the form is drawn
+    (per cycle and method) and kept through the live board's reruns: the editor's edits are
+    by row, so rows that moved when another region was agreed would shift them.
+    """
+    key = f"board_send_rows_{cycle_id}_{method}"
+    if key not in st.session_state:
+        st.session_state[key] = respond.send_rows(alloc, table)
+    open_rows = st.session_state[key]
+    if open_rows.empty:
+        return
+    st.subheader(ctx.tr("board.send_title"))
+    c_send, c_region, c_value, c_reason = (
+        ctx.tr("board.send_col_send"),
+        ctx.tr("board.col_region"),
+        ctx.tr("board.respond_value"),
+        ctx.tr("board.send_col_reason"),
+    )
+    with st.form("board_send_allocation"):
+        common = st.text_area(ctx.tr("board.send_reason"), key="board_send_reason")
+        edited = st.data_editor(
+            pd.DataFrame(
+                {
+                    c_send: True,
+                    c_region: open_rows["name"].to_numpy(),
+                    c_value: open_rows["implied"].to_numpy(),
+                    c_reason: "",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            disabled=[c_region],
+            column_config={
+                c_value: st.column_config.NumberColumn(min_value=0, format="localized"),
+                c_reason: st.column_config.TextColumn(help=ctx.tr("board.send_reason_help")),
+            },
+            key=f"board_send_editor_{method}",
+        )
+        sent = st.form_submit_button(ctx.tr("board.send_submit"), type="primary")
+    if not sent:
+        return
+    offers = respond.counter_offers(
+        open_rows, edited.to_dict("records"), common, c_send, c_value, c_reason
+    )
+    names = bview.names(open_rows)
+    try:
+        ids = negotiation.send_counters(ctx.cursor(), user, cycle_id, offers, method=method)
+    except negotiation.ValidationError as exc:
+        for field, err in exc.errors.items():
+            region, _, _ = field.partition(".")
+            prefix = f"{plain(names[region])}: " if region in names else ""
+            st.error(prefix + ctx.tr(err))
+    except (negotiation.NegotiationError, PermissionError) as exc:
+        st.error(flash.refusal(exc, names))
+        # The next draw shows the regions as they are now (what was typed is lost: the rows
+        # themselves may have changed).
+        st.session_state.pop(key, None)
+    else:
+        st.session_state.pop(key, None)
+        st.success(ctx.tr("board.send_done", n=len(ids)))
+
+
+def tab(user: User, view: dict, version: tuple, big: bool, can_send: bool) -> None:
+    """Method, the allocation's chart and table, and (for the executive) the send form."""
+    lang, cycle_id = ctx.lang(), view["cycle"]["id"]
+    method = st.selectbox(
+        ctx.tr("board.method"),
+        board.METHODS,
+        format_func=lambda m: board.method_label(m, lang),
+        key="board_method",
+    )
+    st.caption(ctx.tr("board.whatif_note"))
+    try:
+        alloc, spec = cache.board_allocation(
+            cache.board_db(), cycle_id, version, method, lang, big, user
+        )
+    except board.AllocationError as exc:
+        ctx.show_error(exc)
+        return
+    beyond = int((alloc["position"] == "above").sum())
+    if beyond:
+        st.warning(ctx.tr("board.beyond_count", n=beyond, total=len(alloc)))
+    st.vega_lite_chart(spec, width="stretch")
+    frame = bview.allocation_table(alloc, lang)
+    right = st.column_config.TextColumn(alignment="right")
+    numbers = [ctx.tr(f"board.col_{k}") for k in ("implied", "suggestion", "delta_pct", "vs_last_year_pct")]
+    st.dataframe(
+        frame, hide_index=True, width="stretch", column_config=dict.fromkeys(numbers, right)
+    )
+    if can_send:
+        _send_allocation(user, cycle_id, view["table"], alloc, method)
