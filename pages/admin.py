@@ -1,38 +1,45 @@
-"""Accounts page (admin): list accounts, add one."""
+"""Accounts page (admin): list accounts, add one. Reads and writes go through accounts."""
 
-import pandas as pd
 import streamlit as st
 
-from calibration.accounts import auth
-from calibration.store import users as uq
+from calibration.accounts import auth, directory
 from ui import context as ctx
+from ui import flash
 from ui.text import plain
 
+SLOT = "admin"
 user = ctx.require_user("admin")
-cur = ctx.cursor()
+ss = st.session_state
+
+
+@ctx.guarded
+def add_account() -> None:
+    """Callback: add the typed account; runs before the page draws, so the list shows it."""
+    regions = ss.get("admin_regions") or ""
+    try:
+        added = auth.add_user(
+            ctx.cursor(), user, (ss.get("admin_username") or "").strip(), ss.get("admin_role"),
+            ss.get("admin_password") or "",
+            [r.strip() for r in regions.split(",") if r.strip()],
+            (ss.get("admin_display") or "").strip() or None,
+        )
+    except (auth.AuthError, PermissionError) as exc:
+        flash.error(SLOT, exc)
+    else:
+        flash.success(SLOT, ctx.tr("admin.added", username=plain(added.username)))
+
 
 st.title(ctx.tr("admin.title"))
-st.dataframe(pd.DataFrame(uq.list_users(cur)), hide_index=True, width="stretch")
+flash.show(SLOT)
+# Names as typed sit in dataframe cells, which show text as text.
+st.dataframe(directory.list_accounts(ctx.cursor(), user), hide_index=True, width="stretch")
 
 with st.form("add_user", clear_on_submit=True):
     st.subheader(ctx.tr("admin.add"))
-    name = st.text_input(ctx.tr("login.username"))
-    display = st.text_input(ctx.tr("admin.display_name"))
-    role = st.selectbox(ctx.tr("admin.role"), auth.ROLES, format_func=lambda r: ctx.tr(f"role.{r}"))
-    regions = st.text_input(ctx.tr("admin.regions"))
-    password = st.text_input(ctx.tr("login.password"), type="password")
-    if st.form_submit_button(ctx.tr("admin.add"), type="primary"):
-        try:
-            added = auth.add_user(
-                cur,
-                user,
-                name.strip(),
-                role,
-                password,
-                [r.strip() for r in regions.split(",") if r.strip()],
-                display.strip() or None,
-            )
-        except (auth.AuthError, PermissionError) as exc:
-            ctx.show_error(exc)
-        else:
-            st.success(ctx.tr("admin.added", username=plain(added.username)))
+    st.text_input(ctx.tr("login.username"), key="admin_username")
+    st.text_input(ctx.tr("admin.display_name"), key="admin_display")
+    st.selectbox(ctx.tr("admin.role"), auth.ROLES, format_func=lambda r: ctx.tr(f"role.{r}"),
+                 key="admin_role")
+    st.text_input(ctx.tr("admin.regions"), key="admin_regions")
+    st.text_input(ctx.tr("login.password"), type="password", key="admin_password")
+    st.form_submit_button(ctx.tr("admin.add"), type="primary", on_click=add_account)
