@@ -23,8 +23,7 @@ from scipy import stats
 
 from models import calibrate
 from models.ets import EtsPaths, ets_forecast, ets_paths
-from models.explain import reasons
-from models.features import signal_changes
+from models.features import SignalFeatures, signal_changes
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
 
 HISTORY = "history"
@@ -52,7 +51,12 @@ class Design:
 
 
 def build_design(
-    panel: Panel, target: int, half_life: float, momentum: bool = True, reversion: bool = True
+    panel: Panel,
+    target: int,
+    half_life: float,
+    momentum: bool = True,
+    reversion: bool = True,
+    features: SignalFeatures | None = None,
 ) -> Design:
     """Features for every period before `target` (training) and for `target` itself.
 
@@ -63,7 +67,7 @@ def build_design(
         raise ValueError("target period is before any data")
     # Signals: causal forward fill, then year-over-year change (log when positive); shared
     # by every target of this panel and cut at this one.
-    changes, units = signal_changes(panel, target)
+    changes, units = signal_changes(panel, target, features)
     panel = panel.extended(target + 1)
     ti = target - panel.start
     s = panel.seasons
@@ -223,10 +227,11 @@ def select_pooling(
     Only data before the target are used, so choosing it adds no look-ahead.
     """
     designs = []
+    features = SignalFeatures(panel)  # shared by the origins below
     for o in range(target - origins, target):
         if o - panel.start <= panel.seasons + 1:
             continue
-        d = build_design(panel, o, half_life, momentum, reversion)
+        d = build_design(panel, o, half_life, momentum, reversion, features)
         actual = panel.y[:, o - panel.start]
         designs.append((d, actual))
     if not designs:
@@ -327,6 +332,7 @@ class FitCache:
 
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
+        self.features = SignalFeatures(panel)  # kept here: the panel itself is shared, read-only
         self.items: dict[tuple, tuple[Design, Fit]] = {}
         self._ets: EtsPaths | None = None
 
@@ -335,8 +341,10 @@ class FitCache:
         key = (target, model.half_life, model.pooling, model.robust, model.momentum, model.reversion)
         hit = self.items.get(key)
         if hit is None:
-            d = build_design(self.panel, target, model.half_life, model.momentum, model.reversion)
-            hit = (d, fit_design(d, model._pooling_for(self.panel, target), model.robust))
+            d = build_design(
+                self.panel, target, model.half_life, model.momentum, model.reversion, self.features
+            )
+            hit = (d, fit_design(d, model.pooling_at(self.panel, target), model.robust))
             self.items[key] = hit
         return hit
 
@@ -421,6 +429,18 @@ def _blend_helps(past: list[tuple], lam: np.ndarray) -> bool:
     return err_b < BLEND_MARGIN * err_m
 
 
+@dataclass(frozen=True)
+class ReasonInputs:
+    """What a region's reason says, as numbers: own history, then each signal's effect."""
+
+    suggestion: np.ndarray  # (R,)
+    history: np.ndarray  # (R,) the own-history part of the suggestion
+    signals: list[str]  # K signal names
+    change: np.ndarray  # (R, K) year-over-year change per signal
+    contrib: np.ndarray  # (R, K) effect on the suggestion per signal
+    unit: np.ndarray | None  # (K,) NaN for a log change, else the unit of a level change
+
+
 SHRINK_ERRORS = 8  # pseudo-origins of all-region error each region's error is shrunk toward
 BLEND_MARGIN = 0.95  # the combination must beat the model alone by 5% over the window
 
@@ -496,7 +516,7 @@ class BaselineModel:
         if cache is None or cache.panel is not panel:
             self._cache = FitCache(panel)
         self.design_, self.fit_ = self._cache.get(target, self)
-        self.pooling_ = self._pooling_for(panel, target)
+        self.pooling_ = self.pooling_at(panel, target)
         # One-step errors at the origins before the target calibrate the interval.
         self.cal_origins_ = calibrate.window_origins(panel.start, panel.seasons, target)
         for o in self.cal_origins_:
@@ -508,7 +528,8 @@ class BaselineModel:
         self.sigma_ = np.sqrt(self.fit_.sigma2)
         return self
 
-    def _pooling_for(self, panel: Panel, target: int) -> float:
+    def pooling_at(self, panel: Panel, target: int) -> float:
+        """The pooling strength used for a fit at `target` (chosen there when "auto")."""
         if self.pooling == "auto":
             return select_pooling(
                 panel, target, self.half_life, self.robust, self.momentum, self.reversion
@@ -521,10 +542,17 @@ class BaselineModel:
         return out
 
     def predict(self, weights: dict[str, float] | None = None) -> pd.DataFrame:
-        """One row per region: suggestion, 80% interval, contributions and reasons.
+        """One row per region: suggestion, 80% interval and contributions (numbers only).
 
-        weights overrides the analyst weights without refitting.
+        weights overrides the analyst weights without refitting. Plain-language reasons
+        are built from explain() by calibration.modeling.reasons (models/ holds no UI text).
         """
+        return self.explain(weights)[0]
+
+    def explain(
+        self, weights: dict[str, float] | None = None
+    ) -> tuple[pd.DataFrame, ReasonInputs]:
+        """predict()'s table and the numbers a reason is written from, from one forecast."""
         weights = self.weights if weights is None else weights
         d = self.design_
         out = self._forecast(weights)
@@ -539,18 +567,15 @@ class BaselineModel:
                 **{c: out["contrib"][c] for c in COMPONENTS},
             }
         )
-        names = [d.names[i] for i in d.signal_cols]
-        en, zh = reasons(
-            out["suggestion"],
-            out["contrib"][HISTORY],
-            names,
-            d.change_new,
-            out["signal_contrib"],
-            d.change_unit,
+        parts = ReasonInputs(
+            suggestion=out["suggestion"],
+            history=out["contrib"][HISTORY],
+            signals=[d.names[i] for i in d.signal_cols],
+            change=d.change_new,
+            contrib=out["signal_contrib"],
+            unit=d.change_unit,
         )
-        df["reason_en"] = en
-        df["reason_zh"] = zh
-        return df
+        return df, parts
 
     suggest = predict
 

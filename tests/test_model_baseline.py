@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from calibration.modeling.reasons import with_reasons
 from models.baseline import COMPONENTS, BaselineModel
 from models.synthetic import make_panel
 
@@ -125,7 +126,7 @@ def test_pooling_large_gives_common_coefficients() -> None:
 
 def test_reasons_bilingual_and_signed() -> None:
     h, s = make_panel(n_regions=6, seed=7)
-    df = BaselineModel().fit(h, s).predict()
+    df = with_reasons(*BaselineModel().fit(h, s).explain())
     for en, zh in zip(df["reason_en"], df["reason_zh"], strict=True):
         assert en.startswith("own history: ")
         assert zh.startswith("自身历史基线:")
@@ -210,7 +211,7 @@ def test_reason_for_signal_that_is_not_positive_shows_its_own_change() -> None:
             "value": sig.ravel(),
         }
     )
-    df = BaselineModel(freq="Q").fit(h, s).predict()
+    df = with_reasons(*BaselineModel(freq="Q").fit(h, s).explain())
     mentioned = 0
     for r, en, zh in zip(slope, df["reason_en"], df["reason_zh"], strict=True):
         if "net sentiment" not in en:
@@ -222,3 +223,23 @@ def test_reason_for_signal_that_is_not_positive_shows_its_own_change() -> None:
         assert f"net sentiment同比 {want}:" in zh, zh
         assert "%" not in en.split("net sentiment", 1)[1].split(";")[0]
     assert mentioned >= 3
+
+
+def test_fit_leaves_the_shared_panel_unchanged() -> None:
+    # The Lab shares one Panel between sessions (cache_resource): a fit must not write to it.
+    import copy
+
+    from models.panel import build_panel
+
+    h, s = make_panel(n_regions=6, seed=11)
+    panel = build_panel(h, s, "Q")
+    before = copy.deepcopy(panel.__dict__)
+    model = BaselineModel().fit(None, None, panel=panel)
+    model.predict()
+    after = panel.__dict__
+    assert set(after) == set(before), set(after) ^ set(before)
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value)
+        else:
+            assert after[name] == value, name

@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from calibration.modeling.reasons import with_reasons
 from calibration.periods import parse_period
 from calibration.store import data as dq
 from calibration.store import model_runs as mq
@@ -142,7 +143,7 @@ def suggest(
     """Per-region suggestion for period: region, period, suggestion, lower80, upper80, base,
     history, market, pipeline, capacity, reason_en, reason_zh."""
     params = {"half_life": half_life, "pooling": pooling, "weights": weights, "robust": robust}
-    return _fitted(cur, metric, period, panel, **params).predict()
+    return with_reasons(*_fitted(cur, metric, period, panel, **params).explain())
 
 
 def suggest_with_signals(
@@ -154,7 +155,7 @@ def suggest_with_signals(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Like suggest, plus the per-signal table (region, signal, dimension, change, contribution)."""
     model = _fitted(cur, metric, period, panel, **params)
-    return model.predict(), model.signal_table()
+    return with_reasons(*model.explain()), model.signal_table()
 
 
 def save_run(
