@@ -200,13 +200,16 @@ def fit_design(d: Design, pooling: float, robust: bool = True) -> Fit:
     return Fit(coef, coef_pool, a_inv, s2, dof + nu, n_eff, w)
 
 
-def weight_vector(dims: list[str], weights: dict[str, float] | None) -> np.ndarray:
-    """Per-column multiplier: 1 for history terms, the analyst weight for each dimension."""
-    weights = weights or {}
-    for dim, w in weights.items():
+def scale_vector(dims: list[str], scales: dict[str, float] | None) -> np.ndarray:
+    """Per-column multiplier: 1 for history terms, the analyst's scale for each dimension.
+
+    Scales multiply a dimension's fitted effect after the fit; they are not WLS weights.
+    """
+    scales = scales or {}
+    for dim, w in scales.items():
         if dim not in DIMENSIONS or not 0.0 <= float(w) <= 2.0:
-            raise ValueError(f"weight {dim}={w}: dimensions are {DIMENSIONS}, weights 0..2")
-    return np.array([1.0 if d == HISTORY else float(weights.get(d, 1.0)) for d in dims])
+            raise ValueError(f"scale {dim}={w}: dimensions are {DIMENSIONS}, scales 0..2")
+    return np.array([1.0 if d == HISTORY else float(scales.get(d, 1.0)) for d in dims])
 
 
 POOLING_GRID = (0.0, 2.0, 4.0, 8.0, 12.0, 20.0, 35.0, 60.0)
@@ -250,9 +253,9 @@ def select_pooling(
     return float(best)
 
 
-def center(d: Design, f: Fit, weights: dict[str, float] | None) -> tuple[np.ndarray, ...]:
+def center(d: Design, f: Fit, scales: dict[str, float] | None) -> tuple[np.ndarray, ...]:
     """Log-scale forecast mu and its standard error sd (parameter + residual) per region."""
-    v = weight_vector(d.dims, weights)
+    v = scale_vector(d.dims, scales)
     mu = d.log_base + (d.x_new * f.coef * v).sum(1)
     xt = d.x_new * v
     var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
@@ -262,7 +265,7 @@ def center(d: Design, f: Fit, weights: dict[str, float] | None) -> tuple[np.ndar
 def forecast(
     d: Design,
     f: Fit,
-    weights: dict[str, float] | None,
+    scales: dict[str, float] | None,
     level: float = 0.8,
     cal: tuple[float, float] | None = None,
     blend: tuple[np.ndarray, np.ndarray] | None = None,
@@ -274,7 +277,7 @@ def forecast(
     becomes lam x this model + (1 - lam) x other (a history-only forecast, so its share
     counts as own history and every signal's part scales by lam).
     """
-    v = weight_vector(d.dims, weights)
+    v = scale_vector(d.dims, scales)
     eta = d.x_new * f.coef * v  # (R, p) log-scale effect of each column
     hist_cols = [i for i, dm in enumerate(d.dims) if dm == HISTORY]
     eta_hist = eta[:, hist_cols].sum(1)
@@ -355,7 +358,7 @@ class FitCache:
         return ets_forecast(self._ets, target)
 
     def forecast_at(
-        self, target: int, model: BaselineModel, weights: dict[str, float] | None
+        self, target: int, model: BaselineModel, scales: dict[str, float] | None
     ) -> dict:
         """Forecast for `target`: combination weights and calibrated interval come from
         one-step errors at the origins before it (forecast() output plus `interval`)."""
@@ -364,7 +367,7 @@ class FitCache:
         past = []
         for o in window:
             d_o, f_o = self.get(o, model)
-            mu, sd = center(d_o, f_o, weights)
+            mu, sd = center(d_o, f_o, scales)
             actual = self.panel.y[:, o - self.panel.start]
             other = self.ets(o) if model.combine else None
             past.append((o, mu, sd, d_o.offset, actual, other))
@@ -383,7 +386,7 @@ class FitCache:
                     mu = np.where(fc + off > 0, np.log(np.maximum(fc + off, 1e-300)), mu)
             errors.append(calibrate.scaled_errors(o, actual, mu, sd, off))
         q = calibrate.quantiles(errors, target, model.level)
-        out = forecast(d, f, weights, model.level, q[:2] if q else None, blend)
+        out = forecast(d, f, scales, model.level, q[:2] if q else None, blend)
         out["interval"] = {
             "method": "calibrated" if q else "parametric",
             "errors": q[2] if q else 0,
@@ -446,30 +449,35 @@ BLEND_MARGIN = 0.95  # the combination must beat the model alone by 5% over the 
 
 
 class BaselineModel:
-    """Per-region dynamic baseline with recency weights, pooling and analyst driver weights.
+    """Per-region dynamic baseline with recency weights, pooling and analyst dimension scales.
 
     half_life: periods after which an observation's weight halves.
     pooling: prior strength toward the all-region fit, in effective observations
         (0 = independent regions, large = one common model), or "auto" to pick it by
         one-step error over the 4 periods before the target (chosen value in `pooling_`).
-    weights: analyst weight per dimension (market, pipeline, capacity), 0..2, default 1.
+    scales: the analyst's scale per dimension (market, pipeline, capacity), 0..2, default 1:
+        it multiplies the dimension's fitted effect after the fit (not a regression weight).
+    weights: the former name of scales, still accepted.
     """
 
     def __init__(
         self,
         half_life: float = 8.0,
         pooling: float | str = 12.0,
-        weights: dict[str, float] | None = None,
+        scales: dict[str, float] | None = None,
         robust: bool = True,
         momentum: bool = True,
         reversion: bool = True,
         level: float = 0.8,
         freq: str | None = None,
         combine: bool | str = "auto",
+        weights: dict[str, float] | None = None,
     ) -> None:
+        if scales is not None and weights is not None:
+            raise ValueError("give scales (weights is its former name), not both")
         self.half_life = half_life
         self.pooling = pooling
-        self.weights = weights
+        self.scales = scales if scales is not None else weights
         self.robust = robust
         self.momentum = momentum
         self.reversion = reversion
@@ -482,7 +490,7 @@ class BaselineModel:
         return {
             "half_life": self.half_life,
             "pooling": self.pooling,
-            "weights": dict(self.weights) if self.weights else None,
+            "scales": dict(self.scales) if self.scales else None,
             "robust": self.robust,
             "momentum": self.momentum,
             "reversion": self.reversion,
@@ -536,26 +544,31 @@ class BaselineModel:
             )
         return float(self.pooling)
 
-    def _forecast(self, weights: dict[str, float] | None) -> dict:
-        out = self._cache.forecast_at(self.target_ordinal_, self, weights)
+    @property
+    def weights(self) -> dict[str, float] | None:
+        """Former name of `scales`, kept for callers written before the rename."""
+        return self.scales
+
+    def _forecast(self, scales: dict[str, float] | None) -> dict:
+        out = self._cache.forecast_at(self.target_ordinal_, self, scales)
         self.interval_ = out["interval"]
         return out
 
-    def predict(self, weights: dict[str, float] | None = None) -> pd.DataFrame:
+    def predict(self, scales: dict[str, float] | None = None) -> pd.DataFrame:
         """One row per region: suggestion, 80% interval and contributions (numbers only).
 
-        weights overrides the analyst weights without refitting. Plain-language reasons
+        scales overrides the analyst's dimension scales without refitting. Plain-language reasons
         are built from explain() by calibration.modeling.reasons (models/ holds no UI text).
         """
-        return self.explain(weights)[0]
+        return self.explain(scales)[0]
 
     def explain(
-        self, weights: dict[str, float] | None = None
+        self, scales: dict[str, float] | None = None
     ) -> tuple[pd.DataFrame, ReasonInputs]:
         """predict()'s table and the numbers a reason is written from, from one forecast."""
-        weights = self.weights if weights is None else weights
+        scales = self.scales if scales is None else scales
         d = self.design_
-        out = self._forecast(weights)
+        out = self._forecast(scales)
         df = pd.DataFrame(
             {
                 "region": self.regions_,
@@ -579,11 +592,11 @@ class BaselineModel:
 
     suggest = predict
 
-    def signal_table(self, weights: dict[str, float] | None = None, out: dict | None = None):
+    def signal_table(self, scales: dict[str, float] | None = None, out: dict | None = None):
         """Long table: region, signal, dimension, change (year over year), contribution."""
         d = self.design_
         if out is None:
-            out = self._forecast(self.weights if weights is None else weights)
+            out = self._forecast(self.scales if scales is None else scales)
         names = [d.names[i] for i in d.signal_cols]
         dims = [d.dims[i] for i in d.signal_cols]
         r = len(self.regions_)

@@ -50,25 +50,25 @@ def test_no_look_ahead() -> None:
 
 def test_contributions_sum_exactly() -> None:
     h, s = make_panel(n_regions=30, seed=2)
-    m = BaselineModel(weights={"market": 1.5, "pipeline": 0.5, "capacity": 0}).fit(h, s)
+    m = BaselineModel(scales={"market": 1.5, "pipeline": 0.5, "capacity": 0}).fit(h, s)
     df = m.predict()
     total = df["history"] + df["market"] + df["pipeline"] + df["capacity"]
     assert (total == df["suggestion"]).all()
-    assert (df["capacity"] == 0).all()  # weight 0 ignores the dimension
+    assert (df["capacity"] == 0).all()  # scale 0 ignores the dimension
     assert (df["lower80"] < df["suggestion"]).all() and (df["suggestion"] < df["upper80"]).all()
     sig = m.signal_table()
     by_dim = sig.groupby(["region", "dimension"])["contribution"].sum().unstack()
     np.testing.assert_allclose(by_dim["market"].to_numpy(), df.set_index("region")["market"].loc[by_dim.index])
 
 
-def test_weights_scale_dimension_effect() -> None:
+def test_scales_scale_dimension_effect() -> None:
     h, s = make_panel(n_regions=10, seed=3)
     m = BaselineModel().fit(h, s)
     zero = m.predict({"market": 0, "pipeline": 0, "capacity": 0})
     assert np.allclose(zero["suggestion"], zero["history"])
     double = m.predict({"market": 2, "pipeline": 1, "capacity": 1})
     one = m.predict()
-    # Doubling the market weight doubles the market effect on the log scale.
+    # Doubling the market scale doubles the market effect on the log scale.
     ratio = np.log((double["history"] + double["market"]) / double["history"])
     base_ratio = np.log((one["history"] + one["market"]) / one["history"])
     assert np.sign(ratio).tolist() == np.sign(base_ratio).tolist()
@@ -178,7 +178,7 @@ def test_without_signals_and_with_a_new_region() -> None:
     assert 30 < df.loc["new", "suggestion"] < 120
 
 
-def test_weights_are_validated() -> None:
+def test_scales_are_validated() -> None:
     h, s = make_panel(n_regions=3, seed=23)
     m = BaselineModel().fit(h, s)
     with pytest.raises(ValueError):
@@ -243,3 +243,12 @@ def test_fit_leaves_the_shared_panel_unchanged() -> None:
             np.testing.assert_array_equal(after[name], value)
         else:
             assert after[name] == value, name
+
+
+def test_weights_is_the_former_name_of_scales() -> None:
+    # Dimension scales multiply fitted effects; `weights` stays accepted for old callers.
+    old = BaselineModel(weights={"market": 0.5})
+    assert old.scales == {"market": 0.5} and old.weights == old.scales
+    assert BaselineModel(scales={"market": 0.5}).get_params()["scales"] == {"market": 0.5}
+    with pytest.raises(ValueError):
+        BaselineModel(scales={"market": 1.0}, weights={"market": 0.5})

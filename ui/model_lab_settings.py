@@ -35,16 +35,17 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         help=ctx.tr("model_lab.pooling_help"), key="lab_pooling",
     )
     st.write(ctx.tr("model_lab.weights"))
-    # Tuned scales arrive through session state before the sliders are drawn.
-    for dim, w in st.session_state.pop("lab_new_weights", {}).items():
+    # Tuned scales arrive through session state before the sliders are drawn (the slider
+    # keys lab_w_* keep their old name: tests and saved sessions use them).
+    for dim, w in st.session_state.pop("lab_new_scales", {}).items():
         st.session_state[f"lab_w_{dim}"] = float(w)
-    weights = {
+    scales = {
         dim: st.slider(ctx.tr(f"model.dimension.{dim}"), 0.0, 2.0, 1.0, 0.1, key=f"lab_w_{dim}")
         for dim in lab.DIMENSIONS
     }
     if st.button(ctx.tr("model_lab.optimise"), key="lab_optimise"):
         res = model_service.optimise(cur, metric, half_life=half_life, pooling=pooling)
-        st.session_state["lab_new_weights"] = res["weights"]
+        st.session_state["lab_new_scales"] = res["scales"]
         st.session_state["lab_optimised"] = res
         st.rerun()
     if "lab_optimised" in st.session_state:
@@ -54,5 +55,5 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         "metric": metric,
         "period": period,
         "default_period": default_period,
-        "params": {"half_life": half_life, "pooling": pooling, "weights": weights},
+        "params": {"half_life": half_life, "pooling": pooling, "scales": scales},
     }

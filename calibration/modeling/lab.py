@@ -52,7 +52,7 @@ def score(value: float | None) -> str:
 def optimised_summary(res: dict) -> dict[str, str]:
     """The values of the "scales tuned" message: scales, origins and WAPE before/after."""
     return {
-        "weights": ", ".join(f"{k}={v:g}" for k, v in res["weights"].items()),
+        "scales": ", ".join(f"{k}={v:g}" for k, v in res["scales"].items()),
         "tuning": span(res["tuning_origins"]),
         "scoring": span(res["scoring_origins"]),
         "before": score(res["start_wape"]),
