@@ -220,8 +220,8 @@ class Block:
     target: int
     method: str
     forecast: np.ndarray
-    lower: np.ndarray | None = None
-    upper: np.ndarray | None = None
+    lower80: np.ndarray | None = None  # interval bounds at the model's level (0.8 here)
+    upper80: np.ndarray | None = None
     actual: np.ndarray | None = None  # None: not known yet
 
 
@@ -245,8 +245,8 @@ def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
             "ordinal": np.repeat(np.array([b.target for b in blocks], dtype=np.int64), r),
             "method": rep([b.method for b in blocks]),
             "forecast": col([b.forecast for b in blocks]),
-            "lower80": col([b.lower for b in blocks]),
-            "upper80": col([b.upper for b in blocks]),
+            "lower80": col([b.lower80 for b in blocks]),
+            "upper80": col([b.upper80 for b in blocks]),
             "actual": col([b.actual for b in blocks]),
         }
     )
@@ -282,7 +282,7 @@ class _ModelFits:
             self.intervals[self.panel.label(t)] = fc["interval"]
             ti = t - self.panel.start
             actual = self.panel.y[:, ti] if ti < self.panel.y.shape[1] else None
-            out.append(Block(t, "model", fc["suggestion"], fc["lower"], fc["upper"], actual))
+            out.append(Block(t, "model", fc["suggestion"], fc["lower80"], fc["upper80"], actual))
         return out
 
     def predictions(self, scales: dict[str, float] | None) -> pd.DataFrame:

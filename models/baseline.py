@@ -322,8 +322,8 @@ def forecast(
     upper = np.exp(np.clip(mu + q_hi * sd, -700, 700)) - d.offset
     return {
         "suggestion": suggestion,
-        "lower": lower,
-        "upper": upper,
+        "lower80": lower,
+        "upper80": upper,
         "contrib": contrib,
         "signal_contrib": sig_contrib,
         "sd_log": sd,
@@ -574,8 +574,8 @@ class BaselineModel:
                 "region": self.regions_,
                 "period": self.target_period_,
                 "suggestion": out["suggestion"],
-                "lower80": out["lower"],
-                "upper80": out["upper"],
+                "lower80": out["lower80"],
+                "upper80": out["upper80"],
                 "base": d.base,
                 **{c: out["contrib"][c] for c in COMPONENTS},
             }
