@@ -1,4 +1,4 @@
-"""Rolling-origin backtest of the baseline against naive methods, and weight tuning."""
+"""Rolling-origin backtest of the baseline against naive methods, and dimension-scale tuning."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def _roles(panel: Panel, tuning: list[int], scoring: list[int]) -> dict:
 
 
 def _model_wape(panel: Panel, targets: list[int], model: BaselineModel, cache) -> float:
-    p = _ModelFits(panel, targets, model, cache).predictions(model.weights)
+    p = _ModelFits(panel, targets, model, cache).predictions(model.scales)
     p = p[np.isfinite(p["actual"])]
     return scores(p)["wape"] if len(p) else float("inf")
 
@@ -220,8 +220,8 @@ class Block:
     target: int
     method: str
     forecast: np.ndarray
-    lower: np.ndarray | None = None
-    upper: np.ndarray | None = None
+    lower80: np.ndarray | None = None  # interval bounds at the model's level (0.8 here)
+    upper80: np.ndarray | None = None
     actual: np.ndarray | None = None  # None: not known yet
 
 
@@ -245,8 +245,8 @@ def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
             "ordinal": np.repeat(np.array([b.target for b in blocks], dtype=np.int64), r),
             "method": rep([b.method for b in blocks]),
             "forecast": col([b.forecast for b in blocks]),
-            "lower80": col([b.lower for b in blocks]),
-            "upper80": col([b.upper for b in blocks]),
+            "lower80": col([b.lower80 for b in blocks]),
+            "upper80": col([b.upper80 for b in blocks]),
             "actual": col([b.actual for b in blocks]),
         }
     )
@@ -254,7 +254,7 @@ def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
 
 class _ModelFits:
     """Fits at each origin and at the origins that calibrate its interval, kept so
-    different analyst weights need no refit."""
+    different analyst scales need no refit."""
 
     def __init__(
         self, panel: Panel, targets: list[int], model: BaselineModel, cache: FitCache | None = None
@@ -273,21 +273,21 @@ class _ModelFits:
         for o in sorted({o for w in self.windows.values() for o in w}):
             self.cache.get(o, model)
 
-    def blocks(self, weights: dict[str, float] | None) -> list[Block]:
+    def blocks(self, scales: dict[str, float] | None) -> list[Block]:
         """Model forecasts and calibrated 80% bounds at each origin, for long_frame()."""
         out = []
         self.intervals = {}
         for t, _d, _f in self.items:
-            fc = self.cache.forecast_at(t, self.model, weights)
+            fc = self.cache.forecast_at(t, self.model, scales)
             self.intervals[self.panel.label(t)] = fc["interval"]
             ti = t - self.panel.start
             actual = self.panel.y[:, ti] if ti < self.panel.y.shape[1] else None
-            out.append(Block(t, "model", fc["suggestion"], fc["lower"], fc["upper"], actual))
+            out.append(Block(t, "model", fc["suggestion"], fc["lower80"], fc["upper80"], actual))
         return out
 
-    def predictions(self, weights: dict[str, float] | None) -> pd.DataFrame:
-        """Long table of the model's backtest forecasts for these analyst weights."""
-        return long_frame(self.panel, self.blocks(weights))
+    def predictions(self, scales: dict[str, float] | None) -> pd.DataFrame:
+        """Long table of the model's backtest forecasts for these analyst scales."""
+        return long_frame(self.panel, self.blocks(scales))
 
 
 def _prepare(history, signals, freq, panel):
@@ -325,7 +325,7 @@ def backtest(
     blocks: list[Block] = []
     if "model" in methods:
         cache = getattr(model, "_cache", None)  # a fitted model's fits of this panel
-        blocks.extend(_ModelFits(panel, targets, model, cache).blocks(model.weights))
+        blocks.extend(_ModelFits(panel, targets, model, cache).blocks(model.scales))
     for t in targets:
         actual = panel.y[:, t - panel.start]
         naive = naive_forecasts(panel, t)
@@ -362,7 +362,7 @@ def backtest(
     )
 
 
-def optimise_weights(
+def optimise_scales(
     history: pd.DataFrame | None = None,
     signals: pd.DataFrame | None = None,
     origins: int = 8,
@@ -373,9 +373,9 @@ def optimise_weights(
     panel: Panel | None = None,
     targets: list[int] | None = None,
 ) -> tuple[dict[str, float], float]:
-    """Coordinate search for dimension weights minimising backtest WAPE.
+    """Coordinate search for dimension scales minimising backtest WAPE.
 
-    Starts from the model's weights (default all 1) and only accepts strict
+    Starts from the model's scales (default all 1) and only accepts strict
     improvements, so the result is never worse than the start on the origins searched
     (the last `origins`, or `targets` when given). See optimise_nested for honest scores.
     """
@@ -390,7 +390,7 @@ def optimise_weights(
         return scores(p[np.isfinite(p["actual"])])["wape"]
 
     present = [d for d in DIMENSIONS if d in panel.signal_dims]
-    best = {d: float((model.weights or {}).get(d, 1.0)) for d in DIMENSIONS}
+    best = {d: float((model.scales or {}).get(d, 1.0)) for d in DIMENSIONS}
     best_err = err(best)
     for _ in range(passes):
         improved = False
@@ -405,21 +405,24 @@ def optimise_weights(
     return best, best_err
 
 
+optimise_weights = optimise_scales  # the former name, for callers written before the rename
+
+
 def optimise_nested(
     panel: Panel, model: BaselineModel, origins: int = 8, tuning: int = 4
 ) -> dict:
-    """Weights tuned on the `tuning` origins before the last `origins`, scored on those.
+    """Scales tuned on the `tuning` origins before the last `origins`, scored on those.
 
-    Returns weights, tuning_origins, scoring_origins, tuning_wape, start_wape and wape
-    (the last two on the scoring origins, for the start and the tuned weights).
+    Returns scales, tuning_origins, scoring_origins, tuning_wape, start_wape and wape
+    (the last two on the scoring origins, for the start and the tuned scales).
     """
     tune_at, score_at = split_origins(panel, origins, tuning)
     cache = FitCache(panel)
-    start = {d: float((model.weights or {}).get(d, 1.0)) for d in DIMENSIONS}
+    start = {d: float((model.scales or {}).get(d, 1.0)) for d in DIMENSIONS}
     if tune_at:
-        weights, tune_err = optimise_weights(model=model, panel=panel, targets=tune_at)
+        tuned, tune_err = optimise_scales(model=model, panel=panel, targets=tune_at)
     else:  # too little history to hold origins back: nothing is tuned
-        weights, tune_err = start, float("nan")
+        tuned, tune_err = start, float("nan")
     fits = _ModelFits(panel, score_at, model, cache)
 
     def err(w: dict[str, float]) -> float:
@@ -428,10 +431,10 @@ def optimise_nested(
         return scores(p)["wape"] if len(p) else float("nan")
 
     return {
-        "weights": weights,
+        "scales": tuned,
         "tuning_origins": [panel.label(t) for t in tune_at],
         "scoring_origins": [panel.label(t) for t in score_at],
         "tuning_wape": tune_err,
         "start_wape": err(start),
-        "wape": err(weights),
+        "wape": err(tuned),
     }

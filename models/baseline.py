@@ -23,8 +23,7 @@ from scipy import stats
 
 from models import calibrate
 from models.ets import EtsPaths, ets_forecast, ets_paths
-from models.explain import reasons
-from models.features import signal_changes
+from models.features import SignalFeatures, signal_changes
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
 
 HISTORY = "history"
@@ -52,7 +51,12 @@ class Design:
 
 
 def build_design(
-    panel: Panel, target: int, half_life: float, momentum: bool = True, reversion: bool = True
+    panel: Panel,
+    target: int,
+    half_life: float,
+    momentum: bool = True,
+    reversion: bool = True,
+    features: SignalFeatures | None = None,
 ) -> Design:
     """Features for every period before `target` (training) and for `target` itself.
 
@@ -63,7 +67,7 @@ def build_design(
         raise ValueError("target period is before any data")
     # Signals: causal forward fill, then year-over-year change (log when positive); shared
     # by every target of this panel and cut at this one.
-    changes, units = signal_changes(panel, target)
+    changes, units = signal_changes(panel, target, features)
     panel = panel.extended(target + 1)
     ti = target - panel.start
     s = panel.seasons
@@ -196,13 +200,16 @@ def fit_design(d: Design, pooling: float, robust: bool = True) -> Fit:
     return Fit(coef, coef_pool, a_inv, s2, dof + nu, n_eff, w)
 
 
-def weight_vector(dims: list[str], weights: dict[str, float] | None) -> np.ndarray:
-    """Per-column multiplier: 1 for history terms, the analyst weight for each dimension."""
-    weights = weights or {}
-    for dim, w in weights.items():
+def scale_vector(dims: list[str], scales: dict[str, float] | None) -> np.ndarray:
+    """Per-column multiplier: 1 for history terms, the analyst's scale for each dimension.
+
+    Scales multiply a dimension's fitted effect after the fit; they are not WLS weights.
+    """
+    scales = scales or {}
+    for dim, w in scales.items():
         if dim not in DIMENSIONS or not 0.0 <= float(w) <= 2.0:
-            raise ValueError(f"weight {dim}={w}: dimensions are {DIMENSIONS}, weights 0..2")
-    return np.array([1.0 if d == HISTORY else float(weights.get(d, 1.0)) for d in dims])
+            raise ValueError(f"scale {dim}={w}: dimensions are {DIMENSIONS}, scales 0..2")
+    return np.array([1.0 if d == HISTORY else float(scales.get(d, 1.0)) for d in dims])
 
 
 POOLING_GRID = (0.0, 2.0, 4.0, 8.0, 12.0, 20.0, 35.0, 60.0)
@@ -223,10 +230,11 @@ def select_pooling(
     Only data before the target are used, so choosing it adds no look-ahead.
     """
     designs = []
+    features = SignalFeatures(panel)  # shared by the origins below
     for o in range(target - origins, target):
         if o - panel.start <= panel.seasons + 1:
             continue
-        d = build_design(panel, o, half_life, momentum, reversion)
+        d = build_design(panel, o, half_life, momentum, reversion, features)
         actual = panel.y[:, o - panel.start]
         designs.append((d, actual))
     if not designs:
@@ -245,9 +253,9 @@ def select_pooling(
     return float(best)
 
 
-def center(d: Design, f: Fit, weights: dict[str, float] | None) -> tuple[np.ndarray, ...]:
+def center(d: Design, f: Fit, scales: dict[str, float] | None) -> tuple[np.ndarray, ...]:
     """Log-scale forecast mu and its standard error sd (parameter + residual) per region."""
-    v = weight_vector(d.dims, weights)
+    v = scale_vector(d.dims, scales)
     mu = d.log_base + (d.x_new * f.coef * v).sum(1)
     xt = d.x_new * v
     var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
@@ -257,7 +265,7 @@ def center(d: Design, f: Fit, weights: dict[str, float] | None) -> tuple[np.ndar
 def forecast(
     d: Design,
     f: Fit,
-    weights: dict[str, float] | None,
+    scales: dict[str, float] | None,
     level: float = 0.8,
     cal: tuple[float, float] | None = None,
     blend: tuple[np.ndarray, np.ndarray] | None = None,
@@ -269,7 +277,7 @@ def forecast(
     becomes lam x this model + (1 - lam) x other (a history-only forecast, so its share
     counts as own history and every signal's part scales by lam).
     """
-    v = weight_vector(d.dims, weights)
+    v = scale_vector(d.dims, scales)
     eta = d.x_new * f.coef * v  # (R, p) log-scale effect of each column
     hist_cols = [i for i, dm in enumerate(d.dims) if dm == HISTORY]
     eta_hist = eta[:, hist_cols].sum(1)
@@ -314,8 +322,8 @@ def forecast(
     upper = np.exp(np.clip(mu + q_hi * sd, -700, 700)) - d.offset
     return {
         "suggestion": suggestion,
-        "lower": lower,
-        "upper": upper,
+        "lower80": lower,
+        "upper80": upper,
         "contrib": contrib,
         "signal_contrib": sig_contrib,
         "sd_log": sd,
@@ -327,6 +335,7 @@ class FitCache:
 
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
+        self.features = SignalFeatures(panel)  # kept here: the panel itself is shared, read-only
         self.items: dict[tuple, tuple[Design, Fit]] = {}
         self._ets: EtsPaths | None = None
 
@@ -335,8 +344,10 @@ class FitCache:
         key = (target, model.half_life, model.pooling, model.robust, model.momentum, model.reversion)
         hit = self.items.get(key)
         if hit is None:
-            d = build_design(self.panel, target, model.half_life, model.momentum, model.reversion)
-            hit = (d, fit_design(d, model._pooling_for(self.panel, target), model.robust))
+            d = build_design(
+                self.panel, target, model.half_life, model.momentum, model.reversion, self.features
+            )
+            hit = (d, fit_design(d, model.pooling_at(self.panel, target), model.robust))
             self.items[key] = hit
         return hit
 
@@ -347,7 +358,7 @@ class FitCache:
         return ets_forecast(self._ets, target)
 
     def forecast_at(
-        self, target: int, model: BaselineModel, weights: dict[str, float] | None
+        self, target: int, model: BaselineModel, scales: dict[str, float] | None
     ) -> dict:
         """Forecast for `target`: combination weights and calibrated interval come from
         one-step errors at the origins before it (forecast() output plus `interval`)."""
@@ -356,7 +367,7 @@ class FitCache:
         past = []
         for o in window:
             d_o, f_o = self.get(o, model)
-            mu, sd = center(d_o, f_o, weights)
+            mu, sd = center(d_o, f_o, scales)
             actual = self.panel.y[:, o - self.panel.start]
             other = self.ets(o) if model.combine else None
             past.append((o, mu, sd, d_o.offset, actual, other))
@@ -375,7 +386,7 @@ class FitCache:
                     mu = np.where(fc + off > 0, np.log(np.maximum(fc + off, 1e-300)), mu)
             errors.append(calibrate.scaled_errors(o, actual, mu, sd, off))
         q = calibrate.quantiles(errors, target, model.level)
-        out = forecast(d, f, weights, model.level, q[:2] if q else None, blend)
+        out = forecast(d, f, scales, model.level, q[:2] if q else None, blend)
         out["interval"] = {
             "method": "calibrated" if q else "parametric",
             "errors": q[2] if q else 0,
@@ -421,35 +432,52 @@ def _blend_helps(past: list[tuple], lam: np.ndarray) -> bool:
     return err_b < BLEND_MARGIN * err_m
 
 
+@dataclass(frozen=True)
+class ReasonInputs:
+    """What a region's reason says, as numbers: own history, then each signal's effect."""
+
+    suggestion: np.ndarray  # (R,)
+    history: np.ndarray  # (R,) the own-history part of the suggestion
+    signals: list[str]  # K signal names
+    change: np.ndarray  # (R, K) year-over-year change per signal
+    contrib: np.ndarray  # (R, K) effect on the suggestion per signal
+    unit: np.ndarray | None  # (K,) NaN for a log change, else the unit of a level change
+
+
 SHRINK_ERRORS = 8  # pseudo-origins of all-region error each region's error is shrunk toward
 BLEND_MARGIN = 0.95  # the combination must beat the model alone by 5% over the window
 
 
 class BaselineModel:
-    """Per-region dynamic baseline with recency weights, pooling and analyst driver weights.
+    """Per-region dynamic baseline with recency weights, pooling and analyst dimension scales.
 
     half_life: periods after which an observation's weight halves.
     pooling: prior strength toward the all-region fit, in effective observations
         (0 = independent regions, large = one common model), or "auto" to pick it by
         one-step error over the 4 periods before the target (chosen value in `pooling_`).
-    weights: analyst weight per dimension (market, pipeline, capacity), 0..2, default 1.
+    scales: the analyst's scale per dimension (market, pipeline, capacity), 0..2, default 1:
+        it multiplies the dimension's fitted effect after the fit (not a regression weight).
+    weights: the former name of scales, still accepted.
     """
 
     def __init__(
         self,
         half_life: float = 8.0,
         pooling: float | str = 12.0,
-        weights: dict[str, float] | None = None,
+        scales: dict[str, float] | None = None,
         robust: bool = True,
         momentum: bool = True,
         reversion: bool = True,
         level: float = 0.8,
         freq: str | None = None,
         combine: bool | str = "auto",
+        weights: dict[str, float] | None = None,
     ) -> None:
+        if scales is not None and weights is not None:
+            raise ValueError("give scales (weights is its former name), not both")
         self.half_life = half_life
         self.pooling = pooling
-        self.weights = weights
+        self.scales = scales if scales is not None else weights
         self.robust = robust
         self.momentum = momentum
         self.reversion = reversion
@@ -462,7 +490,7 @@ class BaselineModel:
         return {
             "half_life": self.half_life,
             "pooling": self.pooling,
-            "weights": dict(self.weights) if self.weights else None,
+            "scales": dict(self.scales) if self.scales else None,
             "robust": self.robust,
             "momentum": self.momentum,
             "reversion": self.reversion,
@@ -496,7 +524,7 @@ class BaselineModel:
         if cache is None or cache.panel is not panel:
             self._cache = FitCache(panel)
         self.design_, self.fit_ = self._cache.get(target, self)
-        self.pooling_ = self._pooling_for(panel, target)
+        self.pooling_ = self.pooling_at(panel, target)
         # One-step errors at the origins before the target calibrate the interval.
         self.cal_origins_ = calibrate.window_origins(panel.start, panel.seasons, target)
         for o in self.cal_origins_:
@@ -508,57 +536,67 @@ class BaselineModel:
         self.sigma_ = np.sqrt(self.fit_.sigma2)
         return self
 
-    def _pooling_for(self, panel: Panel, target: int) -> float:
+    def pooling_at(self, panel: Panel, target: int) -> float:
+        """The pooling strength used for a fit at `target` (chosen there when "auto")."""
         if self.pooling == "auto":
             return select_pooling(
                 panel, target, self.half_life, self.robust, self.momentum, self.reversion
             )
         return float(self.pooling)
 
-    def _forecast(self, weights: dict[str, float] | None) -> dict:
-        out = self._cache.forecast_at(self.target_ordinal_, self, weights)
+    @property
+    def weights(self) -> dict[str, float] | None:
+        """Former name of `scales`, kept for callers written before the rename."""
+        return self.scales
+
+    def _forecast(self, scales: dict[str, float] | None) -> dict:
+        out = self._cache.forecast_at(self.target_ordinal_, self, scales)
         self.interval_ = out["interval"]
         return out
 
-    def predict(self, weights: dict[str, float] | None = None) -> pd.DataFrame:
-        """One row per region: suggestion, 80% interval, contributions and reasons.
+    def predict(self, scales: dict[str, float] | None = None) -> pd.DataFrame:
+        """One row per region: suggestion, 80% interval and contributions (numbers only).
 
-        weights overrides the analyst weights without refitting.
+        scales overrides the analyst's dimension scales without refitting. Plain-language reasons
+        are built from explain() by calibration.modeling.reasons (models/ holds no UI text).
         """
-        weights = self.weights if weights is None else weights
+        return self.explain(scales)[0]
+
+    def explain(
+        self, scales: dict[str, float] | None = None
+    ) -> tuple[pd.DataFrame, ReasonInputs]:
+        """predict()'s table and the numbers a reason is written from, from one forecast."""
+        scales = self.scales if scales is None else scales
         d = self.design_
-        out = self._forecast(weights)
+        out = self._forecast(scales)
         df = pd.DataFrame(
             {
                 "region": self.regions_,
                 "period": self.target_period_,
                 "suggestion": out["suggestion"],
-                "lower80": out["lower"],
-                "upper80": out["upper"],
+                "lower80": out["lower80"],
+                "upper80": out["upper80"],
                 "base": d.base,
                 **{c: out["contrib"][c] for c in COMPONENTS},
             }
         )
-        names = [d.names[i] for i in d.signal_cols]
-        en, zh = reasons(
-            out["suggestion"],
-            out["contrib"][HISTORY],
-            names,
-            d.change_new,
-            out["signal_contrib"],
-            d.change_unit,
+        parts = ReasonInputs(
+            suggestion=out["suggestion"],
+            history=out["contrib"][HISTORY],
+            signals=[d.names[i] for i in d.signal_cols],
+            change=d.change_new,
+            contrib=out["signal_contrib"],
+            unit=d.change_unit,
         )
-        df["reason_en"] = en
-        df["reason_zh"] = zh
-        return df
+        return df, parts
 
     suggest = predict
 
-    def signal_table(self, weights: dict[str, float] | None = None, out: dict | None = None):
+    def signal_table(self, scales: dict[str, float] | None = None, out: dict | None = None):
         """Long table: region, signal, dimension, change (year over year), contribution."""
         d = self.design_
         if out is None:
-            out = self._forecast(self.weights if weights is None else weights)
+            out = self._forecast(self.scales if scales is None else scales)
         names = [d.names[i] for i in d.signal_cols]
         dims = [d.dims[i] for i in d.signal_cols]
         r = len(self.regions_)

@@ -17,11 +17,29 @@ from models.panel import Panel, ffill, lag
 
 
 @dataclass
-class _SignalCache:
+class _SignalArrays:
     end: int  # ordinal one past the last period covered
     xf: np.ndarray  # (R, K, T) forward-filled signal levels
     prefix_min: np.ndarray  # (K, T) smallest known level up to and including each period
     log_change: np.ndarray  # (K, R, T) change of log levels (valid where all positive)
+
+
+class SignalFeatures:
+    """Signal changes of one panel, computed once and kept here, never on the panel.
+
+    A Panel may be shared by every session (the Lab's cache_resource), so it is only read;
+    whoever fits many targets (models.baseline.FitCache) owns one of these.
+    """
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self._arrays: _SignalArrays | None = None
+
+    def arrays(self, end: int) -> _SignalArrays:
+        """Arrays covering ordinals up to end - 1, computed on first need or when too short."""
+        if self._arrays is None or self._arrays.end < end:
+            self._arrays = _compute(self.panel, end)
+        return self._arrays
 
 
 def level_scale(v: np.ndarray) -> float:
@@ -44,11 +62,7 @@ def signal_change(v: np.ndarray, capacity: bool, seasons: int) -> np.ndarray:
     return np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def _cache_for(panel: Panel, end: int) -> _SignalCache:
-    # Panels are never modified after build_panel, so the cache lives on the panel itself.
-    cache = getattr(panel, "_signal_cache", None)
-    if cache is not None and cache.end >= end:
-        return cache
+def _compute(panel: Panel, end: int) -> _SignalArrays:
     # Cover the period after the last one too, so a suggestion reuses the backtest's work.
     ext = panel.extended(max(end, panel.end + 1))
     xf = ffill(ext.x)
@@ -63,22 +77,25 @@ def _cache_for(panel: Panel, end: int) -> _SignalCache:
             step = 0 if dim == "capacity" else 1
             c = lag(lv, step) - lag(lv, step + ext.seasons)
             log_change[j] = np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
-    cache = _SignalCache(ext.end, xf, prefix_min, log_change)
-    panel._signal_cache = cache
-    return cache
+    return _SignalArrays(ext.end, xf, prefix_min, log_change)
 
 
-def signal_changes(panel: Panel, target: int) -> tuple[list[np.ndarray], list[float]]:
+def signal_changes(
+    panel: Panel, target: int, features: SignalFeatures | None = None
+) -> tuple[list[np.ndarray], list[float]]:
     """Per signal, its change for periods panel.start..target (R, ti + 1), masked at target,
     and its level_scale() (NaN for log changes) so a reason can show the change in units.
 
     Market and pipeline values of the target period are unknown at prediction time;
     capacity plans for it are known. Equal to signal_change() on the masked, filled panel.
+    features: the panel's SignalFeatures when the caller fits several targets (else built).
     """
     ti = target - panel.start
     if ti < 1:
         raise ValueError("target period must come after the panel's first period")
-    cache = _cache_for(panel, target + 1)
+    if features is None or features.panel is not panel:
+        features = SignalFeatures(panel)
+    cache = features.arrays(target + 1)
     out = []
     scales: list[float] = []
     for j, dim in enumerate(panel.signal_dims):

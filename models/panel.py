@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from calibration.periods import FREQ_SEASONS, Period, from_ordinal, parse_period
+from models.periods import FREQ_SEASONS, Period, from_ordinal, parse_period
 
 DIMENSIONS = ("market", "pipeline", "capacity")
 
@@ -22,10 +22,7 @@ class Panel:
     y: np.ndarray  # (R, T) target metric
     signal_names: list[str]
     signal_dims: list[str]
-    x: np.ndarray  # (R, K, T) signal levels
-    # Features shared by all target periods (models.features); the arrays above are never
-    # modified once built, so they stay valid.
-    _signal_cache: object = field(default=None, init=False, repr=False, compare=False)
+    x: np.ndarray  # (R, K, T) signal levels (a Panel is read-only once built: it is shared)
 
     @property
     def seasons(self) -> int:

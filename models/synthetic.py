@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from calibration.periods import from_ordinal
+from models.periods import from_ordinal
 
 SIGNAL_SPECS = (
     ("search_interest", "market", 1.0),
@@ -31,7 +31,7 @@ def make_panel(
     log y = level + trend + season + effects of signals (market/pipeline lagged one
     period, capacity same period) + noise.
     """
-    from calibration.periods import parse_period
+    from models.periods import parse_period
 
     rng = np.random.default_rng(seed)
     p0 = parse_period(start)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.backtest import backtest, naive_forecasts, optimise_weights
+from models.backtest import backtest, naive_forecasts, optimise_scales
 from models.baseline import BaselineModel
 from models.panel import build_panel
 from models.synthetic import make_panel
@@ -116,7 +116,7 @@ def test_coverage_on_synthetic_data_with_known_noise(noise: float) -> None:
     assert 0.75 <= cov <= 0.85, cov
 
 
-def test_optimise_weights_never_worse() -> None:
+def test_optimise_scales_never_worse() -> None:
     h, s = make_panel(n_regions=8, seed=13, noise=0.1)
     # Corrupt the market signal so ignoring it helps.
     rng = np.random.default_rng(0)
@@ -124,8 +124,8 @@ def test_optimise_weights_never_worse() -> None:
     s = s.copy()
     s.loc[mk, "value"] = rng.uniform(10, 200, mk.sum())
     base = backtest(h, s, origins=8).scores["model"]["wape"]
-    weights, err = optimise_weights(h, s, origins=8)
+    scales, err = optimise_scales(h, s, origins=8)
     assert err <= base + 1e-12
-    assert set(weights) == {"market", "pipeline", "capacity"}
-    again = backtest(h, s, origins=8, model=BaselineModel(weights=weights)).scores["model"]["wape"]
+    assert set(scales) == {"market", "pipeline", "capacity"}
+    again = backtest(h, s, origins=8, model=BaselineModel(scales=scales)).scores["model"]["wape"]
     assert again == pytest.approx(err)

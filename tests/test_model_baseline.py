@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from calibration.modeling.reasons import with_reasons
 from models.baseline import COMPONENTS, BaselineModel
 from models.synthetic import make_panel
 
@@ -49,25 +50,25 @@ def test_no_look_ahead() -> None:
 
 def test_contributions_sum_exactly() -> None:
     h, s = make_panel(n_regions=30, seed=2)
-    m = BaselineModel(weights={"market": 1.5, "pipeline": 0.5, "capacity": 0}).fit(h, s)
+    m = BaselineModel(scales={"market": 1.5, "pipeline": 0.5, "capacity": 0}).fit(h, s)
     df = m.predict()
     total = df["history"] + df["market"] + df["pipeline"] + df["capacity"]
     assert (total == df["suggestion"]).all()
-    assert (df["capacity"] == 0).all()  # weight 0 ignores the dimension
+    assert (df["capacity"] == 0).all()  # scale 0 ignores the dimension
     assert (df["lower80"] < df["suggestion"]).all() and (df["suggestion"] < df["upper80"]).all()
     sig = m.signal_table()
     by_dim = sig.groupby(["region", "dimension"])["contribution"].sum().unstack()
     np.testing.assert_allclose(by_dim["market"].to_numpy(), df.set_index("region")["market"].loc[by_dim.index])
 
 
-def test_weights_scale_dimension_effect() -> None:
+def test_scales_scale_dimension_effect() -> None:
     h, s = make_panel(n_regions=10, seed=3)
     m = BaselineModel().fit(h, s)
     zero = m.predict({"market": 0, "pipeline": 0, "capacity": 0})
     assert np.allclose(zero["suggestion"], zero["history"])
     double = m.predict({"market": 2, "pipeline": 1, "capacity": 1})
     one = m.predict()
-    # Doubling the market weight doubles the market effect on the log scale.
+    # Doubling the market scale doubles the market effect on the log scale.
     ratio = np.log((double["history"] + double["market"]) / double["history"])
     base_ratio = np.log((one["history"] + one["market"]) / one["history"])
     assert np.sign(ratio).tolist() == np.sign(base_ratio).tolist()
@@ -125,7 +126,7 @@ def test_pooling_large_gives_common_coefficients() -> None:
 
 def test_reasons_bilingual_and_signed() -> None:
     h, s = make_panel(n_regions=6, seed=7)
-    df = BaselineModel().fit(h, s).predict()
+    df = with_reasons(*BaselineModel().fit(h, s).explain())
     for en, zh in zip(df["reason_en"], df["reason_zh"], strict=True):
         assert en.startswith("own history: ")
         assert zh.startswith("自身历史基线:")
@@ -177,7 +178,7 @@ def test_without_signals_and_with_a_new_region() -> None:
     assert 30 < df.loc["new", "suggestion"] < 120
 
 
-def test_weights_are_validated() -> None:
+def test_scales_are_validated() -> None:
     h, s = make_panel(n_regions=3, seed=23)
     m = BaselineModel().fit(h, s)
     with pytest.raises(ValueError):
@@ -210,7 +211,7 @@ def test_reason_for_signal_that_is_not_positive_shows_its_own_change() -> None:
             "value": sig.ravel(),
         }
     )
-    df = BaselineModel(freq="Q").fit(h, s).predict()
+    df = with_reasons(*BaselineModel(freq="Q").fit(h, s).explain())
     mentioned = 0
     for r, en, zh in zip(slope, df["reason_en"], df["reason_zh"], strict=True):
         if "net sentiment" not in en:
@@ -222,3 +223,32 @@ def test_reason_for_signal_that_is_not_positive_shows_its_own_change() -> None:
         assert f"net sentiment同比 {want}:" in zh, zh
         assert "%" not in en.split("net sentiment", 1)[1].split(";")[0]
     assert mentioned >= 3
+
+
+def test_fit_leaves_the_shared_panel_unchanged() -> None:
+    # The Lab shares one Panel between sessions (cache_resource): a fit must not write to it.
+    import copy
+
+    from models.panel import build_panel
+
+    h, s = make_panel(n_regions=6, seed=11)
+    panel = build_panel(h, s, "Q")
+    before = copy.deepcopy(panel.__dict__)
+    model = BaselineModel().fit(None, None, panel=panel)
+    model.predict()
+    after = panel.__dict__
+    assert set(after) == set(before), set(after) ^ set(before)
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value)
+        else:
+            assert after[name] == value, name
+
+
+def test_weights_is_the_former_name_of_scales() -> None:
+    # Dimension scales multiply fitted effects; `weights` stays accepted for old callers.
+    old = BaselineModel(weights={"market": 0.5})
+    assert old.scales == {"market": 0.5} and old.weights == old.scales
+    assert BaselineModel(scales={"market": 0.5}).get_params()["scales"] == {"market": 0.5}
+    with pytest.raises(ValueError):
+        BaselineModel(scales={"market": 1.0}, weights={"market": 0.5})

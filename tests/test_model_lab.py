@@ -94,3 +94,24 @@ def test_model_lab_compares_with_published_run_and_publishes_a_new_one(lab, app_
     assert len(published) == 2, log["kind"].tolist()
     assert published["actor"].iloc[-1] == "analyst"
     assert neg.get_cycle(cur, cycle["id"])["run_id"] == published["run_id"].iloc[-1]
+
+
+def test_model_lab_defaults_to_the_sidebar_cycles_metric(app_env) -> None:
+    # Issue 15: with a revenue cycle chosen in the sidebar, the Lab stayed on new_customers
+    # (the analyst lands on the Lab at sign-in, then picks the cycle).
+    from calibration.negotiation import service as neg
+    from calibration.store import connect
+    from calibration.store import data as dq
+
+    con = connect(app_env)
+    cur = con.cursor()
+    metrics = dq.list_metrics(cur)["metric"].tolist()
+    other = next(m for m in metrics if m != "new_customers")
+    cid = neg.create_cycle(cur, auth.SYSTEM, "Revenue 2026Q1", other, "2026Q1", 1000.0)
+    con.close()
+    at = login("analyst")
+    at.session_state["cycle_id"] = cid
+    at.switch_page("pages/model_lab.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="lab_metric").value == other

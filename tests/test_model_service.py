@@ -148,7 +148,7 @@ def test_save_run_permissions_and_append_only(db: Path) -> None:
     r1 = baseline.save_run(cur, Actor("analyst", "analyst"), "new_customers", "2026Q1")
     r2 = baseline.save_run(
         cur, Actor("admin", "admin"), "new_customers", "2026Q1",
-        {"half_life": 4, "weights": {"market": 0.5}},
+        {"half_life": 4, "scales": {"market": 0.5}},
     )
     assert r2 == r1 + 1
     runs = baseline.list_runs(cur, "new_customers", "2026Q1")
@@ -163,7 +163,7 @@ def test_save_run_permissions_and_append_only(db: Path) -> None:
     assert reg["reason_zh"].str.startswith("自身历史基线").all()
     assert len(one["signals"]) == 6 * 6
     two = baseline.get_run(cur, r2)
-    assert two["params"]["weights"] == {"market": 0.5}
+    assert two["params"]["scales"] == {"market": 0.5}
     # The first run is unchanged by the second.
     assert baseline.get_run(cur, r1)["regions"].equals(reg)
     assert baseline.latest_run(cur, "new_customers", "2026Q1")["run_id"] == r2
@@ -179,9 +179,15 @@ def test_cli_entry_point_subprocess(db: Path) -> None:
     assert len(rows) == 6
 
 
-def test_parse_weights() -> None:
-    assert baseline.parse_weights("market=1,pipeline=0.5") == {"market": 1.0, "pipeline": 0.5}
+def test_parse_scales() -> None:
+    assert baseline.parse_scales("market=1,pipeline=0.5") == {"market": 1.0, "pipeline": 0.5}
     with pytest.raises(ValueError):
-        baseline.parse_weights("weather=1")
+        baseline.parse_scales("weather=1")
     with pytest.raises(ValueError):
-        baseline.parse_weights("market=3")
+        baseline.parse_scales("market=3")
+
+
+def test_saved_weights_are_read_as_scales() -> None:
+    # Runs saved before the rename carry "weights": the same setting, now called scales.
+    params = baseline.model_params({"half_life": 4, "weights": {"market": 0.5}})
+    assert params["scales"] == {"market": 0.5} and "weights" not in params

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------------------- board
-# Keyed on the database and the cycle's version (board.service.version): one read per change,
-# shared by every screen. Every board role sees all regions, so the first viewer's snapshot
-# is valid for the others (hence the unhashed _viewer).
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -15,7 +13,16 @@ from calibration.accounts.auth import User
 from calibration.board import charts as board_charts
 from calibration.board import service as board_service
 from calibration.board import view as bview
+from calibration.modeling import charts as charts_model
+from calibration.modeling import service as model_service
+from models.panel import Panel
 from ui import context as ctx
+
+# ---------------------------------------------------------------------------- board
+# Keyed on the database and the cycle's version (board.service.version): one read per change,
+# shared by every screen. Every board role sees all regions, so the first viewer's snapshot
+# is valid for the others (hence the unhashed _viewer).
+
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -71,3 +78,60 @@ def board_allocation(
 def board_db() -> str:
     """The database the board's caches are keyed on."""
     return settings.db_path()
+
+
+# --- Model Lab -------------------------------------------------------------------------------
+# Keys: database path, data version, metric, target period and the settings as canonical JSON
+# (calibration.modeling.lab.params_key), plus language and labels for chart specs.
+
+
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def lab_panel(db: str, version: tuple, metric: str) -> Panel:
+    """The metric's panel, read once per data version and shared: models only read a Panel
+    (signal features are kept by each fit, not on it), so a new setting costs only the fits."""
+    return model_service.load_panel(ctx.cursor(), metric)
+
+
+@st.cache_data(ttl=900, max_entries=64, show_spinner=False)
+def lab_suggest(db: str, version: tuple, metric: str, period: str, params: str) -> pd.DataFrame:
+    """Suggestions for one setting; reruns only when data or settings change."""
+    panel = lab_panel(db, version, metric)
+    return model_service.suggest(ctx.cursor(), metric, period, panel=panel, **json.loads(params))
+
+
+@st.cache_data(ttl=900, max_entries=64, show_spinner=False)
+def lab_backtest(db: str, version: tuple, metric: str, params: str) -> dict:
+    """Backtest for one setting, cached like the suggestions."""
+    panel = lab_panel(db, version, metric)
+    return model_service.run_backtest(ctx.cursor(), metric, panel=panel, **json.loads(params))
+
+
+@st.cache_data(ttl=900, max_entries=64, show_spinner=False)
+def lab_overview_specs(
+    db: str, version: tuple, metric: str, period: str, params: str, lang: str, labels: tuple
+) -> dict:
+    """Suggestion and driver chart specs: building Altair charts is most of a rerun's cost, so
+    a setting seen before costs none of it (the builders are validated in the tests)."""
+    table = lab_suggest(db, version, metric, period, params).copy()
+    table["label"] = table["region"].map(lambda r: dict(labels).get(r, r))
+    return {
+        "suggestion": charts_model.suggestion_chart(table, lang).to_dict(validate=False),
+        "drivers": charts_model.drivers_chart(table, lang).to_dict(validate=False),
+    }
+
+
+@st.cache_data(ttl=900, max_entries=256, show_spinner=False)
+def lab_focus_specs(
+    db: str, version: tuple, metric: str, period: str, params: str, lang: str, focus: str
+) -> dict:
+    """Backtest and waterfall chart specs of one region, cached like lab_overview_specs."""
+    bt = lab_backtest(db, version, metric, params)
+    table = lab_suggest(db, version, metric, period, params)
+    one_pred = bt["predictions"][bt["predictions"]["region"] == focus]
+    row = table.set_index("region").loc[focus]
+    return {
+        "backtest": charts_model.backtest_chart(one_pred, lang).to_dict(validate=False),
+        "waterfall": charts_model.waterfall_chart(row, lang).to_dict(validate=False),
+    }

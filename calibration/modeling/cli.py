@@ -31,7 +31,11 @@ def _model_args(p: argparse.ArgumentParser) -> None:
         default=baseline.DEFAULTS["pooling"],
         help="prior strength toward the all-region fit, or 'auto'",
     )
-    p.add_argument("--weights", default=None, help="e.g. market=1,pipeline=0.5,capacity=1")
+    # --weights is the flag's former name, kept so existing scripts still run.
+    p.add_argument(
+        "--scales", "--weights", dest="scales", default=None,
+        help="dimension scales 0..2, e.g. market=1,pipeline=0.5,capacity=1",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -39,7 +43,7 @@ def _params(args: argparse.Namespace) -> dict:
     return {
         "half_life": args.half_life,
         "pooling": args.pooling,
-        "weights": baseline.parse_weights(args.weights),
+        "scales": baseline.parse_scales(args.scales),
     }
 
 

@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from calibration.modeling.reasons import with_reasons
 from calibration.periods import parse_period
 from calibration.store import data as dq
 from calibration.store import model_runs as mq
@@ -20,10 +21,22 @@ from models.baseline import BaselineModel
 from models.panel import Panel, build_panel, infer_freq
 
 RUN_ROLES = ("analyst", "admin")
-DEFAULTS: dict[str, Any] = {"half_life": 8.0, "pooling": 12.0, "robust": True, "weights": None}
+DEFAULTS: dict[str, Any] = {"half_life": 8.0, "pooling": 12.0, "robust": True, "scales": None}
+MODEL_PARAMS = ("half_life", "pooling", "scales", "robust")
 
 
-def parse_weights(text: str | None) -> dict[str, float] | None:
+def model_params(params: dict | None) -> dict[str, Any]:
+    """The service's defaults overlaid with params; `weights` (the former name of
+    `scales`, in runs saved before the rename) is read as scales."""
+    given = dict(params or {})
+    if "weights" in given:
+        legacy = given.pop("weights")
+        given.setdefault("scales", legacy)
+    settings = {**DEFAULTS, **given}
+    return {k: settings[k] for k in MODEL_PARAMS}
+
+
+def parse_scales(text: str | None) -> dict[str, float] | None:
     """Parse 'market=1,pipeline=0.5,capacity=1' into a dict (None for empty)."""
     if not text:
         return None
@@ -35,21 +48,24 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
             raise ValueError(f"unknown dimension {key!r} (use market, pipeline, capacity)")
         w = float(value)
         if not 0 <= w <= 2:
-            raise ValueError(f"weight for {key} must be between 0 and 2")
+            raise ValueError(f"scale for {key} must be between 0 and 2")
         out[key] = w
     return out
+
+
+parse_weights = parse_scales  # the former name
 
 
 def make_model(
     half_life: float = DEFAULTS["half_life"],
     pooling: float | str = DEFAULTS["pooling"],
-    weights: dict[str, float] | None = None,
+    scales: dict[str, float] | None = None,
     robust: bool = True,
     freq: str | None = None,
 ) -> BaselineModel:
     """A BaselineModel with the service's defaults."""
     return BaselineModel(
-        half_life=half_life, pooling=pooling, weights=weights, robust=robust, freq=freq
+        half_life=half_life, pooling=pooling, scales=scales, robust=robust, freq=freq
     )
 
 
@@ -79,7 +95,7 @@ def run_backtest(
     origins: int = 8,
     half_life: float = DEFAULTS["half_life"],
     pooling: float | str = DEFAULTS["pooling"],
-    weights: dict[str, float] | None = None,
+    scales: dict[str, float] | None = None,
     robust: bool = True,
     holt_winters: bool = False,
     panel: Panel | None = None,
@@ -96,7 +112,7 @@ def run_backtest(
     """
     if panel is None:
         panel = load_panel(cur, metric)
-    model = make_model(half_life, pooling, weights, robust, panel.freq)
+    model = make_model(half_life, pooling, scales, robust, panel.freq)
     bt = backtest(
         model=model, panel=panel, origins=origins, holt_winters=holt_winters, tuning=tuning,
         candidates=CANDIDATES if tuning else None,
@@ -135,14 +151,14 @@ def suggest(
     period: str,
     half_life: float = DEFAULTS["half_life"],
     pooling: float | str = DEFAULTS["pooling"],
-    weights: dict[str, float] | None = None,
+    scales: dict[str, float] | None = None,
     robust: bool = True,
     panel: Panel | None = None,
 ) -> pd.DataFrame:
     """Per-region suggestion for period: region, period, suggestion, lower80, upper80, base,
     history, market, pipeline, capacity, reason_en, reason_zh."""
-    params = {"half_life": half_life, "pooling": pooling, "weights": weights, "robust": robust}
-    return _fitted(cur, metric, period, panel, **params).predict()
+    params = {"half_life": half_life, "pooling": pooling, "scales": scales, "robust": robust}
+    return with_reasons(*_fitted(cur, metric, period, panel, **params).explain())
 
 
 def suggest_with_signals(
@@ -154,7 +170,7 @@ def suggest_with_signals(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Like suggest, plus the per-signal table (region, signal, dimension, change, contribution)."""
     model = _fitted(cur, metric, period, panel, **params)
-    return model.predict(), model.signal_table()
+    return with_reasons(*model.explain()), model.signal_table()
 
 
 def save_run(
@@ -170,11 +186,10 @@ def save_run(
         raise PermissionError(
             f"{getattr(actor, 'username', '?')} may not save model runs (analyst or admin only)"
         )
-    settings = {**DEFAULTS, **(params or {})}
-    model_params = {k: settings[k] for k in ("half_life", "pooling", "weights", "robust")}
+    chosen = model_params(params)
     panel = load_panel(cur, metric)  # one read for the suggestion and the backtest
-    table, signals = suggest_with_signals(cur, metric, period, panel=panel, **model_params)
-    bt = run_backtest(cur, metric, origins=origins, panel=panel, **model_params)
+    table, signals = suggest_with_signals(cur, metric, period, panel=panel, **chosen)
+    bt = run_backtest(cur, metric, origins=origins, panel=panel, **chosen)
     bt.pop("predictions")
     p = parse_period(period)
     assert p is not None
@@ -185,7 +200,7 @@ def save_run(
             metric,
             p.label,
             p.ordinal,
-            json.dumps(model_params, sort_keys=True),
+            json.dumps(chosen, sort_keys=True),
             json.dumps(bt, ensure_ascii=False, default=float),
             actor.username,
             utcnow(),
@@ -204,9 +219,9 @@ def optimise(
     start: dict[str, float] | None = None,
     tuning: int = 4,
 ) -> dict:
-    """Dimension weights tuned on earlier origins, scored on the last `origins` (nested).
+    """Dimension scales tuned on earlier origins, scored on the last `origins` (nested).
 
-    Returns weights, wape and start_wape (both on the scoring origins), tuning_wape,
+    Returns scales, wape and start_wape (both on the scoring origins), tuning_wape,
     tuning_origins and scoring_origins.
     """
     history, signals, freq = load_inputs(cur, metric)
@@ -256,8 +271,10 @@ __all__ = [
     "latest_run",
     "list_runs",
     "make_model",
+    "model_params",
     "next_period",
     "optimise",
+    "parse_scales",
     "parse_weights",
     "run_backtest",
     "save_run",

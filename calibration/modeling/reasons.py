@@ -1,12 +1,17 @@
-"""Plain-language reasons for a suggestion, in English and Simplified Chinese."""
+"""Plain-language reasons for a suggestion, in English and Simplified Chinese.
+
+The model returns numbers (models.baseline.ReasonInputs); the words live here.
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pandas as pd
 
 from calibration.i18n import DEFAULT_LANG, catalog, t
+from models.baseline import ReasonInputs
 
 MINUS = "\u2212"
 
@@ -95,3 +100,13 @@ def reasons(
         en_out.append(sep["en"].join(en))
         zh_out.append(sep["zh"].join(zh))
     return en_out, zh_out
+
+
+def with_reasons(table: pd.DataFrame, parts: ReasonInputs) -> pd.DataFrame:
+    """The model's table with reason_en and reason_zh columns added (in place, returned)."""
+    en, zh = reasons(
+        parts.suggestion, parts.history, parts.signals, parts.change, parts.contrib, parts.unit
+    )
+    table["reason_en"] = en
+    table["reason_zh"] = zh
+    return table
