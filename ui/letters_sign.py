@@ -35,7 +35,7 @@ def issue(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int) -> Non
 def sign_all(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
              rows: list[lt.Letter], lang: str) -> None:
     """An executive signs every letter waiting for them with one password."""
-    due = [r for r in rows if lt.can_sign_now(user, r) and lt.signer_role(user, r) == "executive"]
+    due = lt.due_for_executive(user, rows)
     if len(due) <= 1:
         return
     with st.expander(ctx.tr("letters.page.sign_all_title", count=len(due)), icon=":material/draw:"):
