@@ -1,37 +1,18 @@
 """Data page: upload with preview and validation report, sources and freshness, explorer."""
 
-import pandas as pd
 import streamlit as st
 
-from calibration.data import charts, importer
+from calibration.access import can
+from calibration.data import charts
 from calibration.data import service as data_service
 from calibration.i18n import name_of
-from calibration.tracking import service as tracking_service
 from ui import context as ctx
+from ui import data_upload
 from ui.text import plain
 
 user = ctx.require_user("data")
 cur = ctx.cursor()
 lang = ctx.lang()
-
-
-
-def show_rejection(exc: importer.ImportRejected) -> None:
-    """The refusal and its problems: file, row, column, reason."""
-    st.error(ctx.tr("data.rejected", total=exc.total))
-    st.dataframe(
-        pd.DataFrame([p.__dict__ for p in exc.problems]).rename(
-            columns={
-                "file": ctx.tr("data.col_file"),
-                "row": ctx.tr("data.col_row"),
-                "column": ctx.tr("data.col_column"),
-                "reason": ctx.tr("data.col_reason"),
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-
 
 st.title(ctx.tr("data.title"))
 st.caption(ctx.tr("data.intro"))
@@ -76,57 +57,10 @@ with tab_explore:
         st.dataframe(data_service.overview(cur), hide_index=True, width="stretch")
 
 with tab_upload:
-    if user.role not in ("analyst", "admin"):
-        st.info(ctx.tr("data.upload_not_allowed"))
+    if can(user, "data.import"):
+        data_upload.upload_tab(cur, user)
     else:
-        kind = st.selectbox(
-            ctx.tr("data.kind"),
-            importer.KINDS,
-            format_func=lambda k: ctx.tr(f"data.kind_{k}"),
-            key="upload_kind",
-        )
-        st.caption(ctx.tr(f"data.contract_{kind}"))
-        upload = st.file_uploader(
-            ctx.tr("data.file"), type=["csv", "xlsx", "txt"], key="upload_file"
-        )
-        sheet = st.text_input(ctx.tr("data.sheet"), key="upload_sheet") or None
-        cumulative = kind == "actuals" and st.checkbox(
-            ctx.tr("tracking.import.cumulative"),
-            help=ctx.tr("tracking.import.cumulative_help"),
-            key="upload_cumulative",
-        )
-        if upload is not None:
-            payload = upload.getvalue()
-            try:
-                st.write(ctx.tr("data.preview"))
-                st.dataframe(
-                    data_service.preview(upload.name, payload, kind, sheet),
-                    hide_index=True,
-                    width="stretch",
-                )
-            except importer.ImportRejected as exc:
-                show_rejection(exc)
-            if st.button(ctx.tr("data.import"), type="primary", key="upload_go"):
-                try:
-                    result = importer.import_bytes(
-                        cur, user, kind, upload.name, payload, sheet, cumulative=cumulative
-                    )
-                except importer.ImportRejected as exc:
-                    show_rejection(exc)
-                else:
-                    st.success(
-                        ctx.tr(
-                            "data.imported",
-                            file=result.file_name,
-                            rows=result.rows,
-                            new=result.inserted,
-                            updated=result.updated,
-                            unchanged=result.unchanged,
-                        )
-                    )
-                    if kind == "actuals" and result.source_id:
-                        # New actuals: tracked cycles raise their alerts now.
-                        tracking_service.evaluate_all(cur, user)
+        st.info(ctx.tr("data.upload_not_allowed"))
 
 with tab_sources:
     fresh = data_service.freshness(cur)

@@ -599,6 +599,11 @@ def can_sign_now(user: User, letter: Letter) -> bool:
     return letter.latest and role is not None and role == letter.next_role
 
 
+def due_for_executive(user: User, letters: list[Letter]) -> list[Letter]:
+    """The letters waiting for this person's executive signature (signed together in one go)."""
+    return [r for r in letters if can_sign_now(user, r) and signer_role(user, r) == "executive"]
+
+
 def sign_letter(
     cur: duckdb.DuckDBPyConnection,
     actor: User,

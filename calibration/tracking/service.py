@@ -723,6 +723,38 @@ def set_commitment_status(
         )
 
 
+def record_deliveries(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    changes: Iterable[tuple[str, str, bool]],
+    note: str = "",
+) -> int:
+    """Record several (region, item, delivered) changes in one transaction; returns how many.
+
+    All are checked before anything is written, so a refused change leaves none recorded.
+    """
+    if actor.role not in EXEC_ROLES:
+        raise PermissionError("only an executive or admin may record support delivery")
+    note = (note or "").strip()
+    rows = [((region or "").strip(), (item or "").strip(), bool(d)) for region, item, d in changes]
+    for region, item, _ in rows:
+        if not region or not item:
+            raise ValueError("a commitment needs a region and an item")
+        if len(item) > 500 or len(note) > MAX_TEXT:
+            raise ValueError("the item or note is too long")
+    if not rows:
+        return 0
+    now = utcnow()
+    # audit: one seal for the whole form, as for a single change.
+    with chain.sealed(cur, actor.username, actor.role, cycle_id, ("commitment_events",)):
+        for region, item, delivered in rows:
+            q.insert_commitment_event(
+                cur, int(cycle_id), region, item, delivered, note, actor.username, now
+            )
+    return len(rows)
+
+
 def commitment_status(
     cur: duckdb.DuckDBPyConnection,
     cycle: TrackedCycle | int,

@@ -1,0 +1,84 @@
+"""Tracking page board: four numbers for the company and the drill-down chart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from calibration.tracking import charts as charts_tracking
+from calibration.tracking import service as tracking_service
+from ui import context as ctx
+from ui.text import plain
+
+Label = Callable[[str], str]
+# The company's path, actuals and snapshot row (tracking_service.company_view).
+View = tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]
+
+
+def kpis(board: tracking_service.Board, view: View) -> None:
+    """Company (or the lead's own regions) in four numbers."""
+    _, _, c_row = view
+    snap = board.snapshot
+    k1, k2, k3, k4 = st.columns(4)
+    k1.metric(ctx.tr("tracking.kpi.target"), f"{c_row['target']:,.0f}", border=True)
+    k2.metric(
+        ctx.tr("tracking.kpi.actual"),
+        f"{c_row['actual_to_date']:,.0f}",
+        f"{c_row['pace']:.0%}",
+        # Pace is a ratio, not a change: no green arrow for 72%.
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+    k3.metric(
+        ctx.tr("tracking.kpi.projected"),
+        f"{c_row['projected']:,.0f}",
+        f"{-c_row['shortfall']:+,.0f}",
+        border=True,
+    )
+    k4.metric(
+        ctx.tr("tracking.kpi.red"),
+        f"{int((snap['status'] == 'red').sum())} / {int((snap['status'] == 'amber').sum())}",
+        border=True,
+    )
+
+
+def drill(
+    board: tracking_service.Board, view: View, lang: str, label: Label, company: bool
+) -> None:
+    """Drill from the company to one region (worst first), then the weekly status grid."""
+    choices = [tracking_service.COMPANY, *board.regions]
+    if not company and len(board.regions) == 1:
+        choices = board.regions
+    # Labels are computed now: a format_func runs outside this script run (e.g. in AppTest),
+    # where the session's language is not at hand.
+    focus_labels = {c: label(c) for c in choices}
+    focus = st.selectbox(
+        ctx.tr("tracking.drill"), choices, format_func=focus_labels.get, key="tracking_focus"
+    )
+    if focus == tracking_service.COMPANY:
+        c_path, c_acts, c_row = view
+        st.altair_chart(
+            charts_tracking.tracking_chart(c_path, c_acts, c_row, lang, label(focus)),
+            width="stretch",
+        )
+    else:
+        snap = board.snapshot
+        row = snap[snap["region"] == focus].iloc[0].to_dict()
+        st.altair_chart(
+            charts_tracking.tracking_chart(board.path, board.actuals, row, lang, label(focus)),
+            width="stretch",
+        )
+        status_text = ctx.tr(f"tracking.status.{row['status']}")
+        if row["support_note"]:
+            status_text += f" — {plain(row['support_note'])}"
+        {"red": st.error, "amber": st.warning}.get(row["status"], st.success)(status_text)
+        if row["warning"]:
+            st.warning(tracking_service.tracking.describe_warning(row, lang, plain(label(focus))))
+    if not board.weekly.empty:
+        st.altair_chart(
+            charts_tracking.status_grid(board.weekly, lang, board.labels), width="content"
+        )
