@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from calibration import events
 from calibration.data import importer
 from calibration.letters import service as letters
 from calibration.letters.pdf.render import render_letter
@@ -199,7 +200,7 @@ def _flagged_override_cycle(cur) -> tuple[int, dict]:
     neg.propose(cur, east, cid, "east", 150, **GOOD, expected_last_event=None)
     neg.propose(cur, south, cid, "south", 195, **GOOD, expected_last_event=None)
     # The board records this kind when the executive accepts a flagged region without HR.
-    neg._append(cur, lambda: [{
+    events.append(cur, lambda: [{
         "cycle_id": cid, "actor": ex.username, "role": ex.role, "kind": "hr_override",
         "region": "east", "payload": {"reason": "Key account lost <b>in March</b>"}}])
     for region in ("east", "south"):
