@@ -99,7 +99,7 @@ EXIT_MISSING = 2  # the database, backup folder, manifest or key file does not e
 EXIT_REFUSED = 3  # refused: damaged or forged backup, target exists, no audit key
 
 
-def _existing_db(args: argparse.Namespace) -> Path | None:
+def existing_db(args: argparse.Namespace) -> Path | None:
     """The database file named by --db or the setting, or None (message printed) if missing."""
     path = Path(args.db or settings.db_path())
     if not path.is_file():
@@ -111,7 +111,7 @@ def _existing_db(args: argparse.Namespace) -> Path | None:
 def cmd_backup(args: argparse.Namespace) -> int:
     from calibration.store import backup
 
-    path = _existing_db(args)
+    path = existing_db(args)
     if path is None:
         return EXIT_MISSING
     con = connect(path)
