@@ -37,13 +37,14 @@ import pandas as pd
 from scipy import ndimage, stats
 
 # Actuals arrive through the data feature; re-exported here for tracking's callers.
+from calibration import charts_theme as theme
 from calibration.data.actuals import DecreasingCumulativeError as DecreasingCumulativeError
 from calibration.data.actuals import to_daily as to_daily
 from calibration.i18n import t
 from calibration.periods import Period, parse_period, period_bounds
 
 STATUSES = ("green", "amber", "red")
-STATUS_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828"}
+STATUS_COLORS = theme.STATUS_COLORS  # the one palette (calibration/charts_theme.py)
 ROOT_CAUSES = ("external_resistance", "resource_gap", "other")
 MIN_WARNING_DAYS = 14
 
