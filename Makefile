@@ -16,8 +16,8 @@ run: venv
 	$(PY) -m calibration init
 	$(PY) -m streamlit run app.py --server.port=$(PORT) --server.headless=true
 
-test: venv
-	$(PY) -m ruff check .
+# Lint first (ruff check and the format check), then the tests.
+test: venv lint
 	$(PY) -m pytest -q -n 3 --dist loadfile -m "not load"
 
 # The 60-browser load test (13 min here, mostly 60 Chromium renderers competing for 2 cores):

@@ -60,9 +60,9 @@ def synthetic(n: int = REGIONS, seed: int = 7) -> dict[str, object]:
             "lower80": suggestion - width,
             "upper80": suggestion + width,
             "run_id": 3,
-            "proposal": proposal,
-            "proposal_at": [now if k != "none" else pd.NaT for k in state_kind],
-            "proposal_by": [
+            "proposal_value": proposal,
+            "proposed_at": [now if k != "none" else pd.NaT for k in state_kind],
+            "proposed_by": [
                 f"lead_{r}" if k != "none" else None for r, k in zip(ids, state_kind, strict=True)
             ],
             "justification": [
@@ -80,7 +80,7 @@ def synthetic(n: int = REGIONS, seed: int = 7) -> dict[str, object]:
             ],
             "counter_value": np.where(state_kind == "countered", suggestion, np.nan),
             "status": state_kind,
-            "agreed": agreed,
+            "agreed_value": agreed,
             "last_event_id": np.where(state_kind == "none", np.nan, np.arange(n, dtype=float)),
             "last_change_at": [now if k != "none" else pd.NaT for k in state_kind],
             "answered_older_run": rng.random(n) < 0.05,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -16,14 +15,6 @@ from calibration.data import importer
 from calibration.demo import workshop as demo
 from calibration.store import StoreError, connect
 from calibration.store import users as uq
-
-# Feature modules that add subcommands with register(subparsers).
-FEATURE_MODULES = (
-    "calibration.modeling.cli",
-    "calibration.negotiation.cli",
-    "calibration.tracking.cli",
-    "calibration.letters.cli",
-)
 
 
 def add_db(p: argparse.ArgumentParser) -> None:
@@ -108,7 +99,7 @@ EXIT_MISSING = 2  # the database, backup folder, manifest or key file does not e
 EXIT_REFUSED = 3  # refused: damaged or forged backup, target exists, no audit key
 
 
-def _existing_db(args: argparse.Namespace) -> Path | None:
+def existing_db(args: argparse.Namespace) -> Path | None:
     """The database file named by --db or the setting, or None (message printed) if missing."""
     path = Path(args.db or settings.db_path())
     if not path.is_file():
@@ -120,7 +111,7 @@ def _existing_db(args: argparse.Namespace) -> Path | None:
 def cmd_backup(args: argparse.Namespace) -> int:
     from calibration.store import backup
 
-    path = _existing_db(args)
+    path = existing_db(args)
     if path is None:
         return EXIT_MISSING
     con = connect(path)
@@ -195,14 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.set_defaults(func=cmd_restore)
 
-    for name in FEATURE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+    # Each feature adds its own subcommands, in this order (imported here: the feature
+    # CLIs import add_db/open_db from this module).
+    from calibration.letters import cli as letters_cli
+    from calibration.modeling import cli as modeling_cli
+    from calibration.negotiation import cli as negotiation_cli
+    from calibration.tracking import cli as tracking_cli
+
+    modeling_cli.register(sub)
+    negotiation_cli.register(sub)
+    tracking_cli.register(sub)
+    letters_cli.register(sub)
     return parser
 
 

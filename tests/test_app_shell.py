@@ -35,7 +35,9 @@ def test_sign_in_view_shows_form_and_demo_badge():
 def test_wrong_password_is_refused_without_traceback():
     at = login("exec", "wrong-password")
     assert "Wrong username or password." in errors(at)
-    assert at.session_state["user"] if "user" in at.session_state else True
+    # Nobody is signed in: no user kept, and the sign-in form is still what is drawn.
+    assert "user" not in at.session_state
+    assert at.title[0].value == "Calibrate" and at.text_input
 
 
 def test_chinese_sign_in_error():

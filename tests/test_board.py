@@ -26,16 +26,16 @@ def make_state(**overrides: list) -> pd.DataFrame:
         "lower80": [90.0, 150.0, 300.0],
         "upper80": [150.0, 250.0, 450.0],
         "run_id": [1] * n,
-        "proposal": [np.nan] * n,
-        "proposal_at": [pd.NaT] * n,
-        "proposal_by": [None] * n,
+        "proposal_value": [np.nan] * n,
+        "proposed_at": [pd.NaT] * n,
+        "proposed_by": [None] * n,
         "justification": [None] * n,
         "flagged": [False] * n,
         "review_outcome": [None] * n,
         "response": [None] * n,
         "counter_value": [np.nan] * n,
         "status": ["none"] * n,
-        "agreed": [np.nan] * n,
+        "agreed_value": [np.nan] * n,
         "last_event_id": [np.nan] * n,
         "last_change_at": [pd.NaT] * n,
         "answered_older_run": [False] * n,
@@ -92,9 +92,9 @@ REGIONS = pd.DataFrame(
 def test_headline_seed_example_980_vs_1200_is_22_percent():
     state = make_state(
         suggestion=[300.0, 300.0, 400.0],
-        proposal=[280.0, np.nan, 400.0],
+        proposal_value=[280.0, np.nan, 400.0],
         status=["proposed", "none", "agreed"],
-        agreed=[np.nan, np.nan, 400.0],
+        agreed_value=[np.nan, np.nan, 400.0],
     )
     h = board.headline(state, 1200, signed_count=1)
     assert h["current_sum"] == 980
@@ -110,7 +110,7 @@ def test_headline_seed_example_980_vs_1200_is_22_percent():
 
 def test_headline_counts_flagged_and_no_target():
     state = make_state(
-        proposal=[70.0, 200.0, np.nan],
+        proposal_value=[70.0, 200.0, np.nan],
         flagged=[True, False, False],
         status=["flagged", "countered", "none"],
     )
@@ -125,7 +125,7 @@ def test_headline_counts_flagged_and_no_target():
 
 def test_board_table_columns_and_values():
     state = make_state(
-        proposal=[120.0, np.nan, 300.0],
+        proposal_value=[120.0, np.nan, 300.0],
         status=["proposed", "none", "flagged"],
         flagged=[False, False, True],
         justification=[
@@ -192,11 +192,21 @@ def test_position_vs_interval():
     assert list(pos) == ["below", "within", "within", "above", None]
 
 
-def test_negotiation_column_aliases_and_object_columns():
-    # The negotiation module builds its frame from dicts: None in number columns, and
-    # proposal_value / agreed_value / proposed_at / proposed_by for the contract names.
+def test_renamed_state_column_fails_loudly():
+    # Issue 14: a renamed negotiation column used to be filled with NaN, so board cells went
+    # blank without a word; the board reads cycle_state's names and fails with a KeyError.
+    state = make_state(proposal_value=[120.0, 210.0, np.nan], agreed_value=[np.nan, 210.0, np.nan])
+    state = state.rename(columns={"agreed_value": "agreed_val"})
+    with pytest.raises(KeyError, match="agreed_value"):
+        board.board_table(state, REGIONS, make_history(), "2026Q1")
+    with pytest.raises(KeyError, match="agreed_value"):
+        board.headline(state, 1000)
+
+
+def test_negotiation_object_columns():
+    # The negotiation module builds its frame from dicts: None in number columns.
     state = make_state(status=["proposed", "agreed", "flagged"], flagged=[False, False, True])
-    state = state.drop(columns=["proposal", "agreed", "proposal_at", "proposal_by"]).assign(
+    state = state.assign(
         proposal_value=pd.Series([120.0, 210.0, None], dtype=object),
         agreed_value=pd.Series([None, 210.0, None], dtype=object),
         proposed_at=None,
@@ -252,7 +262,7 @@ def test_equal_growth_gives_everyone_the_same_growth():
 
 
 def test_allocation_keeps_agreed_regions():
-    state = make_state(agreed=[np.nan, np.nan, 450.0], status=["none", "none", "agreed"])
+    state = make_state(agreed_value=[np.nan, np.nan, 450.0], status=["none", "none", "agreed"])
     alloc = board.allocate("suggestion", 1000, state, make_history(), None, "2026Q1")
     c = alloc.set_index("region")
     assert c.loc["c", "implied"] == 450 and c.loc["c", "kept"]
@@ -290,7 +300,7 @@ def test_allocation_errors():
     with pytest.raises(board.AllocationError) as e:
         board.allocate("peanut_butter", 1000, make_state(), make_history(), None, "2026Q1")
     assert e.value.key == "board.err_method"
-    agreed = make_state(agreed=[600.0, 600.0, np.nan])
+    agreed = make_state(agreed_value=[600.0, 600.0, np.nan])
     with pytest.raises(board.AllocationError) as e:
         board.allocate("suggestion", 1000, agreed, make_history(), None, "2026Q1")
     assert e.value.key == "board.err_agreed_exceed"
@@ -329,7 +339,7 @@ def test_allocation_floats_for_non_count_metrics():
 
 
 def test_charts_build_and_serialise():
-    state = make_state(proposal=[120.0, 180.0, np.nan], agreed=[np.nan, np.nan, 400.0])
+    state = make_state(proposal_value=[120.0, 180.0, np.nan], agreed_value=[np.nan, np.nan, 400.0])
     table = board.board_table(state, REGIONS, make_history(), "2026Q1", "zh")
     h = board.headline(state, 1200)
     alloc = board.allocate("stretch", 1200, state, make_history(), None, "2026Q1")
@@ -346,7 +356,7 @@ def test_charts_build_and_serialise():
 
 
 def test_bridge_steps_end_at_target():
-    state = make_state(proposal=[120.0, 180.0, np.nan])
+    state = make_state(proposal_value=[120.0, 180.0, np.nan])
     table = board.board_table(state, REGIONS, make_history(), "2026Q1")
     steps = charts_board.bridge_steps(board.headline(state, 1200), table, "en")
     assert list(steps["role"]) == ["start", "region", "region", "gap"]

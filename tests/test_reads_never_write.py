@@ -56,7 +56,7 @@ def unevaluated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     evaluation (as the importer alone does)."""
     path = tmp_path / "app.duckdb"
     monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(tmp_path / "small")))
-    monkeypatch.setattr(demo, "_steps", lambda: [])
+    monkeypatch.setattr(demo, "seed_features", lambda cur: [])
     con = connect(path)
     try:
         cur = con.cursor()

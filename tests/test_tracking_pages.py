@@ -27,7 +27,7 @@ def seeded_file(tmp_path_factory) -> Path:
     path = base / "seed.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(base / "small")))
-        mp.setattr(demo, "_steps", lambda: [])
+        mp.setattr(demo, "seed_features", lambda cur: [])
         con = connect(path)
         try:
             cur = con.cursor()

@@ -382,3 +382,18 @@ def test_board_replays_an_earlier_day(cur):
     assert (
         ts.snapshot(cur, EXEC, cycle).set_index("region").loc["east", "escalation"] == "escalation"
     )
+
+
+def test_lookup_fails_loudly_when_negotiation_renames_a_column(cur, monkeypatch):
+    # Issue 14: a renamed state column used to turn every target into NaN, so the cycle
+    # silently tracked no region; it must fail with the missing column's name instead.
+    from calibration.negotiation import service as neg
+
+    load_scenario(cur)
+    cid = negotiated_cycle(cur, TARGETS)
+    real = neg.cycle_state
+    monkeypatch.setattr(
+        neg, "cycle_state", lambda c, i: real(c, i).rename(columns={"agreed_value": "agreed_val"})
+    )
+    with pytest.raises(KeyError, match="agreed_value"):
+        ts.lookup_cycle(cur, cid)

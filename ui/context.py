@@ -174,21 +174,17 @@ def show_error(exc: Exception) -> None:
 
 
 def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Cycles for the sidebar picker ([] until the negotiation feature is present)."""
-    try:
-        from calibration.negotiation import service as negotiation
-    except ImportError:
-        return []
+    """Cycles for the sidebar picker."""
+    from calibration.negotiation import service as negotiation
+
     return negotiation.cycle_choices(cur, lang())
 
 
 def default_cycle(cur: duckdb.DuckDBPyConnection, user: User) -> int | None:
     """The cycle the picker starts on: the one that needs this person (a lead with an
     unsigned letter lands on that cycle, not on last quarter's)."""
-    try:
-        from calibration.negotiation import service as negotiation
-    except ImportError:
-        return None
+    from calibration.negotiation import service as negotiation
+
     return negotiation.cycle_needing(cur, user)
 
 

@@ -14,24 +14,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from calibration import charts_theme as theme
 from calibration.board.table import method_label
 from calibration.i18n import t
 
-# Colour-blind-safe (Okabe-Ito) so the room can tell the series apart on any projector.
-COLORS = {
-    "interval": "#BBBBBB",
-    "suggestion": "#0072B2",
-    "proposal": "#E69F00",
-    "counter": "#CC79A7",
-    "agreed": "#009E73",
-    "up": "#009E73",
-    "down": "#D55E00",
-    "total": "#0072B2",
-    "gap": "#CC79A7",
-    "below": "#56B4E9",
-    "within": "#009E73",
-    "above": "#D55E00",
-}
+# The one palette (colour-blind-safe, so the room can tell the series apart on a projector).
+COLORS = {**theme.SERIES_COLORS, **theme.CHANGE_COLORS}
 
 
 def _fonts(big: bool) -> dict[str, int]:
@@ -282,13 +270,13 @@ def bridge_chart(
         layers.append(
             alt.Chart()
             .transform_filter(first)
-            .mark_rule(strokeDash=[6, 4], color="#333333", size=3 if big else 1.5)
+            .mark_rule(strokeDash=[6, 4], color=theme.TEXT_COLOR, size=3 if big else 1.5)
             .encode(y=alt.YDatum(float(target)))
         )
         layers.append(
             alt.Chart()
             .transform_filter(first)
-            .mark_text(align="left", dx=4, dy=-8, fontSize=f["text"], color="#333333")
+            .mark_text(align="left", dx=4, dy=-8, fontSize=f["text"], color=theme.TEXT_COLOR)
             .encode(y=alt.YDatum(float(target)), x=alt.XValue(0), text=alt.TextValue(label))
         )
     chart = alt.layer(

@@ -30,16 +30,16 @@ STATE_COLUMNS = (
     "lower80",
     "upper80",
     "run_id",
-    "proposal",
-    "proposal_at",
-    "proposal_by",
+    "proposal_value",
+    "proposed_at",
+    "proposed_by",
     "justification",
     "flagged",
     "review_outcome",
     "response",
     "counter_value",
     "status",
-    "agreed",
+    "agreed_value",
     "last_event_id",
     "last_change_at",
     "answered_older_run",
@@ -47,16 +47,11 @@ STATE_COLUMNS = (
     "current_source",
 )
 
-# calibration.negotiation.service.cycle_state names these contract columns differently; conform_state
-# maps them, so the board takes either spelling.
-STATE_ALIASES = {
-    "proposal_value": "proposal",
-    "agreed_value": "agreed",
-    "proposed_at": "proposal_at",
-    "proposed_by": "proposal_by",
-}
+# The board computes these itself when a frame lacks them (cycle_state has both).
+_DERIVED_STATE = ("current_value", "current_source")
 _NUMERIC_STATE = (
-    "suggestion", "lower80", "upper80", "proposal", "counter_value", "agreed", "current_value",
+    "suggestion", "lower80", "upper80", "proposal_value", "counter_value", "agreed_value",
+    "current_value",
 )
 
 BOARD_COLUMNS = (
@@ -140,29 +135,17 @@ class AllocationError(ValueError):
 
 
 def conform_state(state: pd.DataFrame) -> pd.DataFrame:
-    """The state frame with contract column names (STATE_COLUMNS), numbers as float64.
+    """The state frame checked for cycle_state's columns (STATE_COLUMNS), numbers as float64.
 
-    Accepts the aliases in STATE_ALIASES and fills absent optional columns, so the board
-    works against the negotiation module as it evolves; a missing "region" is an error.
+    A missing column raises KeyError naming it: a renamed column must fail, not turn the
+    board's cells into NaN. Only the derived current_value/current_source may be absent.
     """
-    if "region" not in state.columns:
-        raise ValueError("cycle state needs a 'region' column")
-    renames = {a: c for a, c in STATE_ALIASES.items() if a in state and c not in state}
-    out = state.rename(columns=renames) if renames else state
-    fill: dict[str, object] = {}
-    for col in STATE_COLUMNS:
-        if col in out:
-            continue
-        if col in _NUMERIC_STATE or col == "last_event_id":
-            fill[col] = np.nan
-        elif col in ("flagged", "answered_older_run"):
-            fill[col] = False
-        elif col == "status":
-            fill[col] = "none"
-        else:
-            fill[col] = None
-    if fill:
-        out = out.assign(**fill)
+    missing = [c for c in STATE_COLUMNS if c not in state.columns and c not in _DERIVED_STATE]
+    if missing:
+        raise KeyError(f"cycle state lacks column(s): {', '.join(missing)}")
+    fill = {c: (np.nan if c == "current_value" else None)
+            for c in _DERIVED_STATE if c not in state.columns}
+    out = state.assign(**fill) if fill else state
     # Columns built from Python dicts with None are object dtype; arithmetic wants floats.
     fix = {c: out[c].astype("float64") for c in _NUMERIC_STATE if out[c].dtype != "float64"}
     return out.assign(**fix) if fix else out
@@ -179,9 +162,9 @@ def current_sources(state: pd.DataFrame) -> pd.Series:
         np.nan, index=state.index)
     out = np.select(
         [
-            state["agreed"].notna(),
+            state["agreed_value"].notna(),
             (status == "countered").to_numpy() & counter.notna().to_numpy(),
-            state["proposal"].notna(),
+            state["proposal_value"].notna(),
             state["suggestion"].notna(),
         ],
         ["agreed", "counter", "proposal", "suggestion"],
@@ -197,9 +180,9 @@ def current_values(state: pd.DataFrame) -> pd.Series:
         return state["current_value"].astype("float64")
     source = current_sources(state)
     picks = {
-        "agreed": state["agreed"],
+        "agreed": state["agreed_value"],
         "counter": state["counter_value"] if "counter_value" in state else None,
-        "proposal": state["proposal"],
+        "proposal": state["proposal_value"],
         "suggestion": state["suggestion"],
     }
     out = pd.Series(np.nan, index=state.index, dtype="float64")
@@ -365,8 +348,8 @@ def board_table(
             "suggestion": s["suggestion"].astype("float64"),
             "lower80": s["lower80"].astype("float64"),
             "upper80": s["upper80"].astype("float64"),
-            "proposal": s["proposal"].astype("float64"),
-            "agreed": s["agreed"].astype("float64"),
+            "proposal": s["proposal_value"].astype("float64"),
+            "agreed": s["agreed_value"].astype("float64"),
             "current": current,
             "current_source": source,
             "delta_pct": np.where(has_number, _pct(current, s["suggestion"]), np.nan),
@@ -448,7 +431,7 @@ def headline(
     state = conform_state(state)
     suggestion = state["suggestion"].astype("float64")
     current = current_values(state)
-    agreed = state["agreed"].astype("float64")
+    agreed = state["agreed_value"].astype("float64")
     status = state["status"].fillna("none")
     target = None if company_target is None else float(company_target)
     sug_sum = float(suggestion.sum())
@@ -469,7 +452,7 @@ def headline(
     return {
         "company_target": target,
         "suggestion_sum": sug_sum,
-        "proposal_sum": float(state["proposal"].astype("float64").sum()),
+        "proposal_sum": float(state["proposal_value"].astype("float64").sum()),
         "current_sum": cur_sum,
         "agreed_sum": float(agreed.sum()),
         "gap": gap,
@@ -478,7 +461,7 @@ def headline(
         "suggestion_gap": s_gap,
         "suggestion_gap_pct": s_gap_pct,
         "regions": n,
-        "proposed": int(state["proposal"].notna().sum()),
+        "proposed": int(state["proposal_value"].notna().sum()),
         "flagged": int(state["flagged"].fillna(False).astype(bool).sum()),
         "awaiting_review": int((status == "flagged").sum()),
         "countered": int((status == "countered").sum()),
@@ -599,7 +582,7 @@ def allocate(
     suggestion = state["suggestion"].to_numpy("float64", na_value=np.nan)
     lower = state["lower80"].to_numpy("float64", na_value=np.nan)
     upper = state["upper80"].to_numpy("float64", na_value=np.nan)
-    agreed = state["agreed"].to_numpy("float64", na_value=np.nan)
+    agreed = state["agreed_value"].to_numpy("float64", na_value=np.nan)
     last_year = hist["same_period_last_year"].to_numpy("float64")
 
     if method == "suggestion":

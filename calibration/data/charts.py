@@ -5,20 +5,13 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from calibration import charts_theme as theme
 from calibration.i18n import t
 
-PALETTE = {
-    "actual": "#1f4e79",
-    "model": "#e07b00",
-    "naive": "#8c8c8c",
-    "band": "#f3c58a",
-    "proposal": "#6a3d9a",
-    "agreed": "#2e7d32",
-    "green": "#2e7d32",
-    "amber": "#f9a825",
-    "red": "#c62828",
-}
-DIMENSION_COLOURS = {"market": "#1f77b4", "pipeline": "#9467bd", "capacity": "#2ca02c"}
+# The one palette (calibration/charts_theme.py); "model" is the suggestion's colour.
+PALETTE = {**theme.SERIES_COLORS, "model": theme.SERIES_COLORS["suggestion"],
+           **theme.STATUS_COLORS}
+DIMENSION_COLOURS = theme.DIMENSION_COLORS
 
 
 def history_chart(history: pd.DataFrame, lang: str, height: int = 260) -> alt.Chart:

@@ -26,12 +26,12 @@ from charset_normalizer import from_bytes
 
 from calibration import settings
 from calibration.accounts.auth import User
+from calibration.data.actuals import DecreasingCumulativeError, to_daily
 from calibration.periods import parse_series
 from calibration.store import data as q
 from calibration.store import tracking as tq
 from calibration.store import transaction
 from calibration.store.core import utcnow
-from calibration.tracking.path import DecreasingCumulativeError, to_daily
 
 KINDS = ("history", "signals", "regions", "actuals")
 DIMENSIONS = ("market", "pipeline", "capacity")

@@ -1,16 +1,17 @@
-"""Load the demo workshop: data from data/demo, one account per role, and later steps."""
+"""Load the demo workshop: data from data/demo, one account per role, then each feature's step."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import duckdb
 
 from calibration import settings
 from calibration.accounts import auth
 from calibration.data import importer
+from calibration.letters.demo import seed_letters
+from calibration.negotiation.demo import seed_negotiation
 from calibration.store import data as dq
 from calibration.store import users as uq
+from calibration.tracking.demo import seed_tracking
 
 DEMO_PASSWORD = "calibrate-demo"
 DEMO_REGIONS = ("east", "south", "north", "southwest", "central", "northeast")
@@ -26,11 +27,6 @@ DEMO_ACCOUNTS = (
     ("lead_central", "Huang Tao 黄涛 (Central)", "lead", ("central",)),
     ("lead_northeast", "Zhou Hui 周慧 (Northeast)", "lead", ("northeast",)),
 )
-
-# Later features (cycles, proposals, letters, actuals) append their demo steps here.
-DemoStep = Callable[[duckdb.DuckDBPyConnection], None]
-EXTRA_STEPS: list[DemoStep] = []
-
 
 def is_demo(cur: duckdb.DuckDBPyConnection) -> bool:
     """Whether this database was seeded with the demo workshop."""
@@ -49,20 +45,18 @@ def load_demo(cur: duckdb.DuckDBPyConnection) -> list[str]:
             auth.add_user(cur, auth.SYSTEM, username, role, DEMO_PASSWORD, list(regions), display)
     lines.append(f"{len(DEMO_ACCOUNTS)} demo accounts (password: {DEMO_PASSWORD})")
     uq.set_setting(cur, "demo", "1")
-    for step in _steps():
-        step(cur)
-        lines.append(f"demo step: {step.__doc__ or step.__name__}")
+    lines.extend(seed_features(cur))
     return lines
 
 
-def _steps() -> list[DemoStep]:
-    # Imported lazily so that optional features register only when present.
-    import calibration.letters.demo  # noqa: F401 - registers its step
-    import calibration.negotiation.demo  # noqa: F401 - registers its step
-    import calibration.tracking.demo  # noqa: F401 - registers its step (after the cycles)
-
-    # A step may ask to run later (tracking needs the cycles other steps create).
-    return sorted(EXTRA_STEPS, key=lambda step: getattr(step, "demo_order", 0))
+def seed_features(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Run each feature's demo step in order; returns one line per step."""
+    # The order matters: letters close a cycle of their own after negotiation's open one,
+    # and tracking evaluates every cycle the earlier steps created.
+    seed_negotiation(cur)
+    seed_letters(cur, DEMO_PASSWORD)
+    seed_tracking(cur)
+    return [f"demo step: {step.__doc__}" for step in (seed_negotiation, seed_letters, seed_tracking)]
 
 
 def init_database(cur: duckdb.DuckDBPyConnection) -> list[str]:

@@ -16,10 +16,9 @@ import math
 import duckdb
 
 from calibration.accounts import auth
-from calibration.demo import workshop as demo
 from calibration.letters import service as letters
+from calibration.modeling.service import get_run, save_run
 from calibration.negotiation import service as neg
-from calibration.tracking import service as tracking_service
 
 log = logging.getLogger("calibrate")
 
@@ -70,13 +69,8 @@ PROPOSALS: dict[str, tuple[float, str, str, list[dict]]] = {
 COUNTER = ("lead_east", 0.97, "The new AE starts in October; East can close part of the gap.")
 
 
-def seed_letters(cur: duckdb.DuckDBPyConnection) -> None:
+def seed_letters(cur: duckdb.DuckDBPyConnection, password: str) -> None:
     """letters: completed 2025Q4 new_customers cycle, every letter signed"""
-    try:
-        from calibration.modeling.service import get_run, save_run
-    except ImportError:
-        log.info("letters demo: calibration.modeling.service is not available; no cycle seeded")
-        return
     executive = auth.load_user(cur, "exec")
     if executive is None:
         return
@@ -119,30 +113,16 @@ def seed_letters(cur: duckdb.DuckDBPyConnection) -> None:
             neg.respond(cur, executive, cid, region, "accept", expected_last_event=last)
     neg.lock_cycle(cur, executive, cid)
     for lead, region in leads.values():
-        letters.sign_letter(cur, lead, cid, region, demo.DEMO_PASSWORD, archive=False)
+        letters.sign_letter(cur, lead, cid, region, password, archive=False)
     # The executive signs the six letters with one password entry (one Argon2 check, not six).
-    letters.sign_letters(cur, executive, cid, None, demo.DEMO_PASSWORD, archive=False)
+    letters.sign_letters(cur, executive, cid, None, password, archive=False)
     # The quarter is over: the cycle was tracked and is closed, so its actuals feed the
-    # forecast-value-added review; one promised item was delivered, one was not.
+    # forecast-value-added review (the tracking step records which support was delivered).
     neg.set_status(cur, executive, cid, "tracking")
     neg.set_status(cur, executive, cid, "closed")
-    tracking_service.set_commitment_status(
-        cur, executive, cid, "east", PROPOSALS["lead_east"][3][0]["description"], True,
-        "Started 1 October. 10月1日到岗。",
-    )
-    tracking_service.set_commitment_status(
-        cur, executive, cid, "east", PROPOSALS["lead_east"][3][1]["description"], False,
-        "Only one of the two trade shows was funded. 仅批准了一场展会。",
-    )
 
 
 def _last_event(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> int | None:
     state = neg.cycle_state(cur, cycle_id)
     value = state.loc[state["region"] == region, "last_event_id"].iloc[0]
     return None if value is None or value != value else int(value)
-
-
-# After the negotiation step (0), before tracking (100), which evaluates this cycle.
-seed_letters.demo_order = 10  # type: ignore[attr-defined]
-if seed_letters not in demo.EXTRA_STEPS:
-    demo.EXTRA_STEPS.append(seed_letters)

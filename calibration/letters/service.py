@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from calibration import exports, settings
+from calibration import events, exports, settings
 from calibration.accounts import auth
 from calibration.accounts.auth import User
 from calibration.i18n import t
@@ -494,7 +494,7 @@ def issue_letters(
                                                       "reason": why}))
         return events
 
-    neg._append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
+    events.append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
     current = _load(cur, cycle_id)
     by_id = {x.letter_id: x for versions in current.values() for x in versions}
     return [by_id[i] for i in created]
@@ -665,7 +665,7 @@ def sign_letters(
             done.append((region, letter.letter_id))
         return events
 
-    neg._append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
+    events.append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
     signed = [_load(cur, cycle_id, region)[region][-1] for region, _ in done]
     for letter in signed:
         if archive and letter.status == "signed":

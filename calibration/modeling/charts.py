@@ -8,9 +8,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from calibration import charts_theme as theme
 from calibration.i18n import t
 
-DIMENSION_COLORS = {"market": "#1f77b4", "pipeline": "#2ca02c", "capacity": "#ff7f0e"}
+DIMENSION_COLORS = theme.DIMENSION_COLORS  # the one palette (calibration/charts_theme.py)
+SERIES = theme.SERIES_COLORS
 
 
 def suggestion_chart(table: pd.DataFrame, lang: str) -> alt.LayerChart:
@@ -22,7 +24,7 @@ def suggestion_chart(table: pd.DataFrame, lang: str) -> alt.LayerChart:
     y = alt.Y("label:N", title=None, sort=None)
     # Only the columns drawn: Altair serialises every column of the data it is given.
     base = alt.Chart(table[["label", "suggestion", "lower80", "upper80", "base"]])
-    bars = base.mark_bar(color="#1f3b73", opacity=0.8).encode(
+    bars = base.mark_bar(color=SERIES["suggestion"], opacity=0.8).encode(
         y=y,
         x=alt.X("suggestion:Q", title=value),
         tooltip=[
@@ -33,8 +35,8 @@ def suggestion_chart(table: pd.DataFrame, lang: str) -> alt.LayerChart:
             alt.Tooltip("base:Q", format=",.1f", title=t("model_lab.col_base", lang)),
         ],
     )
-    rule = base.mark_rule(color="#424242", strokeWidth=2).encode(y=y, x="lower80:Q", x2="upper80:Q")
-    tick = base.mark_tick(color="#d62728", thickness=3, size=18).encode(y=y, x="base:Q")
+    rule = base.mark_rule(color=SERIES["target"], strokeWidth=2).encode(y=y, x="lower80:Q", x2="upper80:Q")
+    tick = base.mark_tick(color=SERIES["actual"], thickness=3, size=18).encode(y=y, x="base:Q")
     return (bars + rule + tick).properties(height=max(120, 34 * len(table)))
 
 
@@ -87,7 +89,7 @@ def backtest_chart(predictions: pd.DataFrame, lang: str) -> alt.LayerChart:
     names = [t(f"model_lab.series_{k}", lang) for k in ("actual", "model", "naive")]
     band = (
         alt.Chart(model)
-        .mark_area(opacity=0.25, color="#e07b00")
+        .mark_area(opacity=0.25, color=SERIES["suggestion"])
         .encode(x=x, y=alt.Y("lower80:Q", title=t("model_lab.chart_value", lang)), y2="upper80:Q")
     )
     lines = (
@@ -99,10 +101,11 @@ def backtest_chart(predictions: pd.DataFrame, lang: str) -> alt.LayerChart:
             color=alt.Color(
                 "series:N",
                 title=None,
-                scale=alt.Scale(domain=names, range=["#1f4e79", "#e07b00", "#8c8c8c"]),
+                scale=alt.Scale(domain=names, range=theme.colors(["actual", "suggestion", "naive"])),
             ),
             strokeDash=alt.StrokeDash(
-                "series:N", scale=alt.Scale(domain=names, range=[[1, 0], [1, 0], [4, 3]]),
+                "series:N",
+                scale=alt.Scale(domain=names, range=[theme.DASHES[k] for k in ("actual", "actual", "naive")]),
                 legend=None,
             ),
             tooltip=["period:O", "series:N", alt.Tooltip("value:Q", format=",.1f")],
@@ -141,7 +144,8 @@ def waterfall_chart(row: pd.Series, lang: str) -> alt.Chart:
                 legend=None,
                 scale=alt.Scale(
                     domain=["base", "up", "down", "total"],
-                    range=["#1f4e79", "#2e7d32", "#c62828", "#e07b00"],
+                    range=[SERIES["actual"], theme.CHANGE_COLORS["up"], theme.CHANGE_COLORS["down"],
+                           SERIES["suggestion"]],
                 ),
             ),
             tooltip=["step:N", alt.Tooltip("amount:Q", format="+,.1f")],

@@ -37,11 +37,11 @@ def cmd_cycles(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check the keyed chain, the sealed tables and every anchor; exit 1 naming each problem."""
     from calibration import events
-    from calibration.cli import EXIT_MISSING, _existing_db
+    from calibration.cli import EXIT_MISSING, existing_db
     from calibration.store import backup
 
     # Opening a missing file would create an empty database and report "OK, 0 events".
-    if _existing_db(args) is None:
+    if existing_db(args) is None:
         return EXIT_MISSING
     con = _open(args)
     anchors = []

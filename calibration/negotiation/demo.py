@@ -8,7 +8,7 @@ import math
 import duckdb
 
 from calibration.accounts import auth
-from calibration.demo import workshop as demo
+from calibration.modeling.service import get_run, save_run
 from calibration.negotiation import service as neg
 
 log = logging.getLogger("calibrate")
@@ -41,12 +41,7 @@ PROPOSALS = (
 def seed_negotiation(cur: duckdb.DuckDBPyConnection) -> None:
     """negotiation: open 2026Q1 new_customers cycle with proposals and comments"""
     try:
-        from calibration.modeling.service import save_run, suggest
-    except ImportError:
-        log.info("negotiation demo: calibration.modeling.service is not available; no cycle seeded")
-        return
-    try:
-        run = _model_run(cur, save_run, suggest)
+        run = _model_run(cur)
     except (ValueError, KeyError) as exc:
         log.info("negotiation demo: the baseline could not run (%s); no cycle seeded", exc)
         return
@@ -77,20 +72,9 @@ def seed_negotiation(cur: duckdb.DuckDBPyConnection) -> None:
                             "Thanks. Can the new AE close part of the gap by March?")
 
 
-def _model_run(cur: duckdb.DuckDBPyConnection, save_run, suggest) -> dict:
-    # Prefer a saved run (it has a run_id the Model Lab knows); fall back to suggest().
-    try:
-        from calibration.modeling.service import get_run
-    except ImportError:
-        get_run = None
-    if get_run is not None:
-        run_id = save_run(cur, auth.SYSTEM, METRIC, PERIOD)
-        saved = get_run(cur, run_id)
-        return {"run_id": int(saved["run_id"]), "metric": saved["metric"],
-                "period": str(saved["period"]), "regions": saved["regions"]}
-    table = suggest(cur, METRIC, PERIOD)
-    return {"run_id": 1, "metric": METRIC, "period": PERIOD, "regions": table}
-
-
-if seed_negotiation not in demo.EXTRA_STEPS:
-    demo.EXTRA_STEPS.append(seed_negotiation)
+def _model_run(cur: duckdb.DuckDBPyConnection) -> dict:
+    # A saved run: it has a run_id the Model Lab knows.
+    run_id = save_run(cur, auth.SYSTEM, METRIC, PERIOD)
+    saved = get_run(cur, run_id)
+    return {"run_id": int(saved["run_id"]), "metric": saved["metric"],
+            "period": str(saved["period"]), "regions": saved["regions"]}

@@ -16,7 +16,6 @@ import re
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable
 from datetime import datetime
 
 import duckdb
@@ -363,15 +362,6 @@ def verify_chain(cur: duckdb.DuckDBPyConnection) -> ChainReport:
     return events.verify(cur)
 
 
-def _append(
-    cur: duckdb.DuckDBPyConnection,
-    build: Callable[[], list[dict]],
-    seal: tuple[str, ...] = (),
-) -> list[int]:
-    """Thin alias of events.append (kept for callers on other branches)."""
-    return events.append(cur, build, seal=seal)
-
-
 def _opt_float(value: object) -> float | None:
     if value is None:
         return None
@@ -555,7 +545,7 @@ def create_cycle(
             _event(actor, cycle_id, "status", payload={"status": "draft", "from": None}),
         ]
 
-    _append(cur, build, seal=("cycles",))
+    events.append(cur, build, seal=("cycles",))
     return created["id"]
 
 
@@ -582,7 +572,7 @@ def set_status(
         return [_event(actor, cycle_id, "status",
                        payload={"status": status, "from": cycle["status"]})]
 
-    _append(cur, build)
+    events.append(cur, build)
 
 
 def open_cycle(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int) -> None:
@@ -625,7 +615,7 @@ def lock_cycle(
                        run_id=cycle["run_id"],
                        payload={"status": "locked", "from": "open", "agreed": agreed})]
 
-    _append(cur, build)
+    events.append(cur, build)
     # Letters are issued here, by the lock, and never by opening a page. Imported late
     # because the letters domain builds on this module.
     from calibration.letters import service as letters
@@ -675,7 +665,7 @@ def publish_run(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, run:
         return [_event(actor, cycle_id, "publish", run_id=run_id,
                        value=float(frame["suggestion"].sum()), payload=payload)]
 
-    return _append(cur, build, seal=("cycle_suggestions",))[0]
+    return events.append(cur, build, seal=("cycle_suggestions",))[0]
 
 
 def _run_frame(run: dict) -> pd.DataFrame:
@@ -755,7 +745,7 @@ def propose(
                        suggestion=float(sugg["suggestion"]), run_id=int(cycle["run_id"]),
                        payload=payload)]
 
-    return _append(cur, build)[0]
+    return events.append(cur, build)[0]
 
 
 def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
@@ -812,7 +802,7 @@ def resolve_review(
                        payload={"outcome": outcome, "note": note,
                                 "proposal_event": row["proposal_event_id"]})]
 
-    return _append(cur, build)[0]
+    return events.append(cur, build)[0]
 
 
 def review_queue(
@@ -893,7 +883,7 @@ def respond(
                                       "proposal_event": row["proposal_event_id"]}))
         return events
 
-    return _append(cur, build)[-1]
+    return events.append(cur, build)[-1]
 
 
 # Statuses each response may answer. A counter also goes to a region that has not proposed
@@ -959,7 +949,7 @@ def send_counters(
                                           "allocation": method}))
         return events
 
-    return _append(cur, build)
+    return events.append(cur, build)
 
 
 def accept_counter(
@@ -985,7 +975,7 @@ def accept_counter(
                        run_id=row["run_id"],
                        payload={"response_event": row["last_event_id"]})]
 
-    return _append(cur, build)[0]
+    return events.append(cur, build)[0]
 
 
 # ----------------------------------------------------------------------------- state
@@ -1172,7 +1162,7 @@ def add_comment(
             raise CycleStateError("nego.err_closed")
         return [_event(actor, cycle_id, "comment", region=region, payload={"text": text})]
 
-    return _append(cur, build)[0]
+    return events.append(cur, build)[0]
 
 
 def add_attachment(
@@ -1214,7 +1204,7 @@ def add_attachment(
                                 "mime": mime, "size": len(data), "sha256": digest,
                                 "note": note})]
 
-    _append(cur, build)
+    events.append(cur, build)
     return created["id"]
 
 

@@ -12,12 +12,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from calibration import charts_theme as theme
 from calibration.i18n import t
 from calibration.tracking.path import STATUS_COLORS, STATUSES, daily_pace, status_of
 
-ACTUAL_COLOR = "#1f3b73"  # dark blue: distinct from all three status colours
-PLANNED_COLOR = "#757575"
-TARGET_COLOR = "#424242"
+ACTUAL_COLOR = theme.SERIES_COLORS["actual"]  # blue: distinct from all three status colours
+PLANNED_COLOR = theme.SERIES_COLORS["planned"]
+TARGET_COLOR = theme.SERIES_COLORS["target"]
 
 
 def _cone(path_r: pd.DataFrame, row: Mapping[str, Any]) -> pd.DataFrame:
@@ -86,7 +87,7 @@ def tracking_chart(
         domain=[s_act, s_plan, s_proj, s_int],
         range=[ACTUAL_COLOR, PLANNED_COLOR, STATUS_COLORS[status], STATUS_COLORS[status]],
     )
-    dash = alt.Scale(domain=[s_act, s_plan, s_proj], range=[[1, 0], [6, 4], [2, 2]])
+    dash = alt.Scale(domain=[s_act, s_plan, s_proj], range=[theme.DASHES[k] for k in ("actual", "planned", "projection")])
     x = alt.X("date:T", title=t("tracking.axis.date", lang), axis=alt.Axis(format="%m-%d"))
     y_title = t("tracking.axis.value", lang)
     # Line-shaped, opaque legend symbols: the band's opacity would otherwise fade them all.

@@ -9,7 +9,8 @@ import duckdb
 from calibration import settings
 from calibration.accounts import auth
 from calibration.data import importer
-from calibration.demo import workshop as demo
+from calibration.letters import demo as letters_demo
+from calibration.negotiation import service as neg
 from calibration.tracking import service as ts
 
 log = logging.getLogger("calibrate")
@@ -20,6 +21,7 @@ METRIC = "new_customers"
 
 def seed_tracking(cur: duckdb.DuckDBPyConnection) -> None:
     """tracking: demo actuals imported, tracked cycles evaluated as of the last actual day"""
+    _support_delivery(cur)
     for name in ACTUALS_FILES:
         path = settings.demo_dir() / name
         if path.is_file():
@@ -34,8 +36,18 @@ def seed_tracking(cur: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-# Tracking runs after every step that creates cycles (the completed 2025Q4 cycle comes
-# from the letters step).
-seed_tracking.demo_order = 100  # type: ignore[attr-defined]
-if seed_tracking not in demo.EXTRA_STEPS:
-    demo.EXTRA_STEPS.append(seed_tracking)
+
+def _support_delivery(cur: duckdb.DuckDBPyConnection) -> None:
+    # The letters step's closed quarter: one promised item was delivered, one was not.
+    executive = auth.load_user(cur, "exec")
+    closed = [c for c in neg.list_cycles(cur)
+              if (c["metric"], str(c["period"]), c["status"])
+              == (letters_demo.METRIC, letters_demo.PERIOD, "closed")]
+    if executive is None or not closed:
+        return
+    cid = int(closed[0]["id"])
+    items = letters_demo.PROPOSALS["lead_east"][3]
+    ts.set_commitment_status(cur, executive, cid, "east", items[0]["description"], True,
+                             "Started 1 October. 10月1日到岗。")
+    ts.set_commitment_status(cur, executive, cid, "east", items[1]["description"], False,
+                             "Only one of the two trade shows was funded. 仅批准了一场展会。")

@@ -36,11 +36,15 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage, stats
 
+# Actuals arrive through the data feature; re-exported here for tracking's callers.
+from calibration import charts_theme as theme
+from calibration.data.actuals import DecreasingCumulativeError as DecreasingCumulativeError
+from calibration.data.actuals import to_daily as to_daily
 from calibration.i18n import t
 from calibration.periods import Period, parse_period, period_bounds
 
 STATUSES = ("green", "amber", "red")
-STATUS_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828"}
+STATUS_COLORS = theme.STATUS_COLORS  # the one palette (calibration/charts_theme.py)
 ROOT_CAUSES = ("external_resistance", "resource_gap", "other")
 MIN_WARNING_DAYS = 14
 
@@ -134,63 +138,6 @@ class Escalation:
     def key(self) -> tuple[str, str, date]:
         """Identity for de-duplication by the caller: (region, kind, triggered_on)."""
         return (self.region, self.kind, self.triggered_on)
-
-
-class DecreasingCumulativeError(ValueError):
-    """Cumulative actuals went down; `rows` lists every offending (region, date, prev, value)."""
-
-    def __init__(self, rows: list[tuple[str, date, float, float]]) -> None:
-        self.rows = rows
-        region, day, prev, value = rows[0]
-        more = f" (and {len(rows) - 1} more)" if len(rows) > 1 else ""
-        super().__init__(
-            f"cumulative actuals decrease for region {region} on {day:%Y-%m-%d}: "
-            f"{value:g} after {prev:g}{more}; send daily values or fix the running total"
-        )
-
-
-# --------------------------------------------------------------------------------------
-# Actuals input
-# --------------------------------------------------------------------------------------
-
-
-def to_daily(actuals_df: pd.DataFrame, cumulative: bool) -> pd.DataFrame:
-    """Daily values `region, date, value` (+ `metric` if present) from daily or running totals."""
-    keys = ["region", "metric"] if "metric" in actuals_df.columns else ["region"]
-    missing = {"region", "date", "value"} - set(actuals_df.columns)
-    if missing:
-        raise ValueError(f"actuals need columns region, date, value; missing {sorted(missing)}")
-    df = actuals_df[[*keys, "date", "value"]].copy()
-    df["date"] = pd.to_datetime(df["date"]).dt.normalize()
-    df["value"] = pd.to_numeric(df["value"]).astype("float64")
-    if not cumulative:
-        # Several rows for one day (e.g. one per deal) add up.
-        return df.groupby([*keys, "date"], as_index=False, sort=True)["value"].sum()
-    dup = df.duplicated([*keys, "date"], keep=False)
-    if dup.any():
-        r = df[dup].iloc[0]
-        raise ValueError(
-            f"cumulative actuals list region {r['region']} twice on {r['date']:%Y-%m-%d}; "
-            "a running total has one value per day"
-        )
-    df = df.sort_values([*keys, "date"], kind="stable").reset_index(drop=True)
-    prev = df.groupby(keys, sort=False)["value"].shift(1)
-    bad = prev.notna() & (df["value"] < prev)
-    if bad.any():
-        rows = [
-            (str(r), d.date(), float(p), float(v))
-            for r, d, p, v in zip(
-                df.loc[bad, "region"],
-                df.loc[bad, "date"],
-                prev[bad],
-                df.loc[bad, "value"],
-                strict=True,
-            )
-        ]
-        raise DecreasingCumulativeError(rows)
-    # The first running total is the amount since the start of the period.
-    df["value"] = df["value"] - prev.fillna(0.0)
-    return df
 
 
 # --------------------------------------------------------------------------------------

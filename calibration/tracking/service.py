@@ -131,36 +131,29 @@ def _commitment_items(support_items: Any) -> list[str]:
 
 
 def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
-    """The adapter to `calibration.negotiation.service`: cycle metadata and agreed values.
+    """A negotiation cycle's metadata and agreed values, as a TrackedCycle.
 
     Regions without an agreed value are left out (nothing to track until agreed).
-    Raises LookupError when the negotiation domain is absent or the cycle is unknown.
+    Raises LookupError when the cycle is unknown.
     """
-    try:
-        from calibration.negotiation import service as negotiation
-    except ImportError as exc:
-        raise LookupError("the negotiation domain is not installed") from exc
+    # Imported here: negotiation's lock calls back into this module.
+    from calibration.negotiation import service as negotiation
+
     try:
         meta = negotiation.get_cycle(cur, int(cycle_id))
     except negotiation.NegotiationError as exc:
         raise LookupError(f"no cycle {cycle_id}") from exc
+    # negotiation's cycle_state column names, read directly: a renamed column is a KeyError.
     state = negotiation.cycle_state(cur, int(cycle_id))
-
-    def col(*names: str) -> pd.Series:
-        for n in names:
-            if n in state.columns:
-                return state[n]
-        return pd.Series(float("nan"), index=state.index)
-
     frame = pd.DataFrame(
         {
             "region": state["region"].astype(str) if len(state) else pd.Series(dtype=str),
-            "suggestion": pd.to_numeric(col("suggestion"), errors="coerce"),
-            "proposal": pd.to_numeric(col("proposal", "proposal_value"), errors="coerce"),
-            "agreed": pd.to_numeric(col("agreed", "agreed_value"), errors="coerce"),
+            "suggestion": pd.to_numeric(state["suggestion"], errors="coerce"),
+            "proposal": pd.to_numeric(state["proposal_value"], errors="coerce"),
+            "agreed": pd.to_numeric(state["agreed_value"], errors="coerce"),
         }
     )
-    frame["commitments"] = [_commitment_items(i) for i in col("support_items")]
+    frame["commitments"] = [_commitment_items(i) for i in state["support_items"]]
     frame["target"] = frame["agreed"]
     frame = frame[frame["target"].notna()]
     return cycle_from_targets(
@@ -508,11 +501,9 @@ def evaluate(
 
 
 def cycle_ids(cur: duckdb.DuckDBPyConnection) -> list[int]:
-    """Ids of every cycle, newest first (none while the negotiation domain is absent)."""
-    try:
-        from calibration.negotiation import service as negotiation
-    except ImportError:
-        return []
+    """Ids of every cycle, newest first."""
+    from calibration.negotiation import service as negotiation
+
     return [int(c["id"]) for c in negotiation.list_cycles(cur)]
 
 
