@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
+from calibration import access
 from calibration.accounts import auth
 from calibration.demo.workshop import DEMO_PASSWORD, is_demo
 from calibration.i18n import LANGS
@@ -172,7 +173,7 @@ def main() -> None:
     ctx.touch()
     pages = [
         st.Page(PAGES[key][0], title=page_title(cur, user, key), icon=PAGES[key][1], url_path=key)
-        for key in auth.pages_for(user.role)
+        for key in access.pages_for(user)
         if key in PAGES and (ROOT / PAGES[key][0]).exists()
     ]
     if not pages:

@@ -39,7 +39,7 @@ tick_rerun = st.session_state.pop("board_tick_rerun", False)
 # the sidebar's widget state).
 cycle_id = ctx.current_cycle() or board_service.default_cycle(ctx.cursor())
 
-is_exec = user.role in ("executive", "admin")
+is_exec = ctx.can("cycle.respond")
 st.title(ctx.tr("board.title"))
 cycle_setup.flash()
 if is_exec:

@@ -76,7 +76,7 @@ with tab_explore:
         st.dataframe(data_service.overview(cur), hide_index=True, width="stretch")
 
 with tab_upload:
-    if user.role not in ("analyst", "admin"):
+    if not ctx.can("data.import"):
         st.info(ctx.tr("data.upload_not_allowed"))
     else:
         kind = st.selectbox(

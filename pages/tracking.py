@@ -13,8 +13,8 @@ from ui.text import plain
 user = ctx.require_user("tracking")
 cur = ctx.cursor()
 lang = ctx.lang()
-is_exec = user.role in tracking_service.EXEC_ROLES
-is_hq = user.role in tracking_service.HQ_ROLES
+is_exec = ctx.can("tracking.decide")
+is_hq = ctx.can("tracking.company")
 
 st.title(ctx.tr("tracking.title"))
 st.caption(ctx.tr("tracking.intro"))
@@ -61,7 +61,7 @@ if board.snapshot.empty:
 def label(region: str) -> str:
     """Display name of a region (or the company)."""
     if region == tracking_service.COMPANY:
-        return ctx.tr("tracking.my_regions" if user.role == "lead" else "tracking.company")
+        return ctx.tr("tracking.company" if is_hq else "tracking.my_regions")
     return board.labels.get(region, region)
 
 
@@ -103,7 +103,7 @@ k4.metric(
 
 # Drill from the company to one region; regions come worst first.
 choices = [tracking_service.COMPANY, *board.regions]
-if user.role == "lead" and len(board.regions) == 1:
+if not is_hq and len(board.regions) == 1:
     choices = board.regions
 # Labels are computed now: a format_func runs outside this script run (e.g. in AppTest),
 # where the session's language is not at hand.
