@@ -2,6 +2,13 @@
 
 Services ask before they read or write; pages and the CLI ask only to decide what to draw.
 No other module compares roles (tests/test_architecture.py checks it).
+
+Region data versus proposals: the HR partner reads the DATA of every region (history,
+signals, tracking: `region.read`, `tracking.read`), but of a cycle's
+PROPOSALS only those flagged for HR review, with their threads (`proposal.read`,
+`comment.write` on a `Scope(region, flagged=True)`). Before this module, accounts let HR see
+every region and negotiation only flagged ones; both were right about different things.
+tests/test_access.py holds the full role x action x scope matrix.
 """
 
 from __future__ import annotations
@@ -92,6 +99,7 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     "letter.read": lambda user, scope: user.role in HQ or _leads(user, scope),
     "tracking.read": _sees_region,
     "tracking.company": _roles(*HQ),
+    "log.read": lambda user, scope: user.role in HQ or user.role == "lead",
     # negotiation
     "proposal.write": _leads,
     "comment.write": _comments,
@@ -107,6 +115,7 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     "letter.issue": lambda user, scope: user.role in DECIDERS or _leads(user, scope),
     "letter.sign_lead": _leads,
     "letter.sign_executive": _roles("executive"),
+    "letter.correct": _roles(*DECIDERS),
     # tracking
     "tracking.manage": _roles(*HQ),
     "tracking.decide": _roles(*DECIDERS),
@@ -135,6 +144,16 @@ def require(user: Person | None, action: str, scope: Scope | str | None = None) 
 def visible_regions(user: Person, regions: list[str]) -> list[str]:
     """The regions (in the given order) whose data user may read."""
     return [r for r in regions if can(user, "region.read", r)]
+
+
+def is_role(role: str) -> bool:
+    """Whether role names one of the roles the policy knows."""
+    return role in ROLES
+
+
+def needs_regions(role: str) -> bool:
+    """Whether an account of this role works on named regions (a lead must have one)."""
+    return role == "lead"
 
 
 def pages_for(user: Person) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from calibration import access
 from calibration.accounts import auth
 from calibration.demo.workshop import DEMO_ACCOUNTS
 from tests.apptest_helpers import errors, login, new_app
@@ -15,7 +16,7 @@ ROLE_USER = {role: name for name, _, role, _ in reversed(DEMO_ACCOUNTS)}
 def page_files(role: str) -> list[str]:
     from app import PAGES  # noqa: PLC0415 - import the router's table only
 
-    return [PAGES[k][0] for k in auth.pages_for(role) if (ROOT / PAGES[k][0]).exists()]
+    return [PAGES[k][0] for k in access.pages_for(auth.User(role, role, role)) if (ROOT / PAGES[k][0]).exists()]
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +59,7 @@ def test_each_role_sees_exactly_its_pages(role):
     hidden = [
         v[0]
         for k, v in __import__("app").PAGES.items()
-        if k not in auth.pages_for(role) and (ROOT / v[0]).exists()
+        if k not in access.pages_for(auth.User(role, role, role)) and (ROOT / v[0]).exists()
     ]
     # Navigation refuses the page; should it be reached anyway, the page refuses too.
     fresh = login(ROLE_USER[role])

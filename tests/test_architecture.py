@@ -16,8 +16,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("calibration", "models", "ui", "pages")
 
@@ -65,6 +63,8 @@ KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
     ("calibration.letters.cli", "cli"): "add_db/open_db",
     ("calibration.negotiation.cli", "cli"): "add_db/open_db/existing_db",
     ("calibration.tracking.cli", "cli"): "add_db/open_db",
+    # The Model Lab reads the sidebar's cycle (its metric) and publishes a run to it.
+    ("calibration.modeling.lab", "negotiation"): "cycle metric and publish",
 }
 BASE = {"settings", "i18n", "periods", "exports", "access", "charts_theme"}
 
@@ -228,9 +228,18 @@ def _is_role(node: ast.expr) -> bool:
     return isinstance(name, str) and name.endswith("ROLES")
 
 
+# Modules where `.role` is not a person's role but a signature's slot on a consensus letter
+# ("lead" or "executive" block): part of the signed content, not a permission.
+SIGNATURE_SLOT_MODULES = {
+    "calibration.letters.content",
+    "calibration.letters.pdf.render",
+    "calibration.letters.service",
+}
+
+
 def role_comparison_violations(module: str, tree: ast.Module) -> list[str]:
     """Rule (c): no comparison of `.role` or against a `*ROLES` name outside access.py."""
-    if module == "calibration.access":
+    if module == "calibration.access" or module in SIGNATURE_SLOT_MODULES:
         return []
     return [
         f"{module}:{node.lineno} compares roles"
@@ -303,11 +312,6 @@ def test_calibration_ui_and_pages_follow_the_import_rules():
     assert found == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="models/explain.py, panel.py and synthetic.py still import calibration; the "
-    "model helper's branch removes them (the lead removes this mark after merging)",
-)
 def test_models_import_nothing_of_the_app():
     assert check_tree(import_violations, "models") == []
 
@@ -316,11 +320,6 @@ def test_no_private_names_across_packages():
     assert check_tree(private_use_violations) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the access helper is replacing the inline role checks with access.can now; "
-    "the lead removes this mark after merging",
-)
 def test_no_role_comparisons_outside_access():
     assert check_tree(role_comparison_violations) == []
 

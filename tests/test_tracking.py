@@ -547,7 +547,7 @@ def test_to_daily_keeps_metric() -> None:
 
 
 def test_locale_complete() -> None:
-    path = Path(tr.__file__).parent / "locale" / "tracking.json"
+    path = Path(tr.__file__).parents[1] / "locale" / "tracking.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     for key, texts in data.items():
         assert key.startswith("tracking.")

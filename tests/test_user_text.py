@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from calibration import cli, exports
+from calibration import access, cli, exports
 from calibration.accounts import auth
 from tests.apptest_helpers import login
 from tests.factories import ROOT
@@ -105,7 +105,7 @@ def test_no_page_renders_user_text_as_markdown(hostile_db, username: str) -> Non
     for cycle_id, big in ((1, False), (2, False), (1, True)):
         at.session_state["cycle_id"] = cycle_id
         at.session_state["board_big"] = big
-        for key in auth.pages_for(user.role):
+        for key in access.pages_for(user):
             at.switch_page(f"pages/{key}.py")
             at.run()
             assert not at.exception, (key, at.exception)

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from calibration import settings
+from calibration import access, settings
 from calibration.accounts.auth import User
 from calibration.i18n import DEFAULT_LANG, t
 from calibration.store import connect
@@ -63,15 +63,18 @@ def require_user(page: str) -> User:
 
     Navigation already hides pages a role may not open; this is the second lock.
     """
-    from calibration.accounts.auth import pages_for
-
     user = current_user()
     if user is None:
         st.stop()
-    if page not in pages_for(user.role):
+    if not access.can(user, "page.open", page):
         st.error(tr("app.page_not_allowed"))
         st.stop()
     return user
+
+
+def can(action: str, scope: access.Scope | str | None = None) -> bool:
+    """Whether the signed-in person may do action (what a page draws; services check again)."""
+    return access.can(current_user(), action, scope)
 
 
 def current_cycle() -> int | None:

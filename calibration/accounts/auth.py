@@ -1,4 +1,4 @@
-"""Accounts, roles, password checks and what each role may see and do."""
+"""Accounts, roles and password checks; what each role may see and do is calibration.access."""
 
 from __future__ import annotations
 
@@ -15,22 +15,14 @@ import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from calibration import access, settings
 from calibration import events as chain
-from calibration import settings
 from calibration.store import transaction
 from calibration.store import users as q
 from calibration.store.core import utcnow
 
-ROLES = ("executive", "analyst", "lead", "hrbp", "admin")
-
-# Page keys each role may open; app.py maps keys to page files.
-ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "executive": ("board", "letters", "tracking", "data", "inbox"),
-    "analyst": ("model_lab", "board", "tracking", "data", "inbox"),
-    "lead": ("my_region", "letters", "tracking", "data", "inbox"),
-    "hrbp": ("review", "inbox"),
-    "admin": ("board", "model_lab", "letters", "tracking", "data", "admin", "inbox"),
-}
+# Re-exported for the admin form and the CLI; the policy owns the list.
+ROLES = access.ROLES
 
 _hasher = PasswordHasher()
 log = logging.getLogger("calibrate")
@@ -54,19 +46,6 @@ class User:
     role: str
     regions: frozenset[str] = field(default_factory=frozenset)
 
-    @property
-    def sees_all_regions(self) -> bool:
-        """HQ roles see every region; a lead only their own."""
-        return self.role in ("executive", "analyst", "admin", "hrbp")
-
-    def may_see_region(self, region: str) -> bool:
-        """Whether this user may read a region's data."""
-        return self.sees_all_regions or region in self.regions
-
-    def may_lead(self, region: str) -> bool:
-        """Whether this user may propose for a region."""
-        return self.role == "lead" and region in self.regions
-
 
 SYSTEM = User("system", "System", "admin")
 
@@ -80,11 +59,11 @@ def validate_new_user(username: str, role: str, password: str, regions: list[str
     """Raise AuthError naming the problem with a new account's fields."""
     if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise AuthError("auth.err_username")
-    if role not in ROLES:
+    if not access.is_role(role):
         raise AuthError("auth.err_role", roles=", ".join(ROLES))
     if len(password) < 8:
         raise AuthError("auth.err_password_short")
-    if role == "lead" and not regions:
+    if access.needs_regions(role) and not regions:
         raise AuthError("auth.err_lead_region")
 
 
@@ -98,8 +77,7 @@ def add_user(
     display_name: str | None = None,
 ) -> User:
     """Create an account (admin only, or SYSTEM from the CLI and demo loader)."""
-    if actor.role != "admin":
-        raise PermissionError("only an admin may add users")
+    access.require(actor, "user.manage")
     regions = list(regions or [])
     validate_new_user(username, role, password, regions)
     # audit: region assignments are sealed in the decision record.
@@ -273,8 +251,3 @@ def load_user(cur: duckdb.DuckDBPyConnection, username: str) -> User | None:
     if row is None:
         return None
     return User(row["username"], row["display_name"], row["role"], frozenset(row["regions"]))
-
-
-def pages_for(role: str) -> tuple[str, ...]:
-    """Page keys a role may open."""
-    return ROLE_PAGES.get(role, ())

@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 import segno
 
+from calibration import access
 from calibration.accounts.auth import User
 from calibration.store import join as q
 from calibration.store import transaction
@@ -30,7 +31,6 @@ from calibration.store.core import utcnow
 
 DEFAULT_TTL = timedelta(hours=2)
 PARAM = "join"
-CREATOR_ROLES = ("executive", "admin")
 
 
 class JoinError(Exception):
@@ -71,7 +71,7 @@ def create_join_links(
     now: datetime | None = None,
 ) -> list[tuple[str, str]]:
     """One fresh sign-in link per lead username: [(lead, url)] (executive or admin only)."""
-    if actor.role not in CREATOR_ROLES:
+    if not access.can(actor, "join.create"):
         raise JoinPermissionError("join.err_permission")
     leads = list(dict.fromkeys(leads))
     created = now or utcnow()
@@ -120,7 +120,7 @@ def redeem(
 
 def lead_accounts(cur: duckdb.DuckDBPyConnection, actor: User) -> list[dict]:
     """Lead accounts a link can be made for: username, display_name, regions."""
-    if actor.role not in CREATOR_ROLES:
+    if not access.can(actor, "join.create"):
         raise JoinPermissionError("join.err_permission")
     return [
         {k: u[k] for k in ("username", "display_name", "regions")}

@@ -7,13 +7,12 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
+from calibration import access
 from calibration.accounts.auth import User
 from calibration.letters import service as letters
 from calibration.negotiation import service as negotiation
 from calibration.store import data as dq
 from calibration.store import negotiation as nq
-
-BOARD_ROLES = ("executive", "analyst", "admin")
 
 
 def default_cycle(cur: duckdb.DuckDBPyConnection) -> int | None:
@@ -63,8 +62,7 @@ def snapshot(
 
     load_inputs(metric) replaces inputs() when the caller keeps them between changes.
     """
-    if viewer.role not in BOARD_ROLES:
-        raise PermissionError(f"{viewer.username} may not open the board")
+    access.require(viewer, "board.read")
     cycle = negotiation.get_cycle(cur, cycle_id)
     data = load_inputs(cycle["metric"]) if load_inputs else inputs(cur, cycle["metric"])
     frozen = nq.frozen_region_frame(cur, cycle_id)

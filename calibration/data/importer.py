@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from charset_normalizer import from_bytes
 
-from calibration import settings
+from calibration import access, settings
 from calibration.accounts.auth import User
 from calibration.data.actuals import DecreasingCumulativeError, to_daily
 from calibration.periods import parse_series
@@ -758,8 +758,7 @@ def import_bytes(
 
     `cumulative` applies to actuals only: the values are running totals, stored as daily.
     """
-    if actor.role not in ("analyst", "admin"):
-        raise PermissionError("only an analyst or admin may import data")
+    access.require(actor, "data.import")
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     name = Path(file_name).name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from calibration import access
 from calibration.accounts.auth import User
 from calibration.data import importer
 from calibration.i18n import region_name
@@ -15,7 +16,7 @@ from calibration.store.core import utcnow
 def visible_regions(cur: duckdb.DuckDBPyConnection, user: User, lang: str) -> pd.DataFrame:
     """Regions the user may see, with a display label."""
     regions = q.list_regions(cur)
-    regions = regions[regions["region"].map(user.may_see_region)].copy()
+    regions = regions[regions["region"].isin(access.visible_regions(user, list(regions["region"])))].copy()
     regions["label"] = [
         region_name(r, en, zh, lang)
         for r, en, zh in zip(regions["region"], regions["name_en"], regions["name_zh"], strict=True)
@@ -51,8 +52,7 @@ def region_data(
     cur: duckdb.DuckDBPyConnection, user: User, region: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """History and signals of one region the user may see."""
-    if not user.may_see_region(region):
-        raise PermissionError(f"{user.username} may not see region {region}")
+    access.require(user, "region.read", region)
     return q.region_history(cur, region), q.region_signals(cur, region)
 
 

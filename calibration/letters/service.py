@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from calibration import events, exports, settings
+from calibration import access, events, exports, settings
 from calibration.accounts import auth
 from calibration.accounts.auth import User
 from calibration.i18n import t
@@ -392,24 +392,17 @@ def _load(
     return out
 
 
-def _may_view(viewer: User, region: str) -> bool:
-    if viewer.role == "lead":
-        return region in viewer.regions
-    return viewer.role in ("executive", "admin", "analyst")
-
-
-def _may_issue(actor: User, region: str) -> bool:
-    if actor.role == "lead":
-        return actor.may_lead(region)
-    return actor.role in ("executive", "admin")
+def _issues_some(actor: User) -> bool:
+    # Deciders issue every region's letter, a lead the letters of their own regions.
+    return access.can(actor, "letter.issue") or any(
+        access.can(actor, "letter.issue", r) for r in actor.regions)
 
 
 def letter_history(
     cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
 ) -> list[Letter]:
     """Every version of a region's letter, oldest first (PermissionError if not visible)."""
-    if not _may_view(viewer, region):
-        raise PermissionError(f"{viewer.username} may not see the letter of {region}")
+    access.require(viewer, "letter.read", region)
     return _load(cur, cycle_id, region).get(region, [])
 
 
@@ -424,7 +417,7 @@ def _pending_versions(
     current = _load(cur, cycle_id)
     out = []
     for region, (content, lead) in fresh.items():
-        if not _may_issue(actor, region):
+        if not access.can(actor, "letter.issue", region):
             continue
         latest = current.get(region, [None])[-1]
         if latest is not None:
@@ -444,7 +437,7 @@ def _pending_versions(
 
 def may_issue_any(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int) -> bool:
     """Whether the actor may issue a letter that is missing or out of date (a read)."""
-    if actor.role not in ("executive", "admin", "lead"):
+    if not _issues_some(actor):
         return False
     return bool(_pending_versions(cur, actor, cycle_id))
 
@@ -458,8 +451,8 @@ def issue_letters(
     unchanged keeps its version; a changed one gets version + 1 chained by previous_sha256.
     Returns the versions created (often none).
     """
-    if actor.role not in ("executive", "admin", "lead"):
-        raise PermissionError(f"{actor.username} may not issue letters")
+    if not _issues_some(actor):
+        raise access.AccessDenied("letter.issue")
     if not _pending_versions(cur, actor, cycle_id):
         return []
     created: list[int] = []
@@ -527,15 +520,14 @@ def cycle_letters(
     _require_letter_cycle(cur, cycle_id)
     current = _load(cur, cycle_id)
     return [versions[-1] for region, versions in sorted(current.items())
-            if _may_view(viewer, region)]
+            if access.can(viewer, "letter.read", region)]
 
 
 def get_letter(
     cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
 ) -> Letter:
     """The latest letter of one region (a read: letters are issued by the lock)."""
-    if not _may_view(viewer, region):
-        raise PermissionError(f"{viewer.username} may not see the letter of {region}")
+    access.require(viewer, "letter.read", region)
     _require_letter_cycle(cur, cycle_id)
     versions = _load(cur, cycle_id, region).get(region)
     if not versions:
@@ -554,8 +546,7 @@ def correct_letter(
 ) -> Letter:
     """Correct a letter's justification, risks or support (executive or admin, with a
     reason); returns the new version, which must be signed again."""
-    if actor.role not in ("executive", "admin"):
-        raise PermissionError("only an executive or admin may correct a letter")
+    access.require(actor, "letter.correct")
     if field not in CORRECTABLE:
         raise LetterError("letters.err_field", field=field)
     reason = neg.clean_text(reason).strip()
@@ -584,11 +575,10 @@ def correct_letter(
 
 def signer_role(user: User, letter: Letter) -> str | None:
     """The role in which user may sign this letter (lead or executive), or None."""
-    if user.role == "lead" and user.may_lead(letter.region):
-        if letter.lead_username in (None, user.username):
-            return "lead"
-        return None
-    if user.role == "executive":
+    if access.can(user, "letter.sign_lead", letter.region):
+        # A letter names its lead; a co-lead of the region does not sign in their place.
+        return "lead" if letter.lead_username in (None, user.username) else None
+    if access.can(user, "letter.sign_executive"):
         return "executive"
     return None
 
@@ -638,14 +628,16 @@ def sign_letters(
 ) -> list[Letter]:
     """Sign several letters with one password entry, all or none (same rules as
     sign_letter); regions=None signs every letter whose turn is the actor's."""
-    if actor.role not in ("lead", "executive") or (
-        actor.role == "lead" and regions is not None
-        and not all(actor.may_lead(r) for r in regions)
+    signs_lead = any(access.can(actor, "letter.sign_lead", r) for r in actor.regions)
+    if not access.can(actor, "letter.sign_executive") and not (
+        signs_lead and (regions is None
+                        or all(access.can(actor, "letter.sign_lead", r) for r in regions))
     ):
-        raise PermissionError(f"{actor.username} may not sign these letters")
+        raise access.AccessDenied("letter.sign_lead")
     checked = auth.authenticate(cur, actor.username, password)
-    if checked.role != actor.role or checked.regions != actor.regions:
-        raise PermissionError(f"{actor.username} may not sign these letters")
+    # The account must still be the one the session signed in as (role, regions unchanged).
+    if dataclasses.replace(checked, display_name=actor.display_name) != actor:
+        raise access.AccessDenied("letter.sign_lead")
     _require_letter_cycle(cur, cycle_id)
     issue_letters(cur, actor, cycle_id)
     done: list[tuple[str, int]] = []
@@ -682,7 +674,7 @@ def _sign_one(
         raise LetterError("letters.err_changed", version=letter.version)
     role = signer_role(actor, letter)
     if role is None:
-        raise PermissionError(f"{actor.username} may not sign the letter of {letter.region}")
+        raise access.AccessDenied("letter.sign_lead")
     if letter.signature(role) is not None:
         raise LetterError("letters.err_already_signed", role=t(f"letters.role.{role}"))
     if role == "executive" and letter.signature("lead") is None:

@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from calibration import access
 from calibration.modeling.reasons import with_reasons
 from calibration.periods import parse_period
 from calibration.store import data as dq
@@ -20,7 +21,6 @@ from models.backtest import CANDIDATES, METHODS, backtest, optimise_nested
 from models.baseline import BaselineModel
 from models.panel import Panel, build_panel, infer_freq
 
-RUN_ROLES = ("analyst", "admin")
 DEFAULTS: dict[str, Any] = {"half_life": 8.0, "pooling": 12.0, "robust": True, "scales": None}
 MODEL_PARAMS = ("half_life", "pooling", "scales", "robust")
 
@@ -182,10 +182,7 @@ def save_run(
     origins: int = 8,
 ) -> int:
     """Fit, backtest and store a model run; returns its run_id. Analysts and admins only."""
-    if getattr(actor, "role", None) not in RUN_ROLES:
-        raise PermissionError(
-            f"{getattr(actor, 'username', '?')} may not save model runs (analyst or admin only)"
-        )
+    access.require(actor, "model.run")
     chosen = model_params(params)
     panel = load_panel(cur, metric)  # one read for the suggestion and the backtest
     table, signals = suggest_with_signals(cur, metric, period, panel=panel, **chosen)

@@ -1,9 +1,9 @@
 """Two-way negotiation: cycles, published suggestions, proposals, HR review, executive
 responses, the opinion layer (comments, attachments) and the hash-chained decision log.
 
-Every write takes the acting `User`, checks what that user may do (PermissionError when
-not allowed) and appends events; nothing is updated in place. The current state of a cycle
-is derived from its events (`cycle_state`).
+Every write takes the acting `User`, asks calibration.access what that user may do
+(access.AccessDenied, a PermissionError, when not allowed) and appends events; nothing is
+updated in place. The current state of a cycle is derived from its events (`cycle_state`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from calibration import events, exports, settings
+from calibration import access, events, exports, settings
+from calibration.access import Scope
 from calibration.accounts.auth import User
 from calibration.i18n import t
 from calibration.periods import parse_period
@@ -419,10 +420,6 @@ def _stale(last: dict | None, region: str | None) -> StaleWriteError:
 # ----------------------------------------------------------------------------- cycles
 
 
-def _is_exec(user: User) -> bool:
-    return user.role in ("executive", "admin")
-
-
 def get_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
     """A cycle: id, name, metric, period, company_target, dissent_threshold, status, run_id."""
     row = q.get_cycle(cur, int(cycle_id))
@@ -462,10 +459,12 @@ def cycle_needing(cur: duckdb.DuckDBPyConnection, user: User) -> int | None:
     one. Everybody else: the newest open cycle, else the newest locked one awaiting letters.
     """
     cycles = list_cycles(cur)
-    if user.role == "lead" and user.regions:
+    # The regions whose letters this person signs as lead (none for everybody else).
+    signs = sorted(r for r in user.regions if access.can(user, "letter.sign_lead", r))
+    if signs:
         for cycle in cycles:
             if cycle["status"] in ("locked", "tracking") and q.unsigned_letters(
-                    cur, cycle["id"], sorted(user.regions)):
+                    cur, cycle["id"], signs):
                 return cycle["id"]
     for cycle in cycles:
         if cycle["status"] == "open":
@@ -504,8 +503,7 @@ def create_cycle(
     dissent_threshold: float = DEFAULT_THRESHOLD,
 ) -> int:
     """Create a draft cycle (executive or admin); returns its id."""
-    if not _is_exec(actor):
-        raise PermissionError("only an executive or admin may create a cycle")
+    access.require(actor, "cycle.manage")
     errors: dict[str, str] = {}
     name = clean_text(name).strip()
     if not name:
@@ -553,8 +551,7 @@ def set_status(
     cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, status: str
 ) -> None:
     """Move a cycle to its next status (draft → open → locked → tracking → closed)."""
-    if not _is_exec(actor):
-        raise PermissionError("only an executive or admin may change a cycle's status")
+    access.require(actor, "cycle.manage")
     if status not in STATUSES:
         raise ValidationError({"status": "nego.err_status"})
     if status == "locked":
@@ -591,8 +588,7 @@ def lock_cycle(
     expected_last_event, when given, is the newest decision event id of the cycle the
     executive saw; a later one refuses the lock with StaleWriteError.
     """
-    if not _is_exec(actor):
-        raise PermissionError("only an executive or admin may lock a cycle")
+    access.require(actor, "cycle.lock")
     agreed: dict[str, float] = {}
 
     def build() -> list[dict]:
@@ -641,8 +637,7 @@ def publish_run(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, run:
     reason_en, reason_zh}. The latest published run is the cycle's current suggestion.
     Returns the publish event id.
     """
-    if actor.role not in ("analyst", "admin"):
-        raise PermissionError("only an analyst or admin may publish a model run")
+    access.require(actor, "model.run")
     frame = _run_frame(run)
     run_id = int(run["run_id"])
 
@@ -718,8 +713,7 @@ def propose(
     stored), CycleStateError (cycle not open, region not in the published run) and
     StaleWriteError (the region changed since expected_last_event).
     """
-    if not actor.may_lead(region):
-        raise PermissionError(f"{actor.username} may not propose for region {region}")
+    access.require(actor, "proposal.write", region)
     fields = validate_proposal(value, justification, support, risk, confidence, support_items)
 
     def build() -> list[dict]:
@@ -780,8 +774,7 @@ def resolve_review(
     expected_last_event: int | None,
 ) -> int:
     """The HRBP resolves a flagged proposal: supported, coaching or escalate, with a note."""
-    if actor.role != "hrbp":
-        raise PermissionError("only an HR business partner may resolve a review")
+    access.require(actor, "review.resolve")
     errors: dict[str, str] = {}
     if outcome not in OUTCOMES:
         errors["outcome"] = "nego.err_outcome"
@@ -809,8 +802,7 @@ def review_queue(
     cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, include_resolved: bool = False
 ) -> pd.DataFrame:
     """Flagged proposals of a cycle (HRBP, executive, admin): cycle_state rows, gap first."""
-    if actor.role not in ("hrbp", "executive", "admin"):
-        raise PermissionError("only HR, executives and admins see the review queue")
+    access.require(actor, "review.read")
     state = cycle_state(cur, cycle_id)
     queue = state[state["flagged"].astype(bool)]
     if not include_resolved:
@@ -838,8 +830,7 @@ def respond(
     A flagged proposal can be accepted only once HR resolved it, or with
     hr_override_reason: then an `hr_override` event (payload reason) is recorded first.
     """
-    if not _is_exec(actor):
-        raise PermissionError("only an executive may respond to a proposal")
+    access.require(actor, "cycle.respond")
     errors: dict[str, str] = {}
     number = None
     if action not in ("accept", "counter"):
@@ -908,8 +899,7 @@ def send_counters(
     Each offer has region, value, reason and expected_last_event (the region's last decision
     event the executive saw). Field errors are keyed "<region>.value" / "<region>.reason".
     """
-    if not _is_exec(actor):
-        raise PermissionError("only an executive may send counter-offers")
+    access.require(actor, "cycle.respond")
     errors: dict[str, str] = {}
     clean: list[dict] = []
     for offer in offers:
@@ -961,8 +951,8 @@ def accept_counter(
     expected_last_event: int | None,
 ) -> int:
     """The region's lead accepts the executive's counter-offer (the region is then agreed)."""
-    if not actor.may_lead(region):
-        raise PermissionError(f"{actor.username} may not answer for region {region}")
+    # Accepting a counter-offer is the lead's answer for the region: a proposal write.
+    access.require(actor, "proposal.write", region)
 
     def build() -> list[dict]:
         _require_open(cur, cycle_id)
@@ -1016,7 +1006,7 @@ def cycle_state(
     frame = pd.DataFrame(list(rows.values()), columns=list(STATE_COLUMNS))
     frame = frame.sort_values("region").reset_index(drop=True)
     if viewer is not None:
-        frame = frame[[_may_see(viewer, r, f) for r, f in zip(
+        frame = frame[[access.can(viewer, "proposal.read", Scope(r, bool(f))) for r, f in zip(
             frame["region"], frame["flagged"], strict=True)]].reset_index(drop=True)
     return frame
 
@@ -1075,14 +1065,6 @@ def current_number(row: dict) -> tuple[float | None, str | None]:
     return None, None
 
 
-def _may_see(viewer: User, region: str, flagged: bool) -> bool:
-    if viewer.role == "lead":
-        return region in viewer.regions
-    if viewer.role == "hrbp":
-        return bool(flagged)
-    return viewer.role in ("executive", "analyst", "admin")
-
-
 def _state_row(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> dict | None:
     state = cycle_state(cur, cycle_id)
     match = state[state["region"] == region]
@@ -1112,13 +1094,9 @@ def region_view(
 ) -> dict:
     """One region's cycle_state row for a viewer; PermissionError if they may not see it."""
     row = _state_row(cur, cycle_id, region)
-    if row is None:
-        if not viewer.may_see_region(region) or viewer.role == "hrbp":
-            raise PermissionError(f"{viewer.username} may not see region {region}")
-        return _empty_state(region)
-    if not _may_see(viewer, region, row["flagged"]):
-        raise PermissionError(f"{viewer.username} may not see region {region}")
-    return row
+    # A region with no state yet is unflagged: the HR partner may not read it.
+    access.require(viewer, "proposal.read", Scope(region, row is not None and bool(row["flagged"])))
+    return _empty_state(region) if row is None else row
 
 
 def region_events(
@@ -1136,21 +1114,21 @@ def region_events(
 # ----------------------------------------------------------------------------- opinion layer
 
 
-def _may_comment(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, region: str) -> bool:
-    if actor.role == "lead":
-        return actor.may_lead(region)
-    if actor.role == "hrbp":
-        row = _state_row(cur, cycle_id, region)
-        return row is not None and bool(row["flagged"])
-    return actor.role in ("executive", "admin")
+def _can_comment(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, region: str) -> bool:
+    if access.can(actor, "comment.write", region):
+        return True
+    # Only a flagged proposal opens the thread to more people (the HR partner): derive
+    # the cycle's state only when the answer depends on it.
+    row = _state_row(cur, cycle_id, region)
+    return row is not None and access.can(actor, "comment.write", Scope(region, bool(row["flagged"])))
 
 
 def add_comment(
     cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, region: str, text: object
 ) -> int:
     """Add a comment to a region's thread (its lead, executives, admins, HRBP if flagged)."""
-    if not _may_comment(cur, actor, cycle_id, region):
-        raise PermissionError(f"{actor.username} may not comment on region {region}")
+    if not _can_comment(cur, actor, cycle_id, region):
+        raise access.AccessDenied("comment.write")
     errors: dict[str, str] = {}
     text = _required_text(errors, "text", text)
     if errors:
@@ -1179,8 +1157,8 @@ def add_attachment(
     Returns the attachment id; the bytes are stored with their sha256 and an event records
     the upload in the decision log.
     """
-    if not _may_comment(cur, actor, cycle_id, region):
-        raise PermissionError(f"{actor.username} may not attach to region {region}")
+    if not _can_comment(cur, actor, cycle_id, region):
+        raise access.AccessDenied("comment.write")
     name, mime = sniff_attachment(file_name, data)
     note = clean_text(note)
     if len(note) > MAX_TEXT:
@@ -1251,7 +1229,7 @@ def _lead_view(events: pd.DataFrame, viewer: User) -> pd.DataFrame:
         payload = json.loads(text)
         if isinstance(payload.get("agreed"), dict):
             payload["agreed"] = {
-                r: v for r, v in payload["agreed"].items() if r in viewer.regions
+                r: v for r, v in payload["agreed"].items() if access.can(viewer, "proposal.read", r)
             }
             events.loc[i, "payload"] = json.dumps(payload, sort_keys=True, ensure_ascii=False)
             events.loc[i, "value"] = None
@@ -1262,14 +1240,13 @@ def decision_log(
     cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int
 ) -> pd.DataFrame:
     """A cycle's events as a table (a lead: cycle-level events and their own regions)."""
-    if viewer.role == "hrbp":
-        raise PermissionError("the decision log is for executives, analysts and admins")
+    access.require(viewer, "log.read")
     get_cycle(cur, cycle_id)
     events = q.cycle_events(cur, cycle_id)
-    if viewer.role == "lead":
-        events = events[events["region"].isna() | events["region"].isin(viewer.regions)]
-    events = events.reset_index(drop=True)
-    if viewer.role == "lead":
+    shown = [r for r in events["region"].dropna().unique() if access.can(viewer, "proposal.read", r)]
+    events = events[events["region"].isna() | events["region"].isin(shown)].reset_index(drop=True)
+    # Who cannot read the whole board (a lead) gets cycle-level totals cut to their regions.
+    if not access.can(viewer, "board.read"):
         events = _lead_view(events, viewer)
     payloads = events["payload"].map(json.loads)
     out = events[["id", "at", "region", "actor", "role", "kind", "value", "suggestion",

@@ -19,8 +19,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from calibration import access, exports
 from calibration import events as chain
-from calibration import exports
 from calibration.accounts.auth import User
 from calibration.i18n import region_name, t
 from calibration.periods import parse_period, period_bounds
@@ -31,8 +31,6 @@ from calibration.store import transaction
 from calibration.store.core import utcnow
 from calibration.tracking import path as tracking
 
-HQ_ROLES = ("executive", "analyst", "admin")
-EXEC_ROLES = ("executive", "admin")
 COMMITMENT_STATES = ("delivered", "not_delivered", "pending")
 MAX_TEXT = 5000
 FVA_COLUMNS = ("region", "lead", "suggestion", "proposal", "agreed", "actual")
@@ -176,7 +174,8 @@ def visible_rows(df: pd.DataFrame, viewer: User) -> pd.DataFrame:
     """The rows of a frame with a `region` column that the viewer may see."""
     # An explicit bool mask: mapping an empty column gives an object Series, which pandas
     # would read as a list of column labels.
-    mask = np.array([viewer.may_see_region(str(r)) for r in df["region"]], dtype=bool)
+    mask = np.array([access.can(viewer, "tracking.read", str(r)) for r in df["region"]],
+                    dtype=bool)
     return df[mask].reset_index(drop=True)
 
 
@@ -280,7 +279,7 @@ def board(
     actuals = period_actuals(cur, c)
     as_of = as_of or _default_as_of(c, actuals)
     labels = _labels(cur, lang, c.cycle_id)
-    visible = [r for r in c.regions["region"] if viewer.may_see_region(r)]
+    visible = [r for r in c.regions["region"] if access.can(viewer, "tracking.read", r)]
     if as_of is None or path.empty:
         snap = pd.DataFrame(columns=[*_SNAPSHOT_EXTRA, "region"])
         weekly = pd.DataFrame(columns=["region", "week", "date", "pace", "status"])
@@ -467,8 +466,7 @@ def evaluate(
     cycle is evaluated (before the lock there is no agreed path; after closing, no one to
     warn).
     """
-    if actor.role not in HQ_ROLES:
-        raise PermissionError("only an executive, analyst or admin may evaluate tracking")
+    access.require(actor, "tracking.manage")
     c = resolve(cur, cycle)
     if c.status not in LIVE_STATUSES:
         return Evaluation(None, [], 0)
@@ -618,7 +616,8 @@ def pending_root_causes(
     ev = events(cur, viewer, cycle)
     if ev.empty:
         return ev
-    mine = ev["region"].map(viewer.may_lead).astype(bool)
+    mine = np.array([access.can(viewer, "tracking.root_cause", str(r)) for r in ev["region"]],
+                    dtype=bool)
     return ev[(ev["level"] == 2) & mine & ev["root_cause"].isna()].reset_index(drop=True)
 
 
@@ -633,8 +632,7 @@ def submit_root_cause(
     event = q.get_event(cur, int(escalation_id))
     if event is None or event["level"] != 2:
         raise LookupError(f"no level-2 escalation {escalation_id}")
-    if not actor.may_lead(event["region"]):
-        raise PermissionError(f"{actor.username} does not lead region {event['region']}")
+    access.require(actor, "tracking.root_cause", event["region"])
     text = (text or "").strip()
     tracking.validate_root_cause(cause, text)
     if len(text) > MAX_TEXT:
@@ -699,8 +697,7 @@ def set_commitment_status(
     note: str = "",
 ) -> int:
     """Record whether a promised support item was delivered (executive or admin)."""
-    if actor.role not in EXEC_ROLES:
-        raise PermissionError("only an executive or admin may record support delivery")
+    access.require(actor, "tracking.decide")
     item = (item or "").strip()
     note = (note or "").strip()
     if not region or not item:
@@ -725,8 +722,7 @@ def record_deliveries(
 
     All are checked before anything is written, so a refused change leaves none recorded.
     """
-    if actor.role not in EXEC_ROLES:
-        raise PermissionError("only an executive or admin may record support delivery")
+    access.require(actor, "tracking.decide")
     note = (note or "").strip()
     rows = [((region or "").strip(), (item or "").strip(), bool(d)) for region, item, d in changes]
     for region, item, _ in rows:
