@@ -55,7 +55,9 @@ def sidebar(cur, user: auth.User) -> None:
         if is_demo(cur):
             st.badge(ctx.tr("app.demo_badge"), color="orange", icon=":material/science:")
         st.caption(
-            ctx.tr("app.signed_in_as", name=plain(user.display_name), role=ctx.tr(f"role.{user.role}"))
+            ctx.tr(
+                "app.signed_in_as", name=plain(user.display_name), role=ctx.tr(f"role.{user.role}")
+            )
         )
         cycles = ctx.list_cycles(cur)
         if cycles:
@@ -120,9 +122,7 @@ def main() -> None:
         ctx.expire_session()
         user = None
     if user is None:
-        run_guarded(
-            st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))])
-        )
+        run_guarded(st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))]))
         return
     ctx.touch()
     pages = [

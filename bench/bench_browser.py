@@ -69,8 +69,13 @@ def run() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         env = {**os.environ, "CALIBRATE_DB": str(db)}
-        subprocess.run([sys.executable, "-m", "calibration", "init", "--db", str(db)],
-                       cwd=ROOT, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "calibration", "init", "--db", str(db)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         server = Server(db, env)
         server.start()
         results: dict[str, list[dict[str, float]]] = {}
@@ -94,8 +99,9 @@ def run() -> str:
     ]
     for title, rows in results.items():
         med = {k: statistics.median(r[k] for r in rows) for k in ("shell", "landing", "switch")}
-        lines.append(f"| {title} | {med['shell']:.2f} | {med['landing']:.2f} | "
-                     f"{med['switch']:.2f} |")
+        lines.append(
+            f"| {title} | {med['shell']:.2f} | {med['landing']:.2f} | {med['switch']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

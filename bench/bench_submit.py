@@ -35,10 +35,15 @@ def _burst(n: int, serial: bool = False) -> dict:
         cur = con.cursor()
         regions = [f"r{i:04d}" for i in range(n)]
         cid = neg.create_cycle(cur, EXEC, "bench", "new_customers", "2026Q1", 100.0 * n)
-        frame = pd.DataFrame({"region": regions, "suggestion": 100.0, "lower80": 90.0,
-                              "upper80": 110.0})
-        neg.publish_run(cur, ANALYST, cid, {"run_id": 1, "metric": "new_customers",
-                                            "period": "2026Q1", "regions": frame})
+        frame = pd.DataFrame(
+            {"region": regions, "suggestion": 100.0, "lower80": 90.0, "upper80": 110.0}
+        )
+        neg.publish_run(
+            cur,
+            ANALYST,
+            cid,
+            {"run_id": 1, "metric": "new_customers", "period": "2026Q1", "regions": frame},
+        )
         neg.open_cycle(cur, EXEC, cid)
         barrier = threading.Barrier(n)
         latencies: list[float] = []
@@ -51,8 +56,7 @@ def _burst(n: int, serial: bool = False) -> dict:
             barrier.wait()
             t0 = time.perf_counter()
             try:
-                neg.propose(c, lead, cid, region, 80 + i % 30, **FIELDS,
-                            expected_last_event=None)
+                neg.propose(c, lead, cid, region, 80 + i % 30, **FIELDS, expected_last_event=None)
             except BaseException as exc:  # noqa: BLE001 - counted in the report
                 with lock:
                     failures.append(exc)
@@ -66,8 +70,7 @@ def _burst(n: int, serial: bool = False) -> dict:
             for i, r in enumerate(regions):
                 submit(i, r)
         else:
-            threads = [threading.Thread(target=submit, args=(i, r))
-                       for i, r in enumerate(regions)]
+            threads = [threading.Thread(target=submit, args=(i, r)) for i, r in enumerate(regions)]
             for th in threads:
                 th.start()
             for th in threads:
@@ -77,8 +80,17 @@ def _burst(n: int, serial: bool = False) -> dict:
         stored = int((neg.cycle_state(cur, cid)["status"] != "none").sum())
         con.close()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    return {"n": n, "stored": stored, "failed": len(failures), "p50": q[49], "p95": q[94],
-            "max": max(latencies), "wall": wall, "chain": report.ok, "events": report.events}
+    return {
+        "n": n,
+        "stored": stored,
+        "failed": len(failures),
+        "p50": q[49],
+        "p95": q[94],
+        "max": max(latencies),
+        "wall": wall,
+        "chain": report.ok,
+        "events": report.events,
+    }
 
 
 def run() -> str:

@@ -140,7 +140,10 @@ class Board:
                 table = pa.ipc.open_stream(data).read_all()
             except (pa.ArrowInvalid, OSError):
                 continue
-            if self.col_region not in table.column_names or self.col_status not in table.column_names:
+            if (
+                self.col_region not in table.column_names
+                or self.col_status not in table.column_names
+            ):
                 continue
             labels = table.column(self.col_region).to_pylist()
             statuses = table.column(self.col_status).to_pylist()
@@ -250,7 +253,9 @@ async def _scenario(
 
     mark = phase_start()
     leads = await asyncio.gather(*(_sign_in(url, f"lead_{r}", step, gate) for r in regions))
-    boards_s = await asyncio.gather(*(_sign_in(url, "exec", step, gate) for _ in range(step.boards)))
+    boards_s = await asyncio.gather(
+        *(_sign_in(url, "exec", step, gate) for _ in range(step.boards))
+    )
     phase_end("sign_in", mark, step.sessions)
     boards = [Board(s, step, names) for s in boards_s]
 
@@ -267,8 +272,13 @@ async def _scenario(
         rng = random.Random(19)
         await asyncio.gather(
             *(
-                _submit(s, r, float(math.floor(suggestions[r])), step,
-                        rng.uniform(0, plan.submit_window_s))
+                _submit(
+                    s,
+                    r,
+                    float(math.floor(suggestions[r])),
+                    step,
+                    rng.uniform(0, plan.submit_window_s),
+                )
                 for s, r in zip(leads, regions, strict=True)
             )
         )
@@ -315,8 +325,14 @@ def prepare(folder: Path, regions: int) -> tuple[Path, int, dict[str, float]]:
 
 
 def run_step(
-    template: Path, suggestions: dict[str, float], leads: int, boards: int, folder: Path,
-    refresh_s: float = DEFAULT_REFRESH_S, plan: Plan | None = None, cycle_id: int | None = None,
+    template: Path,
+    suggestions: dict[str, float],
+    leads: int,
+    boards: int,
+    folder: Path,
+    refresh_s: float = DEFAULT_REFRESH_S,
+    plan: Plan | None = None,
+    cycle_id: int | None = None,
 ) -> tuple[Step, Path]:
     """One load level against a fresh server on a fresh copy; returns it and its database."""
     step = Step(leads=leads, boards=boards, load_start=load_average())
@@ -421,8 +437,12 @@ def parse_steps(text: str) -> list[tuple[int, int]]:
     return steps
 
 
-def measure(steps: list[tuple[int, int]], refresh_s: float = DEFAULT_REFRESH_S,
-            keep: Path | None = None, keep_going: bool = False) -> dict:
+def measure(
+    steps: list[tuple[int, int]],
+    refresh_s: float = DEFAULT_REFRESH_S,
+    keep: Path | None = None,
+    keep_going: bool = False,
+) -> dict:
     """Run the steps in order, stopping after the first whose p95 exceeds the goal.
 
     keep: a work folder to keep (and reuse its seeded template); keep_going: run every step.
@@ -536,7 +556,7 @@ def markdown(result: dict, command: str) -> str:
         f"Simulated sessions sign in through the form, {SIGN_IN_CONCURRENCY} at a time, leads "
         "first; then boards tick their live fragment, and leads submit on My region at random "
         f"moments within {result['submit_window_s']:g} s. Latency = submit sent → the proposal's row shows "
-        "a status on a board (\"every board\": on the last of them). Round trips are send → "
+        'a status on a board ("every board": on the last of them). Round trips are send → '
         "script_finished as a client sees them; p50 / p95.\n\n"
         "| leads + boards | proposals acknowledged | visible on every board | visible per board "
         "| submit | board tick | board redraw | sign-in | load avg |\n"
@@ -574,15 +594,29 @@ def _no_nan(value: object) -> object:
 def main(argv: list[str]) -> int:
     """CLI: run the steps, print the figures (JSON or the Markdown section)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", default=os.environ.get("BENCH_LOAD_STEPS", DEFAULT_STEPS),
-                        help="leads x boards per step, e.g. 17x3,42x8,83x17 (or totals: 20,50)")
-    parser.add_argument("--refresh", type=float, default=DEFAULT_REFRESH_S,
-                        help="CALIBRATE_BOARD_REFRESH for the server, seconds")
+    parser.add_argument(
+        "--steps",
+        default=os.environ.get("BENCH_LOAD_STEPS", DEFAULT_STEPS),
+        help="leads x boards per step, e.g. 17x3,42x8,83x17 (or totals: 20,50)",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=float,
+        default=DEFAULT_REFRESH_S,
+        help="CALIBRATE_BOARD_REFRESH for the server, seconds",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--work", type=Path, default=None,
-                        help="keep the seeded template and step databases in this folder")
-    parser.add_argument("--keep-going", action="store_true",
-                        help="run every step, also after p95 has passed the goal")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep the seeded template and step databases in this folder",
+    )
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run every step, also after p95 has passed the goal",
+    )
     args = parser.parse_args(argv)
     result = measure(parse_steps(args.steps), args.refresh, args.work, args.keep_going)
     if args.json:

@@ -38,7 +38,9 @@ def aus_accommodation() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Takings by State; Occupancy as a market signal."""
     d = pd.read_csv(REALDATA / "aus_accommodation.csv")
     d["period"] = d["Date"].str.replace(" ", "")
-    h = _ordinals(d.rename(columns={"State": "region", "Takings": "value"})[["region", "period", "value"]])
+    h = _ordinals(
+        d.rename(columns={"State": "region", "Takings": "value"})[["region", "period", "value"]]
+    )
     s = d.rename(columns={"State": "region", "Occupancy": "value"})[["region", "period", "value"]]
     s = _ordinals(s.assign(signal="occupancy", dimension="market"))
     return h, s
@@ -88,7 +90,12 @@ def evaluate(model: BaselineModel | None = None, holt_winters: bool = True) -> d
         h, s = loader()
         t0 = time.perf_counter()
         bt = backtest(
-            h, s, origins=ORIGINS, model=model, holt_winters=holt_winters, tuning=TUNING,
+            h,
+            s,
+            origins=ORIGINS,
+            model=model,
+            holt_winters=holt_winters,
+            tuning=TUNING,
             candidates=CANDIDATES,
         )
         out[name] = {

@@ -80,8 +80,11 @@ class Session:
             # No client keepalive pings: a browser sends none, and under load the server's
             # event loop answers late, so the library would drop the session (1011) by itself.
             websockets.connect(
-                self.ws_url, subprotocols=["streamlit"], max_size=None,
-                open_timeout=self.timeout, ping_interval=None,
+                self.ws_url,
+                subprotocols=["streamlit"],
+                max_size=None,
+                open_timeout=self.timeout,
+                ping_interval=None,
             ),
             self.timeout,
         )
@@ -92,9 +95,7 @@ class Session:
             await self.ws.close()
             self.ws = None
 
-    async def rerun(
-        self, states: list[WidgetState] | None = None, fragment_id: str = ""
-    ) -> Run:
+    async def rerun(self, states: list[WidgetState] | None = None, fragment_id: str = "") -> Run:
         """Request a run (whole page, or one fragment) and read until it has finished."""
         msg = BackMsg()
         rs = msg.rerun_script

@@ -45,7 +45,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     con = open_db(args)
     try:
         result = importer.import_file(
-            con.cursor(), auth.SYSTEM, args.kind, args.file, args.sheet,
+            con.cursor(),
+            auth.SYSTEM,
+            args.kind,
+            args.file,
+            args.sheet,
             cumulative=args.cumulative,
         )
     except importer.ImportRejected as exc:
@@ -72,14 +76,22 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     con = open_db(args)
     try:
         user = auth.add_user(
-            con.cursor(), auth.SYSTEM, args.name, args.role, password, args.region, args.display_name
+            con.cursor(),
+            auth.SYSTEM,
+            args.name,
+            args.role,
+            password,
+            args.region,
+            args.display_name,
         )
     except auth.AuthError as exc:
         from calibration.i18n import t
 
         print(t(exc.key, "en", **exc.values), file=sys.stderr)
         return 2
-    print(f"added {user.username} ({user.role}{': ' + ', '.join(sorted(user.regions)) if user.regions else ''})")
+    print(
+        f"added {user.username} ({user.role}{': ' + ', '.join(sorted(user.regions)) if user.regions else ''})"
+    )
     return 0
 
 
@@ -180,7 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="load a backup folder into a new database file")
     p.add_argument("source", type=Path, help="the backup folder")
     p.add_argument(
-        "--key-file", type=Path, default=None,
+        "--key-file",
+        type=Path,
+        default=None,
         help="audit key file of the database the backup was made from (DB.audit-key)",
     )
     add_db(p)

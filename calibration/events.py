@@ -45,8 +45,14 @@ SEAL_KIND = "seal"
 # Cycle id of events that belong to no cycle (user region assignments, re-keying).
 SYSTEM_CYCLE = 0
 COVERED_TABLES = (
-    "cycles", "cycle_suggestions", "letters", "letter_signatures", "user_regions",
-    "commitment_events", "tracking_events", "root_causes",
+    "cycles",
+    "cycle_suggestions",
+    "letters",
+    "letter_signatures",
+    "user_regions",
+    "commitment_events",
+    "tracking_events",
+    "root_causes",
 )
 
 # One process-wide lock around every append: each event links to the one before it, so
@@ -207,8 +213,10 @@ def _write_checkpoint(
     if path is None:
         return
     anchor = anchor or head(cur)
-    line = json.dumps({**anchor, "at": utcnow().isoformat(timespec="seconds"),
-                       "mac": anchor_mac(key, anchor)}, sort_keys=True)
+    line = json.dumps(
+        {**anchor, "at": utcnow().isoformat(timespec="seconds"), "mac": anchor_mac(key, anchor)},
+        sort_keys=True,
+    )
     # One short line appended per write: O_APPEND keeps concurrent lines whole.
     with open(checkpoint_path(path), "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
@@ -232,8 +240,14 @@ def read_checkpoints(db_path: str | Path) -> list[dict]:
             continue
         try:
             row = json.loads(line)
-            out.append({"events": int(row["events"]), "head": str(row["head"]),
-                        "mac": str(row["mac"]), "line": number})
+            out.append(
+                {
+                    "events": int(row["events"]),
+                    "head": str(row["head"]),
+                    "mac": str(row["mac"]),
+                    "line": number,
+                }
+            )
         except (ValueError, KeyError, TypeError):
             out.append({"bad": number})
     return out
@@ -344,11 +358,20 @@ def sealed(
             if after != before:
                 key = audit_key(cur, create=True) or b""
                 seal = {t: table_digest(cur, key, t) for t in tables}
-                ids, _ = _insert(cur, key, [{
-                    "cycle_id": SYSTEM_CYCLE if cycle_id is None else int(cycle_id),
-                    "actor": actor, "role": role, "kind": SEAL_KIND,
-                    "payload": {"tables": list(tables)},
-                }], seal)
+                ids, _ = _insert(
+                    cur,
+                    key,
+                    [
+                        {
+                            "cycle_id": SYSTEM_CYCLE if cycle_id is None else int(cycle_id),
+                            "actor": actor,
+                            "role": role,
+                            "kind": SEAL_KIND,
+                            "payload": {"tables": list(tables)},
+                        }
+                    ],
+                    seal,
+                )
         if ids:
             _write_checkpoint(cur, key)
 
@@ -371,7 +394,7 @@ class ChainReport:
 def _check_anchor(rows: list[dict], anchor: dict, source: str) -> str | None:
     n = int(anchor["events"])
     if n > len(rows):
-        return (f"truncated: {source} records {n} events, the log has {len(rows)}")
+        return f"truncated: {source} records {n} events, the log has {len(rows)}"
     if n > 0 and rows[n - 1]["hash"] != anchor["head"]:
         return f"event {n} differs from the head recorded in {source}"
     return None
@@ -410,8 +433,10 @@ def verify(
         where = key_path(path) if path else "(memory)"
         if not rows:
             return ChainReport(True, 0)
-        reason = (f"no audit key: set {KEY_ENV} or restore the key file {where}; "
-                  "without it the log cannot be checked")
+        reason = (
+            f"no audit key: set {KEY_ENV} or restore the key file {where}; "
+            "without it the log cannot be checked"
+        )
         return ChainReport(False, len(rows), None, reason, (reason,))
     problems: list[str] = []
     broken: int | None = None
@@ -436,9 +461,11 @@ def verify(
         ):
             broken, why = row["id"], "content does not match its keyed hash (edited or forged)"
             if legacy_limit == 0 and legacy_hash(prev, row) == row["hash"]:
-                why = ("written before the chain was keyed (or forged with the public hash); "
-                       "if this database predates the keyed chain, run "
-                       "`python -m calibration audit rekey` once")
+                why = (
+                    "written before the chain was keyed (or forged with the public hash); "
+                    "if this database predates the keyed chain, run "
+                    "`python -m calibration audit rekey` once"
+                )
         if broken is not None:
             problems.append(f"event {broken}: {why}")
             break
@@ -461,17 +488,23 @@ def verify(
             digest = table_digest(cur, key, table)
             if table in seals:
                 if seals[table][1] != digest:
-                    problems.append(f"table {table} differs from its seal in event "
-                                    f"{seals[table][0]} (edited outside the app)")
+                    problems.append(
+                        f"table {table} differs from its seal in event "
+                        f"{seals[table][0]} (edited outside the app)"
+                    )
             elif q.table_count(cur, table) > 0:
-                problems.append(f"table {table} has rows that no event seals "
-                                "(edited outside the app, or the log was truncated)")
+                problems.append(
+                    f"table {table} has rows that no event seals "
+                    "(edited outside the app, or the log was truncated)"
+                )
     found: list[tuple[str, dict]] = []
     if path is not None:
         for cp in read_checkpoints(path):
             if "bad" in cp or anchor_mac(key, cp) != cp["mac"]:
-                problems.append(f"checkpoint file line {cp.get('bad') or cp['line']} is "
-                                "damaged or was not written by this app")
+                problems.append(
+                    f"checkpoint file line {cp.get('bad') or cp['line']} is "
+                    "damaged or was not written by this app"
+                )
                 continue
             found.append((f"checkpoint file line {cp['line']}", cp))
     found.extend(_letter_anchors(cur))
@@ -488,8 +521,9 @@ def verify(
             problems.append(problem)
             break
     reason = problems[0] if problems else ""
-    return ChainReport(not problems, len(rows), broken, reason, tuple(problems),
-                       newest[1] if newest else None)
+    return ChainReport(
+        not problems, len(rows), broken, reason, tuple(problems), newest[1] if newest else None
+    )
 
 
 # ----------------------------------------------------------------------------- re-keying
@@ -507,8 +541,10 @@ def rekey(cur: duckdb.DuckDBPyConnection, actor: str = "system") -> dict:
         rows = [dict(zip(q.EVENT_COLUMNS, v, strict=True)) for v in q.all_events(cur)]
         prev = ""
         for expected_id, row in enumerate(rows, start=1):
-            ok = row["id"] == expected_id and row["prev_hash"] == prev and row["hash"] in (
-                legacy_hash(prev, row), keyed_hash(key, prev, row)
+            ok = (
+                row["id"] == expected_id
+                and row["prev_hash"] == prev
+                and row["hash"] in (legacy_hash(prev, row), keyed_hash(key, prev, row))
             )
             if not ok:
                 raise ValueError(f"event {row['id']} is broken; the log cannot be re-keyed")
@@ -516,9 +552,15 @@ def rekey(cur: duckdb.DuckDBPyConnection, actor: str = "system") -> dict:
         n = len(rows)
 
         def build() -> list[dict]:
-            return [{"cycle_id": SYSTEM_CYCLE, "actor": actor, "role": "admin",
-                     "kind": REKEY_KIND,
-                     "payload": {"legacy_events": n, "legacy_head": prev}}]
+            return [
+                {
+                    "cycle_id": SYSTEM_CYCLE,
+                    "actor": actor,
+                    "role": "admin",
+                    "kind": REKEY_KIND,
+                    "payload": {"legacy_events": n, "legacy_head": prev},
+                }
+            ]
 
         append(cur, build, seal=COVERED_TABLES)
     return {"legacy_events": n}

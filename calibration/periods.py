@@ -9,4 +9,11 @@ from models.periods import (
     period_bounds,
 )
 
-__all__ = ["FREQ_SEASONS", "Period", "from_ordinal", "parse_period", "parse_series", "period_bounds"]
+__all__ = [
+    "FREQ_SEASONS",
+    "Period",
+    "from_ordinal",
+    "parse_period",
+    "parse_series",
+    "period_bounds",
+]

@@ -218,7 +218,10 @@ def _actuals_q4(q4: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     rows = []
     for row in q4.itertuples(index=False):
         counts = rng.multinomial(int(row.value), p)  # sums exactly to the quarter
-        rows += [(row.region, d.date().isoformat(), "new_customers", int(c)) for d, c in zip(days, counts, strict=True)]
+        rows += [
+            (row.region, d.date().isoformat(), "new_customers", int(c))
+            for d, c in zip(days, counts, strict=True)
+        ]
     return pd.DataFrame(rows, columns=["region", "date", "metric", "value"])
 
 
@@ -238,7 +241,10 @@ def _actuals_q1(sugg: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
         elif region == "south":  # bad start, then recovers
             pace = np.where(week < 3, 0.55, 1.45)
         counts = rng.poisson(float(s) * p * pace * rng.lognormal(0, 0.1, len(days)))
-        rows += [(region, d.date().isoformat(), "new_customers", int(c)) for d, c in zip(days, counts, strict=True)]
+        rows += [
+            (region, d.date().isoformat(), "new_customers", int(c))
+            for d, c in zip(days, counts, strict=True)
+        ]
     return pd.DataFrame(rows, columns=["region", "date", "metric", "value"])
 
 

@@ -263,9 +263,7 @@ class _ModelFits:
         self.targets = targets
         self.model = model
         self.cache = cache if cache is not None and cache.panel is panel else FitCache(panel)
-        self.windows = {
-            t: calibrate.window_origins(panel.start, panel.seasons, t) for t in targets
-        }
+        self.windows = {t: calibrate.window_origins(panel.start, panel.seasons, t) for t in targets}
         self.items: list[tuple[int, Design, Fit]] = []
         for t in targets:
             d, f = self.cache.get(t, model)
@@ -408,9 +406,7 @@ def optimise_scales(
 optimise_weights = optimise_scales  # the former name, for callers written before the rename
 
 
-def optimise_nested(
-    panel: Panel, model: BaselineModel, origins: int = 8, tuning: int = 4
-) -> dict:
+def optimise_nested(panel: Panel, model: BaselineModel, origins: int = 8, tuning: int = 4) -> dict:
     """Scales tuned on the `tuning` origins before the last `origins`, scored on those.
 
     Returns scales, tuning_origins, scoring_origins, tuning_wape, start_wape and wape

@@ -341,7 +341,14 @@ class FitCache:
 
     def get(self, target: int, model: BaselineModel) -> tuple[Design, Fit]:
         """Design and fit for `target` (data before it only) with the model's settings."""
-        key = (target, model.half_life, model.pooling, model.robust, model.momentum, model.reversion)
+        key = (
+            target,
+            model.half_life,
+            model.pooling,
+            model.robust,
+            model.momentum,
+            model.reversion,
+        )
         hit = self.items.get(key)
         if hit is None:
             d = build_design(
@@ -411,7 +418,10 @@ def combination_weights(past: list[tuple]) -> np.ndarray:
     with np.errstate(all="ignore"):
         msm = np.where(ok, em, 0).sum(0) / np.maximum(n, 1)
         mse = np.where(ok, ee, 0).sum(0) / np.maximum(n, 1)
-        pm, pe = float(em[ok].mean()) if ok.any() else 1.0, float(ee[ok].mean()) if ok.any() else 1.0
+        pm, pe = (
+            float(em[ok].mean()) if ok.any() else 1.0,
+            float(ee[ok].mean()) if ok.any() else 1.0,
+        )
         k = float(SHRINK_ERRORS)
         msm = (n * msm + k * pm) / (n + k)
         mse = (n * mse + k * pe) / (n + k)
@@ -562,9 +572,7 @@ class BaselineModel:
         """
         return self.explain(scales)[0]
 
-    def explain(
-        self, scales: dict[str, float] | None = None
-    ) -> tuple[pd.DataFrame, ReasonInputs]:
+    def explain(self, scales: dict[str, float] | None = None) -> tuple[pd.DataFrame, ReasonInputs]:
         """predict()'s table and the numbers a reason is written from, from one forecast."""
         scales = self.scales if scales is None else scales
         d = self.design_

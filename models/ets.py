@@ -15,12 +15,7 @@ import numpy as np
 from models.panel import Panel, ffill
 
 # (alpha, beta, gamma, phi): level, trend, season smoothing and trend damping.
-GRID = tuple(
-    (a, b, g, 0.9)
-    for a in (0.1, 0.3, 0.6)
-    for b in (0.0, 0.1)
-    for g in (0.05, 0.25)
-)
+GRID = tuple((a, b, g, 0.9) for a in (0.1, 0.3, 0.6) for b in (0.0, 0.1) for g in (0.05, 0.25))
 
 
 @dataclass

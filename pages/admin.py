@@ -18,7 +18,10 @@ def add_account() -> None:
     regions = ss.get("admin_regions") or ""
     try:
         added = auth.add_user(
-            ctx.cursor(), user, (ss.get("admin_username") or "").strip(), ss.get("admin_role"),
+            ctx.cursor(),
+            user,
+            (ss.get("admin_username") or "").strip(),
+            ss.get("admin_role"),
             ss.get("admin_password") or "",
             [r.strip() for r in regions.split(",") if r.strip()],
             (ss.get("admin_display") or "").strip() or None,
@@ -38,8 +41,12 @@ with st.form("add_user", clear_on_submit=True):
     st.subheader(ctx.tr("admin.add"))
     st.text_input(ctx.tr("login.username"), key="admin_username")
     st.text_input(ctx.tr("admin.display_name"), key="admin_display")
-    st.selectbox(ctx.tr("admin.role"), auth.ROLES, format_func=lambda r: ctx.tr(f"role.{r}"),
-                 key="admin_role")
+    st.selectbox(
+        ctx.tr("admin.role"),
+        auth.ROLES,
+        format_func=lambda r: ctx.tr(f"role.{r}"),
+        key="admin_role",
+    )
     st.text_input(ctx.tr("admin.regions"), key="admin_regions")
     st.text_input(ctx.tr("login.password"), type="password", key="admin_password")
     st.form_submit_button(ctx.tr("admin.add"), type="primary", on_click=add_account)

@@ -44,7 +44,11 @@ with tab_explore:
                 metric=name_of("metric", metric, lang)
             )
             st.subheader(
-                ctx.tr("data.history_of", region=plain(labels[region]), metric=name_of("metric", metric, lang))
+                ctx.tr(
+                    "data.history_of",
+                    region=plain(labels[region]),
+                    metric=name_of("metric", metric, lang),
+                )
             )
             st.altair_chart(charts.history_chart(one, lang), width="stretch")
         if not signals.empty:

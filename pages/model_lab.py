@@ -57,8 +57,14 @@ with right:
     st.caption(ctx.tr("model_lab.suggestion_legend"))
     st.vega_lite_chart(specs["drivers"], width="stretch")
     reason = "reason_zh" if lang == "zh" else "reason_en"
-    cols = {"label": "col_region", "suggestion": "col_suggestion", "lower80": "col_lower",
-            "upper80": "col_upper", "base": "col_base", reason: "col_reason"}
+    cols = {
+        "label": "col_region",
+        "suggestion": "col_suggestion",
+        "lower80": "col_lower",
+        "upper80": "col_upper",
+        "base": "col_base",
+        reason: "col_reason",
+    }
     show = table[list(cols)].rename(columns={c: ctx.tr(f"model_lab.{k}") for c, k in cols.items()})
     st.dataframe(show.round(1), hide_index=True, width="stretch")
 
@@ -87,7 +93,9 @@ with right:
 
     st.subheader(ctx.tr("model_lab.region_detail"))
     focus = st.selectbox(
-        ctx.tr("model_lab.col_region"), table["region"].tolist(), format_func=labels.get,
+        ctx.tr("model_lab.col_region"),
+        table["region"].tolist(),
+        format_func=labels.get,
         key="lab_focus",
     )
     focus_charts = cache.lab_focus_specs(db, version, metric, p.label, key, lang, focus)
@@ -105,8 +113,12 @@ with right:
         st.subheader(
             ctx.tr("model_lab.compare", cycle=plain(cycle["name"]), run_id=cycle["run_id"])
         )
-        names = {"label": "col_region", "published": "col_published", "suggestion": "col_now",
-                 "change": "col_change"}
+        names = {
+            "label": "col_region",
+            "published": "col_published",
+            "suggestion": "col_now",
+            "change": "col_change",
+        }
         st.dataframe(
             cmp.round(1).rename(columns={c: ctx.tr(f"model_lab.{k}") for c, k in names.items()}),
             hide_index=True,

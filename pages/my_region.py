@@ -34,16 +34,24 @@ labels_frame = data_service.visible_regions(cur, user, lang)
 labels = dict(zip(labels_frame["region"], labels_frame["label"], strict=True))
 my_regions = sorted(user.regions)
 if len(my_regions) > 1:
-    region = st.selectbox(ctx.tr("nego.region"), my_regions,
-                          format_func=lambda r: labels.get(r, r), key="nego_region")
+    region = st.selectbox(
+        ctx.tr("nego.region"), my_regions, format_func=lambda r: labels.get(r, r), key="nego_region"
+    )
 else:
     region = my_regions[0]
 row = neg.region_view(cur, user, cycle_id, region)
 
 st.title(ctx.tr("nego.my_region_title", region=plain(labels.get(region, region))))
-st.caption(ctx.tr("nego.cycle_caption", name=plain(cycle["name"]), metric=plain(cycle["metric"]),
-                  period=cycle["period"], status=ctx.tr(f"nego.status.{cycle['status']}"),
-                  target=fmt(cycle["company_target"])))
+st.caption(
+    ctx.tr(
+        "nego.cycle_caption",
+        name=plain(cycle["name"]),
+        metric=plain(cycle["metric"]),
+        period=cycle["period"],
+        status=ctx.tr(f"nego.status.{cycle['status']}"),
+        target=fmt(cycle["company_target"]),
+    )
+)
 flash.show(SLOT)
 
 if row["suggestion"] is None:
@@ -62,25 +70,34 @@ else:
     c3.metric(
         ctx.tr("nego.current_number", source=ctx.tr(f"nego.source.{row['current_source']}")),
         fmt(row["current_value"]),
-        delta=(f"{row['current_value'] - row['proposal_value']:+,.0f} "
-               + ctx.tr("nego.vs_your_proposal", value=fmt(row["proposal_value"])))
-        if row["proposal_value"] is not None and row["current_source"] != "proposal" else None,
+        delta=(
+            f"{row['current_value'] - row['proposal_value']:+,.0f} "
+            + ctx.tr("nego.vs_your_proposal", value=fmt(row["proposal_value"]))
+        )
+        if row["proposal_value"] is not None and row["current_source"] != "proposal"
+        else None,
         delta_color="off",
     )
 c4.metric(ctx.tr("nego.state"), ctx.tr(f"nego.region_status.{row['status']}"))
 if row["answered_older_run"]:
     st.warning(ctx.tr("nego.answered_older_run", run=row["proposal_run_id"]))
 if row["review_outcome"]:
-    st.info(ctx.tr("nego.review_outcome",
-                   outcome=ctx.tr(f"nego.outcome.{row['review_outcome']}")))
+    st.info(ctx.tr("nego.review_outcome", outcome=ctx.tr(f"nego.outcome.{row['review_outcome']}")))
 
 st.subheader(ctx.tr("nego.history_heading"))
 history, _ = data_service.region_data(cur, user, region)
 history = history[history["metric"] == cycle["metric"]]
 st.altair_chart(
-    charts.suggestion_chart(history, cycle["period"], row["suggestion"], row["lower80"],
-                            row["upper80"], lang, proposal=row["proposal_value"],
-                            agreed=row["agreed_value"]),
+    charts.suggestion_chart(
+        history,
+        cycle["period"],
+        row["suggestion"],
+        row["lower80"],
+        row["upper80"],
+        lang,
+        proposal=row["proposal_value"],
+        agreed=row["agreed_value"],
+    ),
     width="stretch",
 )
 with st.container(border=True):
@@ -112,11 +129,19 @@ else:
 
 # ---------------------------------------------------------------- comments and evidence
 st.subheader(ctx.tr("nego.thread"))
-comment_thread(cur, user, cycle_id, region, ThreadKeys(
-    comment=forms.scoped_key("nego_comment", cycle_id, region),
-    post=forms.scoped_key("nego_post", cycle_id, region),
-    file=forms.scoped_key("nego_file", cycle_id, region),
-), SLOT, labels)
+comment_thread(
+    cur,
+    user,
+    cycle_id,
+    region,
+    ThreadKeys(
+        comment=forms.scoped_key("nego_comment", cycle_id, region),
+        post=forms.scoped_key("nego_post", cycle_id, region),
+        file=forms.scoped_key("nego_file", cycle_id, region),
+    ),
+    SLOT,
+    labels,
+)
 
 st.button(ctx.tr("nego.reload"), icon=":material/refresh:", key="nego_reload")
 # What this render showed: each form's next write names it as the last event it saw.

@@ -39,7 +39,10 @@ def resolve(region: str, names: dict[str, str]) -> None:
     ss[errors_key] = {}
     try:
         neg.resolve_review(
-            ctx.cursor(), user, cycle_id, region,
+            ctx.cursor(),
+            user,
+            cycle_id,
+            region,
             outcome_labels.get(ss.get(f"nego_outcome_{region}")),
             ss.get(f"nego_note_{region}"),
             expected_last_event=ss.get(forms.review_seen_key(cycle_id, region)),
@@ -64,52 +67,84 @@ for row in queue.to_dict("records"):
     region = row["region"]
     errors = ss.get(f"nego_review_errors_{region}", {})
     with st.container(border=True):
-        st.subheader(ctx.tr("nego.review_item", region=plain(labels.get(region, region)),
-                            value=fmt(row["proposal_value"]),
-                            suggestion=fmt(row["proposal_suggestion"]),
-                            gap=forms.pct(row["gap"])))
+        st.subheader(
+            ctx.tr(
+                "nego.review_item",
+                region=plain(labels.get(region, region)),
+                value=fmt(row["proposal_value"]),
+                suggestion=fmt(row["proposal_suggestion"]),
+                gap=forms.pct(row["gap"]),
+            )
+        )
         if row["current_source"] != "proposal":
             # Where the region stands now (e.g. already agreed at a counter of 203).
-            st.caption(ctx.tr(
-                "nego.now_at", value=fmt(row["current_value"]),
-                source=ctx.tr(f"nego.source.{row['current_source']}"),
-                status=ctx.tr(f"nego.region_status.{row['status']}"),
-            ))
+            st.caption(
+                ctx.tr(
+                    "nego.now_at",
+                    value=fmt(row["current_value"]),
+                    source=ctx.tr(f"nego.source.{row['current_source']}"),
+                    status=ctx.tr(f"nego.region_status.{row['status']}"),
+                )
+            )
         if row["hr_override_reason"]:
-            st.warning(ctx.tr("nego.hr_override_queue", actor=plain(row["hr_override_by"])),
-                       icon=":material/gpp_maybe:")
+            st.warning(
+                ctx.tr("nego.hr_override_queue", actor=plain(row["hr_override_by"])),
+                icon=":material/gpp_maybe:",
+            )
             st.text(row["hr_override_reason"])
-        st.caption(ctx.tr("nego.proposed_by", actor=plain(row["proposed_by"]),
-                          at=f"{pd.Timestamp(row['proposed_at']):%Y-%m-%d %H:%M}",
-                          confidence=ctx.tr(f"nego.confidence.{row['confidence']}")))
-        for label, field in (("nego.justification", "justification"),
-                             ("nego.support", "support"), ("nego.risk", "risk")):
+        st.caption(
+            ctx.tr(
+                "nego.proposed_by",
+                actor=plain(row["proposed_by"]),
+                at=f"{pd.Timestamp(row['proposed_at']):%Y-%m-%d %H:%M}",
+                confidence=ctx.tr(f"nego.confidence.{row['confidence']}"),
+            )
+        )
+        for label, field in (
+            ("nego.justification", "justification"),
+            ("nego.support", "support"),
+            ("nego.risk", "risk"),
+        ):
             st.markdown(f"**{ctx.tr(label)}**")
             st.text(row[field])
         if row["support_items"]:
             st.markdown(f"**{ctx.tr('nego.support_items')}**")
             st.dataframe(pd.DataFrame(row["support_items"]), hide_index=True)
         with st.expander(ctx.tr("nego.thread")):
-            comment_thread(cur, user, cycle_id, region, ThreadKeys(
-                comment=f"nego_hr_comment_{region}", post=f"nego_hr_post_{region}",
-            ), SLOT, labels)
+            comment_thread(
+                cur,
+                user,
+                cycle_id,
+                region,
+                ThreadKeys(
+                    comment=f"nego_hr_comment_{region}",
+                    post=f"nego_hr_post_{region}",
+                ),
+                SLOT,
+                labels,
+            )
         with st.form(f"nego_resolve_{region}"):
             # Translated labels as options (not format_func), mapped back in resolve().
-            st.radio(ctx.tr("nego.outcome"), list(outcome_labels), horizontal=True,
-                     key=f"nego_outcome_{region}")
+            st.radio(
+                ctx.tr("nego.outcome"),
+                list(outcome_labels),
+                horizontal=True,
+                key=f"nego_outcome_{region}",
+            )
             if errors.get("outcome"):
                 st.error(ctx.tr(errors["outcome"]))
-            st.text_area(ctx.tr("nego.note"), key=f"nego_note_{region}",
-                         max_chars=neg.MAX_TEXT)
+            st.text_area(ctx.tr("nego.note"), key=f"nego_note_{region}", max_chars=neg.MAX_TEXT)
             if errors.get("note"):
                 st.error(ctx.tr(errors["note"]))
-            st.form_submit_button(ctx.tr("nego.resolve"), type="primary", on_click=resolve,
-                                  args=(region, labels))
+            st.form_submit_button(
+                ctx.tr("nego.resolve"), type="primary", on_click=resolve, args=(region, labels)
+            )
     # What this form showed: the resolve names it as the last event the HR partner saw.
     ss[forms.review_seen_key(cycle_id, region)] = row["last_event_id"]
 
 resolved = neg.review_queue(cur, user, cycle_id, include_resolved=True)
 if resolved["review_outcome"].notna().any():
     with st.expander(ctx.tr("nego.resolved_heading")):
-        st.dataframe(forms.resolved_table(resolved, labels, ctx.lang()), hide_index=True,
-                     width="stretch")
+        st.dataframe(
+            forms.resolved_table(resolved, labels, ctx.lang()), hide_index=True, width="stretch"
+        )

@@ -60,12 +60,39 @@ def _zip(members: list[tuple[str, list[tuple[bytes, int]], int | None]]) -> byte
         usize = size if declared is None else declared
         fname = name.encode()
         offset = len(out)
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(raw), usize,
-                           len(fname), 0) + fname + raw
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc,
-                               len(raw), usize, len(fname), 0, 0, 0, 0, 0, offset) + fname
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central),
-                      len(out), 0)
+        out += (
+            struct.pack(
+                "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(raw), usize, len(fname), 0
+            )
+            + fname
+            + raw
+        )
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                crc,
+                len(raw),
+                usize,
+                len(fname),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + fname
+        )
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0
+    )
     return bytes(out + central + end)
 
 
@@ -78,7 +105,8 @@ def _graft(
     """small_xlsx() with sheet1 replaced by the given segments (and extra parts added)."""
     src = zipfile.ZipFile(io.BytesIO(small_xlsx()))
     members = [
-        (i.filename, sheet, declared) if i.filename == SHEET
+        (i.filename, sheet, declared)
+        if i.filename == SHEET
         else (i.filename, [(src.read(i.filename), 1)], None)
         for i in src.infolist()
     ]
@@ -93,22 +121,26 @@ def _graft(
 def xlsx_row_bomb(path: Path | None = None, unpacked: int = 1_100_000_000) -> bytes | Path:
     """A small xlsx whose sheet XML expands to `unpacked` bytes of repeated rows."""
     block = _ROW * (1_000_000 // len(_ROW))
-    return _graft(path, [(_HEAD + _HEADER_ROW, 1), (block, unpacked // len(block) + 1),
-                         (_TAIL, 1)])
+    return _graft(path, [(_HEAD + _HEADER_ROW, 1), (block, unpacked // len(block) + 1), (_TAIL, 1)])
 
 
 def xlsx_huge_cell(path: Path | None = None, chars: int = 1_500_000_000) -> bytes | Path:
     """A ~1.5 MB xlsx with one cell of `chars` characters."""
     start = _HEAD + _HEADER_ROW + b'<row r="2"><c r="A2" t="inlineStr"><is><t>'
-    return _graft(path, [(start, 1), (b"A" * 1_000_000, chars // 1_000_000),
-                         (b"</t></is></c></row>" + _TAIL, 1)])
+    return _graft(
+        path,
+        [(start, 1), (b"A" * 1_000_000, chars // 1_000_000), (b"</t></is></c></row>" + _TAIL, 1)],
+    )
 
 
 def xlsx_lying_bomb(unpacked: int = 1_100_000_000) -> bytes:
     """A row bomb whose headers claim the sheet is 1 MB (a parser trusting them is fooled)."""
     block = _ROW * (1_000_000 // len(_ROW))
-    return _graft(None, [(_HEAD + _HEADER_ROW, 1), (block, unpacked // len(block) + 1),
-                         (_TAIL, 1)], declared=1_000_000)
+    return _graft(
+        None,
+        [(_HEAD + _HEADER_ROW, 1), (block, unpacked // len(block) + 1), (_TAIL, 1)],
+        declared=1_000_000,
+    )
 
 
 def xlsx_sheet(xml_rows: bytes, extra: dict[str, bytes] | None = None) -> bytes:

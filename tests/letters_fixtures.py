@@ -31,14 +31,31 @@ def locked_cycle(cur, users: dict[str, User] | None = None) -> tuple[int, dict[s
     cid = neg.create_cycle(cur, ex, "2026Q1 new customers", "new_customers", "2026Q1", 420)
     neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 220.0, "south": 200.0}))
     neg.open_cycle(cur, ex, cid)
-    neg.propose(cur, east, cid, "east", 200, **GOOD, expected_last_event=None,
-                support_items=[{"kind": "headcount", "amount": 1, "description": "One more AE"},
-                               {"kind": "budget", "amount": 50000,
-                                "description": "Two trade shows 两场展会"}])
+    neg.propose(
+        cur,
+        east,
+        cid,
+        "east",
+        200,
+        **GOOD,
+        expected_last_event=None,
+        support_items=[
+            {"kind": "headcount", "amount": 1, "description": "One more AE"},
+            {"kind": "budget", "amount": 50000, "description": "Two trade shows 两场展会"},
+        ],
+    )
     neg.propose(cur, south, cid, "south", 190, **GOOD, expected_last_event=None)
     neg.respond(cur, ex, cid, "east", "accept", expected_last_event=last_id(cur, cid, "east"))
-    neg.respond(cur, ex, cid, "south", "counter", counter_value=198,
-                reason="Pipeline supports 198.", expected_last_event=last_id(cur, cid, "south"))
+    neg.respond(
+        cur,
+        ex,
+        cid,
+        "south",
+        "counter",
+        counter_value=198,
+        reason="Pipeline supports 198.",
+        expected_last_event=last_id(cur, cid, "south"),
+    )
     neg.accept_counter(cur, south, cid, "south", expected_last_event=last_id(cur, cid, "south"))
     neg.lock_cycle(cur, ex, cid)
     return cid, users

@@ -22,17 +22,30 @@ GOOD = {
 }
 
 
-def make_run(run_id: int = 1, suggestions: dict[str, float] | None = None,
-             metric: str = "new_customers", period: str = "2026Q1") -> dict:
+def make_run(
+    run_id: int = 1,
+    suggestions: dict[str, float] | None = None,
+    metric: str = "new_customers",
+    period: str = "2026Q1",
+) -> dict:
     """A model run dict as the baseline produces it."""
     suggestions = suggestions or {"east": 220.0, "south": 200.0, "north": 180.0}
     rows = []
     for region, s in suggestions.items():
-        rows.append({
-            "region": region, "suggestion": s, "lower80": s * 0.9, "upper80": s * 1.1,
-            "history": s * 0.7, "market": s * 0.1, "pipeline": s * 0.1, "capacity": s * 0.1,
-            "reason_en": f"{region}: history and market", "reason_zh": f"{region}:历史与市场",
-        })
+        rows.append(
+            {
+                "region": region,
+                "suggestion": s,
+                "lower80": s * 0.9,
+                "upper80": s * 1.1,
+                "history": s * 0.7,
+                "market": s * 0.1,
+                "pipeline": s * 0.1,
+                "capacity": s * 0.1,
+                "reason_en": f"{region}: history and market",
+                "reason_zh": f"{region}:历史与市场",
+            }
+        )
     return {"run_id": run_id, "metric": metric, "period": period, "regions": pd.DataFrame(rows)}
 
 

@@ -139,8 +139,12 @@ def test_require_raises_access_denied_a_permission_error_with_a_key():
         ("analyst", lambda cur, u: neg.set_status(cur, u, 1, "open")),
         ("hrbp", lambda cur, u: neg.lock_cycle(cur, u, 1)),
         ("executive", lambda cur, u: neg.publish_run(cur, u, 1, {})),
-        ("executive", lambda cur, u: neg.resolve_review(
-            cur, u, 1, "east", "supported", "ok", expected_last_event=None)),
+        (
+            "executive",
+            lambda cur, u: neg.resolve_review(
+                cur, u, 1, "east", "supported", "ok", expected_last_event=None
+            ),
+        ),
         ("analyst", lambda cur, u: neg.review_queue(cur, u, 1)),
         ("hrbp", lambda cur, u: neg.decision_log(cur, u, 1)),
         ("lead", lambda cur, u: board_service.snapshot(cur, u, 1)),
@@ -149,8 +153,7 @@ def test_require_raises_access_denied_a_permission_error_with_a_key():
         ("executive", lambda cur, u: auth.add_user(cur, u, "new", "analyst", "s3cret-pass")),
         ("lead", lambda cur, u: data_service.region_data(cur, u, "south")),
         ("lead", lambda cur, u: tracking.evaluate(cur, u, 1)),
-        ("analyst", lambda cur, u: tracking.set_commitment_status(
-            cur, u, 1, "east", "item", True)),
+        ("analyst", lambda cur, u: tracking.set_commitment_status(cur, u, 1, "east", "item", True)),
         ("lead", lambda cur, u: letters.correct_letter(cur, u, 1, "east", "risks", "x", "r")),
         ("analyst", lambda cur, u: letters.issue_letters(cur, u, 1)),
         ("hrbp", lambda cur, u: letters.letter_history(cur, u, 1, "east")),

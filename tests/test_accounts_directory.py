@@ -17,8 +17,11 @@ def test_admin_lists_accounts_without_hashes(cur):
     accounts = directory.list_accounts(cur, ADMIN)
     assert list(accounts.columns) == ["username", "display_name", "role", "regions"]
     row = accounts.set_index("username").loc["lead_east"]
-    assert (row["display_name"], row["role"], row["regions"]) == ("Wang Lei", "lead",
-                                                                  ["east", "north"])
+    assert (row["display_name"], row["role"], row["regions"]) == (
+        "Wang Lei",
+        "lead",
+        ["east", "north"],
+    )
 
 
 def test_a_lead_may_not_list_accounts(cur):

@@ -16,7 +16,11 @@ ROLE_USER = {role: name for name, _, role, _ in reversed(DEMO_ACCOUNTS)}
 def page_files(role: str) -> list[str]:
     from app import PAGES  # noqa: PLC0415 - import the router's table only
 
-    return [PAGES[k][0] for k in access.pages_for(auth.User(role, role, role)) if (ROOT / PAGES[k][0]).exists()]
+    return [
+        PAGES[k][0]
+        for k in access.pages_for(auth.User(role, role, role))
+        if (ROOT / PAGES[k][0]).exists()
+    ]
 
 
 @pytest.fixture(autouse=True)

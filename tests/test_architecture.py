@@ -279,8 +279,11 @@ def check_tree(rule, only: str | None = None) -> list[str]:
     for module, path in source_files():
         if only and not (module == only or module.startswith(only + ".")):
             continue
-        args = (path.name == "__init__.py",) if rule in (import_violations,
-                                                        private_use_violations) else ()
+        args = (
+            (path.name == "__init__.py",)
+            if rule in (import_violations, private_use_violations)
+            else ()
+        )
         found += rule(module, parse(path), *args)
     return found
 

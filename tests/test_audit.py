@@ -73,18 +73,28 @@ def test_forged_accept_with_public_hash_is_detected(demo_db, capsys):
     con.close()
     prev = dict(zip(neg.q.EVENT_COLUMNS, last, strict=True))
     row = {
-        "id": prev["id"] + 1, "cycle_id": 1, "region": "east", "actor": "exec",
-        "role": "executive", "at": datetime(2026, 1, 1), "kind": "response", "value": 1.0,
-        "suggestion": None, "run_id": None, "payload": json.dumps({"action": "accept"}),
+        "id": prev["id"] + 1,
+        "cycle_id": 1,
+        "region": "east",
+        "actor": "exec",
+        "role": "executive",
+        "at": datetime(2026, 1, 1),
+        "kind": "response",
+        "value": 1.0,
+        "suggestion": None,
+        "run_id": None,
+        "payload": json.dumps({"action": "accept"}),
         "prev_hash": prev["hash"],
     }
     row["hash"] = neg.event_hash(prev["hash"], row)
     cols = list(neg.q.EVENT_COLUMNS)
-    _tamper(demo_db, (
-        f"INSERT INTO events ({neg.q._EVENT_SQL})"
-        f" VALUES ({', '.join('?' * len(cols))})",
-        [row[c] for c in cols],
-    ))
+    _tamper(
+        demo_db,
+        (
+            f"INSERT INTO events ({neg.q._EVENT_SQL}) VALUES ({', '.join('?' * len(cols))})",
+            [row[c] for c in cols],
+        ),
+    )
     code, text = _verify(demo_db, capsys)
     assert code == 1
     assert f"event {row['id']}" in text
@@ -102,8 +112,12 @@ def test_edit_and_rehash_whole_chain_is_detected(demo_db, capsys):
         r["prev_hash"] = prev
         r["hash"] = neg.event_hash(prev, r)
         prev = r["hash"]
-        updates.append(("UPDATE events SET value = ?, prev_hash = ?, hash = ? WHERE id = ?",
-                        [r["value"], r["prev_hash"], r["hash"], r["id"]]))
+        updates.append(
+            (
+                "UPDATE events SET value = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                [r["value"], r["prev_hash"], r["hash"], r["id"]],
+            )
+        )
     _tamper(demo_db, *updates)
     code, text = _verify(demo_db, capsys)
     assert code == 1
@@ -113,21 +127,37 @@ def test_edit_and_rehash_whole_chain_is_detected(demo_db, capsys):
 TAMPERING = {
     "company_target": ("UPDATE cycles SET company_target = company_target + 1", [], "cycles"),
     "threshold": ("UPDATE cycles SET dissent_threshold = 0.5", [], "cycles"),
-    "suggestion": ("UPDATE cycle_suggestions SET suggestion = 1 WHERE region = 'east'", [],
-                   "cycle_suggestions"),
-    "signature": ("DELETE FROM letter_signatures WHERE role = 'executive'"
-                  " AND signature_id = (SELECT min(signature_id) FROM letter_signatures"
-                  " WHERE role = 'executive')", [], "letter_signatures"),
+    "suggestion": (
+        "UPDATE cycle_suggestions SET suggestion = 1 WHERE region = 'east'",
+        [],
+        "cycle_suggestions",
+    ),
+    "signature": (
+        "DELETE FROM letter_signatures WHERE role = 'executive'"
+        " AND signature_id = (SELECT min(signature_id) FROM letter_signatures"
+        " WHERE role = 'executive')",
+        [],
+        "letter_signatures",
+    ),
     "letter": ("UPDATE letters SET reason = 'edited' WHERE letter_id = 1", [], "letters"),
-    "user_region": ("INSERT INTO user_regions VALUES ('lead_east', 'south')", [],
-                    "user_regions"),
-    "commitment": ("UPDATE commitment_events SET delivered = NOT delivered", [],
-                   "commitment_events"),
-    "escalation": ("INSERT INTO tracking_events VALUES (99, 1, 'east', 'escalation', 2,"
-                   " DATE '2026-02-01', '{}', TIMESTAMP '2026-02-01 00:00:00', 'system')", [],
-                   "tracking_events"),
-    "root_cause": ("INSERT INTO root_causes VALUES (99, 1, 1, 'east', 'external', 'x', 'lead_east',"
-                   " TIMESTAMP '2026-02-01 00:00:00')", [], "root_causes"),
+    "user_region": ("INSERT INTO user_regions VALUES ('lead_east', 'south')", [], "user_regions"),
+    "commitment": (
+        "UPDATE commitment_events SET delivered = NOT delivered",
+        [],
+        "commitment_events",
+    ),
+    "escalation": (
+        "INSERT INTO tracking_events VALUES (99, 1, 'east', 'escalation', 2,"
+        " DATE '2026-02-01', '{}', TIMESTAMP '2026-02-01 00:00:00', 'system')",
+        [],
+        "tracking_events",
+    ),
+    "root_cause": (
+        "INSERT INTO root_causes VALUES (99, 1, 1, 'east', 'external', 'x', 'lead_east',"
+        " TIMESTAMP '2026-02-01 00:00:00')",
+        [],
+        "root_causes",
+    ),
 }
 
 
@@ -148,8 +178,9 @@ def test_service_writes_to_covered_tables_still_verify(demo_db, capsys):
     cur = con.cursor()
     auth.add_user(cur, auth.SYSTEM, "lead_west", "lead", "a long enough password 1", ["west"])
     cycle_id = int(cur.execute("SELECT min(cycle_id) FROM cycles").fetchone()[0])
-    tracking_service.set_commitment_status(cur, auth.SYSTEM, cycle_id, "east", "one AE", True,
-                                           "done")
+    tracking_service.set_commitment_status(
+        cur, auth.SYSTEM, cycle_id, "east", "one AE", True, "done"
+    )
     con.close()
     code, text = _verify(demo_db, capsys)
     assert code == 0, text
@@ -202,8 +233,12 @@ def test_legacy_chain_needs_explicit_rekey(db_path, capsys):
         r["prev_hash"] = prev
         r["hash"] = neg.event_hash(prev, r)
         prev = r["hash"]
-        updates.append(("UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE id = ?",
-                        [r["payload"], r["prev_hash"], r["hash"], r["id"]]))
+        updates.append(
+            (
+                "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                [r["payload"], r["prev_hash"], r["hash"], r["id"]],
+            )
+        )
     _tamper(db_path, *updates)
     Path(str(db_path) + ".audit-checkpoints").unlink()
     code, text = _verify(db_path, capsys)
@@ -239,8 +274,11 @@ def test_decision_log_hides_other_regions_from_a_lead(demo_db):
 
 def test_signed_letter_anchor_catches_truncation(demo_db, capsys):
     con = connect(demo_db)
-    content = json.loads(con.execute(
-        "SELECT content_json FROM letters ORDER BY letter_id DESC LIMIT 1").fetchone()[0])
+    content = json.loads(
+        con.execute("SELECT content_json FROM letters ORDER BY letter_id DESC LIMIT 1").fetchone()[
+            0
+        ]
+    )
     con.close()
     n = content["chain_events"]
     assert n > 0 and content["chain_head"]
@@ -261,7 +299,9 @@ def test_letter_pdf_carries_the_anchor(demo_db):
     from calibration.letters.service import content_from_json
 
     con = connect(demo_db)
-    text = con.execute("SELECT content_json FROM letters ORDER BY letter_id DESC LIMIT 1").fetchone()
+    text = con.execute(
+        "SELECT content_json FROM letters ORDER BY letter_id DESC LIMIT 1"
+    ).fetchone()
     con.close()
     content = content_from_json(text[0])
     keywords = str(PdfReader(BytesIO(render_letter(content, [], "en"))).metadata["/Keywords"])

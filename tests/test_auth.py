@@ -94,7 +94,18 @@ def test_cli_user_add_with_password_stdin(tmp_path, monkeypatch, capsys):
     db = tmp_path / "u.duckdb"
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
     code = cli_main(
-        ["user", "add", "lead_x", "--role", "lead", "--region", "east", "--password-stdin", "--db", str(db)]
+        [
+            "user",
+            "add",
+            "lead_x",
+            "--role",
+            "lead",
+            "--region",
+            "east",
+            "--password-stdin",
+            "--db",
+            str(db),
+        ]
     )
     assert code == 0, capsys.readouterr()
     con = connect(db)

@@ -108,12 +108,16 @@ def test_missing_backup_or_key_gives_plain_message(backed_up, tmp_path, capsys):
     assert cli_main(["restore", str(tmp_path / "nope"), "--db", str(target)]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
-    assert cli_main(["restore", str(out), "--db", str(target),
-                     "--key-file", str(tmp_path / "nokey")]) == 2
+    assert (
+        cli_main(["restore", str(out), "--db", str(target), "--key-file", str(tmp_path / "nokey")])
+        == 2
+    )
     assert cli_main(["restore", str(out), "--db", str(target)]) == 3
     assert "--key-file" in capsys.readouterr().err
-    assert cli_main(["backup", "--db", str(tmp_path / "none.duckdb"),
-                     "--out", str(tmp_path / "o")]) == 2
+    assert (
+        cli_main(["backup", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert not target.exists()
 
 

@@ -201,8 +201,9 @@ def test_board_sends_an_allocation_as_counter_offers(seeded, app_env):
     at.run()
     assert not at.exception, at.exception
     # No reason anywhere: every region is named in an error and nothing is stored.
-    assert any("This field is required" in e.value or "required" in e.value.lower()
-               for e in at.error), [e.value for e in at.error]
+    assert any(
+        "This field is required" in e.value or "required" in e.value.lower() for e in at.error
+    ), [e.value for e in at.error]
     at.text_area(key="board_send_reason").input("Allocated in proportion to the suggestion.")
     next(b for b in at.button if b.label == "Send counter-offers").click()
     at.run()
@@ -221,16 +222,27 @@ def test_board_lock_asks_for_confirmation(seeded):
     cur = ctx.connection().cursor()
     exec_user = auth.load_user(cur, "exec")
     state = neg.cycle_state(cur, seeded)
-    offers = [{"region": r, "value": 100.0, "reason": "Agreed in the room.",
-               "expected_last_event": None if pd.isna(e) else int(e)}
-              for r, e in zip(state["region"], state["last_event_id"], strict=True)]
+    offers = [
+        {
+            "region": r,
+            "value": 100.0,
+            "reason": "Agreed in the room.",
+            "expected_last_event": None if pd.isna(e) else int(e),
+        }
+        for r, e in zip(state["region"], state["last_event_id"], strict=True)
+    ]
     neg.send_counters(cur, exec_user, seeded, offers)
-    leads = {r: u for (u,) in cur.execute("SELECT username FROM users WHERE role = 'lead'")
-             .fetchall() for r in auth.load_user(cur, u).regions}
-    for region, event in zip(*neg.cycle_state(cur, seeded)[["region", "last_event_id"]]
-                             .T.to_numpy(), strict=True):
-        neg.accept_counter(cur, auth.load_user(cur, leads[region]), seeded, region,
-                           expected_last_event=int(event))
+    leads = {
+        r: u
+        for (u,) in cur.execute("SELECT username FROM users WHERE role = 'lead'").fetchall()
+        for r in auth.load_user(cur, u).regions
+    }
+    for region, event in zip(
+        *neg.cycle_state(cur, seeded)[["region", "last_event_id"]].T.to_numpy(), strict=True
+    ):
+        neg.accept_counter(
+            cur, auth.load_user(cur, leads[region]), seeded, region, expected_last_event=int(event)
+        )
     at = _board(login("exec"), "Respond")
     next(b for b in at.button if b.label == "Lock the cycle").click()
     at.run()
@@ -283,8 +295,12 @@ def test_executive_creates_and_opens_a_cycle_from_the_board(seeded):
     assert at.session_state["cycle_id"] == made["id"]
     assert any("Waiting for the analyst" in i.value for i in at.info)
 
-    neg.publish_run(cur, auth.load_user(cur, "analyst"), made["id"],
-                    make_run(7, {"east": 230.0, "south": 210.0}, period="2026Q2"))
+    neg.publish_run(
+        cur,
+        auth.load_user(cur, "analyst"),
+        made["id"],
+        make_run(7, {"east": 230.0, "south": 210.0}, period="2026Q2"),
+    )
     at.run()
     next(b for b in at.button if b.label == "Open for proposals").click()
     at.run()
@@ -306,9 +322,16 @@ def test_board_shows_the_counter_and_the_agreed_number_beside_its_delta(seeded, 
     state = neg.cycle_state(cur, seeded).set_index("region")
     region = "south"
     seen = state.loc[region, "last_event_id"]
-    neg.respond(cur, exec_user, seeded, region, "counter", counter_value=203,
-                reason="Pipeline supports it.",
-                expected_last_event=None if pd.isna(seen) else int(seen))
+    neg.respond(
+        cur,
+        exec_user,
+        seeded,
+        region,
+        "counter",
+        counter_value=203,
+        reason="Pipeline supports it.",
+        expected_last_event=None if pd.isna(seen) else int(seen),
+    )
     at = _board(login("exec"))
     shown = at.dataframe[0].value
     row = shown[shown["Region"] == "South"].iloc[0]
@@ -316,9 +339,15 @@ def test_board_shows_the_counter_and_the_agreed_number_beside_its_delta(seeded, 
     assert (row["Current number"], row["From"]) == ("203", "counter-offer")
     assert row["Δ vs suggestion"] == f"{(203 - suggestion) / suggestion * 100:+.1f}%"
     lead = auth.load_user(cur, "lead_south")
-    neg.accept_counter(cur, lead, seeded, region,
-                       expected_last_event=int(neg.cycle_state(cur, seeded).set_index(
-                           "region").loc[region, "last_event_id"]))
+    neg.accept_counter(
+        cur,
+        lead,
+        seeded,
+        region,
+        expected_last_event=int(
+            neg.cycle_state(cur, seeded).set_index("region").loc[region, "last_event_id"]
+        ),
+    )
     st.cache_data.clear()
     at = _board(login("exec"))
     shown = at.dataframe[0].value

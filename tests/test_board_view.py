@@ -106,8 +106,11 @@ def test_send_rows_leave_out_kept_and_agreed_regions():
         }
     )
     table = pd.DataFrame(
-        {"region": ["a", "b", "c"], "status": ["agreed", "proposed", "agreed"],
-         "last_event_id": [1.0, np.nan, 2.0]}
+        {
+            "region": ["a", "b", "c"],
+            "status": ["agreed", "proposed", "agreed"],
+            "last_event_id": [1.0, np.nan, 2.0],
+        }
     )
     rows = respond.send_rows(alloc, table)
     assert rows.to_dict("records") == [
@@ -139,6 +142,4 @@ def test_hr_overrides_lists_only_overridden_regions():
     state = make_state()
     state["hr_override_reason"] = [None, "Market entry", None]
     state["hr_override_by"] = [None, "exec", None]
-    assert respond.hr_overrides(state) == [
-        {"region": "b", "by": "exec", "reason": "Market entry"}
-    ]
+    assert respond.hr_overrides(state) == [{"region": "b", "by": "exec", "reason": "Market entry"}]

@@ -25,7 +25,11 @@ def test_sigkill_mid_burst_keeps_every_acknowledged_submission(demo_db):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "fault_worker.py"), str(demo_db), str(cycle_id)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     acked = []
     try:
@@ -41,7 +45,9 @@ def test_sigkill_mid_burst_keeps_every_acknowledged_submission(demo_db):
     cur = con.cursor()
     report = negotiation.verify_chain(cur)
     assert report.ok, report
-    stored = {r["id"] for r in negotiation.decision_log(cur, auth.SYSTEM, cycle_id).to_dict("records")}
+    stored = {
+        r["id"] for r in negotiation.decision_log(cur, auth.SYSTEM, cycle_id).to_dict("records")
+    }
     assert set(acked) <= stored
     con.close()
     assert cli_main(["audit", "verify", "--db", str(demo_db)]) == 0

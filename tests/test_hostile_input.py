@@ -68,8 +68,18 @@ def _row(cur, cid: int, region: str = "east") -> dict:
 @pytest.mark.parametrize("kind", sorted(CORPUS))
 def test_proposal_fields_store_hostile_text_verbatim(cur, cycle, kind: str) -> None:
     text = CORPUS[kind]
-    neg.propose(cur, LEAD_EAST, cycle, "east", 150, justification=text, support=text,
-                risk=text, confidence="low", expected_last_event=None)
+    neg.propose(
+        cur,
+        LEAD_EAST,
+        cycle,
+        "east",
+        150,
+        justification=text,
+        support=text,
+        risk=text,
+        confidence="low",
+        expected_last_event=None,
+    )
     row = _row(cur, cycle)
     for field in ("justification", "support", "risk"):
         assert row[field] == stored(text)
@@ -79,16 +89,24 @@ def test_proposal_fields_store_hostile_text_verbatim(cur, cycle, kind: str) -> N
 @pytest.mark.parametrize("field", ["justification", "support", "risk"])
 def test_proposal_field_of_100k_chars_refused_by_name(cur, cycle, field: str) -> None:
     with pytest.raises(neg.ValidationError) as err:
-        neg.propose(cur, LEAD_EAST, cycle, "east", 200, **{**GOOD, field: LONG},
-                    expected_last_event=None)
+        neg.propose(
+            cur, LEAD_EAST, cycle, "east", 200, **{**GOOD, field: LONG}, expected_last_event=None
+        )
     assert err.value.errors == {field: "nego.err_too_long"}
     assert _row(cur, cycle)["status"] == "none"  # nothing stored
 
 
 def test_nul_only_justification_is_refused_not_stored(cur, cycle) -> None:
     with pytest.raises(neg.ValidationError) as err:
-        neg.propose(cur, LEAD_EAST, cycle, "east", 200, **{**GOOD, "justification": "\x00" * 40},
-                    expected_last_event=None)
+        neg.propose(
+            cur,
+            LEAD_EAST,
+            cycle,
+            "east",
+            200,
+            **{**GOOD, "justification": "\x00" * 40},
+            expected_last_event=None,
+        )
     assert err.value.errors == {"justification": "nego.err_justification"}
 
 
@@ -103,8 +121,16 @@ def test_comment_review_note_and_counter_reason(cur, cycle, kind: str) -> None:
     last = int(_row(cur, cycle)["last_event_id"])
     neg.resolve_review(cur, HRBP, cycle, "east", "coaching", text, expected_last_event=last)
     last = int(_row(cur, cycle)["last_event_id"])
-    neg.respond(cur, EXEC, cycle, "east", "counter", expected_last_event=last,
-                counter_value=180, reason=text)
+    neg.respond(
+        cur,
+        EXEC,
+        cycle,
+        "east",
+        "counter",
+        expected_last_event=last,
+        counter_value=180,
+        reason=text,
+    )
     row = _row(cur, cycle)
     assert row["review_note"] == stored(text)
     assert row["counter_reason"] == stored(text)
@@ -126,11 +152,18 @@ def test_other_fields_of_100k_chars_refused_by_name(cur, cycle, where: str) -> N
     last = int(_row(cur, cycle)["last_event_id"])
     with pytest.raises(neg.ValidationError) as err:
         if where == "note":
-            neg.resolve_review(cur, HRBP, cycle, "east", "coaching", LONG,
-                               expected_last_event=last)
+            neg.resolve_review(cur, HRBP, cycle, "east", "coaching", LONG, expected_last_event=last)
         else:
-            neg.respond(cur, EXEC, cycle, "east", "counter", expected_last_event=last,
-                        counter_value=180, reason=LONG)
+            neg.respond(
+                cur,
+                EXEC,
+                cycle,
+                "east",
+                "counter",
+                expected_last_event=last,
+                counter_value=180,
+                reason=LONG,
+            )
     assert err.value.errors == {where: "nego.err_too_long"}
     assert _row(cur, cycle)["last_event_id"] == last  # nothing appended
 
@@ -150,8 +183,9 @@ HOSTILE_NAMES = {
 @pytest.mark.parametrize("kind", sorted(HOSTILE_NAMES))
 def test_attachment_names_are_made_safe(cur, cycle, kind: str) -> None:
     data = f"region,note\neast,{SCRIPT}\nsouth,=1+1\n".encode()
-    att = neg.add_attachment(cur, LEAD_EAST, cycle, "east", HOSTILE_NAMES[kind], data,
-                             note=CORPUS["script"])
+    att = neg.add_attachment(
+        cur, LEAD_EAST, cycle, "east", HOSTILE_NAMES[kind], data, note=CORPUS["script"]
+    )
     got = neg.get_attachment(cur, LEAD_EAST, att)
     name = got["file_name"]
     assert got["data"] == data  # the evidence is kept byte for byte
@@ -182,12 +216,15 @@ def test_attachment_wrong_content_refused_by_field(cur, cycle, name, data, key) 
 
 
 def test_upload_stores_hostile_cells_as_text_and_exports_them_inert(cur) -> None:
-    frame = pd.DataFrame({
-        "region": ["east", "south", "north", "west", "mid"],
-        "name": [SCRIPT, CORPUS["formula"], CORPUS["rtl"], CORPUS["emoji"], "x" * 120],
-    })
-    result = importer.import_bytes(cur, auth.SYSTEM, "regions", f"{SCRIPT}.csv",
-                                   frame.to_csv(index=False).encode("utf-8"))
+    frame = pd.DataFrame(
+        {
+            "region": ["east", "south", "north", "west", "mid"],
+            "name": [SCRIPT, CORPUS["formula"], CORPUS["rtl"], CORPUS["emoji"], "x" * 120],
+        }
+    )
+    result = importer.import_bytes(
+        cur, auth.SYSTEM, "regions", f"{SCRIPT}.csv", frame.to_csv(index=False).encode("utf-8")
+    )
     assert result.rows == 5
     names = dict(cur.execute("SELECT region, name_en FROM regions").fetchall())
     assert names["east"] == SCRIPT and names["south"] == CORPUS["formula"]
@@ -232,22 +269,29 @@ def _bomb_cases() -> dict[str, tuple[bytes, str]]:
     from tests import bomb_files as b
 
     random_text = "".join(chr(97 + (i * 7919) % 26) for i in range(20_000))
-    long_cell = pd.DataFrame({"region": [random_text], "period": ["2025Q1"], "metric": ["m"],
-                              "value": [1]})
+    long_cell = pd.DataFrame(
+        {"region": [random_text], "period": ["2025Q1"], "metric": ["m"], "value": [1]}
+    )
     return {
         "rows.xlsx": (b.xlsx_row_bomb(), "unpacks to more than 500 MB"),
         "cell.xlsx": (b.xlsx_huge_cell(), "unpacks to more than 500 MB"),
         "lying.xlsx": (b.xlsx_lying_bomb(), "more than its header says"),
         # Two cells far apart make a parser allocate the whole rectangle between them.
-        "dense.xlsx": (b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'),
-                       "16,384 columns; at most 200"),
-        "wide.xlsx": (b.xlsx_sheet(b'<row r="2"><c r="KZ2"><v>1</v></c></row>'),
-                      "at most 200 are accepted"),
+        "dense.xlsx": (
+            b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'),
+            "16,384 columns; at most 200",
+        ),
+        "wide.xlsx": (
+            b.xlsx_sheet(b'<row r="2"><c r="KZ2"><v>1</v></c></row>'),
+            "at most 200 are accepted",
+        ),
         "longcell.xlsx": (exports.xlsx_bytes(long_cell), "longer than 10,000 characters"),
         "wide.csv": (b.wide_csv(), "100,004 columns; at most 200"),
         "cell.csv": (b.huge_cell_csv(), "longer than 10,000 characters"),
-        "cell_small.csv": (HISTORY + b"east,2025Q2,m," + b"1" * 10_001 + b"\n",
-                           "longer than 10,000 characters"),
+        "cell_small.csv": (
+            HISTORY + b"east,2025Q2,m," + b"1" * 10_001 + b"\n",
+            "longer than 10,000 characters",
+        ),
     }
 
 
@@ -257,9 +301,20 @@ def bombs() -> dict[str, tuple[bytes, str]]:
     return _bomb_cases()
 
 
-@pytest.mark.parametrize("name", ["rows.xlsx", "cell.xlsx", "lying.xlsx", "dense.xlsx",
-                                  "wide.xlsx", "longcell.xlsx", "wide.csv", "cell.csv",
-                                  "cell_small.csv"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rows.xlsx",
+        "cell.xlsx",
+        "lying.xlsx",
+        "dense.xlsx",
+        "wide.xlsx",
+        "longcell.xlsx",
+        "wide.csv",
+        "cell.csv",
+        "cell_small.csv",
+    ],
+)
 def test_bombs_refused_before_parsing_and_change_nothing(cur, bombs, name: str) -> None:
     from calibration.data import service as data_service
 
@@ -278,17 +333,20 @@ def test_bombs_refused_before_parsing_and_change_nothing(cur, bombs, name: str) 
 def test_limits_follow_the_environment(cur, monkeypatch) -> None:
     monkeypatch.setenv("CALIBRATE_MAX_CELL_CHARS", "3")
     with pytest.raises(importer.ImportRejected, match="longer than 3 characters"):
-        importer.import_bytes(cur, auth.SYSTEM, "history", "f.csv",
-                              HISTORY.replace(b"east", b"eastern"))
+        importer.import_bytes(
+            cur, auth.SYSTEM, "history", "f.csv", HISTORY.replace(b"east", b"eastern")
+        )
     monkeypatch.setenv("CALIBRATE_MAX_CELL_CHARS", "100")
     monkeypatch.setenv("CALIBRATE_MAX_ROWS", "1")
     with pytest.raises(importer.ImportRejected, match="more than 1 rows"):
-        importer.import_bytes(cur, auth.SYSTEM, "history", "f.csv",
-                              HISTORY + b"east,2025Q2,m,2\n")
+        importer.import_bytes(cur, auth.SYSTEM, "history", "f.csv", HISTORY + b"east,2025Q2,m,2\n")
     # Rows counted in the sheet XML too, with or without a namespace prefix on the tags.
     from tests.bomb_files import xlsx_sheet
 
-    for rows in (b"<row><c><v>1</v></c></row>" * 3, b'<x:row r="9"><x:c><x:v>1</x:v></x:c></x:row>'):
+    for rows in (
+        b"<row><c><v>1</v></c></row>" * 3,
+        b'<x:row r="9"><x:c><x:v>1</x:v></x:c></x:row>',
+    ):
         with pytest.raises(importer.ImportRejected, match="more than 1 rows"):
             importer.check_xlsx("f.xlsx", xlsx_sheet(rows))
 
@@ -328,8 +386,11 @@ def _flate_object(body: bytes) -> bytes:
     import zlib
 
     packed = zlib.compress(body)
-    return (b"3 0 obj\n<< /Type /ObjStm /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
-            + packed + b"\nendstream\nendobj\n")
+    return (
+        b"3 0 obj\n<< /Type /ObjStm /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
+        + packed
+        + b"\nendstream\nendobj\n"
+    )
 
 
 def _xlsx_with(parts: dict[str, bytes], content_types: bytes | None = None) -> bytes:
@@ -353,19 +414,26 @@ def _xlsx_with(parts: dict[str, bytes], content_types: bytes | None = None) -> b
 
 ACTIVE = {
     "javascript.pdf": _PDF_HEAD + b"/Names << /JavaScript 4 0 R >> " + _PDF_TAIL,
-    "openaction.pdf": _PDF_HEAD + b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >> "
+    "openaction.pdf": _PDF_HEAD
+    + b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >> "
     + _PDF_TAIL,
-    "launch.pdf": _PDF_HEAD + b"/OpenAction 5 0 R " + _PDF_TAIL
+    "launch.pdf": _PDF_HEAD
+    + b"/OpenAction 5 0 R "
+    + _PDF_TAIL
     + b"5 0 obj << /S /Launch /F (cmd.exe) >> endobj\n",
     "escaped.pdf": _PDF_HEAD + b"/AA << /O << /S /J#61vaScript /J#53 (x) >> >> " + _PDF_TAIL,
     "html.pdf": _PDF_HEAD + _PDF_TAIL + b"<html><script>alert(1)</script></html>\n",
     "embedded.pdf": _PDF_HEAD + b"/Names << /EmbeddedFiles 6 0 R >> " + _PDF_TAIL,
     "hidden.pdf": _PDF_HEAD + _PDF_TAIL + _flate_object(b"<< /S /JavaScript /JS (x) >>"),
     "macro.xlsx": _xlsx_with({"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0macro"}),
-    "macrotype.xlsx": _xlsx_with({}, b'<Override PartName="/xl/workbook.xml" ContentType="'
-                                 b'application/vnd.ms-excel.sheet.macroEnabled.main+xml"/>'),
-    "activex.xlsx": _xlsx_with({"xl/activeX/activeX1.xml": b"<ax/>",
-                                "xl/activeX/activeX1.bin": b"\xd0\xcf"}),
+    "macrotype.xlsx": _xlsx_with(
+        {},
+        b'<Override PartName="/xl/workbook.xml" ContentType="'
+        b'application/vnd.ms-excel.sheet.macroEnabled.main+xml"/>',
+    ),
+    "activex.xlsx": _xlsx_with(
+        {"xl/activeX/activeX1.xml": b"<ax/>", "xl/activeX/activeX1.bin": b"\xd0\xcf"}
+    ),
     "ole.xlsx": _xlsx_with({"xl/embeddings/oleObject1.bin": b"\xd0\xcf\x11\xe0"}),
 }
 
@@ -402,8 +470,9 @@ def test_plain_pdf_and_xlsx_attachments_still_accepted(cur, cycle) -> None:
 
 @pytest.mark.parametrize("kind", sorted(CORPUS))
 def test_display_names_stored_as_given(cur, kind: str) -> None:
-    user = auth.add_user(cur, auth.SYSTEM, f"lead_{kind}", "lead", "long-enough-pw",
-                         ["east"], CORPUS[kind])
+    user = auth.add_user(
+        cur, auth.SYSTEM, f"lead_{kind}", "lead", "long-enough-pw", ["east"], CORPUS[kind]
+    )
     assert auth.load_user(cur, user.username).display_name == CORPUS[kind]
 
 
@@ -422,20 +491,26 @@ def _literal(node: ast.AST) -> bool:
 def test_no_page_renders_user_text_as_html() -> None:
     """HTML is rendered only from literals: st.html(...) and unsafe_allow_html=True calls in
     pages, the router and ui/ take fixed strings (e.g. the board's presentation CSS)."""
-    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")),
-             *sorted((ROOT / "ui").glob("*.py"))]
+    files = [
+        ROOT / "app.py",
+        *sorted((ROOT / "pages").glob("*.py")),
+        *sorted((ROOT / "ui").glob("*.py")),
+    ]
     for path in files:
         source = path.read_text(encoding="utf-8")
         assert "components.v1" not in source and "components.html" not in source, path.name
         for node in ast.walk(ast.parse(source)):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
-            unsafe = any(k.arg == "unsafe_allow_html" and not (
-                isinstance(k.value, ast.Constant) and k.value.value is False)
-                for k in node.keywords)
+            unsafe = any(
+                k.arg == "unsafe_allow_html"
+                and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+                for k in node.keywords
+            )
             if node.func.attr == "html" or unsafe:
                 assert node.args and all(_literal(a) for a in node.args), (
-                    f"{path.name}:{node.lineno} renders non-literal HTML")
+                    f"{path.name}:{node.lineno} renders non-literal HTML"
+                )
 
 
 @pytest.fixture
@@ -445,15 +520,31 @@ def hostile_app(app_env):
     con = connect(app_env)
     cur = con.cursor()
     demo.load_demo(cur)
-    auth.add_user(cur, auth.SYSTEM, "lead_evil", "lead", demo.DEMO_PASSWORD, ["south"],
-                  f"Mallory {SCRIPT} {CORPUS['markdown']} \u202eRTL")
+    auth.add_user(
+        cur,
+        auth.SYSTEM,
+        "lead_evil",
+        "lead",
+        demo.DEMO_PASSWORD,
+        ["south"],
+        f"Mallory {SCRIPT} {CORPUS['markdown']} \u202eRTL",
+    )
     cid = neg.create_cycle(cur, EXEC, f"Cycle {SCRIPT}", "new_customers", "2026Q1", 1200)
     neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 220.0, "south": 200.0}))
     neg.open_cycle(cur, EXEC, cid)
     lead = auth.load_user(cur, "lead_east")
-    neg.propose(cur, lead, cid, "east", 100, justification=CORPUS["script"],
-                support=CORPUS["formula"], risk=CORPUS["rtl"], confidence="low",
-                expected_last_event=None)
+    neg.propose(
+        cur,
+        lead,
+        cid,
+        "east",
+        100,
+        justification=CORPUS["script"],
+        support=CORPUS["formula"],
+        risk=CORPUS["rtl"],
+        confidence="low",
+        expected_last_event=None,
+    )
     neg.add_comment(cur, lead, cid, "east", CORPUS["html"])
     con.close()
     return app_env, cid
@@ -534,24 +625,40 @@ def test_cli_process_survives_bombs_within_a_memory_bound(tmp_path) -> None:
     good = tmp_path / "good.csv"
     good.write_bytes(HISTORY)
     files = [b.xlsx_row_bomb(tmp_path / "rows.xlsx"), b.xlsx_huge_cell(tmp_path / "cell.xlsx")]
-    for name, data in (("lying.xlsx", b.xlsx_lying_bomb()), ("wide.csv", b.wide_csv()),
-                       ("cell.csv", b.huge_cell_csv()),
-                       ("dense.xlsx", b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576">'
-                                                   b"<v>1</v></c></row>"))):
+    for name, data in (
+        ("lying.xlsx", b.xlsx_lying_bomb()),
+        ("wide.csv", b.wide_csv()),
+        ("cell.csv", b.huge_cell_csv()),
+        ("dense.xlsx", b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')),
+    ):
         (tmp_path / name).write_bytes(data)
         files.append(tmp_path / name)
     proc = subprocess.run(
-        [sys.executable, "-c", _CLI_WRAPPER, str(good), str(tmp_path / "d.duckdb"),
-         *map(str, files)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        [
+            sys.executable,
+            "-c",
+            _CLI_WRAPPER,
+            str(good),
+            str(tmp_path / "d.duckdb"),
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
     )
     out = proc.stdout.splitlines()
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "good 0" in out
     # Every bomb refused with exit code 2 and a message naming the limit, none crashed.
     assert [line.rsplit(" ", 1)[1] for line in out if line.startswith("bomb")] == ["2"] * len(files)
-    for fragment in ("unpacks to more than 500 MB", "more than its header says",
-                     "100,004 columns", "longer than 10,000 characters", "16,384 columns"):
+    for fragment in (
+        "unpacks to more than 500 MB",
+        "more than its header says",
+        "100,004 columns",
+        "longer than 10,000 characters",
+        "16,384 columns",
+    ):
         assert fragment in proc.stderr
     values = dict(line.split() for line in out if line.split()[0] in ("baseline", "peak"))
     assert int(values["peak"]) < int(values["baseline"]) + 300 * 1024 * 1024

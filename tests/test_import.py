@@ -225,7 +225,16 @@ def test_cli_runs_as_a_module(tmp_path):
     good = tmp_path / "good.csv"
     good.write_text(GOOD)
     proc = subprocess.run(
-        [sys.executable, "-m", "calibration", "import", "history", str(good), "--db", str(tmp_path / "x.duckdb")],
+        [
+            sys.executable,
+            "-m",
+            "calibration",
+            "import",
+            "history",
+            str(good),
+            "--db",
+            str(tmp_path / "x.duckdb"),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -243,27 +252,56 @@ def test_demo_files_are_valid(cur):
 
 
 RANGE_FILES = {
-    "year_zero.csv": ("history", "region,period,metric,value\neast,0000Q1,n,1\n",
-                      "row 2, column 'period': the year is outside 1900–2200"),
-    "year_far.csv": ("history", "region,period,metric,value\neast,2025Q1,n,1\neast,9999-03,m,1\n",
-                     "row 3, column 'period': the year is outside 1900–2200"),
-    "old_year.csv": ("signals", "region,period,signal,value\neast,1899,s,1\n",
-                     "row 2, column 'period': the year is outside 1900–2200"),
-    "date_low.csv": ("actuals", "region,date,metric,value\neast,0001-01-01,n,1\n",
-                     "row 2, column 'date': the date is outside the years 1900–2200"),
-    "date_high.csv": ("actuals", "region,date,metric,value\neast,2026-01-05,n,1\n"
-                      "east,2201/1/1,n,1\n",
-                      "row 3, column 'date': the date is outside the years 1900–2200"),
-    "long_id.csv": ("history", "region,period,metric,value\n" + "r" * 65 + ",2025Q1,n,1\n",
-                    "row 2, column 'region': region id is longer than 64 characters"),
-    "long_name.csv": ("regions", "region,name\neast," + "E" * 121 + "\n",
-                      "row 2, column 'name': longer than 120 characters"),
-    "long_name_zh.csv": ("regions", "region,name_zh\neast," + "东" * 121 + "\n",
-                         "row 2, column 'name_zh': longer than 120 characters"),
-    "self_parent.csv": ("regions", "region,parent\neast,east\n",
-                        "row 2, column 'parent': the region would be its own ancestor"),
-    "loop.csv": ("regions", "region,parent\na,b\nb,c\nc,a\n",
-                 "row 2, column 'parent': the region would be its own ancestor (a → b → c → a)"),
+    "year_zero.csv": (
+        "history",
+        "region,period,metric,value\neast,0000Q1,n,1\n",
+        "row 2, column 'period': the year is outside 1900–2200",
+    ),
+    "year_far.csv": (
+        "history",
+        "region,period,metric,value\neast,2025Q1,n,1\neast,9999-03,m,1\n",
+        "row 3, column 'period': the year is outside 1900–2200",
+    ),
+    "old_year.csv": (
+        "signals",
+        "region,period,signal,value\neast,1899,s,1\n",
+        "row 2, column 'period': the year is outside 1900–2200",
+    ),
+    "date_low.csv": (
+        "actuals",
+        "region,date,metric,value\neast,0001-01-01,n,1\n",
+        "row 2, column 'date': the date is outside the years 1900–2200",
+    ),
+    "date_high.csv": (
+        "actuals",
+        "region,date,metric,value\neast,2026-01-05,n,1\neast,2201/1/1,n,1\n",
+        "row 3, column 'date': the date is outside the years 1900–2200",
+    ),
+    "long_id.csv": (
+        "history",
+        "region,period,metric,value\n" + "r" * 65 + ",2025Q1,n,1\n",
+        "row 2, column 'region': region id is longer than 64 characters",
+    ),
+    "long_name.csv": (
+        "regions",
+        "region,name\neast," + "E" * 121 + "\n",
+        "row 2, column 'name': longer than 120 characters",
+    ),
+    "long_name_zh.csv": (
+        "regions",
+        "region,name_zh\neast," + "东" * 121 + "\n",
+        "row 2, column 'name_zh': longer than 120 characters",
+    ),
+    "self_parent.csv": (
+        "regions",
+        "region,parent\neast,east\n",
+        "row 2, column 'parent': the region would be its own ancestor",
+    ),
+    "loop.csv": (
+        "regions",
+        "region,parent\na,b\nb,c\nc,a\n",
+        "row 2, column 'parent': the region would be its own ancestor (a → b → c → a)",
+    ),
 }
 
 

@@ -41,7 +41,10 @@ def test_a_letter_is_the_same_whatever_was_rendered_before() -> None:
 
 
 def test_embedded_subset_holds_only_used_glyphs_with_the_base_outlines() -> None:
-    if letter_pdf._parsed_font(letter_pdf._base_font(letter_pdf.find_cjk_font().regular)).cff is None:
+    if (
+        letter_pdf._parsed_font(letter_pdf._base_font(letter_pdf.find_cjk_font().regular)).cff
+        is None
+    ):
         pytest.skip("the installed CJK font is not a CID-keyed CFF font (no fast subset)")
     data = _letter("瀑布彗星")
     cffs = _embedded_cffs(data)

@@ -79,7 +79,10 @@ def test_signing_order_password_and_who(setup):
     assert letter.status == "lead_signed"
     sig = letter.signature("lead")
     assert (sig.name, sig.username, sig.content_sha256) == (
-        "Wang Lei 王磊", "lead_east", content_sha256(letter.content))
+        "Wang Lei 王磊",
+        "lead_east",
+        content_sha256(letter.content),
+    )
     with pytest.raises(letters.LetterError):
         letters.sign_letter(cur, east, cid, "east", PASSWORD, archive=False)
     letter = letters.sign_letter(cur, ex, cid, "east", PASSWORD, archive=False)
@@ -96,8 +99,9 @@ def test_signed_letter_never_changes_a_correction_makes_a_new_version(setup):
     v1 = letters.sign_letter(cur, ex, cid, "east", PASSWORD, archive=False)
     with pytest.raises(PermissionError):
         letters.correct_letter(cur, east, cid, "east", "risks", "x", "typo")
-    v2 = letters.correct_letter(cur, ex, cid, "east", "risks", "A renewal slipped to Q2.",
-                                "risk updated after signing")
+    v2 = letters.correct_letter(
+        cur, ex, cid, "east", "risks", "A renewal slipped to Q2.", "risk updated after signing"
+    )
     assert (v2.version, v2.previous_sha256, v2.status) == (2, v1.content_sha256, "unsigned")
     assert v2.content.risks == "A renewal slipped to Q2." and v2.content.agreed == 200
     history = letters.letter_history(cur, ex, cid, "east")
@@ -108,15 +112,21 @@ def test_signed_letter_never_changes_a_correction_makes_a_new_version(setup):
     # A change to the underlying data after the lock changes nothing: the region was frozen
     # into the cycle at lock (issue 12), and reading issues no version.
     with transaction(cur):
-        cur.execute("INSERT INTO regions (region, name_en, name_zh) VALUES ('east', 'East', '华东')")
+        cur.execute(
+            "INSERT INTO regions (region, name_en, name_zh) VALUES ('east', 'East', '华东')"
+        )
     same = letters.get_letter(cur, ex, cid, "east")
     assert (same.version, same.content_sha256, same.content.region_name_zh) == (
-        2, v2.content_sha256, "")
+        2,
+        v2.content_sha256,
+        "",
+    )
     assert letters.issue_letters(cur, ex, cid) == []
     # A signer holding the old hash is told the letter changed.
     with pytest.raises(letters.LetterError) as err:
-        letters.sign_letter(cur, east, cid, "east", PASSWORD,
-                            expected_sha256=v1.content_sha256, archive=False)
+        letters.sign_letter(
+            cur, east, cid, "east", PASSWORD, expected_sha256=v1.content_sha256, archive=False
+        )
     assert err.value.key == "letters.err_changed"
 
 
@@ -137,16 +147,17 @@ def test_archive_verify_cli_and_pdf_text(setup, tmp_path, db_path, con):
     bad.write_bytes(zh.data + b"\n% an incremental edit\n")
     con.close()  # one process per DuckDB file: let the CLI open it
     run = [sys.executable, "-m", "calibration", "letters", "verify"]
-    ok = subprocess.run([*run, str(good), "--db", str(db_path)], capture_output=True,
-                        text=True, cwd=ROOT)
+    ok = subprocess.run(
+        [*run, str(good), "--db", str(db_path)], capture_output=True, text=True, cwd=ROOT
+    )
     assert ok.returncode == 0, ok.stderr
     assert "region east" in ok.stdout and "lead_east" in ok.stdout and "exec" in ok.stdout
-    nok = subprocess.run([*run, str(bad), "--db", str(db_path)], capture_output=True,
-                         text=True, cwd=ROOT)
+    nok = subprocess.run(
+        [*run, str(bad), "--db", str(db_path)], capture_output=True, text=True, cwd=ROOT
+    )
     assert nok.returncode == 1 and "NOT VERIFIED" in nok.stderr
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(good), "-"], capture_output=True,
-                              text=True).stdout
+        text = subprocess.run(["pdftotext", str(good), "-"], capture_output=True, text=True).stdout
         assert "200" in text and "目标共识确认函" in text and "共识目标" in text
         assert "已电子签署" in text and "王磊" in text
 
@@ -156,16 +167,37 @@ def test_cli_writes_drafts_and_exports(setup, tmp_path, db_path, con):
     con.close()
     base = [sys.executable, "-m", "calibration", "letters"]
     out = tmp_path / "out"
-    r = subprocess.run([*base, "--db", str(db_path), "--cycle", str(cid), "--out", str(out)],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [*base, "--db", str(db_path), "--cycle", str(cid), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        f"letter-c{cid}-east-v1-en.pdf", f"letter-c{cid}-east-v1-zh.pdf",
-        f"letter-c{cid}-south-v1-en.pdf", f"letter-c{cid}-south-v1-zh.pdf"]
+        f"letter-c{cid}-east-v1-en.pdf",
+        f"letter-c{cid}-east-v1-zh.pdf",
+        f"letter-c{cid}-south-v1-en.pdf",
+        f"letter-c{cid}-south-v1-zh.pdf",
+    ]
     target = tmp_path / "targets.json"
-    r = subprocess.run([*base, "export", "--db", str(db_path), "--cycle", str(cid),
-                        "--format", "json", "--out", str(target)],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [
+            *base,
+            "export",
+            "--db",
+            str(db_path),
+            "--cycle",
+            str(cid),
+            "--format",
+            "json",
+            "--out",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr
     rows = {x["region"]: x for x in json.loads(target.read_text(encoding="utf-8"))}
     assert rows["south"]["target"] == 198 and rows["east"]["owner"] == "Wang Lei 王磊"
@@ -188,8 +220,9 @@ def test_executive_batch_signing_is_all_or_none(setup):
         letters.sign_letter(cur, users[name], cid, region, PASSWORD, archive=False)
     stale = {"east": letters.get_letter(cur, ex, cid, "east").content_sha256, "south": "0" * 64}
     with pytest.raises(letters.LetterError):
-        letters.sign_letters(cur, ex, cid, ["east", "south"], PASSWORD, expected=stale,
-                             archive=False)
+        letters.sign_letters(
+            cur, ex, cid, ["east", "south"], PASSWORD, expected=stale, archive=False
+        )
     assert {x.status for x in letters.cycle_letters(cur, ex, cid)} == {"lead_signed"}
     done = letters.sign_letters(cur, ex, cid, None, PASSWORD, archive=False)
     assert [(x.region, x.status) for x in done] == [("east", "signed"), ("south", "signed")]

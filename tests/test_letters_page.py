@@ -63,7 +63,10 @@ def test_open_cycle_says_letters_come_with_the_lock_and_signed_cycle_lists_all(a
     at.run()
     assert not errors(at), errors(at)
     assert at.metric[0].value == "6 / 6"
-    assert [letters.get_letter(cur, executive, cid, r).version for r in ("north", "south")] == [2, 2]
+    assert [letters.get_letter(cur, executive, cid, r).version for r in ("north", "south")] == [
+        2,
+        2,
+    ]
 
 
 def test_lead_sees_only_their_region_and_signs_a_corrected_letter(app_env):
@@ -71,8 +74,15 @@ def test_lead_sees_only_their_region_and_signs_a_corrected_letter(app_env):
     cid = _locked_cycle(app_env)
     cur = connect(app_env).cursor()
     executive = auth.load_user(cur, "exec")
-    letters.correct_letter(cur, executive, cid, "east", "risks",
-                           "The distributor renegotiation slipped to February.", "update")
+    letters.correct_letter(
+        cur,
+        executive,
+        cid,
+        "east",
+        "risks",
+        "The distributor renegotiation slipped to February.",
+        "update",
+    )
     at.session_state["cycle_id"] = cid
     at.switch_page(PAGE)
     at.run()

@@ -42,7 +42,9 @@ def _ipc(table: pa.Table) -> bytes:
 def test_board_notes_a_region_once_when_its_status_is_shown() -> None:
     step = Step(leads=2, boards=1)
     board = Board(session=None, step=step, names={"Region 01": "r01", "Region 02": "r02"})
-    first = _ipc(pa.table({"Region": ["Region 01", "Region 02"], "Status": ["Proposed", "Waiting"]}))
+    first = _ipc(
+        pa.table({"Region": ["Region 01", "Region 02"], "Status": ["Proposed", "Waiting"]})
+    )
     later = _ipc(pa.table({"Region": ["Region 01", "Region 02"], "Status": ["Agreed", "Proposed"]}))
     other = _ipc(pa.table({"Region": ["Region 02"], "Implied": [3.0]}))  # not the board table
     board.read([(1.0, first), (1.5, other)])
@@ -58,7 +60,12 @@ def test_board_notes_a_region_once_when_its_status_is_shown() -> None:
 def test_two_leads_one_board_every_proposal_lands(tmp_path: Path) -> None:
     template, cid, suggestions = prepare(tmp_path, 2)
     step, db = run_step(
-        template, suggestions, 2, 1, tmp_path, plan=Plan(idle_s=1, submit_window_s=1),
+        template,
+        suggestions,
+        2,
+        1,
+        tmp_path,
+        plan=Plan(idle_s=1, submit_window_s=1),
         cycle_id=cid,
     )
     summary = summarise(step, cores=2)

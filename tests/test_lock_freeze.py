@@ -69,8 +69,11 @@ def test_regions_import_after_lock_keeps_signed_letters_byte_identical(
     before = {x.region: x for x in letters.cycle_letters(cur, ex, cid)}
     assert {x.status for x in before.values()} == {"signed"}
     assert before["east"].content.region_name_en == "East"
-    pdfs = {(r, lang): letters.letter_file(cur, ex, cid, r, lang).data
-            for r in before for lang in letters.LANGS}
+    pdfs = {
+        (r, lang): letters.letter_file(cur, ex, cid, r, lang).data
+        for r in before
+        for lang in letters.LANGS
+    }
     _import_regions(cur, REGIONS_LATER)
     counts = table_row_counts(cur)
     after = {x.region: x for x in letters.cycle_letters(cur, ex, cid)}
@@ -79,7 +82,8 @@ def test_regions_import_after_lock_keeps_signed_letters_byte_identical(
         assert letter.version == 1 and letter.status == "signed"
         assert letter.content_sha256 == before[region].content_sha256
         assert [s.username for s in letter.signatures] == [
-            s.username for s in before[region].signatures]
+            s.username for s in before[region].signatures
+        ]
         assert letter.content.lead_name == before[region].content.lead_name
     assert after["east"].content.region_name_en == "East"
     assert after["south"].content.region_name_zh == "华南"
@@ -93,9 +97,10 @@ def test_regions_import_after_lock_keeps_signed_letters_byte_identical(
     # A second process cannot open the file while this one holds it.
     con.close()
     result = subprocess.run(
-        [sys.executable, "-m", "calibration", "letters", "verify", str(path), "--db",
-         str(db_path)],
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-m", "calibration", "letters", "verify", str(path), "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -143,10 +148,20 @@ def test_concurrent_inserts_do_not_collide(con):
         try:
             with transaction(cur):
                 barrier.wait()
-                ids.append(lq.insert_correction(cur, {
-                    "cycle_id": 1, "region": f"r{i}", "field": "risks", "value_json": '""',
-                    "reason": "x", "corrected_at": neg.utcnow(), "corrected_by": "t",
-                }))
+                ids.append(
+                    lq.insert_correction(
+                        cur,
+                        {
+                            "cycle_id": 1,
+                            "region": f"r{i}",
+                            "field": "risks",
+                            "value_json": '""',
+                            "reason": "x",
+                            "corrected_at": neg.utcnow(),
+                            "corrected_by": "t",
+                        },
+                    )
+                )
         except Exception as exc:  # noqa: BLE001 - the test reports every failure
             errors.append(exc)
 
@@ -170,23 +185,40 @@ def test_upgrade_to_007_continues_ids_and_freezes_locked_cycles(tmp_path, monkey
     old = connect(path)
     content = '{"region_name_en": "East", "region_name_zh": "华东", "lead_name": "Wang Lei"}'
     with transaction(old.cursor()) as c:
-        c.execute("INSERT INTO letter_corrections VALUES (3, 1, 'east', 'risks', '\"\"', 'x',"
-                  " now(), 't')")
-        c.execute("INSERT INTO letters VALUES (5, 1, 'east', 1, ?, 'sha', NULL, 'lead_east',"
-                  " 'issued', now(), 'exec')", [content])
+        c.execute(
+            "INSERT INTO letter_corrections VALUES (3, 1, 'east', 'risks', '\"\"', 'x', now(), 't')"
+        )
+        c.execute(
+            "INSERT INTO letters VALUES (5, 1, 'east', 1, ?, 'sha', NULL, 'lead_east',"
+            " 'issued', now(), 'exec')",
+            [content],
+        )
         c.execute("INSERT INTO regions VALUES ('east', 'East Renamed', NULL, 'asia', 'x')")
     old.close()
     monkeypatch.setattr(core, "migrations", lambda: every)
     cur = connect(path).cursor()
     with transaction(cur):
-        new_id = lq.insert_correction(cur, {
-            "cycle_id": 1, "region": "r", "field": "risks", "value_json": '""', "reason": "x",
-            "corrected_at": neg.utcnow(), "corrected_by": "t"})
+        new_id = lq.insert_correction(
+            cur,
+            {
+                "cycle_id": 1,
+                "region": "r",
+                "field": "risks",
+                "value_json": '""',
+                "reason": "x",
+                "corrected_at": neg.utcnow(),
+                "corrected_by": "t",
+            },
+        )
     assert new_id == 4
     frozen = nq.frozen_regions(cur, 1)["east"]
-    assert (frozen["name_en"], frozen["name_zh"], frozen["lead_username"],
-            frozen["lead_name"], frozen["parent"]) == ("East", "华东", "lead_east", "Wang Lei",
-                                                       "asia")
+    assert (
+        frozen["name_en"],
+        frozen["name_zh"],
+        frozen["lead_username"],
+        frozen["lead_name"],
+        frozen["parent"],
+    ) == ("East", "华东", "lead_east", "Wang Lei", "asia")
 
 
 def _flagged_override_cycle(cur) -> tuple[int, dict]:
@@ -199,8 +231,15 @@ def _flagged_override_cycle(cur) -> tuple[int, dict]:
     neg.propose(cur, east, cid, "east", 150, **GOOD, expected_last_event=None)
     neg.propose(cur, south, cid, "south", 195, **GOOD, expected_last_event=None)
     # The executive accepts flagged east without HR's review: an hr_override with its reason.
-    neg.respond(cur, ex, cid, "east", "accept", expected_last_event=last_id(cur, cid, "east"),
-                hr_override_reason="Key account lost <b>in March</b>")
+    neg.respond(
+        cur,
+        ex,
+        cid,
+        "east",
+        "accept",
+        expected_last_event=last_id(cur, cid, "east"),
+        hr_override_reason="Key account lost <b>in March</b>",
+    )
     neg.respond(cur, ex, cid, "south", "accept", expected_last_event=last_id(cur, cid, "south"))
     neg.lock_cycle(cur, ex, cid)
     return cid, users
@@ -212,16 +251,20 @@ def test_hr_override_is_printed_on_the_letter(cur, tmp_path):
     got = {x.region: x for x in letters.cycle_letters(cur, users["exec"], cid)}
     assert got["east"].content.hr_override == "Key account lost <b>in March</b>"
     assert got["south"].content.hr_override == ""
-    for lang, words in (("en", "Accepted by the executive without HR review"),
-                        ("zh", "高管未经人力资源审核即接受")):
+    for lang, words in (
+        ("en", "Accepted by the executive without HR review"),
+        ("zh", "高管未经人力资源审核即接受"),
+    ):
         pdf = tmp_path / f"east-{lang}.pdf"
         pdf.write_bytes(render_letter(got["east"].content, [], lang))
-        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                              text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
         flat = " ".join(text.split())
         assert words in flat and "Key account lost <b>in March</b>" in flat
         other = tmp_path / f"south-{lang}.pdf"
         other.write_bytes(render_letter(got["south"].content, [], lang))
-        south = subprocess.run(["pdftotext", str(other), "-"], capture_output=True,
-                               text=True, check=True).stdout
+        south = subprocess.run(
+            ["pdftotext", str(other), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert words not in " ".join(south.split())

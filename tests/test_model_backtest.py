@@ -101,7 +101,9 @@ def test_interval_calibrated_from_earlier_errors_only() -> None:
     second = backtest(h2, s, origins=4).predictions.query("method == 'model'")
     a = first[first.ordinal == o].set_index("region")
     b = second[second.ordinal == o].set_index("region").loc[a.index]
-    np.testing.assert_allclose(a[["forecast", "lower80", "upper80"]], b[["forecast", "lower80", "upper80"]])
+    np.testing.assert_allclose(
+        a[["forecast", "lower80", "upper80"]], b[["forecast", "lower80", "upper80"]]
+    )
     # Later origins see the changed errors, so their intervals move.
     later = int(first["ordinal"].max())
     assert not np.allclose(

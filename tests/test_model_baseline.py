@@ -58,7 +58,9 @@ def test_contributions_sum_exactly() -> None:
     assert (df["lower80"] < df["suggestion"]).all() and (df["suggestion"] < df["upper80"]).all()
     sig = m.signal_table()
     by_dim = sig.groupby(["region", "dimension"])["contribution"].sum().unstack()
-    np.testing.assert_allclose(by_dim["market"].to_numpy(), df.set_index("region")["market"].loc[by_dim.index])
+    np.testing.assert_allclose(
+        by_dim["market"].to_numpy(), df.set_index("region")["market"].loc[by_dim.index]
+    )
 
 
 def test_scales_scale_dimension_effect() -> None:

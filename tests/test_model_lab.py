@@ -60,9 +60,14 @@ def test_model_lab_refused_for_lead(app_env) -> None:
 def test_charts_build() -> None:
     t = pd.DataFrame(
         {
-            "label": ["East", "South"], "suggestion": [220.0, 200.0], "lower80": [200.0, 180.0],
-            "upper80": [240.0, 220.0], "base": [205.0, 181.0], "market": [-18.0, 2.0],
-            "pipeline": [4.0, 6.0], "capacity": [17.0, -5.0],
+            "label": ["East", "South"],
+            "suggestion": [220.0, 200.0],
+            "lower80": [200.0, 180.0],
+            "upper80": [240.0, 220.0],
+            "base": [205.0, 181.0],
+            "market": [-18.0, 2.0],
+            "pipeline": [4.0, 6.0],
+            "capacity": [17.0, -5.0],
         }
     )
     for lang in ("en", "zh"):

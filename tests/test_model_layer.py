@@ -34,4 +34,3 @@ def test_the_rule_catches_a_lazy_import() -> None:
     # The check itself can fail: an import inside a function is found too.
     src = "def f():\n    from calibration.i18n import t\n    import streamlit as st\n"
     assert forbidden_imports(src) == ["calibration.i18n", "streamlit"]
-

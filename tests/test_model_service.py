@@ -64,8 +64,19 @@ def _run(capsys, *argv: str) -> object:
 def test_backtest_cli_json_and_predictions(db: Path, tmp_path: Path, capsys) -> None:
     out_csv = tmp_path / "pred.csv"
     out = _run(
-        capsys, "backtest", "--db", str(db), "--metric", "new_customers", "--origins", "8",
-        "--weights", "market=1,pipeline=1,capacity=1", "--predictions", str(out_csv), "--json",
+        capsys,
+        "backtest",
+        "--db",
+        str(db),
+        "--metric",
+        "new_customers",
+        "--origins",
+        "8",
+        "--weights",
+        "market=1,pipeline=1,capacity=1",
+        "--predictions",
+        str(out_csv),
+        "--json",
     )
     assert out["metric"] == "new_customers"
     assert out["origins"] == [f"{y}Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)]
@@ -76,7 +87,15 @@ def test_backtest_cli_json_and_predictions(db: Path, tmp_path: Path, capsys) -> 
     # The demo tells the seeds' story: the model clearly beats seasonal naive.
     assert out["methods"]["model"]["wape"] <= 0.85 * out["methods"]["seasonal_naive"]["wape"]
     pred = pd.read_csv(out_csv)
-    assert list(pred.columns) == ["region", "period", "method", "forecast", "lower80", "upper80", "actual"]
+    assert list(pred.columns) == [
+        "region",
+        "period",
+        "method",
+        "forecast",
+        "lower80",
+        "upper80",
+        "actual",
+    ]
     assert len(pred) == 5 * 6 * 8
     assert pred.loc[pred.method == "seasonal_naive", "lower80"].isna().all()
     assert pred.loc[pred.method == "model", "lower80"].notna().all()
@@ -87,18 +106,41 @@ def test_backtest_cli_json_and_predictions(db: Path, tmp_path: Path, capsys) -> 
 
 def test_backtest_cli_json_nested_origins(db: Path, capsys) -> None:
     out = _run(
-        capsys, "backtest", "--db", str(db), "--metric", "new_customers", "--origins", "8",
-        "--tuning", "4", "--json",
+        capsys,
+        "backtest",
+        "--db",
+        str(db),
+        "--metric",
+        "new_customers",
+        "--origins",
+        "8",
+        "--tuning",
+        "4",
+        "--json",
     )
     roles = out["origin_roles"]
     assert roles["tuning"] == ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]
-    assert roles["scoring"] == out["origins"] == [f"{y}Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)]
+    assert (
+        roles["scoring"]
+        == out["origins"]
+        == [f"{y}Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)]
+    )
     assert sum(t["chosen"] for t in out["tuning"]) == 1
     assert all(t["tuning_wape"] > 0 for t in out["tuning"])
 
 
 def test_suggest_cli_demo_story(db: Path, capsys) -> None:
-    rows = _run(capsys, "suggest", "--db", str(db), "--metric", "new_customers", "--period", "2026Q1", "--json")
+    rows = _run(
+        capsys,
+        "suggest",
+        "--db",
+        str(db),
+        "--metric",
+        "new_customers",
+        "--period",
+        "2026Q1",
+        "--json",
+    )
     by = {r["region"]: r for r in rows}
     assert set(by) == {"east", "south", "north", "southwest", "central", "northeast"}
     for r in rows:
@@ -115,7 +157,9 @@ def test_suggest_cli_demo_story(db: Path, capsys) -> None:
     assert "search interest +18%" in by["southwest"]["reason"]
 
 
-def test_suggest_from_past_only_db_equals_backtest_forecast(tmp_path: Path, db: Path, capsys) -> None:
+def test_suggest_from_past_only_db_equals_backtest_forecast(
+    tmp_path: Path, db: Path, capsys
+) -> None:
     h, s = _demo()
     period = "2025Q3"
     ords = parse_series(h["period"])["ordinal"]
@@ -128,9 +172,29 @@ def test_suggest_from_past_only_db_equals_backtest_forecast(tmp_path: Path, db: 
     con = connect(past)
     _load(con.cursor(), h[ords < p_ord], s[keep_s])
     con.close()
-    rows = _run(capsys, "suggest", "--db", str(past), "--metric", "new_customers", "--period", period, "--json")
+    rows = _run(
+        capsys,
+        "suggest",
+        "--db",
+        str(past),
+        "--metric",
+        "new_customers",
+        "--period",
+        period,
+        "--json",
+    )
     pred_csv = tmp_path / "p.csv"
-    _run(capsys, "backtest", "--db", str(db), "--metric", "new_customers", "--predictions", str(pred_csv), "--json")
+    _run(
+        capsys,
+        "backtest",
+        "--db",
+        str(db),
+        "--metric",
+        "new_customers",
+        "--predictions",
+        str(pred_csv),
+        "--json",
+    )
     pred = pd.read_csv(pred_csv)
     model = pred[(pred.method == "model") & (pred.period == period)].set_index("region")
     for r in rows:
@@ -147,7 +211,10 @@ def test_save_run_permissions_and_append_only(db: Path) -> None:
     assert baseline.list_runs(cur).empty
     r1 = baseline.save_run(cur, Actor("analyst", "analyst"), "new_customers", "2026Q1")
     r2 = baseline.save_run(
-        cur, Actor("admin", "admin"), "new_customers", "2026Q1",
+        cur,
+        Actor("admin", "admin"),
+        "new_customers",
+        "2026Q1",
         {"half_life": 4, "scales": {"market": 0.5}},
     )
     assert r2 == r1 + 1
@@ -171,9 +238,24 @@ def test_save_run_permissions_and_append_only(db: Path) -> None:
 
 def test_cli_entry_point_subprocess(db: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "calibration", "suggest", "--db", str(db), "--metric",
-         "new_customers", "--period", "2026Q1", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        [
+            sys.executable,
+            "-m",
+            "calibration",
+            "suggest",
+            "--db",
+            str(db),
+            "--metric",
+            "new_customers",
+            "--period",
+            "2026Q1",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     rows = json.loads(res.stdout)
     assert len(rows) == 6

@@ -38,7 +38,11 @@ def test_cycle_lifecycle_and_open_needs_run(cur):
     neg.open_cycle(cur, EXEC, cid)
     c = neg.get_cycle(cur, cid)
     assert (c["status"], c["run_id"], c["company_target"], c["dissent_threshold"]) == (
-        "open", 1, 1200.0, 0.15)
+        "open",
+        1,
+        1200.0,
+        0.15,
+    )
     with pytest.raises(neg.CycleStateError):
         neg.set_status(cur, EXEC, cid, "tracking")  # skipping locked
 
@@ -64,8 +68,7 @@ def test_wrong_roles_refused(cur):
             neg.respond(cur, user, cid, "east", "accept", expected_last_event=None)
     for user in (LEAD_EAST, ANALYST, EXEC, ADMIN):
         with pytest.raises(PermissionError):
-            neg.resolve_review(cur, user, cid, "east", "supported", "ok",
-                               expected_last_event=None)
+            neg.resolve_review(cur, user, cid, "east", "supported", "ok", expected_last_event=None)
     with pytest.raises(PermissionError):
         neg.add_comment(cur, ANALYST, cid, "east", "analysts only read")
     with pytest.raises(PermissionError):
@@ -77,11 +80,20 @@ def test_cross_region_writes_refused(cur):
     with pytest.raises(PermissionError):
         neg.propose(cur, LEAD_EAST, cid, "south", 190, **GOOD, expected_last_event=None)
     neg.propose(cur, LEAD_SOUTH, cid, "south", 190, **GOOD, expected_last_event=None)
-    neg.respond(cur, EXEC, cid, "south", "counter", counter_value=200, reason="Pipeline is up",
-                expected_last_event=last_id(cur, cid, "south"))
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "south",
+        "counter",
+        counter_value=200,
+        reason="Pipeline is up",
+        expected_last_event=last_id(cur, cid, "south"),
+    )
     with pytest.raises(PermissionError):
-        neg.accept_counter(cur, LEAD_EAST, cid, "south",
-                           expected_last_event=last_id(cur, cid, "south"))
+        neg.accept_counter(
+            cur, LEAD_EAST, cid, "south", expected_last_event=last_id(cur, cid, "south")
+        )
     with pytest.raises(PermissionError):
         neg.add_comment(cur, LEAD_EAST, cid, "south", "peeking at my neighbour")
     with pytest.raises(PermissionError):
@@ -98,11 +110,23 @@ def test_proposal_validation_stores_nothing(cur):
     cid = open_cycle(cur)
     before = len(neg.decision_log(cur, EXEC, cid))
     with pytest.raises(neg.ValidationError) as err:
-        neg.propose(cur, LEAD_EAST, cid, "east", -1, justification="too short", support="  ",
-                    risk="", confidence="sure", expected_last_event=None)
+        neg.propose(
+            cur,
+            LEAD_EAST,
+            cid,
+            "east",
+            -1,
+            justification="too short",
+            support="  ",
+            risk="",
+            confidence="sure",
+            expected_last_event=None,
+        )
     assert err.value.errors == {
-        "value": "nego.err_value", "justification": "nego.err_justification",
-        "support": "nego.err_required", "risk": "nego.err_required",
+        "value": "nego.err_value",
+        "justification": "nego.err_justification",
+        "support": "nego.err_required",
+        "risk": "nego.err_required",
         "confidence": "nego.err_confidence",
     }
     for bad in (math.nan, math.inf, "abc", None, True):
@@ -110,27 +134,55 @@ def test_proposal_validation_stores_nothing(cur):
             neg.propose(cur, LEAD_EAST, cid, "east", bad, **GOOD, expected_last_event=None)
         assert set(err.value.errors) == {"value"}
     with pytest.raises(neg.ValidationError) as err:
-        neg.propose(cur, LEAD_EAST, cid, "east", 200, **{**GOOD, "risk": "x" * 5001},
-                    expected_last_event=None)
+        neg.propose(
+            cur,
+            LEAD_EAST,
+            cid,
+            "east",
+            200,
+            **{**GOOD, "risk": "x" * 5001},
+            expected_last_event=None,
+        )
     assert err.value.errors == {"risk": "nego.err_too_long"}
     with pytest.raises(neg.ValidationError) as err:
-        neg.propose(cur, LEAD_EAST, cid, "east", 200, **GOOD, expected_last_event=None,
-                    support_items=[{"kind": "car", "amount": 1, "description": "x"}])
+        neg.propose(
+            cur,
+            LEAD_EAST,
+            cid,
+            "east",
+            200,
+            **GOOD,
+            expected_last_event=None,
+            support_items=[{"kind": "car", "amount": 1, "description": "x"}],
+        )
     assert err.value.errors == {"support_items": "nego.err_support_items"}
     # 20 characters only once stripped
     with pytest.raises(neg.ValidationError):
-        neg.propose(cur, LEAD_EAST, cid, "east", 200,
-                    **{**GOOD, "justification": "   short but padded      " + " " * 30},
-                    expected_last_event=None)
+        neg.propose(
+            cur,
+            LEAD_EAST,
+            cid,
+            "east",
+            200,
+            **{**GOOD, "justification": "   short but padded      " + " " * 30},
+            expected_last_event=None,
+        )
     assert len(neg.decision_log(cur, EXEC, cid)) == before
 
 
 def test_proposal_records_suggestion_and_run_and_text_as_given(cur):
     cid = open_cycle(cur)
     text = "<script>alert(1)</script> =SUM(A1) 理由:搜索量下降\x00 12%"
-    eid = neg.propose(cur, LEAD_EAST, cid, "east", 210, **{**GOOD, "justification": text},
-                      expected_last_event=None,
-                      support_items=[{"kind": "headcount", "amount": 1, "description": "AE"}])
+    eid = neg.propose(
+        cur,
+        LEAD_EAST,
+        cid,
+        "east",
+        210,
+        **{**GOOD, "justification": text},
+        expected_last_event=None,
+        support_items=[{"kind": "headcount", "amount": 1, "description": "AE"}],
+    )
     row = neg.cycle_state(cur, cid).set_index("region").loc["east"]
     assert row["proposal_value"] == 210 and row["proposal_suggestion"] == 220
     assert row["proposal_run_id"] == 1 and row["status"] == "proposed"
@@ -151,39 +203,60 @@ def test_flag_review_counter_accept_lock(cur):
     # the HRBP sees only flagged regions
     assert neg.cycle_state(cur, cid, viewer=HRBP)["region"].tolist() == ["east"]
     with pytest.raises(neg.ValidationError) as err:
-        neg.resolve_review(cur, HRBP, cid, "east", "maybe", " ",
-                           expected_last_event=last_id(cur, cid, "east"))
+        neg.resolve_review(
+            cur, HRBP, cid, "east", "maybe", " ", expected_last_event=last_id(cur, cid, "east")
+        )
     assert err.value.errors == {"outcome": "nego.err_outcome", "note": "nego.err_required"}
-    neg.resolve_review(cur, HRBP, cid, "east", "supported", "Market data backs it.",
-                       expected_last_event=last_id(cur, cid, "east"))
+    neg.resolve_review(
+        cur,
+        HRBP,
+        cid,
+        "east",
+        "supported",
+        "Market data backs it.",
+        expected_last_event=last_id(cur, cid, "east"),
+    )
     assert neg.review_queue(cur, HRBP, cid).empty
     row = neg.cycle_state(cur, cid).set_index("region").loc["east"]
-    assert (row["review_outcome"], row["status"], row["flagged"]) == (
-        "supported", "proposed", True)
+    assert (row["review_outcome"], row["status"], row["flagged"]) == ("supported", "proposed", True)
     with pytest.raises(neg.CycleStateError):
-        neg.resolve_review(cur, HRBP, cid, "east", "supported", "again",
-                           expected_last_event=last_id(cur, cid, "east"))
+        neg.resolve_review(
+            cur,
+            HRBP,
+            cid,
+            "east",
+            "supported",
+            "again",
+            expected_last_event=last_id(cur, cid, "east"),
+        )
 
-    neg.respond(cur, EXEC, cid, "east", "counter", counter_value=200, reason="Meet halfway",
-                expected_last_event=last_id(cur, cid, "east"))
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "east",
+        "counter",
+        counter_value=200,
+        reason="Meet halfway",
+        expected_last_event=last_id(cur, cid, "east"),
+    )
     assert neg.cycle_state(cur, cid).set_index("region").loc["east", "status"] == "countered"
     with pytest.raises(neg.CycleStateError, match="Every region"):
         neg.lock_cycle(cur, EXEC, cid)
     neg.accept_counter(cur, LEAD_EAST, cid, "east", expected_last_event=last_id(cur, cid, "east"))
     neg.propose(cur, LEAD_SOUTH, cid, "south", 205, **GOOD, expected_last_event=None)
-    neg.respond(cur, EXEC, cid, "south", "accept",
-                expected_last_event=last_id(cur, cid, "south"))
+    neg.respond(cur, EXEC, cid, "south", "accept", expected_last_event=last_id(cur, cid, "south"))
     state = neg.cycle_state(cur, cid).set_index("region")
     assert state["status"].tolist() == ["agreed", "agreed"]
     assert state["agreed_value"].to_dict() == {"east": 200.0, "south": 205.0}
     assert neg.lock_cycle(cur, EXEC, cid) == {"east": 200.0, "south": 205.0}
     assert neg.get_cycle(cur, cid)["status"] == "locked"
     with pytest.raises(neg.CycleStateError, match="locked"):
-        neg.propose(cur, LEAD_EAST, cid, "east", 230, **GOOD,
-                    expected_last_event=last_id(cur, cid, "east"))
+        neg.propose(
+            cur, LEAD_EAST, cid, "east", 230, **GOOD, expected_last_event=last_id(cur, cid, "east")
+        )
     with pytest.raises(neg.CycleStateError, match="locked"):
-        neg.respond(cur, EXEC, cid, "east", "accept",
-                    expected_last_event=last_id(cur, cid, "east"))
+        neg.respond(cur, EXEC, cid, "east", "accept", expected_last_event=last_id(cur, cid, "east"))
     assert neg.verify_chain(cur).ok
 
 
@@ -191,8 +264,16 @@ def test_counter_needs_value_and_reason(cur):
     cid = open_cycle(cur)
     neg.propose(cur, LEAD_EAST, cid, "east", 200, **GOOD, expected_last_event=None)
     with pytest.raises(neg.ValidationError) as err:
-        neg.respond(cur, EXEC, cid, "east", "counter", counter_value=-5, reason="",
-                    expected_last_event=last_id(cur, cid, "east"))
+        neg.respond(
+            cur,
+            EXEC,
+            cid,
+            "east",
+            "counter",
+            counter_value=-5,
+            reason="",
+            expected_last_event=last_id(cur, cid, "east"),
+        )
     assert err.value.errors == {"counter_value": "nego.err_value", "reason": "nego.err_required"}
     with pytest.raises(neg.CycleStateError):
         neg.respond(cur, EXEC, cid, "north", "accept", expected_last_event=None)
@@ -202,8 +283,16 @@ def test_stale_write_refused(cur):
     cid = open_cycle(cur)
     first = neg.propose(cur, LEAD_EAST, cid, "east", 200, **GOOD, expected_last_event=None)
     # the executive answers; the lead's page still shows `first`
-    neg.respond(cur, EXEC, cid, "east", "counter", counter_value=215, reason="Pipeline is up",
-                expected_last_event=first)
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "east",
+        "counter",
+        counter_value=215,
+        reason="Pipeline is up",
+        expected_last_event=first,
+    )
     with pytest.raises(neg.StaleWriteError) as err:
         neg.propose(cur, LEAD_EAST, cid, "east", 205, **GOOD, expected_last_event=first)
     # Says what changed (issue 12): region, who, what and when.
@@ -212,8 +301,9 @@ def test_stale_write_refused(cur):
     assert err.value.actor == "exec"
     # a comment does not make a proposal stale
     neg.add_comment(cur, EXEC, cid, "east", "Let's talk")
-    neg.propose(cur, LEAD_EAST, cid, "east", 205, **GOOD,
-                expected_last_event=last_id(cur, cid, "east"))
+    neg.propose(
+        cur, LEAD_EAST, cid, "east", 205, **GOOD, expected_last_event=last_id(cur, cid, "east")
+    )
     with pytest.raises(neg.StaleWriteError):  # a first proposal somebody else beat
         neg.propose(cur, LEAD_EAST, cid, "east", 205, **GOOD, expected_last_event=None)
 
@@ -221,8 +311,7 @@ def test_stale_write_refused(cur):
 def test_republish_keeps_answered_run(cur):
     cid = open_cycle(cur)
     neg.propose(cur, LEAD_EAST, cid, "east", 200, **GOOD, expected_last_event=None)
-    neg.publish_run(cur, ANALYST, cid, make_run(2, {"east": 240.0, "south": 200.0,
-                                                    "north": 180.0}))
+    neg.publish_run(cur, ANALYST, cid, make_run(2, {"east": 240.0, "south": 200.0, "north": 180.0}))
     row = neg.cycle_state(cur, cid).set_index("region").loc["east"]
     assert (row["run_id"], row["suggestion"]) == (2, 240.0)
     assert (row["proposal_run_id"], row["proposal_suggestion"]) == (1, 220.0)
@@ -232,8 +321,9 @@ def test_republish_keeps_answered_run(cur):
     with pytest.raises(neg.ValidationError):
         neg.publish_run(cur, ANALYST, cid, make_run(3, period="2026Q2"))
     # a revision answers the new run
-    neg.propose(cur, LEAD_EAST, cid, "east", 230, **GOOD,
-                expected_last_event=last_id(cur, cid, "east"))
+    neg.propose(
+        cur, LEAD_EAST, cid, "east", 230, **GOOD, expected_last_event=last_id(cur, cid, "east")
+    )
     row = neg.cycle_state(cur, cid).set_index("region").loc["east"]
     assert (row["proposal_run_id"], row["revision"], row["answered_older_run"]) == (2, 2, False)
     history = neg.region_events(cur, LEAD_EAST, cid, "east")

@@ -25,7 +25,10 @@ def test_demo_seeds_open_and_closed_cycles_in_order(cur, small_demo, monkeypatch
     # Negotiation's step: an open cycle on a real saved model run, East flagged for HR.
     cycle = cycles[negotiation_demo.PERIOD]
     assert (cycle["status"], cycle["metric"], cycle["company_target"]) == (
-        "open", "new_customers", 1200.0)
+        "open",
+        "new_customers",
+        1200.0,
+    )
     assert cycle["run_id"] is not None
     state = neg.cycle_state(cur, cycle["id"]).set_index("region")
     assert state.loc["east", "status"] == "flagged"

@@ -30,8 +30,10 @@ def _events(cur, cid: int) -> list[dict]:
         "SELECT id, region, kind, value, payload FROM events WHERE cycle_id = ? ORDER BY id",
         [cid],
     ).fetchall()
-    return [{"id": r[0], "region": r[1], "kind": r[2], "value": r[3],
-             "payload": json.loads(r[4])} for r in rows]
+    return [
+        {"id": r[0], "region": r[1], "kind": r[2], "value": r[3], "payload": json.loads(r[4])}
+        for r in rows
+    ]
 
 
 def test_stale_write_says_what_changed_and_records_nothing(cur):
@@ -58,8 +60,9 @@ def test_accepting_a_flagged_region_waits_for_hr(cur):
         neg.respond(cur, EXEC, cid, "south", "accept", expected_last_event=seen)
     assert exc.value.key == "nego.err_hr_pending"
     assert neg.cycle_state(cur, cid).set_index("region").loc["south", "status"] == "flagged"
-    neg.resolve_review(cur, HRBP, cid, "south", "supported", "Market data checks out.",
-                       expected_last_event=seen)
+    neg.resolve_review(
+        cur, HRBP, cid, "south", "supported", "Market data checks out.", expected_last_event=seen
+    )
     neg.respond(cur, EXEC, cid, "south", "accept", expected_last_event=last_id(cur, cid, "south"))
     assert neg.cycle_state(cur, cid).set_index("region").loc["south", "status"] == "agreed"
 
@@ -69,10 +72,18 @@ def test_executive_override_needs_its_own_reason_and_event(cur):
     neg.propose(cur, LEAD_SOUTH, cid, "south", 100, **GOOD, expected_last_event=None)
     seen = last_id(cur, cid, "south")
     with pytest.raises(neg.ValidationError):
-        neg.respond(cur, EXEC, cid, "south", "accept", expected_last_event=seen,
-                    hr_override_reason="  ")
-    neg.respond(cur, EXEC, cid, "south", "accept", expected_last_event=seen,
-                hr_override_reason="HR partner is on leave; board decided in the room.")
+        neg.respond(
+            cur, EXEC, cid, "south", "accept", expected_last_event=seen, hr_override_reason="  "
+        )
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "south",
+        "accept",
+        expected_last_event=seen,
+        hr_override_reason="HR partner is on leave; board decided in the room.",
+    )
     kinds = [(e["kind"], e["region"]) for e in _events(cur, cid)][-2:]
     assert kinds == [("hr_override", "south"), ("response", "south")]
     override = _events(cur, cid)[-2]
@@ -88,15 +99,28 @@ def test_executive_override_needs_its_own_reason_and_event(cur):
 def test_one_current_number_with_its_source(cur):
     cid = open_cycle(cur)
     neg.propose(cur, LEAD_SOUTH, cid, "south", 195, **GOOD, expected_last_event=None)
-    neg.respond(cur, EXEC, cid, "south", "counter", counter_value=203, reason="Pipeline.",
-                expected_last_event=last_id(cur, cid, "south"))
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "south",
+        "counter",
+        counter_value=203,
+        reason="Pipeline.",
+        expected_last_event=last_id(cur, cid, "south"),
+    )
     state = neg.cycle_state(cur, cid).set_index("region")
     assert (state.loc["south", "current_value"], state.loc["south", "current_source"]) == (
-        203.0, "counter")
+        203.0,
+        "counter",
+    )
     assert (state.loc["east", "current_value"], state.loc["east", "current_source"]) == (
-        220.0, "suggestion")
-    neg.accept_counter(cur, LEAD_SOUTH, cid, "south",
-                       expected_last_event=last_id(cur, cid, "south"))
+        220.0,
+        "suggestion",
+    )
+    neg.accept_counter(
+        cur, LEAD_SOUTH, cid, "south", expected_last_event=last_id(cur, cid, "south")
+    )
     state = neg.cycle_state(cur, cid)
     row = state.set_index("region").loc["south"]
     assert (row["current_value"], row["current_source"]) == (203.0, "agreed")
@@ -141,11 +165,30 @@ def test_many_threads_never_write_another_region_and_stale_writes_are_refused(co
             action = rnd.choice(("propose", "counter", "accept", "accept_counter"))
             try:
                 if action == "propose":
-                    ids = [neg.propose(c, lead, cid, region, rnd.randint(90, 120), **GOOD,
-                                       expected_last_event=seen)]
+                    ids = [
+                        neg.propose(
+                            c,
+                            lead,
+                            cid,
+                            region,
+                            rnd.randint(90, 120),
+                            **GOOD,
+                            expected_last_event=seen,
+                        )
+                    ]
                 elif action == "counter":
-                    ids = [neg.respond(c, EXEC, cid, region, "counter", counter_value=110,
-                                       reason="Room decision.", expected_last_event=seen)]
+                    ids = [
+                        neg.respond(
+                            c,
+                            EXEC,
+                            cid,
+                            region,
+                            "counter",
+                            counter_value=110,
+                            reason="Room decision.",
+                            expected_last_event=seen,
+                        )
+                    ]
                 elif action == "accept":
                     ids = [neg.respond(c, EXEC, cid, region, "accept", expected_last_event=seen)]
                 else:
@@ -176,7 +219,8 @@ def test_many_threads_never_write_another_region_and_stale_writes_are_refused(co
             assert (before[-1] if before else None) == seen
     assert any(r == "stale" for *_, r in outcomes) or len(outcomes) == 72
     assert sum(len(ids) for *_, ids, _ in outcomes) == sum(
-        len(v) for v in decision_by_region.values())
+        len(v) for v in decision_by_region.values()
+    )
     assert neg.verify_chain(cur).ok
 
 
@@ -184,8 +228,7 @@ def test_lead_with_unsigned_letter_lands_on_the_locked_cycle(cur):
     cid = open_cycle(cur, {"east": 220.0, "south": 200.0})
     for lead, region in ((LEAD_EAST, "east"), (LEAD_SOUTH, "south")):
         neg.propose(cur, lead, cid, region, 210, **GOOD, expected_last_event=None)
-        neg.respond(cur, EXEC, cid, region, "accept",
-                    expected_last_event=last_id(cur, cid, region))
+        neg.respond(cur, EXEC, cid, region, "accept", expected_last_event=last_id(cur, cid, region))
     neg.lock_cycle(cur, EXEC, cid)
     # A newer cycle, finished without these leads (e.g. another team's), sorts first.
     later = neg.create_cycle(cur, EXEC, "Other", "new_customers", "2026Q2", 100)

@@ -38,7 +38,10 @@ def test_comment_thread_permissions(cur):
     neg.add_comment(cur, HRBP, cid, "east", "Let's talk about coaching.")
     thread = neg.thread(cur, ANALYST, cid, "east")  # analysts read
     assert thread["text"].tolist() == [
-        "<b>not bold</b> =1+1", "Thanks, let's discuss.", "Let's talk about coaching."]
+        "<b>not bold</b> =1+1",
+        "Thanks, let's discuss.",
+        "Let's talk about coaching.",
+    ]
     assert thread["actor"].tolist() == ["lead_east", "exec", "hrbp"]
     with pytest.raises(PermissionError):
         neg.thread(cur, LEAD_SOUTH, cid, "east")
@@ -48,8 +51,13 @@ def test_comment_thread_permissions(cur):
 
 @pytest.mark.parametrize(
     ("name", "data"),
-    [("plan.pdf", PDF), ("chart.png", PNG), ("photo.JPG", JPEG), ("pipeline.xlsx", None),
-     ("accounts.csv", "客户,数量\n华东,12\n".encode("gbk"))],
+    [
+        ("plan.pdf", PDF),
+        ("chart.png", PNG),
+        ("photo.JPG", JPEG),
+        ("pipeline.xlsx", None),
+        ("accounts.csv", "客户,数量\n华东,12\n".encode("gbk")),
+    ],
 )
 def test_attachment_accepted(cur, name, data):
     cid = open_cycle(cur)
@@ -103,11 +111,11 @@ def test_file_names_sanitised():
 
 def test_exports_neutralise_formulas(cur):
     cid = open_cycle(cur)
-    neg.add_comment(cur, LEAD_EAST, cid, "east", "=HYPERLINK(\"http://x\")")
+    neg.add_comment(cur, LEAD_EAST, cid, "east", '=HYPERLINK("http://x")')
     csv = neg.export_log(cur, EXEC, cid, "csv").decode("utf-8-sig")
     frame = pd.read_csv(io.StringIO(csv))
     assert frame["kind"].tolist()[-1] == "comment"
-    assert frame["text"].tolist()[-1] == "'=HYPERLINK(\"http://x\")"
+    assert frame["text"].tolist()[-1] == '\'=HYPERLINK("http://x")'
     xlsx = neg.export_log(cur, EXEC, cid, "xlsx")
     back = pd.read_excel(io.BytesIO(xlsx), engine="calamine")
     assert len(back) == len(frame) and "hash" in back.columns
@@ -128,11 +136,25 @@ def test_cli_cycles_verify_export(tmp_path, capsys):
     assert cli.main(["audit", "verify", "--db", str(db)]) == 0
     assert capsys.readouterr().out.strip() == "OK, 4 events"
     out = tmp_path / "log.xlsx"
-    assert cli.main(["audit", "export", "--db", str(db), "--cycle", str(cid),
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(["audit", "export", "--db", str(db), "--cycle", str(cid), "--out", str(out)]) == 0
+    )
     assert len(pd.read_excel(out, engine="calamine")) == 4
-    assert cli.main(["audit", "export", "--db", str(db), "--cycle", str(cid),
-                     "--out", str(tmp_path / "log.csv")]) == 0
+    assert (
+        cli.main(
+            [
+                "audit",
+                "export",
+                "--db",
+                str(db),
+                "--cycle",
+                str(cid),
+                "--out",
+                str(tmp_path / "log.csv"),
+            ]
+        )
+        == 0
+    )
     con = connect(db)
     con.cursor().execute("UPDATE events SET actor = 'mallory' WHERE id = 3")
     con.close()

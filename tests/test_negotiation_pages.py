@@ -20,8 +20,7 @@ def seeded(app_env):
     cur = con.cursor()
     demo.load_demo(cur)
     cid = neg.create_cycle(cur, EXEC, "2026Q1 new customers", "new_customers", "2026Q1", 1200)
-    neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 220.0, "south": 200.0,
-                                                    "north": 180.0}))
+    neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 220.0, "south": 200.0, "north": 180.0}))
     neg.open_cycle(cur, EXEC, cid)
     con.close()
     return app_env, cid
@@ -35,10 +34,16 @@ def my_region(lang: str = "en"):
     return at
 
 
-def fill(at, value: float, justification: str = JUST, support: str = "One more AE",
-         risk: str = "Renewal in doubt"):
-    at.number_input(key=next(k for k in at.session_state if str(k).startswith("nego_value_"))
-                    ).set_value(value)
+def fill(
+    at,
+    value: float,
+    justification: str = JUST,
+    support: str = "One more AE",
+    risk: str = "Renewal in doubt",
+):
+    at.number_input(
+        key=next(k for k in at.session_state if str(k).startswith("nego_value_"))
+    ).set_value(value)
     at.text_area(key=scoped(at, "nego_just")).input(justification)
     at.text_area(key=scoped(at, "nego_support")).input(support)
     at.text_area(key=scoped(at, "nego_risk")).input(risk)
@@ -58,7 +63,8 @@ def test_form_labels_in_english_and_chinese(seeded):
     assert any(b.label == "Submit proposal" for b in at.button)
     zh = my_region("zh")
     assert {"提报目标", "理由", "所需支持", "风险"} <= (
-        {w.label for w in zh.text_area} | {w.label for w in zh.number_input})
+        {w.label for w in zh.text_area} | {w.label for w in zh.number_input}
+    )
     assert any(b.label == "提交提报" for b in zh.button)
 
 
@@ -77,8 +83,7 @@ def test_lead_submits_and_field_errors_show(seeded):
     assert not errors(at)
     assert any("Proposal saved." in s.value for s in at.success)
     row = neg.cycle_state(con.cursor(), cid).set_index("region").loc["east"]
-    assert (row["proposal_value"], row["justification"], row["status"]) == (210.0, JUST,
-                                                                             "proposed")
+    assert (row["proposal_value"], row["justification"], row["status"]) == (210.0, JUST, "proposed")
     con.close()
     # a revision starts from the stored text; no widget/session-state warnings
     assert at.text_area(key=scoped(at, "nego_just")).value == JUST
@@ -125,19 +130,31 @@ def test_stale_write_shows_reload_message(seeded):
     cur = con.cursor()
     from calibration.accounts.auth import load_user
 
-    neg.propose(cur, load_user(cur, "lead_east"), cid, "east", 200, **GOOD,
-                expected_last_event=None)
+    neg.propose(
+        cur, load_user(cur, "lead_east"), cid, "east", 200, **GOOD, expected_last_event=None
+    )
     at = my_region()  # the lead's page now shows that proposal
     seen = neg.cycle_state(cur, cid).set_index("region").loc["east", "last_event_id"]
-    neg.respond(cur, EXEC, cid, "east", "counter", counter_value=215, reason="Pipeline",
-                expected_last_event=int(seen))
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "east",
+        "counter",
+        counter_value=215,
+        reason="Pipeline",
+        expected_last_event=int(seen),
+    )
     fill(at, 205)
     submit(at)
     # What changed, by region name (issue 12).
     # The message is Markdown with its punctuation escaped (typed names inside it).
     shown = [e.replace("\\", "") for e in errors(at)]
-    assert any(e.startswith("East changed: exec countered with 215 at")
-               and e.endswith("Check and send again.") for e in shown), shown
+    assert any(
+        e.startswith("East changed: exec countered with 215 at")
+        and e.endswith("Check and send again.")
+        for e in shown
+    ), shown
     # the page now shows the counter-offer; accepting it works
     assert any("Counter-offer from exec" in h.value for h in at.subheader)
     next(b for b in at.button if b.label == "Accept counter-offer").click()
@@ -173,8 +190,15 @@ def test_attachment_listed_with_download(seeded):
     cur = con.cursor()
     from calibration.accounts.auth import load_user
 
-    neg.add_attachment(cur, load_user(cur, "lead_east"), cid, "east", "renewal.pdf",
-                       b"%PDF-1.4\n%%EOF\n", note="Renewal status")
+    neg.add_attachment(
+        cur,
+        load_user(cur, "lead_east"),
+        cid,
+        "east",
+        "renewal.pdf",
+        b"%PDF-1.4\n%%EOF\n",
+        note="Renewal status",
+    )
     con.close()
     at = my_region()
     assert "Renewal status" in [t.value for t in at.text]

@@ -43,8 +43,9 @@ def test_opening_letters_after_a_regions_import_writes_nothing(app_env):
     regions = sorted(neg.cycle_state(cur, cycle["id"])["region"])
     # Every region of the signed cycle renamed and given another parent after the lock.
     rows = "".join(f"{r},{r.title()} Renamed,{r}区,elsewhere\n" for r in regions)
-    importer.import_bytes(cur, SYSTEM, "regions", "regions.csv",
-                          f"region,name,name_zh,parent\n{rows}".encode())
+    importer.import_bytes(
+        cur, SYSTEM, "regions", "regions.csv", f"region,name,name_zh,parent\n{rows}".encode()
+    )
     for username in ("exec", f"lead_{regions[0]}"):
         before, after = _open_twice(username, "pages/letters.py", app_env, cycle["id"])
         assert after == before, {k: (before[k], after[k]) for k in after if after[k] != before[k]}
@@ -84,7 +85,10 @@ def test_tracking_evaluate_cli_records_every_live_cycle(unevaluated):
     db, cycle_id = unevaluated
     run = subprocess.run(
         [sys.executable, "-m", "calibration", "tracking", "evaluate", "--db", str(db)],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert run.returncode == 0, run.stderr
     assert "0 new event(s)" not in run.stdout and "new event(s)" in run.stdout
@@ -95,6 +99,9 @@ def test_tracking_evaluate_cli_records_every_live_cycle(unevaluated):
         con.close()
     again = subprocess.run(
         [sys.executable, "-m", "calibration", "tracking", "evaluate", "--db", str(db)],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert "0 new event(s), 0 notification(s)" in again.stdout

@@ -44,7 +44,9 @@ class CountingHasher:
         return getattr(self.real, name)
 
 
-def counting_verify(monkeypatch: pytest.MonkeyPatch, hold: threading.Event | None = None) -> list[str]:
+def counting_verify(
+    monkeypatch: pytest.MonkeyPatch, hold: threading.Event | None = None
+) -> list[str]:
     """Replace the hasher with one that records each verify call; the list of calls."""
     hasher = CountingHasher(auth._hasher, hold)
     monkeypatch.setattr(auth, "_hasher", hasher)

@@ -26,8 +26,7 @@ def seeded(app_env):
     cur = con.cursor()
     demo.load_demo(cur)
     cid = neg.create_cycle(cur, EXEC, "2026Q1 new customers", "new_customers", "2026Q1", 1200)
-    neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 220.0, "south": 200.0,
-                                                    "north": 180.0}))
+    neg.publish_run(cur, ANALYST, cid, make_run(1, {"east": 220.0, "south": 200.0, "north": 180.0}))
     neg.open_cycle(cur, EXEC, cid)
     con.close()
     return app_env, cid
@@ -87,8 +86,9 @@ def test_failed_sign_in_logs_a_hash_of_the_typed_name(app_env, caplog):
     "fault",
     [
         OSError(errno.ENOSPC, "No space left on device"),
-        duckdb.IOException('IO Error: Could not write file "calibrate.duckdb.wal":'
-                           " No space left on device"),
+        duckdb.IOException(
+            'IO Error: Could not write file "calibrate.duckdb.wal": No space left on device'
+        ),
     ],
     ids=["oserror", "duckdb"],
 )

@@ -14,7 +14,9 @@ from tests.factories import ROOT
 
 
 def test_fresh_database_has_every_migration(cur):
-    versions = [r[0] for r in cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()]
+    versions = [
+        r[0] for r in cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+    ]
     assert versions == [v for v, _, _ in migrations()]
 
 
@@ -32,7 +34,9 @@ def test_older_database_upgrades_on_open(tmp_path):
     raw.execute("INSERT INTO regions (region, name_en) VALUES ('east', 'East')")
     raw.close()
     con = connect(path)
-    versions = [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()]
+    versions = [
+        r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+    ]
     assert versions == [v for v, _, _ in migrations()]
     assert con.execute("SELECT name_en FROM regions").fetchall() == [("East",)]
 

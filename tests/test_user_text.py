@@ -26,8 +26,19 @@ from ui.text import plain
 FRAGMENTS = ("[click]", "](http", "![x]", ":red[", "<img", "**bold**", "http://evil")
 UNESCAPED = re.compile("|".join(r"(?<!\\)" + re.escape(f) for f in FRAGMENTS))
 # Element protos whose text is drawn verbatim (not Markdown): skipped by the scan.
-PLAIN_ELEMENTS = {"text", "code", "arrow_data_frame", "vega_lite_chart", "arrow_vega_lite_chart",
-                  "text_area", "text_input", "selectbox", "multiselect", "json", "exception"}
+PLAIN_ELEMENTS = {
+    "text",
+    "code",
+    "arrow_data_frame",
+    "vega_lite_chart",
+    "arrow_vega_lite_chart",
+    "text_area",
+    "text_input",
+    "selectbox",
+    "multiselect",
+    "json",
+    "exception",
+}
 # Proto fields that Streamlit renders as Markdown.
 MARKDOWN_FIELDS = {"body", "label", "help", "delta", "caption", "captions", "placeholder"}
 
@@ -73,8 +84,9 @@ def _markdown_sources(proto, out: list[str]) -> None:
             items = value if desc.is_repeated else [value]
             for item in items:
                 _markdown_sources(item, out)
-        elif desc.name in MARKDOWN_FIELDS or (desc.name == "options" and proto.DESCRIPTOR.name
-                                              in {"Radio", "ButtonGroup"}):
+        elif desc.name in MARKDOWN_FIELDS or (
+            desc.name == "options" and proto.DESCRIPTOR.name in {"Radio", "ButtonGroup"}
+        ):
             out.extend(value if desc.is_repeated else [value])
 
 
@@ -119,21 +131,35 @@ def test_no_page_renders_user_text_as_markdown(hostile_db, username: str) -> Non
 
 
 def test_backtest_predictions_csv_neutralises_formulas(tmp_path, monkeypatch, db_path) -> None:
-    pred = pd.DataFrame({
-        "region": ["+SUM(1;1)", "@SUM(1)", "=HYPERLINK(\"http://evil.example\")", "east"],
-        "period": ["2025Q1"] * 4, "method": ["model"] * 4, "forecast": [1.0, -2.0, 3.0, 4.0],
-        "lower80": [0.5] * 4, "upper80": [2.0] * 4, "actual": [1.0] * 4,
-    })
+    pred = pd.DataFrame(
+        {
+            "region": ["+SUM(1;1)", "@SUM(1)", '=HYPERLINK("http://evil.example")', "east"],
+            "period": ["2025Q1"] * 4,
+            "method": ["model"] * 4,
+            "forecast": [1.0, -2.0, 3.0, 4.0],
+            "lower80": [0.5] * 4,
+            "upper80": [2.0] * 4,
+            "actual": [1.0] * 4,
+        }
+    )
     monkeypatch.setattr(
         "calibration.modeling.service.run_backtest",
         lambda *a, **k: {"predictions": pred, "origins": ["2025Q1"], "methods": {}, "seconds": 0},
     )
     out = tmp_path / "pred.csv"
-    assert cli.main(["backtest", "--db", str(db_path), "--metric", "m", "--json",
-                     "--predictions", str(out)]) == 0
+    assert (
+        cli.main(
+            ["backtest", "--db", str(db_path), "--metric", "m", "--json", "--predictions", str(out)]
+        )
+        == 0
+    )
     got = pd.read_csv(out, encoding="utf-8-sig")
-    assert got["region"].tolist() == ["'+SUM(1;1)", "'@SUM(1)",
-                                      "'=HYPERLINK(\"http://evil.example\")", "east"]
+    assert got["region"].tolist() == [
+        "'+SUM(1;1)",
+        "'@SUM(1)",
+        '\'=HYPERLINK("http://evil.example")',
+        "east",
+    ]
     assert got["forecast"].tolist() == [1.0, -2.0, 3.0, 4.0]  # numbers stay numbers
     assert exports.csv_bytes(pred) == out.read_bytes()
 
@@ -157,8 +183,18 @@ def test_board_change_toast_shows_region_name_as_text(hostile_db) -> None:
     lead = auth.load_user(cur, "lead_south")
     state = neg.cycle_state(cur, 1)
     last = state.loc[state["region"] == "south", "last_event_id"].iloc[0]
-    neg.propose(cur, lead, 1, "south", 123, justification="x" * 30, support="y", risk="z",
-                confidence="low", expected_last_event=None if pd.isna(last) else int(last))
+    neg.propose(
+        cur,
+        lead,
+        1,
+        "south",
+        123,
+        justification="x" * 30,
+        support="y",
+        risk="z",
+        confidence="low",
+        expected_last_event=None if pd.isna(last) else int(last),
+    )
     at.run()
     assert not at.exception, at.exception
     toasts = [t.value for t in at.toast]

@@ -109,7 +109,10 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
         )
         # Empty by default: a counter of 0 by oversight must be refused, not sent.
         st.number_input(
-            ctx.tr("board.respond_value"), min_value=0.0, step=1.0, value=None,
+            ctx.tr("board.respond_value"),
+            min_value=0.0,
+            step=1.0,
+            value=None,
             key="board_respond_value",
         )
         st.text_area(ctx.tr("board.respond_reason"), key="board_respond_reason")
@@ -119,7 +122,9 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
             help=ctx.tr("board.respond_override_help"),
         )
         st.form_submit_button(
-            ctx.tr("board.respond_submit"), type="primary", on_click=_send_response,
+            ctx.tr("board.respond_submit"),
+            type="primary",
+            on_click=_send_response,
             args=(user, cycle_id, table),
         )
 
@@ -128,7 +133,8 @@ def _overrides(state: pd.DataFrame, names: dict[str, str]) -> None:
     """Accepted proposals whose HR review was overridden: who, and the reason as typed."""
     for row in respond.hr_overrides(state):
         st.caption(
-            ":material/gpp_maybe: " + ctx.tr(
+            ":material/gpp_maybe: "
+            + ctx.tr(
                 "board.hr_override_note",
                 region=plain(names.get(row["region"], row["region"])),
                 actor=plain(row["by"]),
@@ -200,8 +206,12 @@ def tab(user: User, view: dict, is_exec: bool, tick: bool) -> None:
         st.caption(ctx.tr("board.lock_help"))
         return
     st.button(
-        ctx.tr("board.lock"), help=ctx.tr("board.lock_help"), type="primary",
-        on_click=_open_lock, args=(state,), key="board_lock",
+        ctx.tr("board.lock"),
+        help=ctx.tr("board.lock_help"),
+        type="primary",
+        on_click=_open_lock,
+        args=(state,),
+        key="board_lock",
     )
     # Kept open by a flag: the confirmation must survive the live board's reruns.
     if st.session_state.get("board_lock_open"):

@@ -15,7 +15,9 @@ from ui import context as ctx
 from ui.text import plain
 
 
-def _send_allocation(user: User, cycle_id: int, table: pd.DataFrame, alloc: pd.DataFrame, method: str) -> None:
+def _send_allocation(
+    user: User, cycle_id: int, table: pd.DataFrame, alloc: pd.DataFrame, method: str
+) -> None:
     """Form: send the allocation's numbers as counter-offers (one reason, editable per region).
 
     The rows, their numbers and each region's last event are frozen when the form is drawn
@@ -102,7 +104,9 @@ def tab(user: User, view: dict, version: tuple, big: bool, can_send: bool) -> No
     st.vega_lite_chart(spec, width="stretch")
     frame = bview.allocation_table(alloc, lang)
     right = st.column_config.TextColumn(alignment="right")
-    numbers = [ctx.tr(f"board.col_{k}") for k in ("implied", "suggestion", "delta_pct", "vs_last_year_pct")]
+    numbers = [
+        ctx.tr(f"board.col_{k}") for k in ("implied", "suggestion", "delta_pct", "vs_last_year_pct")
+    ]
     st.dataframe(
         frame, hide_index=True, width="stretch", column_config=dict.fromkeys(numbers, right)
     )

@@ -24,7 +24,6 @@ from ui import context as ctx
 # is valid for the others (hence the unhashed _viewer).
 
 
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def board_inputs(db: str, metric: str, data_version: tuple) -> dict:
     """Regions, history and signals of a metric: they change only with an import."""
@@ -83,8 +82,6 @@ def board_db() -> str:
 # --- Model Lab -------------------------------------------------------------------------------
 # Keys: database path, data version, metric, target period and the settings as canonical JSON
 # (calibration.modeling.lab.params_key), plus language and labels for chart specs.
-
-
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

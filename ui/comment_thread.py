@@ -32,8 +32,10 @@ def entries(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int, region: s
     """The thread's entries, oldest first; typed text shown as text, never as Markdown."""
     for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
         with st.container(border=True):
-            st.caption(f"{plain(item['actor'])} · {ctx.tr('role.' + item['role'])} · "
-                       f"{pd.Timestamp(item['at']):%Y-%m-%d %H:%M}")
+            st.caption(
+                f"{plain(item['actor'])} · {ctx.tr('role.' + item['role'])} · "
+                f"{pd.Timestamp(item['at']):%Y-%m-%d %H:%M}"
+            )
             if item["text"]:
                 st.text(item["text"])
             if item["kind"] == "attachment":
@@ -42,13 +44,16 @@ def entries(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int, region: s
                 st.download_button(
                     ctx.tr("nego.download", name=plain(item["file_name"])),
                     lambda aid=aid: neg.get_attachment(ctx.cursor(), user, aid)["data"],
-                    file_name=item["file_name"], mime=item["mime"], key=f"nego_dl_{aid}",
+                    file_name=item["file_name"],
+                    mime=item["mime"],
+                    key=f"nego_dl_{aid}",
                 )
 
 
 @ctx.guarded
-def _post(user: User, cycle_id: int, region: str, keys: ThreadKeys, slot: str,
-          names: dict[str, str]) -> None:
+def _post(
+    user: User, cycle_id: int, region: str, keys: ThreadKeys, slot: str, names: dict[str, str]
+) -> None:
     """Callback: post a comment and/or an attachment to the thread the box was drawn for."""
     ss = st.session_state
     text = ss.get(keys.comment) or ""
@@ -59,8 +64,9 @@ def _post(user: User, cycle_id: int, region: str, keys: ThreadKeys, slot: str,
         return
     try:
         if upload is not None:
-            neg.add_attachment(ctx.cursor(), user, cycle_id, region, upload.name,
-                               upload.getvalue(), note=text)
+            neg.add_attachment(
+                ctx.cursor(), user, cycle_id, region, upload.name, upload.getvalue(), note=text
+            )
         else:
             neg.add_comment(ctx.cursor(), user, cycle_id, region, text)
     except (neg.NegotiationError, PermissionError) as exc:
@@ -70,8 +76,15 @@ def _post(user: User, cycle_id: int, region: str, keys: ThreadKeys, slot: str,
         ss.pop(keys.comment, None)
 
 
-def comment_thread(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int, region: str,
-                   keys: ThreadKeys, slot: str, names: dict[str, str]) -> None:
+def comment_thread(
+    cur: duckdb.DuckDBPyConnection,
+    user: User,
+    cycle_id: int,
+    region: str,
+    keys: ThreadKeys,
+    slot: str,
+    names: dict[str, str],
+) -> None:
     """The thread with its post box; a refusal or confirmation is kept in flash slot `slot`."""
     entries(cur, user, cycle_id, region)
     # A form: typing does not rerun the page, and the post sends text and file together.
@@ -79,5 +92,9 @@ def comment_thread(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int, re
         st.text_area(ctx.tr("nego.comment"), key=keys.comment, max_chars=neg.MAX_TEXT)
         if keys.file:
             st.file_uploader(ctx.tr("nego.attach"), type=ATTACH_TYPES, key=keys.file)
-        st.form_submit_button(ctx.tr("nego.post"), key=keys.post, on_click=_post,
-                              args=(user, cycle_id, region, keys, slot, names))
+        st.form_submit_button(
+            ctx.tr("nego.post"),
+            key=keys.post,
+            on_click=_post,
+            args=(user, cycle_id, region, keys, slot, names),
+        )

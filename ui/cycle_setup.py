@@ -63,7 +63,11 @@ def draft_panel(user: User, cycle: dict) -> None:
     with st.container(border=True):
         st.markdown(f"**{ctx.tr('cycle.draft_title', name=plain(cycle['name']))}**")
         if cycle["run_id"] is None:
-            st.info(ctx.tr("cycle.draft_needs_run", metric=plain(cycle["metric"]), period=cycle["period"]))
+            st.info(
+                ctx.tr(
+                    "cycle.draft_needs_run", metric=plain(cycle["metric"]), period=cycle["period"]
+                )
+            )
             return
         st.caption(ctx.tr("cycle.draft_ready", run_id=cycle["run_id"]))
         if st.button(ctx.tr("cycle.open"), type="primary", key="cycle_open"):

@@ -32,8 +32,9 @@ def issue(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int) -> Non
             st.rerun()
 
 
-def sign_all(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
-             rows: list[lt.Letter], lang: str) -> None:
+def sign_all(
+    cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int, rows: list[lt.Letter], lang: str
+) -> None:
     """An executive signs every letter waiting for them with one password."""
     due = lt.due_for_executive(user, rows)
     if len(due) <= 1:
@@ -49,7 +50,11 @@ def sign_all(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
         if submitted:
             try:
                 lt.sign_letters(
-                    cur, user, cycle_id, [r.region for r in due], password,
+                    cur,
+                    user,
+                    cycle_id,
+                    [r.region for r in due],
+                    password,
                     expected={r.region: r.content_sha256 for r in due},
                     archive=False,  # PDFs are archived on download
                 )
@@ -60,8 +65,9 @@ def sign_all(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
                 st.rerun()
 
 
-def signatures(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
-               letter: lt.Letter) -> None:
+def signatures(
+    cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int, letter: lt.Letter
+) -> None:
     """Who signed, and the sign form when it is this person's turn."""
     st.subheader(ctx.tr("letters.section.signatures"))
     for role in ("lead", "executive"):
@@ -71,8 +77,12 @@ def signatures(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
             pending = ctx.tr("letters.page.sig_pending", role=role_name)
             st.markdown(f":material/radio_button_unchecked: {pending}")
         else:
-            done = ctx.tr("letters.page.sig_done", role=role_name, name=plain(sig.name),
-                          when=f"{sig.signed_at:%Y-%m-%d %H:%M}")
+            done = ctx.tr(
+                "letters.page.sig_done",
+                role=role_name,
+                name=plain(sig.name),
+                when=f"{sig.signed_at:%Y-%m-%d %H:%M}",
+            )
             st.markdown(":material/check_circle: " + done)
     if lt.can_sign_now(user, letter):
         _sign_form(cur, user, cycle_id, letter)
@@ -84,15 +94,19 @@ def signatures(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
         st.success(ctx.tr("letters.page.complete"), icon=":material/verified:")
 
 
-def _sign_form(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
-               letter: lt.Letter) -> None:
+def _sign_form(
+    cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int, letter: lt.Letter
+) -> None:
     """Sign this version of the letter with the person's password."""
     role = lt.signer_role(user, letter)
     with st.form(f"letters_sign_{letter.letter_id}", clear_on_submit=True, border=True):
         st.markdown(f"**{ctx.tr('letters.page.sign_title')}**")
         st.caption(
-            ctx.tr("letters.page.sign_intro", role=ctx.tr(f"letters.role.{role}"),
-                   version=letter.version)
+            ctx.tr(
+                "letters.page.sign_intro",
+                role=ctx.tr(f"letters.role.{role}"),
+                version=letter.version,
+            )
         )
         password = st.text_input(
             ctx.tr("letters.page.password"), type="password", key="letters_password"
@@ -102,8 +116,9 @@ def _sign_form(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
         )
     if submitted:
         try:
-            lt.sign_letter(cur, user, cycle_id, letter.region, password,
-                           expected_sha256=letter.content_sha256)
+            lt.sign_letter(
+                cur, user, cycle_id, letter.region, password, expected_sha256=letter.content_sha256
+            )
         except REFUSED as exc:
             ctx.show_error(exc)
         else:
@@ -111,12 +126,16 @@ def _sign_form(cur: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
             st.rerun()
 
 
-def downloads(con: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
-              letter: lt.Letter, lang: str) -> None:
+def downloads(
+    con: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int, letter: lt.Letter, lang: str
+) -> None:
     """PDF (rendered and archived on click), all letters as ZIP, agreed targets export."""
     st.subheader(ctx.tr("letters.page.download"))
     pdf_lang = st.radio(
-        ctx.tr("letters.page.lang"), lt.LANGS, horizontal=True, key="letters_lang",
+        ctx.tr("letters.page.lang"),
+        lt.LANGS,
+        horizontal=True,
+        key="letters_lang",
         format_func=lambda code: {"en": "English", "zh": "中文"}[code],
         index=lt.LANGS.index(lang) if lang in lt.LANGS else 0,
     )
@@ -135,25 +154,41 @@ def downloads(con: duckdb.DuckDBPyConnection, user: auth.User, cycle_id: int,
         return lt.export_targets(con.cursor(), user, cycle_id, fmt)
 
     st.download_button(
-        ctx.tr("letters.page.pdf", language=pdf_lang), pdf_data,
-        file_name=lt.file_name(letter, pdf_lang), mime="application/pdf",
-        icon=":material/picture_as_pdf:", key="letters_pdf", on_click="ignore",
+        ctx.tr("letters.page.pdf", language=pdf_lang),
+        pdf_data,
+        file_name=lt.file_name(letter, pdf_lang),
+        mime="application/pdf",
+        icon=":material/picture_as_pdf:",
+        key="letters_pdf",
+        on_click="ignore",
     )
     st.download_button(
-        ctx.tr("letters.page.zip"), zip_data, file_name=f"letters-cycle{cycle_id}.zip",
-        mime="application/zip", icon=":material/folder_zip:", key="letters_zip",
+        ctx.tr("letters.page.zip"),
+        zip_data,
+        file_name=f"letters-cycle{cycle_id}.zip",
+        mime="application/zip",
+        icon=":material/folder_zip:",
+        key="letters_zip",
         on_click="ignore",
     )
     st.caption(ctx.tr("letters.page.verify_hint"))
     st.subheader(ctx.tr("letters.page.export"))
     e1, e2 = st.columns(2)
     e1.download_button(
-        ctx.tr("letters.page.export_csv"), lambda: export_data("csv"),
-        file_name=f"targets-cycle{cycle_id}.csv", mime="text/csv", key="letters_csv",
-        on_click="ignore", icon=":material/table:",
+        ctx.tr("letters.page.export_csv"),
+        lambda: export_data("csv"),
+        file_name=f"targets-cycle{cycle_id}.csv",
+        mime="text/csv",
+        key="letters_csv",
+        on_click="ignore",
+        icon=":material/table:",
     )
     e2.download_button(
-        ctx.tr("letters.page.export_json"), lambda: export_data("json"),
-        file_name=f"targets-cycle{cycle_id}.json", mime="application/json",
-        key="letters_json", on_click="ignore", icon=":material/data_object:",
+        ctx.tr("letters.page.export_json"),
+        lambda: export_data("json"),
+        file_name=f"targets-cycle{cycle_id}.json",
+        mime="application/json",
+        key="letters_json",
+        on_click="ignore",
+        icon=":material/data_object:",
     )

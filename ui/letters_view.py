@@ -115,9 +115,7 @@ def history(history: list[lt.Letter]) -> None:
                     ],
                     "SHA-256": [h.content_sha256[:16] for h in history],
                     ctx.tr("letters.page.col_lead"): [signed_text(h, "lead") for h in history],
-                    ctx.tr("letters.page.col_exec"): [
-                        signed_text(h, "executive") for h in history
-                    ],
+                    ctx.tr("letters.page.col_exec"): [signed_text(h, "executive") for h in history],
                 }
             ),
             hide_index=True,

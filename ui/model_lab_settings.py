@@ -27,12 +27,22 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         ctx.tr("model_lab.period"), value=default_period, key=f"lab_period_{metric}"
     )
     half_life = st.slider(
-        ctx.tr("model_lab.half_life"), 1.0, 24.0, float(model_service.DEFAULTS["half_life"]), 1.0,
-        help=ctx.tr("model_lab.half_life_help"), key="lab_half_life",
+        ctx.tr("model_lab.half_life"),
+        1.0,
+        24.0,
+        float(model_service.DEFAULTS["half_life"]),
+        1.0,
+        help=ctx.tr("model_lab.half_life_help"),
+        key="lab_half_life",
     )
     pooling = st.slider(
-        ctx.tr("model_lab.pooling"), 0.0, 50.0, float(model_service.DEFAULTS["pooling"]), 1.0,
-        help=ctx.tr("model_lab.pooling_help"), key="lab_pooling",
+        ctx.tr("model_lab.pooling"),
+        0.0,
+        50.0,
+        float(model_service.DEFAULTS["pooling"]),
+        1.0,
+        help=ctx.tr("model_lab.pooling_help"),
+        key="lab_pooling",
     )
     st.write(ctx.tr("model_lab.weights"))
     # Tuned scales arrive through session state before the sliders are drawn (the slider

@@ -35,26 +35,38 @@ def _field_error(cycle_id: int, region: str, name: str) -> None:
 def _accept_counter(user: User, cycle_id: int, region: str, names: dict[str, str]) -> None:
     """Callback: the lead accepts the counter-offer of the region the button was drawn for."""
     try:
-        neg.accept_counter(ctx.cursor(), user, cycle_id, region,
-                           expected_last_event=st.session_state.get(
-                               forms.seen_key("counter", cycle_id, region)))
+        neg.accept_counter(
+            ctx.cursor(),
+            user,
+            cycle_id,
+            region,
+            expected_last_event=st.session_state.get(forms.seen_key("counter", cycle_id, region)),
+        )
     except (neg.NegotiationError, PermissionError) as exc:
         flash.error(SLOT, forms.as_refusal(exc), names)
     else:
         flash.success(SLOT, ctx.tr("nego.counter_accepted"))
 
 
-def counter_offer(user: User, cycle_id: int, region: str, row: dict,
-                  names: dict[str, str]) -> None:
+def counter_offer(user: User, cycle_id: int, region: str, row: dict, names: dict[str, str]) -> None:
     """The executive's counter-offer with its reason and the accept button."""
     with st.container(border=True):
-        st.subheader(ctx.tr("nego.counter_heading", actor=plain(row["last_change_by"]),
-                            value=forms.fmt(row["counter_value"])))
+        st.subheader(
+            ctx.tr(
+                "nego.counter_heading",
+                actor=plain(row["last_change_by"]),
+                value=forms.fmt(row["counter_value"]),
+            )
+        )
         if row["counter_reason"]:
             st.text(row["counter_reason"])
-        st.button(ctx.tr("nego.accept_counter"), on_click=_accept_counter,
-                  args=(user, cycle_id, region, names), type="primary",
-                  key=forms.scoped_key("nego_accept_counter", cycle_id, region))
+        st.button(
+            ctx.tr("nego.accept_counter"),
+            on_click=_accept_counter,
+            args=(user, cycle_id, region, names),
+            type="primary",
+            key=forms.scoped_key("nego_accept_counter", cycle_id, region),
+        )
         st.caption(ctx.tr("nego.revise_hint"))
 
 
@@ -71,12 +83,19 @@ def _submit(user: User, cycle: dict, region: str, row: dict, names: dict[str, st
     ss[_errors_key(cycle_id, region)] = {}
     try:
         neg.propose(
-            ctx.cursor(), user, cycle_id, region, ss.get(k("nego_value")),
-            ss.get(k("nego_just")), ss.get(k("nego_support")), ss.get(k("nego_risk")),
+            ctx.cursor(),
+            user,
+            cycle_id,
+            region,
+            ss.get(k("nego_value")),
+            ss.get(k("nego_just")),
+            ss.get(k("nego_support")),
+            ss.get(k("nego_risk")),
             confidence_labels().get(conf, conf),
             expected_last_event=ss.get(forms.seen_key("proposal", cycle_id, region)),
-            support_items=forms.support_items(ss.get(k("nego_hc")), ss.get(k("nego_budget")),
-                                              ctx.lang()),
+            support_items=forms.support_items(
+                ss.get(k("nego_hc")), ss.get(k("nego_budget")), ctx.lang()
+            ),
         )
     except neg.ValidationError as exc:
         ss[_errors_key(cycle_id, region)] = exc.errors
@@ -88,8 +107,7 @@ def _submit(user: User, cycle: dict, region: str, row: dict, names: dict[str, st
             ss.pop(k(name), None)
 
 
-def proposal_form(user: User, cycle: dict, region: str, row: dict,
-                  names: dict[str, str]) -> None:
+def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[str, str]) -> None:
     """The proposed number (live dissent warning) and the form with the three fields."""
     ss = st.session_state
     cycle_id, threshold = cycle["id"], cycle["dissent_threshold"]
@@ -106,30 +124,53 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict,
         ss[k("nego_conf")] = ctx.tr(f"nego.confidence.{row['confidence']}")
     # The number sits outside the form so the dissent warning updates as it is typed
     # (widgets inside a form do not rerun the page until submit).
-    value = st.number_input(ctx.tr("nego.proposed_target"), min_value=0.0, step=1.0,
-                            format="%.0f", key=k("nego_value"))
+    value = st.number_input(
+        ctx.tr("nego.proposed_target"), min_value=0.0, step=1.0, format="%.0f", key=k("nego_value")
+    )
     _field_error(cycle_id, region, "value")
     if neg.dissent_check(value, row["suggestion"], threshold):
-        st.warning(ctx.tr("nego.dissent_warning",
-                          gap=forms.pct(neg.dissent_gap(value, row["suggestion"])),
-                          threshold=forms.pct(threshold)),
-                   icon=":material/warning:")
+        st.warning(
+            ctx.tr(
+                "nego.dissent_warning",
+                gap=forms.pct(neg.dissent_gap(value, row["suggestion"])),
+                threshold=forms.pct(threshold),
+            ),
+            icon=":material/warning:",
+        )
     labels = confidence_labels()
     with st.form("nego_proposal"):
-        st.text_area(ctx.tr("nego.justification"), key=k("nego_just"),
-                     help=ctx.tr("nego.justification_help"), max_chars=neg.MAX_TEXT)
+        st.text_area(
+            ctx.tr("nego.justification"),
+            key=k("nego_just"),
+            help=ctx.tr("nego.justification_help"),
+            max_chars=neg.MAX_TEXT,
+        )
         _field_error(cycle_id, region, "justification")
-        st.text_area(ctx.tr("nego.support"), key=k("nego_support"),
-                     help=ctx.tr("nego.support_help"), max_chars=neg.MAX_TEXT)
+        st.text_area(
+            ctx.tr("nego.support"),
+            key=k("nego_support"),
+            help=ctx.tr("nego.support_help"),
+            max_chars=neg.MAX_TEXT,
+        )
         _field_error(cycle_id, region, "support")
         h1, h2 = st.columns(2)
-        h1.number_input(ctx.tr("nego.extra_headcount"), min_value=0.0, step=1.0,
-                        format="%.0f", key=k("nego_hc"))
-        h2.number_input(ctx.tr("nego.extra_budget"), min_value=0.0, step=1000.0,
-                        format="%.0f", key=k("nego_budget"))
+        h1.number_input(
+            ctx.tr("nego.extra_headcount"), min_value=0.0, step=1.0, format="%.0f", key=k("nego_hc")
+        )
+        h2.number_input(
+            ctx.tr("nego.extra_budget"),
+            min_value=0.0,
+            step=1000.0,
+            format="%.0f",
+            key=k("nego_budget"),
+        )
         _field_error(cycle_id, region, "support_items")
-        st.text_area(ctx.tr("nego.risk"), key=k("nego_risk"), help=ctx.tr("nego.risk_help"),
-                     max_chars=neg.MAX_TEXT)
+        st.text_area(
+            ctx.tr("nego.risk"),
+            key=k("nego_risk"),
+            help=ctx.tr("nego.risk_help"),
+            max_chars=neg.MAX_TEXT,
+        )
         _field_error(cycle_id, region, "risk")
         # Translated labels as options (not format_func), mapped back in the callback.
         # A constant signature keeps the widget's identity (and the choice) across reruns.
@@ -137,5 +178,9 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict,
             ss[k("nego_conf")] = list(labels)[1]
         st.radio(ctx.tr("nego.confidence"), list(labels), horizontal=True, key=k("nego_conf"))
         _field_error(cycle_id, region, "confidence")
-        st.form_submit_button(ctx.tr("nego.submit"), type="primary", on_click=_submit,
-                              args=(user, cycle, region, row, names))
+        st.form_submit_button(
+            ctx.tr("nego.submit"),
+            type="primary",
+            on_click=_submit,
+            args=(user, cycle, region, row, names),
+        )

@@ -41,7 +41,9 @@ def login_view(cur: duckdb.DuckDBPyConnection) -> None:
         st.write(ctx.tr("login.intro"))
         with st.form("login"):
             username = st.text_input(ctx.tr("login.username"), key="login_username")
-            password = st.text_input(ctx.tr("login.password"), type="password", key="login_password")
+            password = st.text_input(
+                ctx.tr("login.password"), type="password", key="login_password"
+            )
             submitted = st.form_submit_button(ctx.tr("login.submit"), type="primary")
         if submitted:
             try:

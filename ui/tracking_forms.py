@@ -19,8 +19,9 @@ SLOT = "tracking"
 DELIVERY = ("delivered", "not_delivered")
 
 
-def root_cause(cur: duckdb.DuckDBPyConnection, user: User, pending: pd.DataFrame, lang: str,
-               label: Label) -> None:
+def root_cause(
+    cur: duckdb.DuckDBPyConnection, user: User, pending: pd.DataFrame, lang: str, label: Label
+) -> None:
     """A lead answers each level-2 escalation of their regions with a root cause."""
     st.subheader(ctx.tr("tracking.root_cause.title"))
     with st.form("root_cause"):
@@ -56,8 +57,13 @@ def root_cause(cur: duckdb.DuckDBPyConnection, user: User, pending: pd.DataFrame
                 st.rerun()
 
 
-def deliveries(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int,
-               commitments: pd.DataFrame, label: Label) -> None:
+def deliveries(
+    cur: duckdb.DuckDBPyConnection,
+    user: User,
+    cycle_id: int,
+    commitments: pd.DataFrame,
+    label: Label,
+) -> None:
     """Executives record delivery: one choice per item; only changes are saved (append-only)."""
     option_labels = {o: ctx.tr(f"tracking.commitment.{o}") for o in DELIVERY}
     with st.form("commitments"):

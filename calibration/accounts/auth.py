@@ -85,7 +85,13 @@ def add_user(
         if q.get_user(cur, username) is not None:
             raise AuthError("auth.err_exists", username=username)
         q.insert_user(
-            cur, username, display_name or username, role, hash_password(password), regions, utcnow()
+            cur,
+            username,
+            display_name or username,
+            role,
+            hash_password(password),
+            regions,
+            utcnow(),
         )
     return User(username, display_name or username, role, frozenset(regions))
 

@@ -13,5 +13,4 @@ from calibration.store import users as q
 def list_accounts(cur: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
     """Every account (no password hashes) with its regions; only for who may manage users."""
     access.require(actor, "user.manage")
-    return pd.DataFrame(q.list_users(cur),
-                        columns=["username", "display_name", "role", "regions"])
+    return pd.DataFrame(q.list_users(cur), columns=["username", "display_name", "role", "regions"])

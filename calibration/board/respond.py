@@ -89,7 +89,7 @@ def counter_offers(
 
 
 def lock_summary(agreed: float, target: float | None, lang: str) -> str:
-    """"911 agreed, 289 below the company's 1,200" for the lock dialog."""
+    """ "911 agreed, 289 below the company's 1,200" for the lock dialog."""
     if target is None:
         return t("board.lock_vs_none", lang, agreed=fmt(agreed))
     diff = agreed - target

@@ -69,9 +69,12 @@ def snapshot(
     if not frozen.empty:
         # A locked cycle shows its regions as they were at the lock (issue 12).
         live = data["regions"]
-        data = {**data, "regions": pd.concat(
-            [frozen, live[~live["region"].isin(frozen["region"])]], ignore_index=True
-        ).sort_values("region", ignore_index=True)}
+        data = {
+            **data,
+            "regions": pd.concat(
+                [frozen, live[~live["region"].isin(frozen["region"])]], ignore_index=True
+            ).sort_values("region", ignore_index=True),
+        }
     return {
         "cycle": cycle,
         "state": negotiation.cycle_state(cur, cycle_id, viewer),

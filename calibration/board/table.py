@@ -50,7 +50,12 @@ STATE_COLUMNS = (
 # The board computes these itself when a frame lacks them (cycle_state has both).
 _DERIVED_STATE = ("current_value", "current_source")
 _NUMERIC_STATE = (
-    "suggestion", "lower80", "upper80", "proposal_value", "counter_value", "agreed_value",
+    "suggestion",
+    "lower80",
+    "upper80",
+    "proposal_value",
+    "counter_value",
+    "agreed_value",
     "current_value",
 )
 
@@ -143,8 +148,11 @@ def conform_state(state: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in STATE_COLUMNS if c not in state.columns and c not in _DERIVED_STATE]
     if missing:
         raise KeyError(f"cycle state lacks column(s): {', '.join(missing)}")
-    fill = {c: (np.nan if c == "current_value" else None)
-            for c in _DERIVED_STATE if c not in state.columns}
+    fill = {
+        c: (np.nan if c == "current_value" else None)
+        for c in _DERIVED_STATE
+        if c not in state.columns
+    }
     out = state.assign(**fill) if fill else state
     # Columns built from Python dicts with None are object dtype; arithmetic wants floats.
     fix = {c: out[c].astype("float64") for c in _NUMERIC_STATE if out[c].dtype != "float64"}
@@ -156,10 +164,14 @@ def current_sources(state: pd.DataFrame) -> pd.Series:
     given = state["current_source"] if "current_source" in state else None
     if given is not None and given.notna().all():
         return given.astype("object")
-    status = state["status"].fillna("none") if "status" in state else pd.Series(
-        "none", index=state.index)
-    counter = state["counter_value"] if "counter_value" in state else pd.Series(
-        np.nan, index=state.index)
+    status = (
+        state["status"].fillna("none")
+        if "status" in state
+        else pd.Series("none", index=state.index)
+    )
+    counter = (
+        state["counter_value"] if "counter_value" in state else pd.Series(np.nan, index=state.index)
+    )
     out = np.select(
         [
             state["agreed_value"].notna(),

@@ -27,7 +27,16 @@ COLUMNS = (
     "justification",
     "last_change",
 )
-BIG_COLUMNS = ("mark", "region", "suggestion", "interval", "proposal", "source", "delta_pct", "status")
+BIG_COLUMNS = (
+    "mark",
+    "region",
+    "suggestion",
+    "interval",
+    "proposal",
+    "source",
+    "delta_pct",
+    "status",
+)
 NUMBER_COLUMNS = ("last_actual", "same_period_last_year", "suggestion", "proposal")
 PCT_COLUMNS = ("delta_pct",)
 
@@ -76,7 +85,9 @@ def names(table: pd.DataFrame) -> dict[str, str]:
 
 def column_labels(lang: str) -> dict[str, str]:
     """Header of each board column in lang."""
-    labels = {k: t(f"board.col_{k}", lang) for k in COLUMNS if k not in ("mark", "proposal", "source")}
+    labels = {
+        k: t(f"board.col_{k}", lang) for k in COLUMNS if k not in ("mark", "proposal", "source")
+    }
     # One number per region with its source (negotiation.current_number): a countered region
     # shows the counter, an agreed one the agreed value, and Δ is against that number.
     labels["proposal"] = t("board.col_current", lang)
@@ -102,7 +113,9 @@ def shown_table(table: pd.DataFrame, lit: Collection[str], big: bool, lang: str)
             f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
             for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
         ],
-        "proposal": table["current"].where(table["current_source"] != "suggestion").to_numpy("float64"),
+        "proposal": table["current"]
+        .where(table["current_source"] != "suggestion")
+        .to_numpy("float64"),
         "source": [
             t(f"nego.source.{x}", lang) if isinstance(x, str) and x != "suggestion" else "–"
             for x in table["current_source"]

@@ -9,8 +9,7 @@ from calibration import charts_theme as theme
 from calibration.i18n import t
 
 # The one palette (calibration/charts_theme.py); "model" is the suggestion's colour.
-PALETTE = {**theme.SERIES_COLORS, "model": theme.SERIES_COLORS["suggestion"],
-           **theme.STATUS_COLORS}
+PALETTE = {**theme.SERIES_COLORS, "model": theme.SERIES_COLORS["suggestion"], **theme.STATUS_COLORS}
 DIMENSION_COLOURS = theme.DIMENSION_COLORS
 
 
@@ -73,43 +72,87 @@ def suggestion_chart(
     target_order = (int(hist["ordinal"].max()) + 1) if len(hist) else 0
     model_label = t("nego.chart_model", lang)
     rows = [
-        {"period": p, "order": int(o), "value": float(v), "series": t("nego.chart_actual", lang),
-         "lower": None, "upper": None}
+        {
+            "period": p,
+            "order": int(o),
+            "value": float(v),
+            "series": t("nego.chart_actual", lang),
+            "lower": None,
+            "upper": None,
+        }
         for p, o, v in hist.itertuples(index=False)
     ]
     point = {"period": period, "order": target_order, "lower": lower80, "upper": upper80}
     rows.append({**point, "value": float(suggestion), "series": model_label})
     if proposal is not None:
-        rows.append({**point, "value": float(proposal), "series": t("nego.chart_proposal", lang),
-                     "lower": None, "upper": None})
+        rows.append(
+            {
+                **point,
+                "value": float(proposal),
+                "series": t("nego.chart_proposal", lang),
+                "lower": None,
+                "upper": None,
+            }
+        )
     if agreed is not None:
-        rows.append({**point, "value": float(agreed), "series": t("nego.chart_agreed", lang),
-                     "lower": None, "upper": None})
+        rows.append(
+            {
+                **point,
+                "value": float(agreed),
+                "series": t("nego.chart_agreed", lang),
+                "lower": None,
+                "upper": None,
+            }
+        )
     data = pd.DataFrame(rows)
-    series = [t(k, lang) for k in ("nego.chart_actual", "nego.chart_model",
-                                   "nego.chart_proposal", "nego.chart_agreed")]
+    series = [
+        t(k, lang)
+        for k in (
+            "nego.chart_actual",
+            "nego.chart_model",
+            "nego.chart_proposal",
+            "nego.chart_agreed",
+        )
+    ]
     colours = [PALETTE["actual"], PALETTE["model"], PALETTE["proposal"], PALETTE["agreed"]]
     x = alt.X("period:O", sort=alt.SortField("order"), title=t("chart.period", lang))
-    colour = alt.Color("series:N", scale=alt.Scale(domain=series, range=colours),
-                       title=None, legend=alt.Legend(orient="bottom"))
+    colour = alt.Color(
+        "series:N",
+        scale=alt.Scale(domain=series, range=colours),
+        title=None,
+        legend=alt.Legend(orient="bottom"),
+    )
     base = alt.Chart(data)
-    line = base.transform_filter(
-        alt.datum.series == series[0]
-    ).mark_line(point=True, strokeWidth=2).encode(
-        x=x, y=alt.Y("value:Q", title=t("chart.value", lang)), color=colour,
-        tooltip=["period", alt.Tooltip("value:Q", format=",.0f")],
+    line = (
+        base.transform_filter(alt.datum.series == series[0])
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title=t("chart.value", lang)),
+            color=colour,
+            tooltip=["period", alt.Tooltip("value:Q", format=",.0f")],
+        )
     )
-    band = base.transform_filter(alt.datum.series == model_label).mark_rule(
-        strokeWidth=12, opacity=0.7, color=PALETTE["band"]
-    ).encode(
-        x=x, y="lower:Q", y2="upper:Q",
-        tooltip=[alt.Tooltip("lower:Q", format=",.0f"), alt.Tooltip("upper:Q", format=",.0f")],
+    band = (
+        base.transform_filter(alt.datum.series == model_label)
+        .mark_rule(strokeWidth=12, opacity=0.7, color=PALETTE["band"])
+        .encode(
+            x=x,
+            y="lower:Q",
+            y2="upper:Q",
+            tooltip=[alt.Tooltip("lower:Q", format=",.0f"), alt.Tooltip("upper:Q", format=",.0f")],
+        )
     )
-    points = base.transform_filter(alt.datum.series != series[0]).mark_point(
-        filled=True, size=160
-    ).encode(
-        x=x, y="value:Q", color=colour, shape=alt.Shape("series:N", legend=None),
-        tooltip=["series", alt.Tooltip("value:Q", format=",.0f")],
+    points = (
+        base.transform_filter(alt.datum.series != series[0])
+        .mark_point(filled=True, size=160)
+        .encode(
+            x=x,
+            y="value:Q",
+            color=colour,
+            shape=alt.Shape("series:N", legend=None),
+            tooltip=["series", alt.Tooltip("value:Q", format=",.0f")],
+        )
     )
     return alt.layer(line, band, points).properties(height=height)
 
@@ -130,8 +173,9 @@ def contributions_chart(contributions: dict[str, float | None], lang: str) -> al
         .encode(
             y=alt.Y("driver:N", sort=None, title=None, axis=alt.Axis(labelLimit=200)),
             x=alt.X("value:Q", title=t("nego.contribution", lang)),
-            color=alt.condition(alt.datum.value >= 0, alt.value(PALETTE["actual"]),
-                                alt.value(PALETTE["red"])),
+            color=alt.condition(
+                alt.datum.value >= 0, alt.value(PALETTE["actual"]), alt.value(PALETTE["red"])
+            ),
             tooltip=["driver", alt.Tooltip("value:Q", format=",.1f")],
         )
         .properties(height=alt.Step(30))

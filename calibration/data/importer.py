@@ -148,10 +148,16 @@ def _wrong_encoding(name: str, data: bytes) -> ImportRejected:
     """The refusal for text in an encoding we do not accept, naming a guess when there is one."""
     best = from_bytes(data[:200_000]).best()
     guess = f" (it looks like {best.encoding})" if best is not None else ""
-    return ImportRejected([Problem(
-        name, None, None,
-        f"the text encoding is not one we accept{guess}; save the file as {ACCEPTED_ENCODINGS}",
-    )])
+    return ImportRejected(
+        [
+            Problem(
+                name,
+                None,
+                None,
+                f"the text encoding is not one we accept{guess}; save the file as {ACCEPTED_ENCODINGS}",
+            )
+        ]
+    )
 
 
 def _plausible_chinese(text: str) -> bool:
@@ -219,7 +225,9 @@ def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame
                 io.BytesIO(data), sheet_name=sheet or 0, dtype=str, engine="calamine"
             )
         except ValueError as exc:
-            raise ImportRejected([Problem(name, None, None, f"cannot read the sheet: {exc}")]) from None
+            raise ImportRejected(
+                [Problem(name, None, None, f"cannot read the sheet: {exc}")]
+            ) from None
         except Exception:
             raise ImportRejected(
                 [Problem(name, None, None, "the file is not a readable XLSX workbook")]
@@ -234,23 +242,42 @@ def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame
 
 
 def _too_many_rows(name: str) -> ImportRejected:
-    return ImportRejected([Problem(
-        name, None, None, f"the file has more than {settings.max_import_rows():,} rows (the limit)"
-    )])
+    return ImportRejected(
+        [
+            Problem(
+                name,
+                None,
+                None,
+                f"the file has more than {settings.max_import_rows():,} rows (the limit)",
+            )
+        ]
+    )
 
 
 def _too_many_columns(name: str, found: int) -> ImportRejected:
-    return ImportRejected([Problem(
-        name, 1, None,
-        f"the file has {found:,} columns; at most {settings.max_import_columns()} are accepted",
-    )])
+    return ImportRejected(
+        [
+            Problem(
+                name,
+                1,
+                None,
+                f"the file has {found:,} columns; at most {settings.max_import_columns()} are accepted",
+            )
+        ]
+    )
 
 
 def _long_cell(name: str, row: int | None, column: str | None) -> ImportRejected:
-    return ImportRejected([Problem(
-        name, row, column,
-        f"a cell is longer than {settings.max_cell_chars():,} characters (the limit)",
-    )])
+    return ImportRejected(
+        [
+            Problem(
+                name,
+                row,
+                column,
+                f"a cell is longer than {settings.max_cell_chars():,} characters (the limit)",
+            )
+        ]
+    )
 
 
 def _check_csv_shape(name: str, data: bytes, text: str) -> None:
@@ -328,21 +355,21 @@ def _member_chunks(name: str, data: bytes, info: zipfile.ZipInfo):
     if info.flag_bits & 0x1:
         _refuse(name, "the workbook is encrypted; save it without a password")
     off = info.header_offset
-    sig, *_rest, n_len, x_len = struct.unpack("<IHHHHHIIIHH", data[off: off + 30])
+    sig, *_rest, n_len, x_len = struct.unpack("<IHHHHHIIIHH", data[off : off + 30])
     if sig != 0x04034B50:
         _refuse(name, "the file is not a readable XLSX workbook")
     start = off + 30 + n_len + x_len
-    raw = memoryview(data)[start: start + info.compress_size]
+    raw = memoryview(data)[start : start + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
         for i in range(0, len(raw), _CHUNK):
-            yield bytes(raw[i: i + _CHUNK])
+            yield bytes(raw[i : i + _CHUNK])
         return
     if info.compress_type != zipfile.ZIP_DEFLATED:
         _refuse(name, "the workbook uses an unsupported compression; save it again in Excel")
     inflater = zlib.decompressobj(-15)
     try:
         for i in range(0, len(raw), 64 * 1024):
-            out = inflater.decompress(raw[i: i + 64 * 1024], _CHUNK)
+            out = inflater.decompress(raw[i : i + 64 * 1024], _CHUNK)
             while True:
                 if out:
                     yield out
@@ -368,13 +395,18 @@ def check_xlsx(name: str, data: bytes) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
         _refuse(name, "the file is not a readable XLSX workbook")
     if len(infos) > settings.xlsx_max_members():
-        _refuse(name, f"the workbook has {len(infos):,} parts; at most "
-                      f"{settings.xlsx_max_members():,} are accepted")
+        _refuse(
+            name,
+            f"the workbook has {len(infos):,} parts; at most "
+            f"{settings.xlsx_max_members():,} are accepted",
+        )
     part_limit = settings.xlsx_max_member_mb() * mb
     total_limit = settings.xlsx_max_uncompressed_mb() * mb
     ratio = settings.xlsx_max_ratio()
-    unpacked_msg = (f"the workbook unpacks to more than {settings.xlsx_max_uncompressed_mb()} MB "
-                    f"(the limit; at most {settings.xlsx_max_member_mb()} MB per part)")
+    unpacked_msg = (
+        f"the workbook unpacks to more than {settings.xlsx_max_uncompressed_mb()} MB "
+        f"(the limit; at most {settings.xlsx_max_member_mb()} MB per part)"
+    )
     total = 0
     for info in infos:
         total += info.file_size
@@ -382,8 +414,11 @@ def check_xlsx(name: str, data: bytes) -> None:
             _refuse(name, unpacked_msg)
         # Small parts compress well legitimately; a large one this compressible is a bomb.
         if info.file_size > mb and info.file_size > ratio * max(info.compress_size, 1):
-            _refuse(name, f"the workbook is compressed more than {ratio}:1 "
-                          "(the limit), which only a decompression bomb does")
+            _refuse(
+                name,
+                f"the workbook is compressed more than {ratio}:1 "
+                "(the limit), which only a decompression bomb does",
+            )
     max_rows, max_cols = settings.max_import_rows(), settings.max_import_columns()
     max_cell = settings.max_cell_chars()
     actual_total = 0
@@ -396,8 +431,11 @@ def check_xlsx(name: str, data: bytes) -> None:
             produced += len(chunk)
             actual_total += len(chunk)
             if produced > info.file_size:
-                _refuse(name, f"part {info.filename} unpacks to more than its header says "
-                              "(a damaged or hostile workbook)")
+                _refuse(
+                    name,
+                    f"part {info.filename} unpacks to more than its header says "
+                    "(a damaged or hostile workbook)",
+                )
             if produced > part_limit or actual_total > total_limit:
                 _refuse(name, unpacked_msg)
             if not is_xml:
@@ -471,7 +509,9 @@ def normalise_columns(name: str, frame: pd.DataFrame, kind: str) -> pd.DataFrame
     if missing:
         raise ImportRejected(
             [
-                Problem(name, 1, col, f"required column is missing (found: {', '.join(frame.columns)})")
+                Problem(
+                    name, 1, col, f"required column is missing (found: {', '.join(frame.columns)})"
+                )
                 for col in missing
             ]
         )
@@ -534,8 +574,11 @@ def validate(
     for col in REQUIRED[kind]:
         issues.add_mask(frame[col] == "", col, "value is missing")
     max_id = settings.max_region_id_chars()
-    issues.add_mask(frame["region"].str.len() > max_id, "region",
-                    f"region id is longer than {max_id} characters")
+    issues.add_mask(
+        frame["region"].str.len() > max_id,
+        "region",
+        f"region id is longer than {max_id} characters",
+    )
     if kind == "regions":
         return _validate_regions(cur, name, frame, issues)
     if kind == "actuals":
@@ -584,7 +627,10 @@ def validate(
         issues.add_mask(
             mixed,
             "period",
-            "mixed frequencies: " + frame[group_col] + " is " + want.map(names).fillna("")
+            "mixed frequencies: "
+            + frame[group_col]
+            + " is "
+            + want.map(names).fillna("")
             + ", this period is not",
         )
     dimension = pd.Series("market", index=frame.index)
@@ -606,7 +652,11 @@ def validate(
         issues.add_mask(
             later,
             keys[-1],
-            "duplicate of row " + (first_row.fillna(-2).astype(int) + 2).astype(str) + " (same " + ", ".join(keys) + ")",
+            "duplicate of row "
+            + (first_row.fillna(-2).astype(int) + 2).astype(str)
+            + " (same "
+            + ", ".join(keys)
+            + ")",
         )
     issues.raise_if_any()
 
@@ -660,8 +710,9 @@ def _validate_actuals(
             dup,
             "date",
             "duplicate of row "
-            + (pd.Series(first.to_numpy(), index=frame.index).fillna(-2).astype(int) + 2)
-            .astype(str)
+            + (pd.Series(first.to_numpy(), index=frame.index).fillna(-2).astype(int) + 2).astype(
+                str
+            )
             + " (same region, metric, date)",
         )
     issues.raise_if_any()
@@ -692,11 +743,14 @@ def _validate_regions(
     dup = frame["region"].duplicated(keep="first") & (frame["region"] != "")
     issues.add_mask(dup, "region", "duplicate region id")
     max_id, max_name = settings.max_region_id_chars(), settings.max_display_name_chars()
-    for col, limit in (("parent", max_id), ("lead", max_id), ("name", max_name),
-                       ("name_zh", max_name)):
+    for col, limit in (
+        ("parent", max_id),
+        ("lead", max_id),
+        ("name", max_name),
+        ("name_zh", max_name),
+    ):
         if col in frame.columns:
-            issues.add_mask(frame[col].str.len() > limit, col,
-                            f"longer than {limit} characters")
+            issues.add_mask(frame[col].str.len() > limit, col, f"longer than {limit} characters")
     if "parent" in frame.columns:
         for i, chain in _ancestor_loops(cur, frame):
             mask = pd.Series(False, index=frame.index)
@@ -806,7 +860,11 @@ def import_file(
     size = path.stat().st_size
     if size > settings.max_upload_mb() * 1024 * 1024:
         raise ImportRejected(
-            [Problem(path.name, None, None, f"the file is larger than {settings.max_upload_mb()} MB")]
+            [
+                Problem(
+                    path.name, None, None, f"the file is larger than {settings.max_upload_mb()} MB"
+                )
+            ]
         )
     return import_bytes(
         cur, actor, kind, path.name, path.read_bytes(), sheet, cumulative=cumulative

@@ -16,7 +16,9 @@ from calibration.store.core import utcnow
 def visible_regions(cur: duckdb.DuckDBPyConnection, user: User, lang: str) -> pd.DataFrame:
     """Regions the user may see, with a display label."""
     regions = q.list_regions(cur)
-    regions = regions[regions["region"].isin(access.visible_regions(user, list(regions["region"])))].copy()
+    regions = regions[
+        regions["region"].isin(access.visible_regions(user, list(regions["region"])))
+    ].copy()
     regions["label"] = [
         region_name(r, en, zh, lang)
         for r, en, zh in zip(regions["region"], regions["name_en"], regions["name_zh"], strict=True)
@@ -37,12 +39,16 @@ def freshness(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     src = sources_with_age(cur)
     if src.empty:
         return src
-    return src.sort_values("loaded_at").groupby("kind", as_index=False).last()[
-        ["kind", "file_name", "loaded_at", "loaded_by", "age_hours"]
-    ]
+    return (
+        src.sort_values("loaded_at")
+        .groupby("kind", as_index=False)
+        .last()[["kind", "file_name", "loaded_at", "loaded_by", "age_hours"]]
+    )
 
 
-def preview(name: str, data: bytes, kind: str, sheet: str | None = None, rows: int = 20) -> pd.DataFrame:
+def preview(
+    name: str, data: bytes, kind: str, sheet: str | None = None, rows: int = 20
+) -> pd.DataFrame:
     """The first rows of an upload with normalised headers (raises ImportRejected)."""
     frame = importer.normalise_columns(name, importer.read_table(name, data, sheet), kind)
     return frame.head(rows)

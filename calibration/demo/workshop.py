@@ -28,6 +28,7 @@ DEMO_ACCOUNTS = (
     ("lead_northeast", "Zhou Hui 周慧 (Northeast)", "lead", ("northeast",)),
 )
 
+
 def is_demo(cur: duckdb.DuckDBPyConnection) -> bool:
     """Whether this database was seeded with the demo workshop."""
     return uq.get_setting(cur, "demo") == "1"
@@ -56,7 +57,9 @@ def seed_features(cur: duckdb.DuckDBPyConnection) -> list[str]:
     seed_negotiation(cur)
     seed_letters(cur, DEMO_PASSWORD)
     seed_tracking(cur)
-    return [f"demo step: {step.__doc__}" for step in (seed_negotiation, seed_letters, seed_tracking)]
+    return [
+        f"demo step: {step.__doc__}" for step in (seed_negotiation, seed_letters, seed_tracking)
+    ]
 
 
 def init_database(cur: duckdb.DuckDBPyConnection) -> list[str]:

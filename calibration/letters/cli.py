@@ -1,8 +1,8 @@
 """CLI for consensus letters: write a cycle's PDFs, verify a PDF, export agreed targets.
 
-    python -m calibration letters --db PATH --cycle ID --out DIR
-    python -m calibration letters verify FILE.pdf --db PATH
-    python -m calibration letters export --db PATH --cycle ID --format csv|json --out FILE
+python -m calibration letters --db PATH --cycle ID --out DIR
+python -m calibration letters verify FILE.pdf --db PATH
+python -m calibration letters export --db PATH --cycle ID --format csv|json --out FILE
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ def _open(args: argparse.Namespace, db: str | None):
 def cmd_write(args: argparse.Namespace) -> int:
     """Issue (if due), archive and write every letter of a cycle, both languages."""
     if args.cycle is None or args.out is None:
-        print("letters: --cycle and --out are required (or use: letters verify FILE.pdf)",
-              file=sys.stderr)
+        print(
+            "letters: --cycle and --out are required (or use: letters verify FILE.pdf)",
+            file=sys.stderr,
+        )
         return 2
     con = _open(args, args.db)
     try:
@@ -81,10 +83,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add `letters` (write PDFs) with its optional `verify` and `export` subcommands."""
     p = subparsers.add_parser(
-        "letters", help="write a cycle's consensus letters; verify or export",
+        "letters",
+        help="write a cycle's consensus letters; verify or export",
         description="Without a subcommand: issue, archive and write a cycle's letters "
-                    "(--cycle, --out). `letters verify FILE.pdf` checks a file against the "
-                    "archive; `letters export` writes the agreed targets.",
+        "(--cycle, --out). `letters verify FILE.pdf` checks a file against the "
+        "archive; `letters export` writes the agreed targets.",
     )
     # The parent and each subcommand take --db; separate dests keep a subcommand's
     # default from overwriting a value given before the subcommand name.

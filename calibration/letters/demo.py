@@ -32,8 +32,18 @@ PROPOSALS: dict[str, tuple[float, str, str, list[dict]]] = {
         "Search interest fell 12% over the summer and one distributor is renegotiating; we "
         "propose a little below the model. 夏季搜索热度下降 12%，一家经销商正在重新谈判。",
         "The distributor renegotiation may slip into January.",
-        [{"kind": "headcount", "amount": 1, "description": "One more account executive (Shanghai)"},
-         {"kind": "budget", "amount": 40000, "description": "Two regional trade shows 两场区域展会"}],
+        [
+            {
+                "kind": "headcount",
+                "amount": 1,
+                "description": "One more account executive (Shanghai)",
+            },
+            {
+                "kind": "budget",
+                "amount": 40000,
+                "description": "Two regional trade shows 两场区域展会",
+            },
+        ],
     ),
     "lead_south": (
         0.98,
@@ -45,13 +55,25 @@ PROPOSALS: dict[str, tuple[float, str, str, list[dict]]] = {
         1.01,
         "MQLs are up 20% since the autumn campaign and the Tianjin partner is live.",
         "The partner's first deals are not yet closed.",
-        [{"kind": "other", "amount": 1, "description": "Executive sponsor for the Tianjin partner"}],
+        [
+            {
+                "kind": "other",
+                "amount": 1,
+                "description": "Executive sponsor for the Tianjin partner",
+            }
+        ],
     ),
     "lead_southwest": (
         1.04,
         "Search interest rose 18% in Chengdu and Chongqing; we can do more than the model says.",
         "Delivery capacity is tight in December.",
-        [{"kind": "headcount", "amount": 1, "description": "Solutions engineer shared with Central"}],
+        [
+            {
+                "kind": "headcount",
+                "amount": 1,
+                "description": "Solutions engineer shared with Central",
+            }
+        ],
     ),
     "lead_central": (
         0.97,
@@ -83,10 +105,15 @@ def seed_letters(cur: duckdb.DuckDBPyConnection, password: str) -> None:
     if not saved or str(saved.get("period")) != PERIOD or saved.get("metric") != METRIC:
         log.info("letters demo: no %s %s model run; no cycle seeded", METRIC, PERIOD)
         return
-    run = {"run_id": int(saved["run_id"]), "metric": METRIC, "period": PERIOD,
-           "regions": saved["regions"]}
-    cid = neg.create_cycle(cur, executive, "2025Q4 new customers · 新客户", METRIC, PERIOD,
-                           COMPANY_TARGET)
+    run = {
+        "run_id": int(saved["run_id"]),
+        "metric": METRIC,
+        "period": PERIOD,
+        "regions": saved["regions"],
+    }
+    cid = neg.create_cycle(
+        cur, executive, "2025Q4 new customers · 新客户", METRIC, PERIOD, COMPANY_TARGET
+    )
     neg.publish_run(cur, auth.SYSTEM, cid, run)
     neg.open_cycle(cur, executive, cid)
     suggestions = dict(zip(run["regions"]["region"], run["regions"]["suggestion"], strict=True))
@@ -98,17 +125,36 @@ def seed_letters(cur: duckdb.DuckDBPyConnection, password: str) -> None:
             continue
         leads[username] = (lead, region)
         support = "; ".join(i["description"] for i in items) or "No extra support needed."
-        neg.propose(cur, lead, cid, region, float(math.floor(suggestions[region] * share)),
-                    justification, support, risk, "medium", expected_last_event=None,
-                    support_items=items)
+        neg.propose(
+            cur,
+            lead,
+            cid,
+            region,
+            float(math.floor(suggestions[region] * share)),
+            justification,
+            support,
+            risk,
+            "medium",
+            expected_last_event=None,
+            support_items=items,
+        )
     for username, (lead, region) in leads.items():
         last = _last_event(cur, cid, region)
         if username == COUNTER[0]:
             value = float(math.floor(suggestions[region] * COUNTER[1]))
-            neg.respond(cur, executive, cid, region, "counter", counter_value=value,
-                        reason=COUNTER[2], expected_last_event=last)
-            neg.accept_counter(cur, lead, cid, region,
-                               expected_last_event=_last_event(cur, cid, region))
+            neg.respond(
+                cur,
+                executive,
+                cid,
+                region,
+                "counter",
+                counter_value=value,
+                reason=COUNTER[2],
+                expected_last_event=last,
+            )
+            neg.accept_counter(
+                cur, lead, cid, region, expected_last_event=_last_event(cur, cid, region)
+            )
         else:
             neg.respond(cur, executive, cid, region, "accept", expected_last_event=last)
     neg.lock_cycle(cur, executive, cid)

@@ -53,9 +53,21 @@ CORRECTABLE = ("justification", "risks", "support")
 HR_OWNER = "HR / 人力资源"
 BUDGET_OWNER = "Marketing / Finance · 市场部 / 财务部"
 EXPORT_COLUMNS = (
-    "cycle_id", "region", "region_name_en", "region_name_zh", "metric", "period", "target",
-    "suggestion", "owner", "owner_username", "executive", "support_items", "letter_version",
-    "letter_status", "content_sha256",
+    "cycle_id",
+    "region",
+    "region_name_en",
+    "region_name_zh",
+    "metric",
+    "period",
+    "target",
+    "suggestion",
+    "owner",
+    "owner_username",
+    "executive",
+    "support_items",
+    "letter_version",
+    "letter_status",
+    "content_sha256",
 )
 
 
@@ -137,10 +149,13 @@ class Verification:
         shown = [s for s in sorted(self.letter.signatures, key=lambda s: s.signed_at)][
             : self.signature_count
         ]
-        signers = "; ".join(
-            f"{s.role} {s.name} ({s.username}) at {s.signed_at:%Y-%m-%d %H:%M:%S} UTC"
-            for s in shown
-        ) or "none (unsigned draft)"
+        signers = (
+            "; ".join(
+                f"{s.role} {s.name} ({s.username}) at {s.signed_at:%Y-%m-%d %H:%M:%S} UTC"
+                for s in shown
+            )
+            or "none (unsigned draft)"
+        )
         text = (
             f"OK: archived letter, cycle {c.cycle_id} ({c.cycle_name}), region {c.region}"
             f" ({c.region_name_en} {c.region_name_zh}), version {c.version}, {self.lang};"
@@ -273,8 +288,12 @@ def build_contents(
             justification += f"\n\n[Executive · 高管] {_text(row['counter_reason'])}"
         items = row["support_items"] if isinstance(row["support_items"], list) else []
         support = [
-            SupportItem(i["kind"], _text(i["description"]), _float(i.get("amount"), 0.0),
-                        support_owner(i["kind"], exec_name, hr_name))
+            SupportItem(
+                i["kind"],
+                _text(i["description"]),
+                _float(i.get("amount"), 0.0),
+                support_owner(i["kind"], exec_name, hr_name),
+            )
             for i in items
         ]
         if not support and _text(row["support"]).strip():
@@ -395,7 +414,8 @@ def _load(
 def _issues_some(actor: User) -> bool:
     # Deciders issue every region's letter, a lead the letters of their own regions.
     return access.can(actor, "letter.issue") or any(
-        access.can(actor, "letter.issue", r) for r in actor.regions)
+        access.can(actor, "letter.issue", r) for r in actor.regions
+    )
 
 
 def letter_history(
@@ -466,25 +486,46 @@ def issue_letters(
             previous = None if latest is None else latest.content_sha256
             now = utcnow()
             content = dataclasses.replace(
-                content, version=version, previous_sha256=previous,
+                content,
+                version=version,
+                previous_sha256=previous,
                 issued_at=now.replace(tzinfo=UTC),
                 **_chain_anchor(cur),  # audit: the record's head, read under the append lock
             )
             sha = content_sha256(content)
             why = reason if latest is None else ("changed" if reason == "issued" else reason)
-            letter_id = q.insert_letter(cur, {
-                "cycle_id": int(cycle_id), "region": content.region, "version": version,
-                "content_json": content_to_json(content), "content_sha256": sha,
-                "previous_sha256": previous, "lead_username": lead, "reason": why,
-                "created_at": now, "created_by": actor.username,
-            })
+            letter_id = q.insert_letter(
+                cur,
+                {
+                    "cycle_id": int(cycle_id),
+                    "region": content.region,
+                    "version": version,
+                    "content_json": content_to_json(content),
+                    "content_sha256": sha,
+                    "previous_sha256": previous,
+                    "lead_username": lead,
+                    "reason": why,
+                    "created_at": now,
+                    "created_by": actor.username,
+                },
+            )
             created.append(letter_id)
-            events.append(_log_event(actor, cycle_id, "letter_issued", content.region,
-                                     content.agreed, {"letter_id": letter_id,
-                                                      "version": version,
-                                                      "content_sha256": sha,
-                                                      "previous_sha256": previous,
-                                                      "reason": why}))
+            events.append(
+                _log_event(
+                    actor,
+                    cycle_id,
+                    "letter_issued",
+                    content.region,
+                    content.agreed,
+                    {
+                        "letter_id": letter_id,
+                        "version": version,
+                        "content_sha256": sha,
+                        "previous_sha256": previous,
+                        "reason": why,
+                    },
+                )
+            )
         return events
 
     events.append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
@@ -506,26 +547,32 @@ def _log_event(
 ) -> dict:
     # Letter events join the negotiation's hash-chained decision log, so the audit trail of
     # a target runs from proposal to signed letter in one verifiable chain.
-    return {"cycle_id": int(cycle_id), "actor": actor.username, "role": actor.role,
-            "kind": kind, "region": region, "value": value, "payload": payload}
+    return {
+        "cycle_id": int(cycle_id),
+        "actor": actor.username,
+        "role": actor.role,
+        "kind": kind,
+        "region": region,
+        "value": value,
+        "payload": payload,
+    }
 
 
-def cycle_letters(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int
-) -> list[Letter]:
+def cycle_letters(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int) -> list[Letter]:
     """The latest letter of every region the viewer may see; a read, it issues nothing.
 
     Raises LetterError("letters.err_not_locked") while the cycle is not locked yet.
     """
     _require_letter_cycle(cur, cycle_id)
     current = _load(cur, cycle_id)
-    return [versions[-1] for region, versions in sorted(current.items())
-            if access.can(viewer, "letter.read", region)]
+    return [
+        versions[-1]
+        for region, versions in sorted(current.items())
+        if access.can(viewer, "letter.read", region)
+    ]
 
 
-def get_letter(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
-) -> Letter:
+def get_letter(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str) -> Letter:
     """The latest letter of one region (a read: letters are issued by the lock)."""
     access.require(viewer, "letter.read", region)
     _require_letter_cycle(cur, cycle_id)
@@ -560,11 +607,18 @@ def correct_letter(
     _require_letter_cycle(cur, cycle_id)
     issue_letters(cur, actor, cycle_id)
     with transaction(cur):
-        q.insert_correction(cur, {
-            "cycle_id": int(cycle_id), "region": region, "field": field,
-            "value_json": json.dumps(stored, ensure_ascii=False), "reason": reason,
-            "corrected_at": utcnow(), "corrected_by": actor.username,
-        })
+        q.insert_correction(
+            cur,
+            {
+                "cycle_id": int(cycle_id),
+                "region": region,
+                "field": field,
+                "value_json": json.dumps(stored, ensure_ascii=False),
+                "reason": reason,
+                "corrected_at": utcnow(),
+                "corrected_by": actor.username,
+            },
+        )
     made = issue_letters(cur, actor, cycle_id, reason=f"correction: {reason}")
     mine = [x for x in made if x.region == region]
     return mine[-1] if mine else get_letter(cur, actor, cycle_id, region)
@@ -612,8 +666,9 @@ def sign_letter(
     With archive, the fully signed PDFs (en, zh) are rendered and archived at once.
     """
     expected = None if expected_sha256 is None else {region: expected_sha256}
-    return sign_letters(cur, actor, cycle_id, [region], password, expected=expected,
-                        archive=archive)[0]
+    return sign_letters(
+        cur, actor, cycle_id, [region], password, expected=expected, archive=archive
+    )[0]
 
 
 def sign_letters(
@@ -630,8 +685,8 @@ def sign_letters(
     sign_letter); regions=None signs every letter whose turn is the actor's."""
     signs_lead = any(access.can(actor, "letter.sign_lead", r) for r in actor.regions)
     if not access.can(actor, "letter.sign_executive") and not (
-        signs_lead and (regions is None
-                        or all(access.can(actor, "letter.sign_lead", r) for r in regions))
+        signs_lead
+        and (regions is None or all(access.can(actor, "letter.sign_lead", r) for r in regions))
     ):
         raise access.AccessDenied("letter.sign_lead")
     checked = auth.authenticate(cur, actor.username, password)
@@ -667,7 +722,10 @@ def sign_letters(
 
 
 def _sign_one(
-    cur: duckdb.DuckDBPyConnection, actor: User, checked: User, letter: Letter,
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    checked: User,
+    letter: Letter,
     expected_sha256: str | None,
 ) -> dict:
     if expected_sha256 is not None and expected_sha256 != letter.content_sha256:
@@ -679,15 +737,30 @@ def _sign_one(
         raise LetterError("letters.err_already_signed", role=t(f"letters.role.{role}"))
     if role == "executive" and letter.signature("lead") is None:
         raise LetterError("letters.err_lead_first")
-    q.insert_signature(cur, {
-        "letter_id": letter.letter_id, "role": role, "username": actor.username,
-        "name": checked.display_name, "signed_at": utcnow(),
-        "content_sha256": letter.content_sha256,
-    })
-    return _log_event(actor, letter.cycle_id, "letter_signed", letter.region,
-                      letter.content.agreed,
-                      {"letter_id": letter.letter_id, "version": letter.version,
-                       "content_sha256": letter.content_sha256, "as": role})
+    q.insert_signature(
+        cur,
+        {
+            "letter_id": letter.letter_id,
+            "role": role,
+            "username": actor.username,
+            "name": checked.display_name,
+            "signed_at": utcnow(),
+            "content_sha256": letter.content_sha256,
+        },
+    )
+    return _log_event(
+        actor,
+        letter.cycle_id,
+        "letter_signed",
+        letter.region,
+        letter.content.agreed,
+        {
+            "letter_id": letter.letter_id,
+            "version": letter.version,
+            "content_sha256": letter.content_sha256,
+            "as": role,
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- files
@@ -710,17 +783,26 @@ def _archived(cur: duckdb.DuckDBPyConnection, letter: Letter, lang: str) -> Lett
         name = file_name(letter, lang)
         try:
             with transaction(cur):
-                q.insert_file(cur, {
-                    "letter_id": letter.letter_id, "lang": lang, "signatures": count,
-                    "file_name": name, "file_sha256": file_sha256(data), "size": len(data),
-                    "data": data, "created_at": utcnow(),
-                })
+                q.insert_file(
+                    cur,
+                    {
+                        "letter_id": letter.letter_id,
+                        "lang": lang,
+                        "signatures": count,
+                        "file_name": name,
+                        "file_sha256": file_sha256(data),
+                        "size": len(data),
+                        "data": data,
+                        "created_at": utcnow(),
+                    },
+                )
         except duckdb.ConstraintException:
             pass
         row = q.get_file(cur, letter.letter_id, lang, count)
         assert row is not None
-    return LetterFile(row["file_name"], row["data"], row["file_sha256"], lang,
-                      int(row["signatures"]))
+    return LetterFile(
+        row["file_name"], row["data"], row["file_sha256"], lang, int(row["signatures"])
+    )
 
 
 def letter_file(
@@ -744,9 +826,7 @@ def letters_zip(
     return zip_letters(files)
 
 
-def archive_cycle(
-    cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int
-) -> list[LetterFile]:
+def archive_cycle(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int) -> list[LetterFile]:
     """(Re)issue any due letters of a cycle, then archive all in both languages (the CLI's
     explicit path for cycles locked before letters were issued at lock)."""
     _require_letter_cycle(cur, cycle_id)
@@ -773,7 +853,12 @@ def verify_file(cur: duckdb.DuckDBPyConnection, data: bytes) -> Verification:
     letter = next(x for x in versions if x.letter_id == int(meta["letter_id"]))
     newest = versions[-1].version
     return Verification(
-        True, sha, letter, meta["lang"], int(meta["signatures"]), letter.content_sha256,
+        True,
+        sha,
+        letter,
+        meta["lang"],
+        int(meta["signatures"]),
+        letter.content_sha256,
         superseded_by=newest if newest != letter.version else None,
     )
 
@@ -781,9 +866,7 @@ def verify_file(cur: duckdb.DuckDBPyConnection, data: bytes) -> Verification:
 # ----------------------------------------------------------------------------- export
 
 
-def agreed_targets(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int
-) -> pd.DataFrame:
+def agreed_targets(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int) -> pd.DataFrame:
     """A locked cycle's agreed targets for goal tools (columns EXPORT_COLUMNS).
 
     support_items is a list of {kind, description, amount, owner}; a lead sees their own
@@ -793,22 +876,29 @@ def agreed_targets(
     metric = neg.get_cycle(cur, cycle_id)["metric"]
     for letter in cycle_letters(cur, viewer, cycle_id):
         c = letter.content
-        rows.append({
-            "cycle_id": c.cycle_id, "region": c.region, "region_name_en": c.region_name_en,
-            "region_name_zh": c.region_name_zh, "metric": metric,
-            "period": c.period, "target": c.agreed, "suggestion": c.suggestion,
-            "owner": c.lead_name, "owner_username": letter.lead_username or "",
-            "executive": c.executive_name,
-            "support_items": [dataclasses.asdict(i) for i in c.support],
-            "letter_version": letter.version, "letter_status": letter.status,
-            "content_sha256": letter.content_sha256,
-        })
+        rows.append(
+            {
+                "cycle_id": c.cycle_id,
+                "region": c.region,
+                "region_name_en": c.region_name_en,
+                "region_name_zh": c.region_name_zh,
+                "metric": metric,
+                "period": c.period,
+                "target": c.agreed,
+                "suggestion": c.suggestion,
+                "owner": c.lead_name,
+                "owner_username": letter.lead_username or "",
+                "executive": c.executive_name,
+                "support_items": [dataclasses.asdict(i) for i in c.support],
+                "letter_version": letter.version,
+                "letter_status": letter.status,
+                "content_sha256": letter.content_sha256,
+            }
+        )
     return pd.DataFrame(rows, columns=list(EXPORT_COLUMNS))
 
 
-def export_targets(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, fmt: str
-) -> bytes:
+def export_targets(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, fmt: str) -> bytes:
     """Agreed targets as CSV (support items as JSON text) or JSON (a list of objects)."""
     frame = agreed_targets(cur, viewer, cycle_id)
     if fmt == "json":

@@ -35,7 +35,9 @@ def suggestion_chart(table: pd.DataFrame, lang: str) -> alt.LayerChart:
             alt.Tooltip("base:Q", format=",.1f", title=t("model_lab.col_base", lang)),
         ],
     )
-    rule = base.mark_rule(color=SERIES["target"], strokeWidth=2).encode(y=y, x="lower80:Q", x2="upper80:Q")
+    rule = base.mark_rule(color=SERIES["target"], strokeWidth=2).encode(
+        y=y, x="lower80:Q", x2="upper80:Q"
+    )
     tick = base.mark_tick(color=SERIES["actual"], thickness=3, size=18).encode(y=y, x="base:Q")
     return (bars + rule + tick).properties(height=max(120, 34 * len(table)))
 
@@ -101,11 +103,15 @@ def backtest_chart(predictions: pd.DataFrame, lang: str) -> alt.LayerChart:
             color=alt.Color(
                 "series:N",
                 title=None,
-                scale=alt.Scale(domain=names, range=theme.colors(["actual", "suggestion", "naive"])),
+                scale=alt.Scale(
+                    domain=names, range=theme.colors(["actual", "suggestion", "naive"])
+                ),
             ),
             strokeDash=alt.StrokeDash(
                 "series:N",
-                scale=alt.Scale(domain=names, range=[theme.DASHES[k] for k in ("actual", "actual", "naive")]),
+                scale=alt.Scale(
+                    domain=names, range=[theme.DASHES[k] for k in ("actual", "actual", "naive")]
+                ),
                 legend=None,
             ),
             tooltip=["period:O", "series:N", alt.Tooltip("value:Q", format=",.1f")],
@@ -121,14 +127,20 @@ def waterfall_chart(row: pd.Series, lang: str) -> alt.Chart:
     ]
     rows, running = [], 0.0
     for key, amount in steps:
-        label = t(f"model.dimension.{key}", lang) if key != "history" else t(
-            "model_lab.own_history", lang
+        label = (
+            t(f"model.dimension.{key}", lang)
+            if key != "history"
+            else t("model_lab.own_history", lang)
         )
         rows.append({"step": label, "start": running, "end": running + amount, "amount": amount})
         running += amount
     rows.append(
-        {"step": t("model_lab.col_suggestion", lang), "start": 0.0, "end": running,
-         "amount": running}
+        {
+            "step": t("model_lab.col_suggestion", lang),
+            "start": 0.0,
+            "end": running,
+            "amount": running,
+        }
     )
     data = pd.DataFrame(rows)
     data["kind"] = ["base"] + ["up" if a >= 0 else "down" for a in data["amount"][1:-1]] + ["total"]
@@ -144,8 +156,12 @@ def waterfall_chart(row: pd.Series, lang: str) -> alt.Chart:
                 legend=None,
                 scale=alt.Scale(
                     domain=["base", "up", "down", "total"],
-                    range=[SERIES["actual"], theme.CHANGE_COLORS["up"], theme.CHANGE_COLORS["down"],
-                           SERIES["suggestion"]],
+                    range=[
+                        SERIES["actual"],
+                        theme.CHANGE_COLORS["up"],
+                        theme.CHANGE_COLORS["down"],
+                        SERIES["suggestion"],
+                    ],
                 ),
             ),
             tooltip=["step:N", alt.Tooltip("amount:Q", format="+,.1f")],

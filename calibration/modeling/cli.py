@@ -33,7 +33,10 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     )
     # --weights is the flag's former name, kept so existing scripts still run.
     p.add_argument(
-        "--scales", "--weights", dest="scales", default=None,
+        "--scales",
+        "--weights",
+        dest="scales",
+        default=None,
         help="dimension scales 0..2, e.g. market=1,pipeline=0.5,capacity=1",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -74,7 +77,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(f"{args.metric}: origins {out['origins'][0]}..{out['origins'][-1]}")
         for m, s in out["methods"].items():
             cov = f"  coverage80 {s['coverage80']:.2f}" if s.get("coverage80") is not None else ""
-            print(f"  {m:<22} WAPE {s['wape']:.3f}  MAPE {s['mape']:.3f}  bias {s['bias']:+.3f}{cov}")
+            print(
+                f"  {m:<22} WAPE {s['wape']:.3f}  MAPE {s['mape']:.3f}  bias {s['bias']:+.3f}{cov}"
+            )
         print(f"  {out['seconds']:.2f} s")
     return 0
 
@@ -140,7 +145,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for r in rows:
-            print(f"{r['run_id']:>5} {r['metric']:<16} {r['period']:<8} {r['created_by']:<12} {r['created_at']}")
+            print(
+                f"{r['run_id']:>5} {r['metric']:<16} {r['period']:<8} {r['created_by']:<12} {r['created_at']}"
+            )
     return 0
 
 
@@ -150,7 +157,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _model_args(p)
     p.add_argument("--origins", type=int, default=8)
     p.add_argument(
-        "--tuning", type=int, default=0,
+        "--tuning",
+        type=int,
+        default=0,
         help="origins before the scored ones that choose the settings (nested); 0 = none",
     )
     p.add_argument("--holt-winters", action="store_true", help="also run Holt-Winters (slow)")

@@ -29,9 +29,7 @@ def cycle_metric(
     return cycle["metric"] if cycle and cycle["metric"] in choices else None
 
 
-def default_metric(
-    cur: duckdb.DuckDBPyConnection, choices: list[str], cycle_id: int | None
-) -> int:
+def default_metric(cur: duckdb.DuckDBPyConnection, choices: list[str], cycle_id: int | None) -> int:
     """Index of the metric to open on: the sidebar cycle's, else new_customers, else the first."""
     metric = cycle_metric(cur, choices, cycle_id)
     if metric is not None:
@@ -83,7 +81,10 @@ def per_region_scores(bt: dict, labels: dict[str, str]) -> pd.DataFrame:
 
 
 def published_comparison(
-    cur: duckdb.DuckDBPyConnection, cycle_id: int | None, metric: str, period: str,
+    cur: duckdb.DuckDBPyConnection,
+    cycle_id: int | None,
+    metric: str,
+    period: str,
     table: pd.DataFrame,
 ) -> tuple[dict, pd.DataFrame] | None:
     """The sidebar cycle and its published suggestions next to the current ones (label,
@@ -116,7 +117,8 @@ def publish_choices(
 ) -> tuple[list[int], dict[int, str]]:
     """Saved runs of the period and the draft/open cycles of metric and period (id: name)."""
     targets = {
-        c["id"]: c["name"] for c in neg.list_cycles(cur)
+        c["id"]: c["name"]
+        for c in neg.list_cycles(cur)
         if c["metric"] == metric and c["period"] == period and c["status"] in ("draft", "open")
     }
     period_runs = runs[runs["period"] == period]["run_id"].tolist() if len(runs) else []
@@ -124,7 +126,11 @@ def publish_choices(
 
 
 def publish_saved(
-    cur: duckdb.DuckDBPyConnection, user: Any, cycle_id: int, run_id: int, metric: str,
+    cur: duckdb.DuckDBPyConnection,
+    user: Any,
+    cycle_id: int,
+    run_id: int,
+    metric: str,
     period: str,
 ) -> None:
     """Publish a saved run's suggestions to a cycle (the cycle's rules decide who may)."""
@@ -132,6 +138,8 @@ def publish_saved(
     if saved is None:
         raise ValueError(f"model run {run_id} does not exist")
     neg.publish_run(
-        cur, user, cycle_id,
+        cur,
+        user,
+        cycle_id,
         {"run_id": run_id, "metric": metric, "period": period, "regions": saved["regions"]},
     )

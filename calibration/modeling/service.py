@@ -114,7 +114,11 @@ def run_backtest(
         panel = load_panel(cur, metric)
     model = make_model(half_life, pooling, scales, robust, panel.freq)
     bt = backtest(
-        model=model, panel=panel, origins=origins, holt_winters=holt_winters, tuning=tuning,
+        model=model,
+        panel=panel,
+        origins=origins,
+        holt_winters=holt_winters,
+        tuning=tuning,
         candidates=CANDIDATES if tuning else None,
     )
     out = {"metric": metric, **bt.to_dict()}

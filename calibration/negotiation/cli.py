@@ -21,16 +21,29 @@ def cmd_cycles(args: argparse.Namespace) -> int:
     """List cycles (id, metric, period, status, company_target)."""
     con = _open(args)
     rows = [
-        {k: c[k] for k in ("id", "name", "metric", "period", "status", "company_target",
-                           "dissent_threshold", "run_id")}
+        {
+            k: c[k]
+            for k in (
+                "id",
+                "name",
+                "metric",
+                "period",
+                "status",
+                "company_target",
+                "dissent_threshold",
+                "run_id",
+            )
+        }
         for c in neg.list_cycles(con.cursor())
     ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for r in rows:
-            print(f"{r['id']:>4}  {r['metric']:<16} {r['period']:<8} {r['status']:<9} "
-                  f"{r['company_target']:>10g}  {r['name']}")
+            print(
+                f"{r['id']:>4}  {r['metric']:<16} {r['period']:<8} {r['status']:<9} "
+                f"{r['company_target']:>10g}  {r['name']}"
+            )
     return 0
 
 
@@ -102,8 +115,12 @@ def register(subparsers) -> None:
     pv = asub.add_parser(
         "verify", help="verify the keyed chain, sealed tables and anchors (exit 1 if broken)"
     )
-    pv.add_argument("--backup", action="append", type=Path,
-                    help="also compare against this backup folder's anchor (repeat)")
+    pv.add_argument(
+        "--backup",
+        action="append",
+        type=Path,
+        help="also compare against this backup folder's anchor (repeat)",
+    )
     add_db(pv)
     pv.set_defaults(func=cmd_verify)
     pr = asub.add_parser(

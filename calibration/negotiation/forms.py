@@ -10,8 +10,7 @@ from calibration.i18n import t
 from calibration.negotiation.service import NegotiationError, ValidationError, dissent_check
 
 # The proposal's text fields: widget name -> the field of the region's row it starts from.
-TEXT_FIELDS = (("nego_just", "justification"), ("nego_support", "support"),
-               ("nego_risk", "risk"))
+TEXT_FIELDS = (("nego_just", "justification"), ("nego_support", "support"), ("nego_risk", "risk"))
 # Cleared after a proposal is stored, so the next revision starts from the stored text.
 CLEARED_AFTER_SUBMIT = ("nego_just", "nego_support", "nego_risk", "nego_hc", "nego_budget")
 
@@ -54,11 +53,17 @@ def support_items(headcount: float | None, budget: float | None, lang: str) -> l
     """The structured support a lead asked for (extra headcount, extra budget), if any."""
     items = []
     if headcount:
-        items.append({"kind": "headcount", "amount": headcount,
-                      "description": t("nego.item_headcount", lang)})
+        items.append(
+            {
+                "kind": "headcount",
+                "amount": headcount,
+                "description": t("nego.item_headcount", lang),
+            }
+        )
     if budget:
-        items.append({"kind": "budget", "amount": budget,
-                      "description": t("nego.item_budget", lang)})
+        items.append(
+            {"kind": "budget", "amount": budget, "description": t("nego.item_budget", lang)}
+        )
     return items
 
 
@@ -93,26 +98,34 @@ def _event_note(kind: str, payload: dict, lang: str) -> str:
 
 def revisions_table(events: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A region's events for the lead's history table, newest first, with translated headers."""
-    return pd.DataFrame({
-        t("nego.col_at", lang): events["at"],
-        t("nego.col_kind", lang): [t(f"nego.kind.{k}", lang) for k in events["kind"]],
-        t("nego.col_actor", lang): events["actor"],
-        t("nego.col_value", lang): events["value"],
-        t("nego.col_suggestion", lang): events["suggestion"].astype("float64").round(1),
-        t("nego.col_run", lang): events["run_id"],
-        t("nego.col_note", lang): [_event_note(k, p, lang) for k, p in
-                                   zip(events["kind"], events["payload"], strict=True)],
-    }).iloc[::-1]
+    return pd.DataFrame(
+        {
+            t("nego.col_at", lang): events["at"],
+            t("nego.col_kind", lang): [t(f"nego.kind.{k}", lang) for k in events["kind"]],
+            t("nego.col_actor", lang): events["actor"],
+            t("nego.col_value", lang): events["value"],
+            t("nego.col_suggestion", lang): events["suggestion"].astype("float64").round(1),
+            t("nego.col_run", lang): events["run_id"],
+            t("nego.col_note", lang): [
+                _event_note(k, p, lang)
+                for k, p in zip(events["kind"], events["payload"], strict=True)
+            ],
+        }
+    ).iloc[::-1]
 
 
 def resolved_table(resolved: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFrame:
     """The HR partner's resolved reviews with translated headers and outcomes."""
     resolved = resolved[resolved["review_outcome"].notna()]
-    return pd.DataFrame({
-        t("nego.region", lang): [labels.get(r, r) for r in resolved["region"]],
-        t("nego.col_value", lang): resolved["proposal_value"],
-        t("nego.col_suggestion", lang): resolved["proposal_suggestion"],
-        t("nego.outcome", lang): [t(f"nego.outcome.{o}", lang) for o in resolved["review_outcome"]],
-        t("nego.note", lang): resolved["review_note"],
-        t("nego.col_actor", lang): resolved["reviewed_by"],
-    })
+    return pd.DataFrame(
+        {
+            t("nego.region", lang): [labels.get(r, r) for r in resolved["region"]],
+            t("nego.col_value", lang): resolved["proposal_value"],
+            t("nego.col_suggestion", lang): resolved["proposal_suggestion"],
+            t("nego.outcome", lang): [
+                t(f"nego.outcome.{o}", lang) for o in resolved["review_outcome"]
+            ],
+            t("nego.note", lang): resolved["review_note"],
+            t("nego.col_actor", lang): resolved["reviewed_by"],
+        }
+    )

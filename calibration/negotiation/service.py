@@ -52,20 +52,67 @@ ATTACHMENT_TYPES = {
     "csv": "text/csv",
 }
 LOG_FIELDS = (
-    "status", "justification", "support", "support_items", "risk", "confidence", "flagged",
-    "outcome", "note", "action", "reason", "text", "file_name", "sha256",
+    "status",
+    "justification",
+    "support",
+    "support_items",
+    "risk",
+    "confidence",
+    "flagged",
+    "outcome",
+    "note",
+    "action",
+    "reason",
+    "text",
+    "file_name",
+    "sha256",
 )
 RUN_COLUMNS = ("region", "suggestion", "lower80", "upper80")
 RUN_OPTIONAL = ("history", "market", "pipeline", "capacity", "reason_en", "reason_zh")
 STATE_COLUMNS = (
-    "region", "suggestion", "lower80", "upper80", "run_id", "history", "market", "pipeline",
-    "capacity", "reason_en", "reason_zh", "proposal_value", "justification", "support",
-    "support_items", "risk", "confidence", "proposed_at", "proposed_by", "proposal_event_id",
-    "proposal_run_id", "proposal_suggestion", "revision", "flagged", "gap", "review_outcome",
-    "review_note", "reviewed_by", "reviewed_at", "response", "counter_value",
-    "counter_reason", "status", "agreed_value", "last_event_id", "last_change_at",
-    "last_change_by", "answered_older_run", "hr_override_reason", "hr_override_by",
-    "hr_override_at", "current_value", "current_source",
+    "region",
+    "suggestion",
+    "lower80",
+    "upper80",
+    "run_id",
+    "history",
+    "market",
+    "pipeline",
+    "capacity",
+    "reason_en",
+    "reason_zh",
+    "proposal_value",
+    "justification",
+    "support",
+    "support_items",
+    "risk",
+    "confidence",
+    "proposed_at",
+    "proposed_by",
+    "proposal_event_id",
+    "proposal_run_id",
+    "proposal_suggestion",
+    "revision",
+    "flagged",
+    "gap",
+    "review_outcome",
+    "review_note",
+    "reviewed_by",
+    "reviewed_at",
+    "response",
+    "counter_value",
+    "counter_reason",
+    "status",
+    "agreed_value",
+    "last_event_id",
+    "last_change_at",
+    "last_change_by",
+    "answered_older_run",
+    "hr_override_reason",
+    "hr_override_by",
+    "hr_override_at",
+    "current_value",
+    "current_source",
 )
 # Where a region's current number comes from, in the order they win.
 CURRENT_SOURCES = ("agreed", "counter", "proposal", "suggestion")
@@ -285,13 +332,13 @@ def _pdf_parts(data: bytes, budget: int = 50 * 1024 * 1024):
     for match in _PDF_STREAM.finditer(data):
         if match.start() < pos:
             continue
-        header = _unescape_pdf_names(data[max(pos, match.start() - 400):match.start()])
-        skeleton.append(data[pos:match.end()])
+        header = _unescape_pdf_names(data[max(pos, match.start() - 400) : match.start()])
+        skeleton.append(data[pos : match.end()])
         stop = data.find(b"endstream", match.end())
         stop = len(data) if stop == -1 else stop
         if b"/ObjStm" in header and budget > 0:
             try:
-                out = zlib.decompressobj().decompress(data[match.end():stop], budget)
+                out = zlib.decompressobj().decompress(data[match.end() : stop], budget)
             except zlib.error:
                 out = b""
             budget -= len(out)
@@ -376,8 +423,13 @@ def _opt_int(value: object) -> int | None:
 
 
 def _event(actor: User, cycle_id: int, kind: str, **fields: object) -> dict:
-    return {"cycle_id": cycle_id, "actor": actor.username, "role": actor.role, "kind": kind,
-            **fields}
+    return {
+        "cycle_id": cycle_id,
+        "actor": actor.username,
+        "role": actor.role,
+        "kind": kind,
+        **fields,
+    }
 
 
 def _check_fresh(
@@ -404,17 +456,26 @@ def _change_word(kind: str | None, payload: object) -> str:
         except ValueError:
             action = None
         return "accepted" if action == "accept" else "countered"
-    return {"proposal": "proposed", "review": "reviewed", "counter_accepted":
-            "accepted_counter", "hr_override": "overrode_hr"}.get(kind or "", "changed")
+    return {
+        "proposal": "proposed",
+        "review": "reviewed",
+        "counter_accepted": "accepted_counter",
+        "hr_override": "overrode_hr",
+    }.get(kind or "", "changed")
 
 
 def _stale(last: dict | None, region: str | None) -> StaleWriteError:
     """The refusal for a form drawn before `last` (None: the form named a future event)."""
     if last is None:
         return StaleWriteError(None, None, None, region)
-    return StaleWriteError(last["actor"], last["at"], last["id"], last.get("region") or region,
-                           _change_word(last.get("kind"), last.get("payload")),
-                           _opt_float(last.get("value")))
+    return StaleWriteError(
+        last["actor"],
+        last["at"],
+        last["id"],
+        last.get("region") or region,
+        _change_word(last.get("kind"), last.get("payload")),
+        _opt_float(last.get("value")),
+    )
 
 
 # ----------------------------------------------------------------------------- cycles
@@ -464,7 +525,8 @@ def cycle_needing(cur: duckdb.DuckDBPyConnection, user: User) -> int | None:
     if signs:
         for cycle in cycles:
             if cycle["status"] in ("locked", "tracking") and q.unsigned_letters(
-                    cur, cycle["id"], signs):
+                cur, cycle["id"], signs
+            ):
                 return cycle["id"]
     for cycle in cycles:
         if cycle["status"] == "open":
@@ -536,8 +598,13 @@ def create_cycle(
         q.insert_cycle(
             cur, cycle_id, name, metric, period, target, threshold, utcnow(), actor.username
         )
-        payload = {"name": name, "metric": metric, "period": period,
-                   "company_target": target, "dissent_threshold": threshold}
+        payload = {
+            "name": name,
+            "metric": metric,
+            "period": period,
+            "company_target": target,
+            "dissent_threshold": threshold,
+        }
         return [
             _event(actor, cycle_id, "cycle_created", value=target, payload=payload),
             _event(actor, cycle_id, "status", payload={"status": "draft", "from": None}),
@@ -547,9 +614,7 @@ def create_cycle(
     return created["id"]
 
 
-def set_status(
-    cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, status: str
-) -> None:
+def set_status(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, status: str) -> None:
     """Move a cycle to its next status (draft → open → locked → tracking → closed)."""
     access.require(actor, "cycle.manage")
     if status not in STATUSES:
@@ -561,13 +626,12 @@ def set_status(
     def build() -> list[dict]:
         cycle = get_cycle(cur, cycle_id)
         if NEXT_STATUS.get(cycle["status"]) != status:
-            raise CycleStateError(
-                "nego.err_transition", current=cycle["status"], target=status
-            )
+            raise CycleStateError("nego.err_transition", current=cycle["status"], target=status)
         if status == "open" and cycle["run_id"] is None:
             raise CycleStateError("nego.err_open_needs_run")
-        return [_event(actor, cycle_id, "status",
-                       payload={"status": status, "from": cycle["status"]})]
+        return [
+            _event(actor, cycle_id, "status", payload={"status": status, "from": cycle["status"]})
+        ]
 
     events.append(cur, build)
 
@@ -607,9 +671,16 @@ def lock_cycle(
         # Frozen in the lock's own transaction: what the cycle shows from now on (names,
         # parents, leads) is what it showed when it was locked, whatever a later import says.
         q.freeze_regions(cur, cycle_id, list(agreed), utcnow())
-        return [_event(actor, cycle_id, "status", value=float(sum(agreed.values())),
-                       run_id=cycle["run_id"],
-                       payload={"status": "locked", "from": "open", "agreed": agreed})]
+        return [
+            _event(
+                actor,
+                cycle_id,
+                "status",
+                value=float(sum(agreed.values())),
+                run_id=cycle["run_id"],
+                payload={"status": "locked", "from": "open", "agreed": agreed},
+            )
+        ]
 
     events.append(cur, build)
     # Letters are issued here, by the lock, and never by opening a page. Imported late
@@ -650,15 +721,29 @@ def publish_run(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, run:
         if q.run_published(cur, cycle_id, run_id):
             raise CycleStateError("nego.err_run_published", run_id=run_id)
         rows = frame.assign(
-            cycle_id=int(cycle_id), run_id=run_id, published_at=utcnow(),
+            cycle_id=int(cycle_id),
+            run_id=run_id,
+            published_at=utcnow(),
             published_by=actor.username,
         )
         q.insert_suggestions(cur, rows)
-        payload = {"run_id": run_id, "metric": cycle["metric"], "period": cycle["period"],
-                   "regions": int(len(frame)),
-                   "total": float(frame["suggestion"].sum())}
-        return [_event(actor, cycle_id, "publish", run_id=run_id,
-                       value=float(frame["suggestion"].sum()), payload=payload)]
+        payload = {
+            "run_id": run_id,
+            "metric": cycle["metric"],
+            "period": cycle["period"],
+            "regions": int(len(frame)),
+            "total": float(frame["suggestion"].sum()),
+        }
+        return [
+            _event(
+                actor,
+                cycle_id,
+                "publish",
+                run_id=run_id,
+                value=float(frame["suggestion"].sum()),
+                payload=payload,
+            )
+        ]
 
     return events.append(cur, build, seal=("cycle_suggestions",))[0]
 
@@ -680,8 +765,7 @@ def _run_frame(run: dict) -> pd.DataFrame:
             frame[col] = None
     frame = frame.loc[:, list(RUN_COLUMNS + RUN_OPTIONAL)]
     frame["region"] = frame["region"].astype(str)
-    for col in ("suggestion", "lower80", "upper80", "history", "market", "pipeline",
-                "capacity"):
+    for col in ("suggestion", "lower80", "upper80", "history", "market", "pipeline", "capacity"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     for col in ("reason_en", "reason_zh"):
         frame[col] = frame[col].map(lambda v: None if v is None or v != v else clean_text(v))
@@ -735,9 +819,18 @@ def propose(
             "threshold": cycle["dissent_threshold"],
             "revises": previous["id"] if previous else None,
         }
-        return [_event(actor, cycle_id, "proposal", region=region, value=fields["value"],
-                       suggestion=float(sugg["suggestion"]), run_id=int(cycle["run_id"]),
-                       payload=payload)]
+        return [
+            _event(
+                actor,
+                cycle_id,
+                "proposal",
+                region=region,
+                value=fields["value"],
+                suggestion=float(sugg["suggestion"]),
+                run_id=int(cycle["run_id"]),
+                payload=payload,
+            )
+        ]
 
     return events.append(cur, build)[0]
 
@@ -745,8 +838,11 @@ def propose(
 def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
     cycle = get_cycle(cur, cycle_id)
     if cycle["status"] != "open":
-        key = "nego.err_locked" if cycle["status"] in ("locked", "tracking", "closed") else (
-            "nego.err_not_open")
+        key = (
+            "nego.err_locked"
+            if cycle["status"] in ("locked", "tracking", "closed")
+            else ("nego.err_not_open")
+        )
         raise CycleStateError(key, status=cycle["status"])
     return cycle
 
@@ -790,10 +886,22 @@ def resolve_review(
         row = _state_row(cur, cycle_id, region)
         if row is None or not row["flagged"] or row["review_outcome"] is not None:
             raise CycleStateError("nego.err_nothing_to_review", region=region)
-        return [_event(actor, cycle_id, "review", region=region, value=row["proposal_value"],
-                       suggestion=row["proposal_suggestion"], run_id=row["proposal_run_id"],
-                       payload={"outcome": outcome, "note": note,
-                                "proposal_event": row["proposal_event_id"]})]
+        return [
+            _event(
+                actor,
+                cycle_id,
+                "review",
+                region=region,
+                value=row["proposal_value"],
+                suggestion=row["proposal_suggestion"],
+                run_id=row["proposal_run_id"],
+                payload={
+                    "outcome": outcome,
+                    "note": note,
+                    "proposal_event": row["proposal_event_id"],
+                },
+            )
+        ]
 
     return events.append(cur, build)[0]
 
@@ -859,19 +967,38 @@ def respond(
             # The HR gate: a flagged proposal waits for HR unless overridden with a reason.
             if override is None:
                 raise CycleStateError("nego.err_hr_pending", region=region)
-            events.append(_event(actor, cycle_id, "hr_override", region=region,
-                                 value=row["proposal_value"], suggestion=row["suggestion"],
-                                 run_id=row["run_id"],
-                                 payload={"reason": override,
-                                          "proposal_event": row["proposal_event_id"]}))
+            events.append(
+                _event(
+                    actor,
+                    cycle_id,
+                    "hr_override",
+                    region=region,
+                    value=row["proposal_value"],
+                    suggestion=row["suggestion"],
+                    run_id=row["run_id"],
+                    payload={"reason": override, "proposal_event": row["proposal_event_id"]},
+                )
+            )
         elif row is None or row["status"] not in _ANSWERABLE[action]:
             key = "nego.err_nothing_to_answer" if action == "accept" else "nego.err_no_counter_now"
             raise CycleStateError(key, region=region)
         value = row["proposal_value"] if action == "accept" else number
-        events.append(_event(actor, cycle_id, "response", region=region, value=value,
-                             suggestion=row["suggestion"], run_id=row["run_id"],
-                             payload={"action": action, "reason": reason,
-                                      "proposal_event": row["proposal_event_id"]}))
+        events.append(
+            _event(
+                actor,
+                cycle_id,
+                "response",
+                region=region,
+                value=value,
+                suggestion=row["suggestion"],
+                run_id=row["run_id"],
+                payload={
+                    "action": action,
+                    "reason": reason,
+                    "proposal_event": row["proposal_event_id"],
+                },
+            )
+        )
         return events
 
     return events.append(cur, build)[-1]
@@ -919,8 +1046,10 @@ def send_counters(
     def build() -> list[dict]:
         _require_open(cur, cycle_id)
         # One read of the state for all regions: a read per region costs seconds at 200.
-        state = {r["region"]: r for r in
-                 (_plain(x) for x in cycle_state(cur, cycle_id).to_dict("records"))}
+        state = {
+            r["region"]: r
+            for r in (_plain(x) for x in cycle_state(cur, cycle_id).to_dict("records"))
+        }
         events = []
         for offer in clean:
             region = offer["region"]
@@ -929,14 +1058,24 @@ def send_counters(
                 raise CycleStateError("nego.err_no_counter_now", region=region)
             seen = _opt_int(offer.get("expected_last_event")) or 0
             if (row["last_event_id"] or 0) != seen:
-                raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS),
-                             region)
-            events.append(_event(actor, cycle_id, "response", region=region,
-                                 value=offer["value"], suggestion=row["suggestion"],
-                                 run_id=row["run_id"],
-                                 payload={"action": "counter", "reason": offer["reason"],
-                                          "proposal_event": row["proposal_event_id"],
-                                          "allocation": method}))
+                raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region)
+            events.append(
+                _event(
+                    actor,
+                    cycle_id,
+                    "response",
+                    region=region,
+                    value=offer["value"],
+                    suggestion=row["suggestion"],
+                    run_id=row["run_id"],
+                    payload={
+                        "action": "counter",
+                        "reason": offer["reason"],
+                        "proposal_event": row["proposal_event_id"],
+                        "allocation": method,
+                    },
+                )
+            )
         return events
 
     return events.append(cur, build)
@@ -960,10 +1099,18 @@ def accept_counter(
         row = _state_row(cur, cycle_id, region)
         if row is None or row["status"] != "countered":
             raise CycleStateError("nego.err_no_counter", region=region)
-        return [_event(actor, cycle_id, "counter_accepted", region=region,
-                       value=row["counter_value"], suggestion=row["suggestion"],
-                       run_id=row["run_id"],
-                       payload={"response_event": row["last_event_id"]})]
+        return [
+            _event(
+                actor,
+                cycle_id,
+                "counter_accepted",
+                region=region,
+                value=row["counter_value"],
+                suggestion=row["suggestion"],
+                run_id=row["run_id"],
+                payload={"response_event": row["last_event_id"]},
+            )
+        ]
 
     return events.append(cur, build)[0]
 
@@ -973,8 +1120,14 @@ def accept_counter(
 
 def _empty_state(region: str) -> dict:
     row = dict.fromkeys(STATE_COLUMNS)
-    row.update(region=region, status="none", flagged=False, revision=0,
-               answered_older_run=False, support_items=[])
+    row.update(
+        region=region,
+        status="none",
+        flagged=False,
+        revision=0,
+        answered_older_run=False,
+        support_items=[],
+    )
     return row
 
 
@@ -992,8 +1145,18 @@ def cycle_state(
     if cycle["run_id"] is not None:
         for s in q.suggestions(cur, cycle_id, cycle["run_id"]).to_dict("records"):
             row = _empty_state(s["region"])
-            for col in ("suggestion", "lower80", "upper80", "run_id", "history", "market",
-                        "pipeline", "capacity", "reason_en", "reason_zh"):
+            for col in (
+                "suggestion",
+                "lower80",
+                "upper80",
+                "run_id",
+                "history",
+                "market",
+                "pipeline",
+                "capacity",
+                "reason_en",
+                "reason_zh",
+            ):
                 row[col] = s[col]
             rows[s["region"]] = row
     for ev in events[events["kind"].isin(DECISION_KINDS)].to_dict("records"):
@@ -1006,8 +1169,12 @@ def cycle_state(
     frame = pd.DataFrame(list(rows.values()), columns=list(STATE_COLUMNS))
     frame = frame.sort_values("region").reset_index(drop=True)
     if viewer is not None:
-        frame = frame[[access.can(viewer, "proposal.read", Scope(r, bool(f))) for r, f in zip(
-            frame["region"], frame["flagged"], strict=True)]].reset_index(drop=True)
+        frame = frame[
+            [
+                access.can(viewer, "proposal.read", Scope(r, bool(f)))
+                for r, f in zip(frame["region"], frame["flagged"], strict=True)
+            ]
+        ].reset_index(drop=True)
     return frame
 
 
@@ -1015,36 +1182,66 @@ def _apply(row: dict, ev: dict, payload: dict) -> None:
     kind = ev["kind"]
     if kind == "proposal":
         row.update(
-            proposal_value=ev["value"], justification=payload["justification"],
-            support=payload["support"], support_items=payload.get("support_items", []),
-            risk=payload["risk"], confidence=payload["confidence"], proposed_at=ev["at"],
-            proposed_by=ev["actor"], proposal_event_id=int(ev["id"]),
-            proposal_run_id=int(ev["run_id"]), proposal_suggestion=ev["suggestion"],
-            revision=row["revision"] + 1, flagged=bool(payload["flagged"]),
-            gap=payload.get("gap"), review_outcome=None, review_note=None, reviewed_by=None,
-            reviewed_at=None, response=None, counter_value=None, counter_reason=None,
-            hr_override_reason=None, hr_override_by=None, hr_override_at=None,
-            agreed_value=None, status="flagged" if payload["flagged"] else "proposed",
+            proposal_value=ev["value"],
+            justification=payload["justification"],
+            support=payload["support"],
+            support_items=payload.get("support_items", []),
+            risk=payload["risk"],
+            confidence=payload["confidence"],
+            proposed_at=ev["at"],
+            proposed_by=ev["actor"],
+            proposal_event_id=int(ev["id"]),
+            proposal_run_id=int(ev["run_id"]),
+            proposal_suggestion=ev["suggestion"],
+            revision=row["revision"] + 1,
+            flagged=bool(payload["flagged"]),
+            gap=payload.get("gap"),
+            review_outcome=None,
+            review_note=None,
+            reviewed_by=None,
+            reviewed_at=None,
+            response=None,
+            counter_value=None,
+            counter_reason=None,
+            hr_override_reason=None,
+            hr_override_by=None,
+            hr_override_at=None,
+            agreed_value=None,
+            status="flagged" if payload["flagged"] else "proposed",
         )
     elif kind == "review":
-        row.update(review_outcome=payload["outcome"], review_note=payload["note"],
-                   reviewed_by=ev["actor"], reviewed_at=ev["at"])
+        row.update(
+            review_outcome=payload["outcome"],
+            review_note=payload["note"],
+            reviewed_by=ev["actor"],
+            reviewed_at=ev["at"],
+        )
         if row["status"] == "flagged":
             row["status"] = "proposed"
     elif kind == "response":
         if payload["action"] == "accept":
-            row.update(response="accepted", status="agreed", agreed_value=ev["value"],
-                       counter_reason=payload.get("reason") or None)
+            row.update(
+                response="accepted",
+                status="agreed",
+                agreed_value=ev["value"],
+                counter_reason=payload.get("reason") or None,
+            )
         else:
-            row.update(response="countered", status="countered", counter_value=ev["value"],
-                       counter_reason=payload["reason"])
+            row.update(
+                response="countered",
+                status="countered",
+                counter_value=ev["value"],
+                counter_reason=payload["reason"],
+            )
     elif kind == "counter_accepted":
         row.update(status="agreed", agreed_value=ev["value"])
     elif kind == "hr_override":
-        row.update(hr_override_reason=payload.get("reason"), hr_override_by=ev["actor"],
-                   hr_override_at=ev["at"])
-    row.update(last_event_id=int(ev["id"]), last_change_at=ev["at"],
-               last_change_by=ev["actor"])
+        row.update(
+            hr_override_reason=payload.get("reason"),
+            hr_override_by=ev["actor"],
+            hr_override_at=ev["at"],
+        )
+    row.update(last_event_id=int(ev["id"]), last_change_at=ev["at"], last_change_by=ev["actor"])
 
 
 def current_number(row: dict) -> tuple[float | None, str | None]:
@@ -1089,9 +1286,7 @@ def _plain(row: dict) -> dict:
     return out
 
 
-def region_view(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
-) -> dict:
+def region_view(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str) -> dict:
     """One region's cycle_state row for a viewer; PermissionError if they may not see it."""
     row = _state_row(cur, cycle_id, region)
     # A region with no state yet is unflagged: the HR partner may not read it.
@@ -1120,7 +1315,9 @@ def _can_comment(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, reg
     # Only a flagged proposal opens the thread to more people (the HR partner): derive
     # the cycle's state only when the answer depends on it.
     row = _state_row(cur, cycle_id, region)
-    return row is not None and access.can(actor, "comment.write", Scope(region, bool(row["flagged"])))
+    return row is not None and access.can(
+        actor, "comment.write", Scope(region, bool(row["flagged"]))
+    )
 
 
 def add_comment(
@@ -1172,15 +1369,37 @@ def add_attachment(
             raise CycleStateError("nego.err_closed")
         attachment_id = q.next_attachment_id(cur)
         created["id"] = attachment_id
-        q.insert_attachment(cur, {
-            "attachment_id": attachment_id, "cycle_id": int(cycle_id), "region": region,
-            "file_name": name, "mime": mime, "size": len(data), "sha256": digest,
-            "data": data, "uploaded_at": utcnow(), "uploaded_by": actor.username,
-        })
-        return [_event(actor, cycle_id, "attachment", region=region,
-                       payload={"attachment_id": attachment_id, "file_name": name,
-                                "mime": mime, "size": len(data), "sha256": digest,
-                                "note": note})]
+        q.insert_attachment(
+            cur,
+            {
+                "attachment_id": attachment_id,
+                "cycle_id": int(cycle_id),
+                "region": region,
+                "file_name": name,
+                "mime": mime,
+                "size": len(data),
+                "sha256": digest,
+                "data": data,
+                "uploaded_at": utcnow(),
+                "uploaded_by": actor.username,
+            },
+        )
+        return [
+            _event(
+                actor,
+                cycle_id,
+                "attachment",
+                region=region,
+                payload={
+                    "attachment_id": attachment_id,
+                    "file_name": name,
+                    "mime": mime,
+                    "size": len(data),
+                    "sha256": digest,
+                    "note": note,
+                },
+            )
+        ]
 
     events.append(cur, build)
     return created["id"]
@@ -1193,19 +1412,39 @@ def thread(
     attachment_id, file_name, mime, size."""
     region_view(cur, viewer, cycle_id, region)
     events = q.cycle_events(cur, cycle_id)
-    events = events[(events["region"] == region)
-                    & events["kind"].isin(("comment", "attachment"))]
+    events = events[(events["region"] == region) & events["kind"].isin(("comment", "attachment"))]
     rows = []
     for ev in events.to_dict("records"):
         p = json.loads(ev["payload"])
-        rows.append({
-            "id": int(ev["id"]), "at": ev["at"], "actor": ev["actor"], "role": ev["role"],
-            "kind": ev["kind"], "text": p.get("text", p.get("note", "")),
-            "attachment_id": p.get("attachment_id"), "file_name": p.get("file_name"),
-            "mime": p.get("mime"), "size": p.get("size"),
-        })
-    return pd.DataFrame(rows, columns=["id", "at", "actor", "role", "kind", "text",
-                                       "attachment_id", "file_name", "mime", "size"])
+        rows.append(
+            {
+                "id": int(ev["id"]),
+                "at": ev["at"],
+                "actor": ev["actor"],
+                "role": ev["role"],
+                "kind": ev["kind"],
+                "text": p.get("text", p.get("note", "")),
+                "attachment_id": p.get("attachment_id"),
+                "file_name": p.get("file_name"),
+                "mime": p.get("mime"),
+                "size": p.get("size"),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "at",
+            "actor",
+            "role",
+            "kind",
+            "text",
+            "attachment_id",
+            "file_name",
+            "mime",
+            "size",
+        ],
+    )
 
 
 def get_attachment(cur: duckdb.DuckDBPyConnection, viewer: User, attachment_id: int) -> dict:
@@ -1236,25 +1475,27 @@ def _lead_view(events: pd.DataFrame, viewer: User) -> pd.DataFrame:
     return events
 
 
-def decision_log(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int
-) -> pd.DataFrame:
+def decision_log(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int) -> pd.DataFrame:
     """A cycle's events as a table (a lead: cycle-level events and their own regions)."""
     access.require(viewer, "log.read")
     get_cycle(cur, cycle_id)
     events = q.cycle_events(cur, cycle_id)
-    shown = [r for r in events["region"].dropna().unique() if access.can(viewer, "proposal.read", r)]
+    shown = [
+        r for r in events["region"].dropna().unique() if access.can(viewer, "proposal.read", r)
+    ]
     events = events[events["region"].isna() | events["region"].isin(shown)].reset_index(drop=True)
     # Who cannot read the whole board (a lead) gets cycle-level totals cut to their regions.
     if not access.can(viewer, "board.read"):
         events = _lead_view(events, viewer)
     payloads = events["payload"].map(json.loads)
-    out = events[["id", "at", "region", "actor", "role", "kind", "value", "suggestion",
-                  "run_id"]].copy()
+    out = events[
+        ["id", "at", "region", "actor", "role", "kind", "value", "suggestion", "run_id"]
+    ].copy()
     # The fields people read get their own columns; the full payload stays in `details`.
     for key in LOG_FIELDS:
         out[key] = [
-            json.dumps(p[key], ensure_ascii=False) if isinstance(p.get(key), list | dict)
+            json.dumps(p[key], ensure_ascii=False)
+            if isinstance(p.get(key), list | dict)
             else p.get(key)
             for p in payloads
         ]
@@ -1264,9 +1505,7 @@ def decision_log(
     return out
 
 
-def export_log(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, fmt: str
-) -> bytes:
+def export_log(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, fmt: str) -> bytes:
     """The decision log as CSV or XLSX bytes (formula-looking text neutralised)."""
     frame = decision_log(cur, viewer, cycle_id)
     if fmt == "csv":

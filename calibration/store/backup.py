@@ -138,8 +138,7 @@ def restore(backup_dir: Path, db_path: Path, key_file: Path | None = None) -> di
     key = _restore_key(db_path, key_file)
     if manifest.get("mac") != manifest_mac(key, manifest):
         raise StoreError(
-            "the backup manifest was not made with this audit key, or was edited; "
-            "nothing restored"
+            "the backup manifest was not made with this audit key, or was edited; nothing restored"
         )
     for name, digest in manifest["files"].items():
         path = backup_dir / name

@@ -72,9 +72,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
                 cur.execute(statement)
             if version == _SEQUENCE_MIGRATION:
                 _align_sequences(cur)
-            cur.execute(
-                "INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, utcnow()]
-            )
+            cur.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, utcnow()])
             cur.execute("COMMIT")
         except Exception:
             cur.execute("ROLLBACK")
@@ -173,6 +171,4 @@ def table_row_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ).fetchall()
     ]
     # Names come from the catalog, quoted as identifiers, never from input.
-    return {
-        n: int(cur.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0]) for n in names
-    }
+    return {n: int(cur.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0]) for n in names}

@@ -78,7 +78,9 @@ def table_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {n: cur.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
 
 
-def count_changes(cur: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame) -> tuple[int, int]:
+def count_changes(
+    cur: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame
+) -> tuple[int, int]:
     """How many rows of frame are new and how many change a stored value."""
     table, keys, value = IMPORT_TABLES[kind]
     with registered(cur, "incoming", frame):

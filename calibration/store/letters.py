@@ -13,18 +13,45 @@ import duckdb
 from calibration.store.core import next_id
 
 LETTER_COLUMNS = (
-    "letter_id", "cycle_id", "region", "version", "content_json", "content_sha256",
-    "previous_sha256", "lead_username", "reason", "created_at", "created_by",
+    "letter_id",
+    "cycle_id",
+    "region",
+    "version",
+    "content_json",
+    "content_sha256",
+    "previous_sha256",
+    "lead_username",
+    "reason",
+    "created_at",
+    "created_by",
 )
 SIGNATURE_COLUMNS = (
-    "signature_id", "letter_id", "role", "username", "name", "signed_at", "content_sha256",
+    "signature_id",
+    "letter_id",
+    "role",
+    "username",
+    "name",
+    "signed_at",
+    "content_sha256",
 )
 FILE_META_COLUMNS = (
-    "file_id", "letter_id", "lang", "signatures", "file_name", "file_sha256", "size",
+    "file_id",
+    "letter_id",
+    "lang",
+    "signatures",
+    "file_name",
+    "file_sha256",
+    "size",
     "created_at",
 )
 CORRECTION_COLUMNS = (
-    "correction_id", "cycle_id", "region", "field", "value_json", "reason", "corrected_at",
+    "correction_id",
+    "cycle_id",
+    "region",
+    "field",
+    "value_json",
+    "reason",
+    "corrected_at",
     "corrected_by",
 )
 
@@ -34,7 +61,9 @@ def _next_id(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
     return next_id(cur, f"{table}_seq")
 
 
-def _insert(cur: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], row: dict) -> None:
+def _insert(
+    cur: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], row: dict
+) -> None:
     cur.execute(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
         [row[c] for c in columns],
@@ -51,9 +80,7 @@ def insert_letter(cur: duckdb.DuckDBPyConnection, row: dict) -> int:
     return letter_id
 
 
-def letters(
-    cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str | None = None
-) -> list[dict]:
+def letters(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str | None = None) -> list[dict]:
     """Every version of a cycle's letters (or one region's), by region then version."""
     sql = f"SELECT {', '.join(LETTER_COLUMNS)} FROM letters WHERE cycle_id = ?"
     params: list = [cycle_id]
@@ -201,7 +228,12 @@ def accounts(cur: duckdb.DuckDBPyConnection) -> list[dict]:
         " GROUP BY u.username, u.display_name, u.role ORDER BY u.username"
     ).fetchall()
     return [
-        {"username": u, "display_name": d, "role": role, "regions": [x for x in regs.split(",") if x]}
+        {
+            "username": u,
+            "display_name": d,
+            "role": role,
+            "regions": [x for x in regs.split(",") if x],
+        }
         for u, d, role, regs in rows
     ]
 

@@ -10,8 +10,17 @@ import pandas as pd
 from calibration.store.core import next_id, registered
 
 REGION_COLUMNS = (
-    "region", "suggestion", "lower80", "upper80", "base",
-    "history", "market", "pipeline", "capacity", "reason_en", "reason_zh",
+    "region",
+    "suggestion",
+    "lower80",
+    "upper80",
+    "base",
+    "history",
+    "market",
+    "pipeline",
+    "capacity",
+    "reason_en",
+    "reason_zh",
 )
 SIGNAL_COLUMNS = ("region", "signal", "dimension", "change", "contribution")
 

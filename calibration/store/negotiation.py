@@ -14,14 +14,37 @@ import pandas as pd
 from calibration.store.core import next_id
 
 EVENT_COLUMNS = (
-    "id", "cycle_id", "region", "actor", "role", "at", "kind", "value", "suggestion",
-    "run_id", "payload", "prev_hash", "hash",
+    "id",
+    "cycle_id",
+    "region",
+    "actor",
+    "role",
+    "at",
+    "kind",
+    "value",
+    "suggestion",
+    "run_id",
+    "payload",
+    "prev_hash",
+    "hash",
 )
 # "at" is a keyword in DuckDB's grammar, so SQL quotes it.
 _EVENT_SQL = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
 SUGGESTION_COLUMNS = (
-    "cycle_id", "run_id", "region", "suggestion", "lower80", "upper80", "history", "market",
-    "pipeline", "capacity", "reason_en", "reason_zh", "published_at", "published_by",
+    "cycle_id",
+    "run_id",
+    "region",
+    "suggestion",
+    "lower80",
+    "upper80",
+    "history",
+    "market",
+    "pipeline",
+    "capacity",
+    "reason_en",
+    "reason_zh",
+    "published_at",
+    "published_by",
 )
 
 
@@ -50,7 +73,13 @@ def insert_cycle(
 
 
 _CYCLE_KEYS = (
-    "id", "name", "metric", "period", "company_target", "dissent_threshold", "created_at",
+    "id",
+    "name",
+    "metric",
+    "period",
+    "company_target",
+    "dissent_threshold",
+    "created_at",
     "created_by",
 )
 _CYCLE_SQL = (
@@ -144,13 +173,23 @@ def region_decisions(
     """A region's events of the given kinds, newest first: id, kind, actor, at, value, region,
     payload."""
     rows = cur.execute(
-        f"SELECT id, kind, actor, \"at\", value, region, payload FROM events"
+        f'SELECT id, kind, actor, "at", value, region, payload FROM events'
         f" WHERE cycle_id = ? AND region = ?"
         f" AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY id DESC",
         [cycle_id, region, *kinds],
     ).fetchall()
-    return [{"id": int(r[0]), "kind": r[1], "actor": r[2], "at": r[3], "value": r[4],
-             "region": r[5], "payload": r[6]} for r in rows]
+    return [
+        {
+            "id": int(r[0]),
+            "kind": r[1],
+            "actor": r[2],
+            "at": r[3],
+            "value": r[4],
+            "region": r[5],
+            "payload": r[6],
+        }
+        for r in rows
+    ]
 
 
 def last_event(cur: duckdb.DuckDBPyConnection) -> tuple[int, str]:
@@ -179,13 +218,13 @@ def last_region_event(
     marks = ", ".join("?" * len(kinds))
     if region is None:
         sql = (
-            f"SELECT id, actor, \"at\", kind, value, region, payload FROM events"
+            f'SELECT id, actor, "at", kind, value, region, payload FROM events'
             f" WHERE cycle_id = ? AND kind IN ({marks})"
         )
         params: list = [cycle_id, *kinds]
     else:
         sql = (
-            f"SELECT id, actor, \"at\", kind, value, region, payload FROM events"
+            f'SELECT id, actor, "at", kind, value, region, payload FROM events'
             f" WHERE cycle_id = ? AND region = ? AND kind IN ({marks})"
         )
         params = [cycle_id, region, *kinds]
@@ -193,15 +232,21 @@ def last_region_event(
     if not rows:
         return None
     r = rows[0]
-    return {"id": int(r[0]), "actor": r[1], "at": r[2], "kind": r[3], "value": r[4],
-            "region": r[5], "payload": r[6]}
+    return {
+        "id": int(r[0]),
+        "actor": r[1],
+        "at": r[2],
+        "kind": r[3],
+        "value": r[4],
+        "region": r[5],
+        "payload": r[6],
+    }
 
 
 def insert_event(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
     """Append one event (every column of EVENT_COLUMNS)."""
     cur.execute(
-        f"INSERT INTO events ({_EVENT_SQL})"
-        f" VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
+        f"INSERT INTO events ({_EVENT_SQL}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
         [row[c] for c in EVENT_COLUMNS],
     )
 
@@ -227,8 +272,16 @@ def next_attachment_id(cur: duckdb.DuckDBPyConnection) -> int:
 def insert_attachment(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
     """Store one attachment's bytes and metadata."""
     cols = (
-        "attachment_id", "cycle_id", "region", "file_name", "mime", "size", "sha256", "data",
-        "uploaded_at", "uploaded_by",
+        "attachment_id",
+        "cycle_id",
+        "region",
+        "file_name",
+        "mime",
+        "size",
+        "sha256",
+        "data",
+        "uploaded_at",
+        "uploaded_by",
     )
     cur.execute(
         f"INSERT INTO attachments ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
@@ -247,8 +300,16 @@ def get_attachment(cur: duckdb.DuckDBPyConnection, attachment_id: int) -> dict |
         return None
     row = rows[0]
     keys = (
-        "attachment_id", "cycle_id", "region", "file_name", "mime", "size", "sha256", "data",
-        "uploaded_at", "uploaded_by",
+        "attachment_id",
+        "cycle_id",
+        "region",
+        "file_name",
+        "mime",
+        "size",
+        "sha256",
+        "data",
+        "uploaded_at",
+        "uploaded_by",
     )
     return dict(zip(keys, row, strict=True))
 
@@ -256,7 +317,13 @@ def get_attachment(cur: duckdb.DuckDBPyConnection, attachment_id: int) -> dict |
 # ----------------------------------------------------------------------------- frozen regions
 
 FROZEN_COLUMNS = (
-    "region", "name_en", "name_zh", "parent", "lead", "lead_username", "lead_name",
+    "region",
+    "name_en",
+    "name_zh",
+    "parent",
+    "lead",
+    "lead_username",
+    "lead_name",
 )
 
 
@@ -296,8 +363,7 @@ def frozen_region_frame(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> pd.Dat
 def frozen_regions(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict[str, dict]:
     """region -> the snapshot taken at lock (FROZEN_COLUMNS); empty before the lock."""
     rows = cur.execute(
-        f"SELECT {', '.join(FROZEN_COLUMNS)} FROM cycle_regions WHERE cycle_id = ?"
-        " ORDER BY region",
+        f"SELECT {', '.join(FROZEN_COLUMNS)} FROM cycle_regions WHERE cycle_id = ? ORDER BY region",
         [int(cycle_id)],
     ).fetchall()
     return {r[0]: dict(zip(FROZEN_COLUMNS, r, strict=True)) for r in rows}
@@ -308,8 +374,14 @@ def frozen_regions(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict[str, d
 # Tables whose rows the decision record seals (see calibration.events.COVERED_TABLES); the
 # names are fixed here so no caller-supplied text ever reaches the SQL.
 SEALED_TABLES = (
-    "cycles", "cycle_suggestions", "letters", "letter_signatures", "user_regions",
-    "commitment_events", "tracking_events", "root_causes",
+    "cycles",
+    "cycle_suggestions",
+    "letters",
+    "letter_signatures",
+    "user_regions",
+    "commitment_events",
+    "tracking_events",
+    "root_causes",
 )
 
 

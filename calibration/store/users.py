@@ -64,7 +64,12 @@ def list_users(cur: duckdb.DuckDBPyConnection) -> list[dict]:
         " GROUP BY u.username, u.display_name, u.role ORDER BY u.role, u.username"
     ).fetchall()
     return [
-        {"username": u, "display_name": d, "role": role, "regions": [x for x in regs.split(",") if x]}
+        {
+            "username": u,
+            "display_name": d,
+            "role": role,
+            "regions": [x for x in regs.split(",") if x],
+        }
         for u, d, role, regs in rows
     ]
 

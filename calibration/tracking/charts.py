@@ -87,7 +87,10 @@ def tracking_chart(
         domain=[s_act, s_plan, s_proj, s_int],
         range=[ACTUAL_COLOR, PLANNED_COLOR, STATUS_COLORS[status], STATUS_COLORS[status]],
     )
-    dash = alt.Scale(domain=[s_act, s_plan, s_proj], range=[theme.DASHES[k] for k in ("actual", "planned", "projection")])
+    dash = alt.Scale(
+        domain=[s_act, s_plan, s_proj],
+        range=[theme.DASHES[k] for k in ("actual", "planned", "projection")],
+    )
     x = alt.X("date:T", title=t("tracking.axis.date", lang), axis=alt.Axis(format="%m-%d"))
     y_title = t("tracking.axis.value", lang)
     # Line-shaped, opaque legend symbols: the band's opacity would otherwise fade them all.

@@ -36,18 +36,34 @@ def seed_tracking(cur: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-
 def _support_delivery(cur: duckdb.DuckDBPyConnection) -> None:
     # The letters step's closed quarter: one promised item was delivered, one was not.
     executive = auth.load_user(cur, "exec")
-    closed = [c for c in neg.list_cycles(cur)
-              if (c["metric"], str(c["period"]), c["status"])
-              == (letters_demo.METRIC, letters_demo.PERIOD, "closed")]
+    closed = [
+        c
+        for c in neg.list_cycles(cur)
+        if (c["metric"], str(c["period"]), c["status"])
+        == (letters_demo.METRIC, letters_demo.PERIOD, "closed")
+    ]
     if executive is None or not closed:
         return
     cid = int(closed[0]["id"])
     items = letters_demo.PROPOSALS["lead_east"][3]
-    ts.set_commitment_status(cur, executive, cid, "east", items[0]["description"], True,
-                             "Started 1 October. 10月1日到岗。")
-    ts.set_commitment_status(cur, executive, cid, "east", items[1]["description"], False,
-                             "Only one of the two trade shows was funded. 仅批准了一场展会。")
+    ts.set_commitment_status(
+        cur,
+        executive,
+        cid,
+        "east",
+        items[0]["description"],
+        True,
+        "Started 1 October. 10月1日到岗。",
+    )
+    ts.set_commitment_status(
+        cur,
+        executive,
+        cid,
+        "east",
+        items[1]["description"],
+        False,
+        "Only one of the two trade shows was funded. 仅批准了一场展会。",
+    )

@@ -174,8 +174,7 @@ def visible_rows(df: pd.DataFrame, viewer: User) -> pd.DataFrame:
     """The rows of a frame with a `region` column that the viewer may see."""
     # An explicit bool mask: mapping an empty column gives an object Series, which pandas
     # would read as a list of column labels.
-    mask = np.array([access.can(viewer, "tracking.read", str(r)) for r in df["region"]],
-                    dtype=bool)
+    mask = np.array([access.can(viewer, "tracking.read", str(r)) for r in df["region"]], dtype=bool)
     return df[mask].reset_index(drop=True)
 
 
@@ -616,8 +615,9 @@ def pending_root_causes(
     ev = events(cur, viewer, cycle)
     if ev.empty:
         return ev
-    mine = np.array([access.can(viewer, "tracking.root_cause", str(r)) for r in ev["region"]],
-                    dtype=bool)
+    mine = np.array(
+        [access.can(viewer, "tracking.root_cause", str(r)) for r in ev["region"]], dtype=bool
+    )
     return ev[(ev["level"] == 2) & mine & ev["root_cause"].isna()].reset_index(drop=True)
 
 
@@ -639,9 +639,7 @@ def submit_root_cause(
         raise ValueError(f"the explanation is longer than {MAX_TEXT} characters")
     now = utcnow()
     # audit: root-cause answers are sealed in the decision record.
-    with chain.sealed(
-        cur, actor.username, actor.role, event["cycle_id"], ("root_causes",)
-    ):
+    with chain.sealed(cur, actor.username, actor.role, event["cycle_id"], ("root_causes",)):
         form_id = q.insert_root_cause(
             cur,
             event["event_id"],

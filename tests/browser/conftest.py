@@ -51,9 +51,15 @@ class Server:
         """Start the server and wait for its health endpoint."""
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "app.py",
-                "--server.headless=true", f"--server.port={self.port}",
-                "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless=true",
+                f"--server.port={self.port}",
+                "--server.address=127.0.0.1",
+                "--browser.gatherUsageStats=false",
                 "--server.fileWatcherType=none",
             ],
             cwd=ROOT,
@@ -141,17 +147,19 @@ def wait_idle(page, timeout: float = 30_000) -> None:
     page.wait_for_timeout(400)
 
 
-def sign_in(page, url: str, username: str, password: str = "calibrate-demo", lang: str = "en") -> None:
+def sign_in(
+    page, url: str, username: str, password: str = "calibrate-demo", lang: str = "en"
+) -> None:
     """Open the app, optionally switch to Chinese, and sign in."""
     page.goto(f"{url}/?lang={lang}")
     page.get_by_label("Username" if lang == "en" else "用户名").wait_for(timeout=30_000)
     page.get_by_label("Username" if lang == "en" else "用户名").fill(username)
     page.get_by_label("Password" if lang == "en" else "密码", exact=True).fill(password)
     page.get_by_role("button", name="Sign in" if lang == "en" else "登录").click()
-    page.get_by_role("button", name="Sign out" if lang == "en" else "退出登录").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Sign out" if lang == "en" else "退出登录").wait_for(
+        timeout=30_000
+    )
     wait_idle(page)
-
-
 
 
 def open_page(page, title: str) -> None:

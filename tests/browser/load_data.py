@@ -26,9 +26,14 @@ def write_dataset(folder: Path, n: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(30)
     ids = region_ids(n)
-    pd.DataFrame({"region": ids, "name": [f"Region {r[1:]}" for r in ids],
-                  "name_zh": [f"区域{r[1:]}" for r in ids], "lead": [f"lead_{r}" for r in ids]}
-                 ).to_csv(folder / "regions.csv", index=False)
+    pd.DataFrame(
+        {
+            "region": ids,
+            "name": [f"Region {r[1:]}" for r in ids],
+            "name_zh": [f"区域{r[1:]}" for r in ids],
+            "lead": [f"lead_{r}" for r in ids],
+        }
+    ).to_csv(folder / "regions.csv", index=False)
     hist, sig = [], []
     for i, r in enumerate(ids):
         for k, p in enumerate(quarters()):
@@ -39,9 +44,11 @@ def write_dataset(folder: Path, n: int) -> Path:
             sig.append((r, p, "headcount_ae", 5 + i % 4 + k // 6, "capacity"))
         sig.append((r, "2026Q1", "headcount_ae", 5 + i % 4 + 4, "capacity"))
     pd.DataFrame(hist, columns=["region", "period", "metric", "value"]).to_csv(
-        folder / "history.csv", index=False)
+        folder / "history.csv", index=False
+    )
     pd.DataFrame(sig, columns=["region", "period", "signal", "value", "dimension"]).to_csv(
-        folder / "signals.csv", index=False)
+        folder / "signals.csv", index=False
+    )
     return folder
 
 

@@ -93,8 +93,9 @@ def refresh_board(page) -> None:
     page.get_by_role("heading", name="Live board").first.wait_for(timeout=30_000)
 
 
-def board_respond(page, region_label: str, action: str, value: float | None = None,
-                  reason: str = "") -> None:
+def board_respond(
+    page, region_label: str, action: str, value: float | None = None, reason: str = ""
+) -> None:
     """On the board's Respond tab: accept or counter one region's proposal."""
     refresh_board(page)
     page.get_by_role("tab", name="Respond").click()
@@ -129,9 +130,15 @@ def goto_my_region(page) -> None:
     page.get_by_role("heading", name=re.compile("^My region")).first.wait_for(timeout=30_000)
 
 
-def seed_cycle(db: Path, name: str, target: float, metric: str = "new_customers",
-               period: str = "2026Q1", open_it: bool = True,
-               publish: bool = True) -> tuple[int, dict[str, float]]:
+def seed_cycle(
+    db: Path,
+    name: str,
+    target: float,
+    metric: str = "new_customers",
+    period: str = "2026Q1",
+    open_it: bool = True,
+    publish: bool = True,
+) -> tuple[int, dict[str, float]]:
     """In-process, before the server starts: the executive creates a cycle and the analyst
     saves a model run and (unless publish=False, for a test that publishes in the browser)
     publishes it to the cycle.
@@ -149,12 +156,18 @@ def seed_cycle(db: Path, name: str, target: float, metric: str = "new_customers"
         run_id = baseline.save_run(cur, analyst, metric, period, origins=4)
         run = baseline.get_run(cur, run_id)
         if publish:
-            neg.publish_run(cur, analyst, cid, {"run_id": run_id, "metric": metric,
-                                                "period": period, "regions": run["regions"]})
+            neg.publish_run(
+                cur,
+                analyst,
+                cid,
+                {"run_id": run_id, "metric": metric, "period": period, "regions": run["regions"]},
+            )
         if open_it and publish:
             neg.open_cycle(cur, executive, cid)
-        suggestions = {r: float(s) for r, s in
-                       zip(run["regions"]["region"], run["regions"]["suggestion"], strict=True)}
+        suggestions = {
+            r: float(s)
+            for r, s in zip(run["regions"]["region"], run["regions"]["suggestion"], strict=True)
+        }
         return cid, suggestions
     finally:
         con.close()

@@ -32,10 +32,12 @@ def test_bombs_uploaded_on_data_page_are_refused_and_server_survives(
         b.xlsx_row_bomb(tmp_path / "rows.xlsx"),
         b.xlsx_huge_cell(tmp_path / "cell.xlsx"),
     ]
-    for name, data in (("lying.xlsx", b.xlsx_lying_bomb()), ("wide.csv", b.wide_csv()),
-                       ("cell.csv", b.huge_cell_csv()),
-                       ("dense.xlsx", b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576">'
-                                                   b"<v>1</v></c></row>"))):
+    for name, data in (
+        ("lying.xlsx", b.xlsx_lying_bomb()),
+        ("wide.csv", b.wide_csv()),
+        ("cell.csv", b.huge_cell_csv()),
+        ("dense.xlsx", b.xlsx_sheet(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')),
+    ):
         (tmp_path / name).write_bytes(data)
         files.append(tmp_path / name)
     ctx, page = new_person(browser, server.url, "analyst")
@@ -49,7 +51,8 @@ def test_bombs_uploaded_on_data_page_are_refused_and_server_survives(
             # Choosing the file runs the preview, which must refuse without parsing.
             page.locator("input[type='file']").set_input_files(str(path))
             page.locator("[data-testid='stFileUploader']").filter(
-                has_text=path.name).first.wait_for(timeout=120_000)
+                has_text=path.name
+            ).first.wait_for(timeout=120_000)
             wait_idle(page, timeout=120_000)
             page.get_by_text(REFUSED).first.wait_for(timeout=120_000)
             assert server.proc.poll() is None, path.name

@@ -59,8 +59,9 @@ def test_three_leads_two_boards_at_once(tmp_path: Path) -> None:
     assert sum(out["errors"]) == 0, out["errors"]
     assert len(out["records"]) == BOARDS
     for record in out["records"]:
-        assert any(f"{LEADS} of {LEADS} proposed" in text for _, kind, text in record
-                   if kind == "counts"), record
+        assert any(
+            f"{LEADS} of {LEADS} proposed" in text for _, kind, text in record if kind == "counts"
+        ), record
 
     con = read_db(db)
     try:

@@ -63,8 +63,13 @@ def workshop(tmp_path: Path) -> Iterator[tuple[Server, int, dict[str, float]]]:
     _need_browser()
     db = tmp_path / "e2e.duckdb"
     env = {**os.environ, "CALIBRATE_DB": str(db)}
-    subprocess.run([sys.executable, "-m", "calibration", "init", "--db", str(db)],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "calibration", "init", "--db", str(db)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     # A new cycle rather than the demo's (which already has three proposals): the newest
     # open cycle is the one every page picks by default.
     # A draft with a saved run: the analyst publishes it and the executive opens the cycle
@@ -92,8 +97,7 @@ def _on_cycle(page, label: str) -> bool:
     """Whether the sidebar's cycle picker shows this cycle (its text or search input)."""
     box = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first
     shown = box.evaluate(
-        "el => el.textContent + ' ' + [...el.querySelectorAll('input')].map(i => i.value)"
-        ".join(' ')"
+        "el => el.textContent + ' ' + [...el.querySelectorAll('input')].map(i => i.value).join(' ')"
     )
     return label in shown
 
@@ -163,7 +167,8 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
         goto_my_region(page)
         value = math.floor(suggestions[label.lower()] * share)
         fill_proposal(
-            page, value,
+            page,
+            value,
             justification=f"{label}: pipeline review with the team, {share:.0%} of the model.",
             support="One more account executive from February.",
             risk="A key renewal is in doubt.",
@@ -251,7 +256,8 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     with board.expect_download(timeout=60_000) as download:
         # By test id: the deferred download's accessible name/role is not a plain button.
         board.locator("[data-testid='stDownloadButton']").filter(
-            has_text=re.compile(r"PDF \((en|English)\)")).first.click()
+            has_text=re.compile(r"PDF \((en|English)\)")
+        ).first.click()
     pdf = tmp_path / download.value.suggested_filename
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
@@ -297,6 +303,19 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
         con.close()
     # The downloaded letter verifies against the archive (the CLI, now the file is free).
     check = subprocess.run(
-        [sys.executable, "-m", "calibration", "letters", "verify", str(pdf), "--db",
-         str(server.db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "calibration",
+            "letters",
+            "verify",
+            str(pdf),
+            "--db",
+            str(server.db),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stdout + check.stderr

@@ -42,9 +42,11 @@ def test_script_justification_is_visible_text_and_never_runs(server, browser, sh
             page.wait_for_timeout(1000)  # an onerror handler would have fired by now
             assert page.locator("img[src='x']").count() == 0
             assert page.locator("b", has_text="bold?").count() == 0
-            assert page.evaluate("() => document.querySelectorAll('script:not([src])')"
-                                 ".length === 0 || ![...document.querySelectorAll("
-                                 "'script:not([src])')].some(s => s.text.includes('alert(1)'))")
+            assert page.evaluate(
+                "() => document.querySelectorAll('script:not([src])')"
+                ".length === 0 || ![...document.querySelectorAll("
+                "'script:not([src])')].some(s => s.text.includes('alert(1)'))"
+            )
         assert dialogs == []
     finally:
         lead_ctx.close()

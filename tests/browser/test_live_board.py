@@ -29,8 +29,13 @@ def test_board_shows_a_new_proposal_without_reload(server, browser, shot) -> Non
         loads = board.evaluate("() => performance.getEntriesByType('navigation').length")
 
         goto_my_region(lead)
-        fill_proposal(lead, 150, "Two partner deals signed for March, pipeline covers it.",
-                      "None beyond the plan.", "Partner onboarding may slip.")
+        fill_proposal(
+            lead,
+            150,
+            "Two partner deals signed for March, pipeline covers it.",
+            "None beyond the plan.",
+            "Partner onboarding may slip.",
+        )
         submit_proposal(lead)
         lead.get_by_text("Proposal saved.").wait_for()
         stored_at = time.monotonic()

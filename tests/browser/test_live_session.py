@@ -85,8 +85,11 @@ def test_accept_on_a_flagged_region_is_refused(server, browser, shot) -> None:
         board_ctx.close()
     server.stop()
     # The demo already holds a counter for East; no accept and no override were recorded.
-    assert not [a for a in _responses(server.db)
-                if a[0] == "east" and (a[1] == "hr_override" or a[3].get("action") == "accept")]
+    assert not [
+        a
+        for a in _responses(server.db)
+        if a[0] == "east" and (a[1] == "hr_override" or a[3].get("action") == "accept")
+    ]
 
 
 def test_respond_form_survives_live_changes(server, browser, shot) -> None:
@@ -100,8 +103,13 @@ def test_respond_form_survives_live_changes(server, browser, shot) -> None:
         _half_fill_counter(board, form, "South", 214, SOUTH_REASON)
         # ... while Central's lead proposes: the live tick reruns the executive's page.
         goto_my_region(lead)
-        fill_proposal(lead, 131, "Two distributors paused orders until the spring fair.",
-                      "None beyond the plan.", "Distributor payments may slip.")
+        fill_proposal(
+            lead,
+            131,
+            "Two distributors paused orders until the spring fair.",
+            "None beyond the plan.",
+            "Distributor payments may slip.",
+        )
         submit_proposal(lead)
         lead.get_by_text("Proposal saved.").wait_for()
         wait_board_counts(board, timeout_s=30, proposed=4)
@@ -155,14 +163,21 @@ def test_paused_board_refuses_a_stale_accept_and_shows_agreed_numbers(
         form.get_by_text("Accept the proposal", exact=True).click()
         # North's lead revises down while the executive's paused board still shows the old one.
         goto_my_region(north)
-        fill_proposal(north, 50, "A large customer moved its budget to next year entirely.",
-                      "Two more account executives.", "The partner contract is not live yet.")
+        fill_proposal(
+            north,
+            50,
+            "A large customer moved its budget to next year entirely.",
+            "Two more account executives.",
+            "The partner contract is not live yet.",
+        )
         submit_proposal(north)
         north.get_by_text(re.compile("Proposal saved")).wait_for()
         form.get_by_role("button", name="Send response").click()
         board.get_by_text(
-            re.compile(r"North changed: lead_north proposed 50 at \d\d:\d\d UTC\. "
-                       r"Check and send again\.")
+            re.compile(
+                r"North changed: lead_north proposed 50 at \d\d:\d\d UTC\. "
+                r"Check and send again\."
+            )
         ).wait_for(timeout=30_000)
         shot(board, "live_session_02_stale_refused")
 
@@ -173,16 +188,20 @@ def test_paused_board_refuses_a_stale_accept_and_shows_agreed_numbers(
         board.get_by_text("Response recorded for South.").wait_for(timeout=30_000)
         goto_my_region(south)
         metric = south.locator("[data-testid='stMetric']").filter(
-            has_text="Current number (counter-offer)")
+            has_text="Current number (counter-offer)"
+        )
         metric.wait_for(timeout=30_000)
         assert "203" in metric.inner_text()
         south.get_by_role("button", name="Accept counter-offer").click()
         wait_idle(south)
         metric = south.locator("[data-testid='stMetric']").filter(
-            has_text="Current number (agreed)")
+            has_text="Current number (agreed)"
+        )
         metric.wait_for(timeout=30_000)
         assert "203" in metric.inner_text()
-        mine = south.locator("[data-testid='stMetric']").filter(has_text=re.compile("^Your proposal"))
+        mine = south.locator("[data-testid='stMetric']").filter(
+            has_text=re.compile("^Your proposal")
+        )
         assert not mine.count()
         shot(south, "live_session_03_my_region_agreed")
     finally:

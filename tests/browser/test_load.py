@@ -136,8 +136,10 @@ async def _scenario(
                     await page.screenshot(path=str(ARTIFACTS / f"load_fail_{i}.png"))
             raise
         setup_s = time.time() - t_setup
-        print(f"\nload: set-up of {leads_n} leads and {boards_n} boards took {setup_s:.0f} s",
-              flush=True)
+        print(
+            f"\nload: set-up of {leads_n} leads and {boards_n} boards took {setup_s:.0f} s",
+            flush=True,
+        )
 
         # The burst: every lead clicks Submit; nobody waits for the page to answer first.
         # Thirty people click at about the same time, each in their own browser: the clicks

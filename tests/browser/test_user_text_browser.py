@@ -39,16 +39,16 @@ def _assert_inert(page, app: str) -> None:
     hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
     assert [h for h in hrefs if urlsplit(h).netloc not in ("", host)] == [], hrefs
     srcs = page.evaluate("() => [...document.querySelectorAll('img')].map(i => i.src)")
-    assert [s for s in srcs if urlsplit(s).scheme in ("http", "https")
-            and urlsplit(s).netloc != host] == [], srcs
+    assert [
+        s for s in srcs if urlsplit(s).scheme in ("http", "https") and urlsplit(s).netloc != host
+    ] == [], srcs
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("strong", has_text="bold").count() == 0
     main = page.locator("[data-testid='stMain']").inner_text().replace(WORD_JOINER, "")
     assert HOSTILE in main
 
 
-def test_inbox_and_my_region_show_hostile_markdown_as_text(hostile_server, browser,
-                                                           shot) -> None:
+def test_inbox_and_my_region_show_hostile_markdown_as_text(hostile_server, browser, shot) -> None:
     exec_ctx, ex = new_person(browser, hostile_server.url, "exec")
     lead_ctx = None
     try:
@@ -68,8 +68,7 @@ def test_inbox_and_my_region_show_hostile_markdown_as_text(hostile_server, brows
             lead_ctx.close()
 
 
-def test_tables_with_user_text_offer_no_builtin_csv_download(hostile_server, browser,
-                                                             shot) -> None:
+def test_tables_with_user_text_offer_no_builtin_csv_download(hostile_server, browser, shot) -> None:
     ctx, lead = new_person(browser, hostile_server.url, "lead_east")
     try:
         lead.get_by_text("My region:").first.wait_for()

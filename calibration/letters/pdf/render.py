@@ -329,8 +329,10 @@ def _add_cached_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
     font.biggest_size_pt = 0
     font._hbfont = None  # noqa: SLF001 - per document, like TTFFont.__init__
     # Output subsets (mutates) the fontTools object: each document opens its own, lazily.
-    font.ttfont = _FastSubsetFont(parsed) if parsed.cff is not None else ttLib.TTFont(
-        path, recalcTimestamp=False, lazy=True
+    font.ttfont = (
+        _FastSubsetFont(parsed)
+        if parsed.cff is not None
+        else ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
     )
     font.subset = SubsetMap(font)
     pdf.fonts[fontkey] = font
@@ -801,7 +803,9 @@ class _Renderer:
                 sha=self.sha,
             )
         )
-        anchor = f" chain-head:{self.c.chain_events}:{self.c.chain_head}" if self.c.chain_head else ""
+        anchor = (
+            f" chain-head:{self.c.chain_events}:{self.c.chain_head}" if self.c.chain_head else ""
+        )
         pdf.set_keywords(f"calibrate-letter content-sha256:{self.sha}{anchor}")  # audit anchor
         pdf.set_creator("Calibrate")
         pdf.set_lang("zh-CN" if self.lang == "zh" else "en")
