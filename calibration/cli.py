@@ -15,16 +15,7 @@ from calibration.data import importer
 from calibration.demo import workshop as demo
 from calibration.store import StoreError, connect
 from calibration.store import users as uq
-
-
-def add_db(p: argparse.ArgumentParser) -> None:
-    """The --db option every command takes."""
-    p.add_argument("--db", default=None, help="database file (default: $CALIBRATE_DB)")
-
-
-def open_db(args: argparse.Namespace):
-    """Connection to the database named by --db or the setting."""
-    return connect(args.db or settings.db_path())
+from calibration.store.options import EXIT_MISSING, add_db, existing_db, open_db
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -107,17 +98,6 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 # Exit codes of backup, restore and audit verify (documented in the README).
-EXIT_MISSING = 2  # the database, backup folder, manifest or key file does not exist
-EXIT_REFUSED = 3  # refused: damaged or forged backup, target exists, no audit key
-
-
-def existing_db(args: argparse.Namespace) -> Path | None:
-    """The database file named by --db or the setting, or None (message printed) if missing."""
-    path = Path(args.db or settings.db_path())
-    if not path.is_file():
-        print(f"error: the database {path} does not exist", file=sys.stderr)
-        return None
-    return path
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

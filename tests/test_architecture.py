@@ -59,10 +59,6 @@ KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
     # that orchestration above negotiation changes every caller of lock_cycle.
     ("calibration.negotiation.service", "letters"): "lock issues the letters",
     ("calibration.negotiation.service", "tracking"): "lock starts tracking",
-    # The feature CLIs take --db and open the database through calibration.cli's helpers.
-    ("calibration.letters.cli", "cli"): "add_db/open_db",
-    ("calibration.negotiation.cli", "cli"): "add_db/open_db/existing_db",
-    ("calibration.tracking.cli", "cli"): "add_db/open_db",
     # The Model Lab reads the sidebar's cycle (its metric) and publishes a run to it.
     ("calibration.modeling.lab", "negotiation"): "cycle metric and publish",
 }

@@ -17,7 +17,7 @@ from calibration.letters import service as lt
 
 
 def _open(args: argparse.Namespace, db: str | None):
-    from calibration.cli import open_db
+    from calibration.store.options import open_db
 
     args.db = db
     return open_db(args)

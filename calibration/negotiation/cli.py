@@ -12,7 +12,7 @@ from calibration.negotiation import service as neg
 
 
 def _open(args: argparse.Namespace):
-    from calibration.cli import open_db
+    from calibration.store.options import open_db
 
     return open_db(args)
 
@@ -50,8 +50,8 @@ def cmd_cycles(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check the keyed chain, the sealed tables and every anchor; exit 1 naming each problem."""
     from calibration import events
-    from calibration.cli import EXIT_MISSING, existing_db
     from calibration.store import backup
+    from calibration.store.options import EXIT_MISSING, existing_db
 
     # Opening a missing file would create an empty database and report "OK, 0 events".
     if existing_db(args) is None:
@@ -103,7 +103,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add the cycles and audit commands."""
-    from calibration.cli import add_db
+    from calibration.store.options import add_db
 
     p = subparsers.add_parser("cycles", help="list target-setting cycles")
     p.add_argument("--json", action="store_true")

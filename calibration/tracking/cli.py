@@ -11,7 +11,7 @@ from calibration.tracking import service as ts
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from calibration.cli import open_db
+    from calibration.store.options import open_db
 
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else None
@@ -46,7 +46,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `tracking` command."""
-    from calibration.cli import add_db
+    from calibration.store.options import add_db
 
     p = sub.add_parser("tracking", help="tracking after lock")
     tsub = p.add_subparsers(dest="tracking_command", required=True)
