@@ -6,6 +6,7 @@ import streamlit as st
 from calibration import settings
 from calibration.data import service as data_service
 from calibration.modeling import lab
+from calibration.negotiation import publishing
 from calibration.periods import parse_period
 from calibration.store import data as dq
 from ui import cache
@@ -107,7 +108,7 @@ with right:
         st.caption(ctx.tr("model_lab.waterfall", region=plain(labels.get(focus, focus))))
         st.vega_lite_chart(focus_charts["waterfall"], width="stretch")
 
-    compared = lab.published_comparison(cur, ctx.current_cycle(), metric, p.label, table)
+    compared = publishing.published_comparison(cur, ctx.current_cycle(), metric, p.label, table)
     if compared is not None:
         cycle, cmp = compared
         st.subheader(

@@ -59,8 +59,6 @@ KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
     # that orchestration above negotiation changes every caller of lock_cycle.
     ("calibration.negotiation.service", "letters"): "lock issues the letters",
     ("calibration.negotiation.service", "tracking"): "lock starts tracking",
-    # The Model Lab reads the sidebar's cycle (its metric) and publishes a run to it.
-    ("calibration.modeling.lab", "negotiation"): "cycle metric and publish",
 }
 BASE = {"settings", "i18n", "periods", "exports", "access", "charts_theme"}
 

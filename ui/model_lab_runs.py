@@ -9,6 +9,7 @@ import streamlit as st
 
 from calibration.modeling import lab
 from calibration.modeling import service as model_service
+from calibration.negotiation import publishing
 from calibration.negotiation import service as neg
 from ui import context as ctx
 from ui.text import plain
@@ -38,7 +39,7 @@ def runs_section(
         width="stretch",
         column_config={created: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
     )
-    period_runs, targets = lab.publish_choices(cur, metric, period, runs)
+    period_runs, targets = publishing.publish_choices(cur, metric, period, runs)
     if not targets or not period_runs:
         st.caption(ctx.tr("model_lab.no_cycle_to_publish", metric=metric, period=period))
         return
@@ -50,7 +51,7 @@ def runs_section(
         )
         if st.form_submit_button(ctx.tr("model_lab.publish"), type="primary"):
             try:
-                lab.publish_saved(cur, user, int(target), int(run_id), metric, period)
+                publishing.publish_saved(cur, user, int(target), int(run_id), metric, period)
             except (PermissionError, ValueError, neg.NegotiationError) as exc:
                 ctx.show_error(exc)
             else:

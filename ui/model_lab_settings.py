@@ -9,13 +9,14 @@ import streamlit as st
 
 from calibration.modeling import lab
 from calibration.modeling import service as model_service
+from calibration.negotiation import publishing
 from ui import context as ctx
 
 
 def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[str, Any]:
     """Draw the settings; returns metric, period text, its default and the model params."""
     cycle_id = ctx.current_cycle()
-    index = lab.default_metric(cur, metrics, cycle_id)
+    index = publishing.default_metric(cur, metrics, cycle_id)
     # A new sidebar cycle brings its metric along (issue 15); the analyst's own pick stays
     # until the cycle changes again.
     if st.session_state.get("lab_metric_cycle") != cycle_id:
