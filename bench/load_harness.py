@@ -204,12 +204,15 @@ async def _sign_in(url: str, username: str, step: Step, gate: asyncio.Semaphore)
 async def _submit(session: Session, region: str, value: float, step: Step, delay: float) -> None:
     """After delay seconds, submit a proposal from My region's form in one rerun."""
     await asyncio.sleep(delay)
-    value_key = next(k for k in session.widgets if k.startswith("nego_value_"))
+    # My region's field keys are scoped by cycle and region: nego_just_<cycle>_<region>.
+    def key(name: str) -> str:
+        return next(k for k in session.widgets if k.startswith(f"{name}_"))
+
     states = [
-        number_state(session.widgets[value_key], value),
-        text_state(session.widgets["nego_just"], f"Load harness proposal for {region}."),
-        text_state(session.widgets["nego_support"], "None needed."),
-        text_state(session.widgets["nego_risk"], "None known."),
+        number_state(session.widgets[key("nego_value")], value),
+        text_state(session.widgets[key("nego_just")], f"Load harness proposal for {region}."),
+        text_state(session.widgets[key("nego_support")], "None needed."),
+        text_state(session.widgets[key("nego_risk")], "None known."),
         click(session.submitters["nego_proposal"]),
     ]
     step.sent_at[region] = time.perf_counter()

@@ -29,7 +29,7 @@ def test_view_of_an_empty_state_has_no_table():
 
 
 def test_view_builds_table_headline_and_rollup():
-    view = bview.build(snapshot(proposal=[120.0, np.nan, np.nan]), "en")
+    view = bview.build(snapshot(proposal_value=[120.0, np.nan, np.nan]), "en")
     assert list(view["table"]["name"]) == ["Alpha", "Beta", "Gamma"]
     assert view["headline"]["proposed"] == 1
     assert view["headline"]["company_target"] == 1000.0
