@@ -204,6 +204,7 @@ async def _sign_in(url: str, username: str, step: Step, gate: asyncio.Semaphore)
 async def _submit(session: Session, region: str, value: float, step: Step, delay: float) -> None:
     """After delay seconds, submit a proposal from My region's form in one rerun."""
     await asyncio.sleep(delay)
+
     # My region's field keys are scoped by cycle and region: nego_just_<cycle>_<region>.
     def key(name: str) -> str:
         return next(k for k in session.widgets if k.startswith(f"{name}_"))
