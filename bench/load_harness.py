@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from bench.common import load_average, machine
 from bench.st_client import ProtocolError, Session, click, number_state, text_state
+from calibration.events import copy_database
 from calibration.i18n import t
 from calibration.negotiation import service as neg
 from calibration.store import connect
@@ -341,7 +342,7 @@ def run_step(
     """One load level against a fresh server on a fresh copy; returns it and its database."""
     step = Step(leads=leads, boards=boards, load_start=load_average())
     db = folder / f"step_{leads}x{boards}.duckdb"
-    shutil.copyfile(template, db)
+    copy_database(template, db)  # with its audit key: the chain must verify
     timings = folder / f"timings_{leads}x{boards}.tsv"
     timings.unlink(missing_ok=True)
     env = {

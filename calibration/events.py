@@ -22,6 +22,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -84,6 +85,16 @@ def key_path(db_path: str | Path) -> Path:
 def checkpoint_path(db_path: str | Path) -> Path:
     """Where the checkpoint file of a database lives."""
     return Path(str(db_path) + CHECKPOINT_SUFFIX)
+
+
+def copy_database(src: str | Path, dst: str | Path) -> Path:
+    """Copy a closed database file with its audit key and checkpoints (they travel together)."""
+    shutil.copyfile(src, dst)
+    for suffix in (KEY_SUFFIX, CHECKPOINT_SUFFIX):
+        side = Path(str(src) + suffix)
+        if side.exists():
+            shutil.copy2(side, str(dst) + suffix)
+    return Path(dst)
 
 
 def create_key_file(path: Path) -> bytes:

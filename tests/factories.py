@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from calibration.events import copy_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,10 +60,5 @@ def snapshot(cur) -> dict[str, list]:
 
 def copy_demo(template: Path, target: Path) -> Path:
     """A private copy of a seeded database file at target."""
-    shutil.copyfile(template, target)
     # The audit key and checkpoints live beside the database file and travel with it.
-    for suffix in (".audit-key", ".audit-checkpoints"):
-        side = Path(str(template) + suffix)
-        if side.exists():
-            shutil.copy2(side, str(target) + suffix)
-    return target
+    return copy_database(template, target)
