@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from calibration.accounts import auth
 from calibration.accounts.auth import User
+from calibration.board import lock as board_lock
 from calibration.negotiation import service as neg
 from tests.nego_fixtures import ANALYST, GOOD, last_id, make_run
 
@@ -57,5 +58,5 @@ def locked_cycle(cur, users: dict[str, User] | None = None) -> tuple[int, dict[s
         expected_last_event=last_id(cur, cid, "south"),
     )
     neg.accept_counter(cur, south, cid, "south", expected_last_event=last_id(cur, cid, "south"))
-    neg.lock_cycle(cur, ex, cid)
+    board_lock.lock_cycle(cur, ex, cid)
     return cid, users

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from calibration.board import lock as board_lock
 from calibration.data import importer
 from calibration.letters import service as letters
 from calibration.letters.pdf.render import render_letter
@@ -241,7 +242,7 @@ def _flagged_override_cycle(cur) -> tuple[int, dict]:
         hr_override_reason="Key account lost <b>in March</b>",
     )
     neg.respond(cur, ex, cid, "south", "accept", expected_last_event=last_id(cur, cid, "south"))
-    neg.lock_cycle(cur, ex, cid)
+    board_lock.lock_cycle(cur, ex, cid)
     return cid, users
 
 

@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from calibration.accounts.auth import User
+from calibration.board import lock as board_lock
 from calibration.board import table as board
 from calibration.negotiation import service as neg
 from tests.nego_fixtures import (
@@ -229,7 +230,7 @@ def test_lead_with_unsigned_letter_lands_on_the_locked_cycle(cur):
     for lead, region in ((LEAD_EAST, "east"), (LEAD_SOUTH, "south")):
         neg.propose(cur, lead, cid, region, 210, **GOOD, expected_last_event=None)
         neg.respond(cur, EXEC, cid, region, "accept", expected_last_event=last_id(cur, cid, region))
-    neg.lock_cycle(cur, EXEC, cid)
+    board_lock.lock_cycle(cur, EXEC, cid)
     # A newer cycle, finished without these leads (e.g. another team's), sorts first.
     later = neg.create_cycle(cur, EXEC, "Other", "new_customers", "2026Q2", 100)
     assert neg.list_cycles(cur)[0]["id"] == later

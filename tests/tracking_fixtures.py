@@ -74,6 +74,7 @@ def negotiated_cycle(
     Leads are the accounts `lead_<region>` (the demo's); east's lead asks for one more AE.
     """
     from calibration.accounts import auth
+    from calibration.board import lock as board_lock
     from calibration.negotiation import service as neg
 
     run = pd.DataFrame(
@@ -112,5 +113,5 @@ def negotiated_cycle(
         )
         neg.respond(cur, executive, cid, region, "accept", expected_last_event=event)
     if lock:
-        neg.lock_cycle(cur, executive, cid)
+        board_lock.lock_cycle(cur, executive, cid)
     return cid

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from calibration.accounts.auth import User
+from calibration.board import lock as board_lock
 from calibration.board import respond
 from calibration.board import view as bview
 from calibration.board.view import fmt
@@ -170,7 +171,7 @@ def _lock(user: User, cycle: dict, table: pd.DataFrame, total: float) -> None:
             drawn = st.session_state.get("board_lock_seen")
             _close_lock_dialog()
             try:
-                agreed = negotiation.lock_cycle(
+                agreed = board_lock.lock_cycle(
                     ctx.cursor(), user, cycle["id"], expected_last_event=drawn
                 )
             except (negotiation.NegotiationError, PermissionError) as exc:

@@ -158,6 +158,7 @@ def seed_letters(cur: duckdb.DuckDBPyConnection, password: str) -> None:
         else:
             neg.respond(cur, executive, cid, region, "accept", expected_last_event=last)
     neg.lock_cycle(cur, executive, cid)
+    letters.issue_letters(cur, executive, cid)  # what the board's lock does (board.lock)
     for lead, region in leads.values():
         letters.sign_letter(cur, lead, cid, region, password, archive=False)
     # The executive signs the six letters with one password entry (one Argon2 check, not six).

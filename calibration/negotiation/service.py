@@ -649,6 +649,9 @@ def lock_cycle(
 ) -> dict[str, float]:
     """Lock an open cycle once every region is agreed; returns the frozen agreed values.
 
+    Only the negotiation's part: board.lock.lock_cycle, the executive's action, also issues
+    the letters and starts tracking.
+
     expected_last_event, when given, is the newest decision event id of the cycle the
     executive saw; a later one refuses the lock with StaleWriteError.
     """
@@ -683,17 +686,6 @@ def lock_cycle(
         ]
 
     events.append(cur, build)
-    # Letters are issued here, by the lock, and never by opening a page. Imported late
-    # because the letters domain builds on this module.
-    from calibration.letters import service as letters
-    from calibration.tracking import service as tracking_service
-
-    letters.issue_letters(cur, actor, cycle_id)
-    # Actuals may already be in: escalations start from the lock, not from a page visit.
-    try:
-        tracking_service.evaluate(cur, actor, cycle_id)
-    except LookupError:
-        pass  # the cycle's metric has no tracking data yet; the first import evaluates
     return agreed
 
 
