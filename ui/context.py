@@ -167,13 +167,24 @@ def show_callback_error() -> None:
         st.error(tr(key))
 
 
+def refusal_text(exc: Exception, names: dict[str, str] | None = None) -> str:
+    """A refused write as text for the person (region ids shown by escaped name)."""
+    shown = {r: plain(n) for r, n in (names or {}).items()}
+    text_of = getattr(exc, "text", None)
+    if callable(text_of):
+        return text_of(lang(), shown)
+    key = getattr(exc, "key", None)
+    if not key:
+        return plain(str(exc))
+    values = plain_values(dict(getattr(exc, "values", {})))
+    if "region" in values:
+        values["region"] = shown.get(values["region"], values["region"])
+    return tr(key, **values)
+
+
 def show_error(exc: Exception) -> None:
     """Show a known error as a message a user can act on; never a traceback."""
-    key = getattr(exc, "key", None)
-    if key:
-        st.error(tr(key, **plain_values(getattr(exc, "values", {}))))
-    else:
-        st.error(plain(str(exc)))
+    st.error(refusal_text(exc))
 
 
 def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import context as ctx
-from ui.text import plain, plain_values
 
 _PREFIX = "flash_"
 
@@ -23,17 +22,7 @@ def error(slot: str, exc: Exception, names: dict[str, str] | None = None) -> Non
 
 def refusal(exc: Exception, names: dict[str, str] | None = None) -> str:
     """A refused write as text for the person (region ids shown by escaped name)."""
-    shown = {r: plain(n) for r, n in (names or {}).items()}
-    text_of = getattr(exc, "text", None)
-    if callable(text_of):
-        return text_of(ctx.lang(), shown)
-    key = getattr(exc, "key", None)
-    if not key:
-        return plain(str(exc))
-    values = plain_values(dict(getattr(exc, "values", {})))
-    if "region" in values:
-        values["region"] = shown.get(values["region"], values["region"])
-    return ctx.tr(key, **values)
+    return ctx.refusal_text(exc, names)
 
 
 def show(slot: str) -> None:

@@ -269,20 +269,23 @@ def next_attachment_id(cur: duckdb.DuckDBPyConnection) -> int:
     return next_id(cur, "attachments_seq")
 
 
+ATTACHMENT_COLUMNS = (
+    "attachment_id",
+    "cycle_id",
+    "region",
+    "file_name",
+    "mime",
+    "size",
+    "sha256",
+    "data",
+    "uploaded_at",
+    "uploaded_by",
+)
+
+
 def insert_attachment(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
     """Store one attachment's bytes and metadata."""
-    cols = (
-        "attachment_id",
-        "cycle_id",
-        "region",
-        "file_name",
-        "mime",
-        "size",
-        "sha256",
-        "data",
-        "uploaded_at",
-        "uploaded_by",
-    )
+    cols = ATTACHMENT_COLUMNS
     cur.execute(
         f"INSERT INTO attachments ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
         [row[c] for c in cols],
@@ -292,26 +295,10 @@ def insert_attachment(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
 def get_attachment(cur: duckdb.DuckDBPyConnection, attachment_id: int) -> dict | None:
     """One attachment with its bytes, or None."""
     rows = cur.execute(
-        "SELECT attachment_id, cycle_id, region, file_name, mime, size, sha256, data,"
-        " uploaded_at, uploaded_by FROM attachments WHERE attachment_id = ?",
+        f"SELECT {', '.join(ATTACHMENT_COLUMNS)} FROM attachments WHERE attachment_id = ?",
         [attachment_id],
     ).fetchall()
-    if not rows:
-        return None
-    row = rows[0]
-    keys = (
-        "attachment_id",
-        "cycle_id",
-        "region",
-        "file_name",
-        "mime",
-        "size",
-        "sha256",
-        "data",
-        "uploaded_at",
-        "uploaded_by",
-    )
-    return dict(zip(keys, row, strict=True))
+    return dict(zip(ATTACHMENT_COLUMNS, rows[0], strict=True)) if rows else None
 
 
 # ----------------------------------------------------------------------------- frozen regions
