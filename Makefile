@@ -14,7 +14,7 @@ venv: .venv/.installed
 
 run: venv
 	$(PY) -m calibration init
-	$(PY) -m streamlit run app.py --server.port=$(PORT) --server.headless=true
+	$(PY) -m streamlit run server.py --server.port=$(PORT) --server.headless=true
 
 # Lint first (ruff check and the format check), then the tests.
 test: venv lint

@@ -3,7 +3,7 @@
 No browser renders anything: each session is a websocket speaking the protocol
 (bench/st_client.py), so the machine's cores go to the server being measured. The harness
 seeds a workshop of N regions with one lead account each (tests/browser/load_data.py),
-copies it per step, starts `python -m streamlit run app.py` on a free loopback port and:
+copies it per step, starts `python -m streamlit run server.py` on a free loopback port and:
 
 1. signs every session in through the app's own sign-in form (leads first, then boards);
 2. lets the boards tick (the live fragment, re-requested every CALIBRATE_BOARD_REFRESH
@@ -554,7 +554,7 @@ def markdown(result: dict, command: str) -> str:
         capacity = "no step ran"
     return (
         "## Load harness: sessions over the websocket protocol (bench/load_harness.py)\n\n"
-        f"Command: `{command}`. One server (`streamlit run app.py`, "
+        f"Command: `{command}`. One server (`streamlit run server.py`, "
         f"CALIBRATE_BOARD_REFRESH={result['board_refresh_s']:g} s) per step, on a fresh copy "
         f"of one seeded workshop of {result.get('regions', '?')} regions with a lead account "
         "each (a smaller step has fewer of the leads online; every board shows all regions). "

@@ -35,6 +35,7 @@ ORDER = (
     "tracking",
     "board",
     "demo",
+    "api",  # the HTTP API: calls every feature's services, like the CLI
     "cli",  # calibration/cli.py and __main__: the top, may import every part
 )
 KERNEL = ("base", "store", "events", "store.backup")
@@ -51,6 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     "board": {*KERNEL, "accounts", "data", "modeling", "negotiation", "letters", "tracking"},
     "tracking": {*KERNEL, "accounts", "data", "negotiation", "letters"},
     "demo": {*KERNEL, "accounts", "data", "modeling", "negotiation", "letters", "tracking"},
+    "api": set(ORDER) - {"api", "cli"},
     "cli": set(ORDER) - {"cli"},
 }
 # Back-edges still in the tree, each named with its module and the reason (none left).
@@ -81,6 +83,7 @@ def source_files() -> Iterator[tuple[str, Path]]:
         for path in sorted((ROOT / top).rglob("*.py")):
             yield module_name(path), path
     yield "app", ROOT / "app.py"
+    yield "server", ROOT / "server.py"
 
 
 def parse(path: Path) -> ast.Module:

@@ -15,27 +15,24 @@ import streamlit as st
 from calibration import access, settings
 from calibration.accounts.auth import User
 from calibration.i18n import DEFAULT_LANG, t
-from calibration.store import connect
+from calibration.store import shared_connection
 from ui.text import plain, plain_values
 
 log = logging.getLogger("calibrate")
 
 
-@st.cache_resource(show_spinner=False)
-def _connection(path: str) -> duckdb.DuckDBPyConnection:
+def _init(con: duckdb.DuckDBPyConnection) -> None:
     from calibration.demo.workshop import init_database
 
-    if settings.read_only():
-        return connect(path, read_only=True)
-    con = connect(path)
     for line in init_database(con.cursor()):
         log.info("init: %s", line)
-    return con
 
 
 def connection() -> duckdb.DuckDBPyConnection:
-    """The process-wide connection to the configured database."""
-    return _connection(settings.db_path())
+    """The process-wide connection to the configured database (shared with server.py's routes)."""
+    if settings.read_only():
+        return shared_connection(settings.db_path(), read_only=True)
+    return shared_connection(settings.db_path(), on_create=_init)
 
 
 def cursor() -> duckdb.DuckDBPyConnection:

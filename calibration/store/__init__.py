@@ -4,6 +4,6 @@
 one module per domain holds that domain's queries.
 """
 
-from calibration.store.core import StoreError, connect, cursor, transaction
+from calibration.store.core import StoreError, connect, cursor, shared_connection, transaction
 
-__all__ = ["StoreError", "connect", "cursor", "transaction"]
+__all__ = ["StoreError", "connect", "cursor", "shared_connection", "transaction"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +14,10 @@ import duckdb
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _lock = threading.Lock()
+# Path -> the process's one connection (DuckDB lets one process hold a file; the app's
+# script runs and the HTTP routes of server.py share it, each taking its own cursor).
+_shared: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}
+_shared_lock = threading.Lock()
 # Sequence -> (table, id column): ids come from `nextval` (see `next_id`), never MAX(id)+1.
 SEQUENCES = {
     "sources_seq": ("sources", "source_id"),
@@ -128,6 +132,23 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             ) from exc
         raise StoreError(f"The database {path} cannot be opened: {msg}") from exc
     return con
+
+
+def shared_connection(
+    path: str | Path,
+    read_only: bool = False,
+    on_create: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """The process-wide connection to path, opened (and given to on_create) on first use."""
+    key = (str(path), read_only)
+    with _shared_lock:
+        con = _shared.get(key)
+        if con is None:
+            con = connect(path, read_only=read_only)
+            if on_create is not None:
+                on_create(con)
+            _shared[key] = con
+        return con
 
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 
 class Server:
-    """A running `streamlit run app.py` with its own database."""
+    """A running `streamlit run server.py` with its own database."""
 
     def __init__(self, db: Path, env: dict[str, str]) -> None:
         self.db = db
@@ -55,7 +55,7 @@ class Server:
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                "server.py",
                 "--server.headless=true",
                 f"--server.port={self.port}",
                 "--server.address=127.0.0.1",
