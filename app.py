@@ -78,8 +78,7 @@ def sidebar(cur, user: auth.User) -> None:
             )
         language_picker()
         if st.button(ctx.tr("app.sign_out"), icon=":material/logout:"):
-            for key in ("user", "last_seen", "cycle_id"):
-                st.session_state.pop(key, None)
+            ctx.sign_out()
             st.rerun()
 
 

@@ -79,6 +79,21 @@ def current_cycle() -> int | None:
     return st.session_state.get("cycle_id")
 
 
+def sign_in(user: User, method: str = "password") -> None:
+    """Make user the signed-in person of this session (every sign-in path ends here).
+
+    method: password, join (a QR join link) or sso; the session cookie hooks in here.
+    """
+    st.session_state["user"] = user
+    touch()
+
+
+def sign_out() -> None:
+    """End this session's sign-in (the sidebar's sign-out; the session cookie hooks in here)."""
+    for key in ("user", "last_seen", "cycle_id"):
+        st.session_state.pop(key, None)
+
+
 def touch() -> None:
     """Record activity for the idle timeout."""
     st.session_state["last_seen"] = time.time()

@@ -38,9 +38,8 @@ def accept_join_link(cur: duckdb.DuckDBPyConnection) -> bool:
     if user is None:  # removed between redeem and now: redeem checks, so only a race
         ctx.show_error(join.JoinError("join.err_invalid"))
         return False
-    st.session_state["user"] = user
+    ctx.sign_in(user, "join")
     st.session_state["cycle_id"] = cycle_id
-    ctx.touch()
     log.info("%s joined cycle %s by link", username, cycle_id)
     return True
 

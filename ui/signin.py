@@ -52,8 +52,7 @@ def login_view(cur: duckdb.DuckDBPyConnection) -> None:
             except auth.AuthError as exc:
                 ctx.show_error(exc)
             else:
-                st.session_state["user"] = user
-                ctx.touch()
+                ctx.sign_in(user, "password")
                 st.rerun()
         if is_demo(cur):
             st.info(ctx.tr("login.demo_hint", password=DEMO_PASSWORD))
