@@ -232,7 +232,7 @@ def test_an_identity_signs_in_once_and_only_while_fresh(cur, lead):
 
 def test_refusals_are_delayed_like_wrong_passwords(cur):
     throttle = auth.Throttle(free=2, base=30, clock=lambda: 100.0)
-    for n in range(2):
+    for _ in range(2):
         with pytest.raises(sso.SSORefused):
             sign_in(cur, claims("kc-x", "x@acme.example"), throttle=throttle, client="10.0.0.9")
     with pytest.raises(auth.AuthError) as exc:
