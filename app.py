@@ -108,6 +108,14 @@ def page_title(cur, user: auth.User, key: str) -> str:
     return title
 
 
+def refused_page() -> None:
+    """The "ask your administrator" page of a refused single sign-on, in the chosen language."""
+    sso_ui.refused_view()
+    _, mid, _ = st.columns([1, 1.3, 1])
+    with mid:
+        language_picker()
+
+
 def main() -> None:
     """Route the visitor: sign-in, or the pages their role may open."""
     init_language()
@@ -124,7 +132,7 @@ def main() -> None:
         user = None
     if user is None and sso_ui.refused():
         # A person the company vouches for but Calibrate does not know: never a default role.
-        refused = st.Page(sso_ui.refused_view, title=ctx.tr("sso.refused_title"))
+        refused = st.Page(refused_page, title=ctx.tr("sso.refused_title"))
         run_guarded(st.navigation([refused]))
         return
     if user is None:
