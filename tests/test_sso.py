@@ -363,3 +363,17 @@ def test_secrets_toml_table_form_and_incomplete_auth():
     }
     with pytest.raises(sso.SSOConfigError, match="cookie_secret"):
         sso.config_from_secrets({"auth": {"server_metadata_url": "x", "client_id": "c"}})
+
+
+def test_cli_sets_and_removes_the_sign_in_email(db_path, capsys):
+    from calibration import cli
+    from calibration.store import connect
+
+    con = connect(db_path)
+    auth.add_user(con.cursor(), SYSTEM, "lead_east", "lead", "s3cret-pass", ["east"])
+    con.close()
+    assert cli.main(["user", "email", "lead_east", "w@acme.example", "--db", str(db_path)]) == 0
+    assert cli.main(["user", "email", "nobody", "n@acme.example", "--db", str(db_path)]) == 2
+    assert "Account nobody does not exist." in capsys.readouterr().err
+    assert cli.main(["user", "email", "lead_east", "--db", str(db_path)]) == 0
+    assert "lead_east: sign-in email (none)" in capsys.readouterr().out
