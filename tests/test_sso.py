@@ -124,6 +124,13 @@ def test_changing_an_accounts_email_unlinks_its_subject(cur, lead):
     with pytest.raises(sso.SSORefused):
         sign_in(cur, claims("kc-1", "wang.lei@acme.example"))
     assert sign_in(cur, claims("kc-9", "new.lead@acme.example")).username == lead
+    # Another provider (new issuer, new subject): saving the same email again re-opens it.
+    moved = claims("entra-1", "new.lead@acme.example", iss="https://login.example/v2.0")
+    with pytest.raises(sso.SSORefused):
+        sign_in(cur, moved)
+    sso.set_email(cur, ADMIN, lead, "new.lead@acme.example")
+    moved = claims("entra-1", "new.lead@acme.example", iss="https://login.example/v2.0")
+    assert sign_in(cur, moved).username == lead
 
 
 def test_unknown_person_is_refused_and_gets_no_account(cur, lead):

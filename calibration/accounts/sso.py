@@ -518,8 +518,9 @@ def set_email(
 ) -> str | None:
     """Set (or clear) the email an account is matched by at its first single sign-on.
 
-    A changed email also drops the account's link to a provider subject, so the account
-    goes to whoever signs in with the new email, not to the person it was linked to.
+    Setting an email (even the same one again) also drops the account's link to a provider
+    subject, so the account goes to whoever next signs in with that verified email, not to
+    the person it was linked to (e.g. after the company moved to another provider).
     """
     access.require(actor, "user.manage")
     email = normalize_email(email)
@@ -530,8 +531,8 @@ def set_email(
             raise auth.AuthError("sso.err_no_account", username=username)
         if email and any(a["username"] != username for a in q.accounts_by_email(cur, email)):
             raise auth.AuthError("sso.err_email_taken", email=email)
-        if (row["email"] or None) == email:
-            return []
+        if (row["email"] or None) == email and not row["oidc_subject"]:
+            return []  # nothing changes (saving the same email again re-opens a linked account)
         q.set_email(cur, username, email)
         q.link_subject(cur, username, None, None)
         payload = {"username": username, "email": email, "unlinked": bool(row["oidc_subject"])}
