@@ -109,7 +109,7 @@ def sso_sign_in(browser, url: str, sub: str):
     return context, page
 
 
-def test_sign_in_page_offers_the_company_beside_the_password_form(sso_server, browser):
+def test_sign_in_page_offers_the_company_beside_the_password_form(sso_server, browser, shot):
     context = browser.new_context()
     page = context.new_page()
     page.goto(sso_server.url)
@@ -117,6 +117,7 @@ def test_sign_in_page_offers_the_company_beside_the_password_form(sso_server, br
     # Password accounts stay.
     page.get_by_label("Username").wait_for(timeout=30_000)
     assert page.get_by_label("Password", exact=True).is_visible()
+    shot(page, "sso_sign_in_page")
     context.close()
 
 
