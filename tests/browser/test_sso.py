@@ -9,13 +9,14 @@ every test of this module; each person gets a fresh browser context (own cookies
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from calibration.accounts import sso
+from calibration.accounts import auth, sso
 from calibration.store import connect
 from tests.browser.conftest import Server, _need_browser, wait_idle
 from tests.factories import copy_demo
@@ -70,11 +71,9 @@ def provider() -> Iterator[str]:
 def sso_server(provider: str, demo_template: Path, tmp_path_factory) -> Iterator[Server]:
     """The app with single sign-on on; lead_south provisioned beforehand by its email."""
     _need_browser()
-    import os
-
     db = copy_demo(demo_template, tmp_path_factory.mktemp("sso") / "sso.duckdb")
     con = connect(db)
-    admin = sso.auth.load_user(con.cursor(), "admin")
+    admin = auth.load_user(con.cursor(), "admin")
     sso.set_email(con.cursor(), admin, "lead_south", "zhao.min@acme.example")
     con.close()
     env = dict(os.environ, CALIBRATE_DB=str(db))
