@@ -7,6 +7,7 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
+from calibration.i18n import t
 from calibration.store import connect
 from calibration.store import sso as q
 from tests.apptest_helpers import TIMEOUT, login
@@ -126,3 +127,18 @@ def test_admin_sets_the_sign_in_email_on_the_accounts_page(app_env):
         # Typed text is escaped (ui.text.plain: a word joiner stops the e-mail autolink).
         "Email: ZHAO.MIN\u2060@acme.example is already the sign-in email of another account."
     ]
+
+
+def test_a_failing_sign_on_shows_a_message_not_a_traceback(app_env, monkeypatch):
+    import duckdb
+
+    from calibration.accounts import sso
+
+    def broken(*args, **kwargs):
+        raise duckdb.IOException("IO Error: could not write file")
+
+    monkeypatch.setattr(sso, "sign_in", broken)
+    at = app(SECRETS, identity("kc-east", "li.na@acme.example", ["calibrate-lead-east"]))
+    assert "user" not in at.session_state
+    assert [e.value for e in at.error] == [t("app.db_write_error")]
+    assert "Sign in with Acme" in labels(at)

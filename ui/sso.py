@@ -17,6 +17,7 @@ from ui.text import plain
 log = logging.getLogger("calibrate")
 REFUSED = "sso_refused"
 _EMAIL_SLOT = "sso_email"
+_logged: set[str] = set()
 
 
 def settings() -> tuple[sso.SSOConfig | None, bool]:
@@ -26,7 +27,9 @@ def settings() -> tuple[sso.SSOConfig | None, bool]:
             return None, False
         return sso.config_from_secrets(st.secrets), False
     except sso.SSOConfigError as exc:
-        log.error("single sign-on is off: %s", exc)
+        if str(exc) not in _logged:  # once per problem, not on every run of the sign-in page
+            _logged.add(str(exc))
+            log.error("single sign-on is off: %s", exc)
         return None, True
 
 
@@ -55,6 +58,10 @@ def accept_identity(cur: duckdb.DuckDBPyConnection) -> None:
         return
     except auth.AuthError as exc:  # a sign-in delay: said on the sign-in page
         ctx.show_error(exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - runs before the page guard: no traceback
+        log.exception("single sign-on failed")
+        st.error(ctx.tr(ctx.error_key(exc)))
         return
     if user is not None:
         ctx.sign_in(user, "sso")
