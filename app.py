@@ -15,6 +15,7 @@ from calibration.i18n import LANGS
 from calibration.store import StoreError
 from calibration.tracking import service as tracking_service
 from ui import context as ctx
+from ui import sso as sso_ui
 from ui.join_link import accept_join_link
 from ui.signin import language_picker, login_view
 from ui.text import plain
@@ -107,6 +108,14 @@ def page_title(cur, user: auth.User, key: str) -> str:
     return title
 
 
+def refused_page() -> None:
+    """The "ask your administrator" page of a refused single sign-on, in the chosen language."""
+    sso_ui.refused_view()
+    _, mid, _ = st.columns([1, 1.3, 1])
+    with mid:
+        language_picker()
+
+
 def main() -> None:
     """Route the visitor: sign-in, or the pages their role may open."""
     init_language()
@@ -116,10 +125,16 @@ def main() -> None:
         st.error(ctx.tr("app.db_error", error=plain(str(exc))))
         st.stop()
     accept_join_link(cur)  # a projector QR link signs a lead in on the workshop's cycle
+    sso_ui.accept_identity(cur)  # back from the company's sign-in page (single sign-on)
     user = ctx.current_user()
     if user is not None and ctx.idle_expired():
         ctx.expire_session()
         user = None
+    if user is None and sso_ui.refused():
+        # A person the company vouches for but Calibrate does not know: never a default role.
+        refused = st.Page(refused_page, title=ctx.tr("sso.refused_title"))
+        run_guarded(st.navigation([refused]))
+        return
     if user is None:
         run_guarded(st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))]))
         return

@@ -86,6 +86,20 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_email(args: argparse.Namespace) -> int:
+    from calibration.accounts import sso
+    from calibration.i18n import t
+
+    con = open_db(args)
+    try:
+        email = sso.set_email(con.cursor(), auth.SYSTEM, args.name, args.email)
+    except auth.AuthError as exc:
+        print(t(exc.key, "en", **exc.values), file=sys.stderr)
+        return 2
+    print(f"{args.name}: sign-in email {email or '(none)'}")
+    return 0
+
+
 def cmd_user_list(args: argparse.Namespace) -> int:
     con = open_db(args)
     rows = uq.list_users(con.cursor())
@@ -159,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add_db(pa)
     pa.set_defaults(func=cmd_user_add)
+    pe = usub.add_parser("email", help="set the email an account is matched by at single sign-on")
+    pe.add_argument("name")
+    pe.add_argument("email", nargs="?", default="", help="leave out to remove the email")
+    add_db(pe)
+    pe.set_defaults(func=cmd_user_email)
     pl = usub.add_parser("list", help="list accounts")
     pl.add_argument("--json", action="store_true")
     add_db(pl)

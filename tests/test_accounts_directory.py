@@ -15,7 +15,7 @@ LEAD = User("lead_east", "Wang Lei", "lead", frozenset({"east"}))
 def test_admin_lists_accounts_without_hashes(cur):
     auth.add_user(cur, SYSTEM, "lead_east", "lead", "s3cret-pass", ["east", "north"], "Wang Lei")
     accounts = directory.list_accounts(cur, ADMIN)
-    assert list(accounts.columns) == ["username", "display_name", "role", "regions"]
+    assert list(accounts.columns) == ["username", "display_name", "role", "regions", "email"]
     row = accounts.set_index("username").loc["lead_east"]
     assert (row["display_name"], row["role"], row["regions"]) == (
         "Wang Lei",

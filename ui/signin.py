@@ -9,6 +9,7 @@ from calibration.accounts import auth
 from calibration.demo.workshop import DEMO_PASSWORD, is_demo
 from calibration.i18n import LANGS
 from ui import context as ctx
+from ui.sso import sign_in_button
 
 
 @ctx.guarded
@@ -39,6 +40,7 @@ def login_view(cur: duckdb.DuckDBPyConnection) -> None:
         if st.session_state.pop("expired_notice", False):
             st.warning(ctx.tr("app.session_expired", minutes=ctx.settings.idle_minutes()))
         st.write(ctx.tr("login.intro"))
+        sign_in_button()  # "Sign in with <company>" when single sign-on is configured
         with st.form("login"):
             username = st.text_input(ctx.tr("login.username"), key="login_username")
             password = st.text_input(

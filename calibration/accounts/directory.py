@@ -11,6 +11,8 @@ from calibration.store import users as q
 
 
 def list_accounts(cur: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
-    """Every account (no password hashes) with its regions; only for who may manage users."""
+    """Every account (no password hashes) with its regions and sign-in email; admins only."""
     access.require(actor, "user.manage")
-    return pd.DataFrame(q.list_users(cur), columns=["username", "display_name", "role", "regions"])
+    return pd.DataFrame(
+        q.list_users(cur), columns=["username", "display_name", "role", "regions", "email"]
+    )

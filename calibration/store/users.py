@@ -56,12 +56,12 @@ def update_password_hash(cur: duckdb.DuckDBPyConnection, username: str, password
 
 
 def list_users(cur: duckdb.DuckDBPyConnection) -> list[dict]:
-    """All accounts (without hashes) with their regions."""
+    """All accounts (without hashes) with their regions and sign-in email."""
     rows = cur.execute(
         "SELECT u.username, u.display_name, u.role,"
-        " coalesce(string_agg(r.region, ',' ORDER BY r.region), '')"
+        " coalesce(string_agg(r.region, ',' ORDER BY r.region), ''), u.email"
         " FROM users u LEFT JOIN user_regions r USING (username)"
-        " GROUP BY u.username, u.display_name, u.role ORDER BY u.role, u.username"
+        " GROUP BY u.username, u.display_name, u.role, u.email ORDER BY u.role, u.username"
     ).fetchall()
     return [
         {
@@ -69,8 +69,9 @@ def list_users(cur: duckdb.DuckDBPyConnection) -> list[dict]:
             "display_name": d,
             "role": role,
             "regions": [x for x in regs.split(",") if x],
+            "email": email,
         }
-        for u, d, role, regs in rows
+        for u, d, role, regs, email in rows
     ]
 
 
