@@ -1,10 +1,10 @@
-"""Accounts page (admin): list accounts, add one. Reads and writes go through accounts."""
+"""Accounts page (admin): list accounts, add one; API tokens. Reads and writes go through services."""
 
 import streamlit as st
 
 from calibration.accounts import auth, directory
+from ui import api_tokens, flash
 from ui import context as ctx
-from ui import flash
 from ui.text import plain
 
 SLOT = "admin"
@@ -50,3 +50,5 @@ with st.form("add_user", clear_on_submit=True):
     st.text_input(ctx.tr("admin.regions"), key="admin_regions")
     st.text_input(ctx.tr("login.password"), type="password", key="admin_password")
     st.form_submit_button(ctx.tr("admin.add"), type="primary", on_click=add_account)
+
+api_tokens.section(user)

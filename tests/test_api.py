@@ -541,3 +541,53 @@ def test_a_backup_zip_cannot_write_outside_its_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         api_service.extract_backup(buf.getvalue(), tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists()
+
+
+# ---------------------------------------------------------------------------- Admin page
+
+
+def test_admin_page_adds_a_token_shown_once_lists_and_revokes_it(app_env: Path) -> None:
+    from tests.apptest_helpers import login
+
+    at = login("admin")
+    at.switch_page("pages/admin.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "No API tokens yet." in [i.value for i in at.info]
+    at.text_input(key="api_token_name").input("erp-nightly")
+    at.multiselect(key="api_token_scopes").set_value(["import", "audit"])
+    next(b for b in at.button if b.label == "Add token").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (shown,) = [c.value for c in at.code]
+    cur = shared_connection(app_env).cursor()
+    user = tokens.authenticate(cur, shown)
+    assert user is not None and user.scopes == frozenset({"import", "audit"})
+    listed = at.dataframe[-1].value
+    assert list(listed["Name"]) == ["erp-nightly"] and shown not in listed.to_string()
+    at.run()
+    assert not at.code  # shown once: the next render no longer has it
+    at.selectbox(key="api_token_revoke").set_value("erp-nightly")
+    next(b for b in at.button if b.label == "Revoke token").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert tokens.authenticate(cur, shown) is None
+    assert "Token erp\\-nightly revoked." in [s.value for s in at.success]
+
+
+def test_data_page_says_when_each_source_was_refreshed_and_by_which_token(app_env: Path) -> None:
+    from tests.apptest_helpers import login
+
+    at = login("analyst")  # opens the app's connection first
+    cur = shared_connection(app_env).cursor()
+    api_service.import_file(
+        cur, tokens_user("import"), "history", "erp.csv", GOOD_HISTORY, None, False
+    )
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Refreshed ") and c.endswith("by API token x") for c in captions), (
+        captions
+    )
+    assert any(c.startswith("Refreshed ") and "by " in c and "API" not in c for c in captions)
