@@ -591,3 +591,17 @@ def test_data_page_says_when_each_source_was_refreshed_and_by_which_token(app_en
         captions
     )
     assert any(c.startswith("Refreshed ") and "by " in c and "API" not in c for c in captions)
+
+
+def test_an_unexpected_failure_is_a_json_500_without_a_traceback(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(cur, user):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(api_service, "cycles", broken)
+    reply = api.call("GET", "/api/v1/cycles", api.tokens["export"])
+    assert reply.status == 500 and reply.json()["error"] == "internal"
+    assert b"secret internals" not in reply.body and b"Traceback" not in reply.body
+    zh = api.call("GET", "/api/v1/cycles", api.tokens["export"], headers={"Accept-Language": "zh"})
+    assert "未做任何更改" in zh.json()["message"]

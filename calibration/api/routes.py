@@ -145,21 +145,20 @@ def _log_call(
 def _run(handler: Handler, request: Request, body: bytes, needs_token: bool, lang: str):
     """Authenticate, rate-limit and run a handler (in a worker thread); returns (user, response)."""
     user = None
-    cur = connection().cursor()
-    if needs_token:
-        user = tokens.authenticate(cur, _bearer(request))
-        if user is None:
-            exc = ApiError(401, "unauthorized", "api.unauthorized")
-            exc.headers["WWW-Authenticate"] = "Bearer"
-            return None, _error(exc, lang)
-        wait = BUCKET.take(user.token_name)
-        if wait > 0:
-            exc = ApiError(429, "rate_limited", "api.rate_limited", seconds=int(wait) + 1)
-            exc.headers["Retry-After"] = str(int(wait) + 1)
-            return user, _error(exc, lang)
-    call = Call(request, body, cur, user, lang, dict(request.path_params))
     try:
-        return user, handler(call)
+        cur = connection().cursor()
+        if needs_token:
+            user = tokens.authenticate(cur, _bearer(request))
+            if user is None:
+                exc = ApiError(401, "unauthorized", "api.unauthorized")
+                exc.headers["WWW-Authenticate"] = "Bearer"
+                raise exc
+            wait = BUCKET.take(user.token_name)
+            if wait > 0:
+                exc = ApiError(429, "rate_limited", "api.rate_limited", seconds=int(wait) + 1)
+                exc.headers["Retry-After"] = str(int(wait) + 1)
+                raise exc
+        return user, handler(Call(request, body, cur, user, lang, dict(request.path_params)))
     except ApiError as exc:
         return user, _error(exc, lang)
     except access.AccessDenied:
@@ -168,11 +167,10 @@ def _run(handler: Handler, request: Request, body: bytes, needs_token: bool, lan
         return user, JSONResponse(service.rejection(exc), status_code=422)
     except NegotiationError as exc:
         values = getattr(exc, "values", {}) or {}
-        key = getattr(exc, "key", "api.not_found")
-        status = 404 if key == "nego.err_no_cycle" else 409
+        status = 404 if exc.key == "nego.err_no_cycle" else 409
         body = {
             "error": "not_found" if status == 404 else "conflict",
-            "message": t(key, lang, **values),
+            "message": t(exc.key, lang, **values),
         }
         return user, JSONResponse(body, status_code=status)
     except (duckdb.Error, StoreError):

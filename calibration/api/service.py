@@ -46,6 +46,7 @@ TARGET_COLUMNS = (
     "current_source",
 )
 TARGET_FORMATS = ("csv", "json", "xlsx")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DECISION_FORMATS = ("csv", "xlsx")
 
 
@@ -110,7 +111,7 @@ def targets(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int) -> pd.Dat
     access.require(user, "targets.export")
     cycle = neg.get_cycle(cur, cycle_id)
     state = neg.cycle_state(cur, cycle_id, viewer=user)
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "cycle_id": cycle["id"],
             "cycle": cycle["name"],
@@ -126,7 +127,6 @@ def targets(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int) -> pd.Dat
         },
         columns=list(TARGET_COLUMNS),
     )
-    return out
 
 
 def targets_bytes(
@@ -146,9 +146,6 @@ def targets_bytes(
     ]
     body = {"cycle_id": int(cycle_id), "targets": rows}
     return json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json"
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _json_value(value: object) -> object:
