@@ -605,3 +605,17 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback(
     assert b"secret internals" not in reply.body and b"Traceback" not in reply.body
     zh = api.call("GET", "/api/v1/cycles", api.tokens["export"], headers={"Accept-Language": "zh"})
     assert "未做任何更改" in zh.json()["message"]
+
+
+def test_a_token_slipped_into_the_database_file_breaks_the_audit(api: Api) -> None:
+    """Tokens are access decisions: made through the app they are sealed in the decision
+    record, so a row written into the file by other means is reported by `audit verify`."""
+    cur = api.cur()
+    assert events.verify(cur).ok  # the fixture's four tokens were added through the app
+    cur.execute(
+        "INSERT INTO api_tokens VALUES (nextval('api_tokens_seq'), 'forged', ?, 'backup',"
+        " now()::TIMESTAMP, 'admin')",
+        [tokens.token_hash("cal_forged")],
+    )
+    report = events.verify(cur)
+    assert not report.ok and any("api_tokens" in p for p in report.problems)

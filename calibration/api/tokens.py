@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from calibration import access
+from calibration import access, events
 from calibration.accounts.auth import User
 from calibration.store import api as q
-from calibration.store import transaction
 from calibration.store.core import utcnow
 
 PREFIX = "cal_"
 # Who an API call acts as in sources.loaded_by and the decision record: "api:NAME".
 ACTOR_PREFIX = "api:"
+SEALED = ("api_tokens", "api_token_revocations")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -63,7 +63,8 @@ def add_token(
         raise TokenError("api.err_name")
     chosen = clean_scopes(scopes)
     token = PREFIX + secrets.token_urlsafe(32)
-    with transaction(cur):
+    # Token grants are access decisions: sealed in the decision record like region roles.
+    with events.sealed(cur, actor.username, actor.role, None, SEALED):
         if q.active_token_id(cur, name) is not None:
             raise TokenError("api.err_exists", name=name)
         q.insert_token(cur, name, token_hash(token), ",".join(chosen), utcnow(), actor.username)
@@ -73,7 +74,7 @@ def add_token(
 def revoke_token(cur: duckdb.DuckDBPyConnection, actor: User, name: str) -> None:
     """Revoke the active token called name (TokenError when there is none)."""
     access.require(actor, "token.manage")
-    with transaction(cur):
+    with events.sealed(cur, actor.username, actor.role, None, SEALED):
         token_id = q.active_token_id(cur, (name or "").strip())
         if token_id is None:
             raise TokenError("api.err_unknown", name=name)
