@@ -224,11 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    server = (
-        (getattr(args, "server", None) or settings.api_server())
-        if hasattr(args, "server")
-        else None
-    )
+    server = None
+    if hasattr(args, "server"):
+        # --server wins; $CALIBRATE_SERVER applies unless a --db names a file explicitly.
+        server = args.server or (None if args.db else settings.api_server())
     remote = _remote(func) if server else None
     if remote is not None:
         from calibration.api import cli as api_cli

@@ -525,13 +525,17 @@ def test_cli_commands_go_through_the_server(api: Api, tmp_path: Path, capsys) ->
 
 
 def test_cli_reads_server_and_token_from_the_environment(
-    api: Api, monkeypatch: pytest.MonkeyPatch, capsys
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setenv("CALIBRATE_SERVER", api.url)
     monkeypatch.setenv("CALIBRATE_TOKEN", api.tokens["audit"])
-    # --db names a file that does not exist: only the server can answer.
-    assert cli_main(["audit", "verify", "--db", "/nonexistent/x.duckdb"]) == 0
+    assert cli_main(["audit", "verify"]) == 0
     assert capsys.readouterr().out.startswith("OK, ")
+    with monkeypatch.context() as env:
+        env.setenv("CALIBRATE_TOKEN", api.tokens["import"])
+        assert cli_main(["audit", "verify"]) == 4  # the server answered: wrong scope
+    # An explicit --db is the file itself, even with CALIBRATE_SERVER set.
+    assert cli_main(["audit", "verify", "--db", str(tmp_path / "missing.duckdb")]) == 2
 
 
 def test_a_backup_zip_cannot_write_outside_its_folder(tmp_path: Path) -> None:
