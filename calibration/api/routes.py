@@ -53,6 +53,7 @@ class ApiError(Exception):
         self.key = key
         self.values = values
         self.headers: dict[str, str] = {}
+        self.token_user: tokens.TokenUser | None = None  # the caller of a rate-limited call
 
 
 @dataclass
@@ -142,29 +143,37 @@ def _log_call(
         log.exception("api call log not written")
 
 
-def _run(handler: Handler, request: Request, body: bytes, needs_token: bool, lang: str):
-    """Authenticate, rate-limit and run a handler (in a worker thread); returns (user, response)."""
-    user = None
+def _authenticate(request: Request, needs_token: bool) -> tokens.TokenUser | None:
+    """The token's user, its bucket spent (ApiError 401 or 429); None where none is needed."""
+    if not needs_token:
+        return None
+    user = tokens.authenticate(connection().cursor(), _bearer(request))
+    if user is None:
+        exc = ApiError(401, "unauthorized", "api.unauthorized")
+        exc.headers["WWW-Authenticate"] = "Bearer"
+        raise exc
+    wait = BUCKET.take(user.token_name)
+    if wait > 0:
+        exc = ApiError(429, "rate_limited", "api.rate_limited", seconds=int(wait) + 1)
+        exc.headers["Retry-After"] = str(int(wait) + 1)
+        exc.token_user = user
+        raise exc
+    return user
+
+
+def _run(
+    handler: Handler, request: Request, body: bytes, user: tokens.TokenUser | None, lang: str
+) -> Response:
+    """Run a handler on its own cursor (in a worker thread); every failure becomes JSON."""
     try:
         cur = connection().cursor()
-        if needs_token:
-            user = tokens.authenticate(cur, _bearer(request))
-            if user is None:
-                exc = ApiError(401, "unauthorized", "api.unauthorized")
-                exc.headers["WWW-Authenticate"] = "Bearer"
-                raise exc
-            wait = BUCKET.take(user.token_name)
-            if wait > 0:
-                exc = ApiError(429, "rate_limited", "api.rate_limited", seconds=int(wait) + 1)
-                exc.headers["Retry-After"] = str(int(wait) + 1)
-                raise exc
-        return user, handler(Call(request, body, cur, user, lang, dict(request.path_params)))
+        return handler(Call(request, body, cur, user, lang, dict(request.path_params)))
     except ApiError as exc:
-        return user, _error(exc, lang)
+        return _error(exc, lang)
     except access.AccessDenied:
-        return user, _error(ApiError(403, "forbidden", "api.forbidden"), lang)
+        return _error(ApiError(403, "forbidden", "api.forbidden"), lang)
     except importer.ImportRejected as exc:
-        return user, JSONResponse(service.rejection(exc), status_code=422)
+        return JSONResponse(service.rejection(exc), status_code=422)
     except NegotiationError as exc:
         values = getattr(exc, "values", {}) or {}
         status = 404 if exc.key == "nego.err_no_cycle" else 409
@@ -172,13 +181,13 @@ def _run(handler: Handler, request: Request, body: bytes, needs_token: bool, lan
             "error": "not_found" if status == 404 else "conflict",
             "message": t(exc.key, lang, **values),
         }
-        return user, JSONResponse(body, status_code=status)
+        return JSONResponse(body, status_code=status)
     except (duckdb.Error, StoreError):
         log.exception("api %s %s: database error", request.method, request.url.path)
-        return user, _error(ApiError(503, "database", "api.database"), lang)
+        return _error(ApiError(503, "database", "api.database"), lang)
     except Exception:
         log.exception("api %s %s failed", request.method, request.url.path)
-        return user, _error(ApiError(500, "internal", "api.internal"), lang)
+        return _error(ApiError(500, "internal", "api.internal"), lang)
 
 
 def _endpoint(handler: Handler, needs_token: bool = True):
@@ -187,13 +196,17 @@ def _endpoint(handler: Handler, needs_token: bool = True):
         lang = _lang(request)
         user, size = None, 0
         try:
+            # The token first: nobody without one gets to send a large body.
+            user = await run_in_threadpool(_authenticate, request, needs_token)
             body = await _read_body(request)
             size = len(body)
-            user, response = await run_in_threadpool(
-                _run, handler, request, body, needs_token, lang
-            )
+            response = await run_in_threadpool(_run, handler, request, body, user, lang)
         except ApiError as exc:
+            user = user or exc.token_user
             response = _error(exc, lang)
+        except (duckdb.Error, StoreError):
+            log.exception("api %s %s: database error", request.method, request.url.path)
+            response = _error(ApiError(503, "database", "api.database"), lang)
         except ClientDisconnect:
             response = Response(status_code=499)
         await run_in_threadpool(_log_call, user, request, response.status_code, size, started)
