@@ -31,6 +31,11 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
 HQ = frozenset({"executive", "analyst", "admin"})
 DECIDERS = frozenset({"executive", "admin"})
 
+# An API token acts under this role (never a person's role: no account can have it); what
+# it may do is its scopes, each one naming a family of actions below.
+INTEGRATION = "integration"
+TOKEN_SCOPES = ("import", "export", "backup", "audit")
+
 
 class Person(Protocol):
     """What the policy needs to know of a person (accounts.auth.User has it)."""
@@ -89,17 +94,31 @@ def _roles(*roles: str) -> Callable[[Person, Scope | str | None], bool]:
     return lambda user, scope: user.role in allowed
 
 
+def _scoped(
+    token_scope: str, people: Callable[[Person, Scope | str | None], bool]
+) -> Callable[[Person, Scope | str | None], bool]:
+    # An API token is allowed by its scope alone; a person by the rule for people.
+    def rule(user: Person, scope: Scope | str | None) -> bool:
+        if user.role == INTEGRATION:
+            return token_scope in getattr(user, "scopes", frozenset())
+        return people(user, scope)
+
+    return rule
+
+
 RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     # reading
     "page.open": lambda user, scope: scope in ROLE_PAGES.get(user.role, ()),
     "region.read": _sees_region,
-    "proposal.read": _sees_proposal,
-    "board.read": _roles(*HQ),
+    "proposal.read": _scoped("export", _sees_proposal),
+    "board.read": _scoped("export", _roles(*HQ)),
     "review.read": _roles("hrbp", *DECIDERS),
     "letter.read": lambda user, scope: user.role in HQ or _leads(user, scope),
     "tracking.read": _sees_region,
     "tracking.company": _roles(*HQ),
-    "log.read": lambda user, scope: user.role in HQ or user.role == "lead",
+    "log.read": _scoped("export", lambda user, scope: user.role in HQ or user.role == "lead"),
+    "cycle.list": _scoped("export", _roles(*HQ, "lead", "hrbp")),
+    "targets.export": _scoped("export", _roles(*HQ)),
     # negotiation
     "proposal.write": _leads,
     "comment.write": _comments,
@@ -110,18 +129,22 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     "join.create": _roles(*DECIDERS),
     # model and data
     "model.run": _roles("analyst", "admin"),
-    "data.import": _roles("analyst", "admin"),
+    "data.import": _scoped("import", _roles("analyst", "admin")),
     # letters
     "letter.issue": lambda user, scope: user.role in DECIDERS or _leads(user, scope),
     "letter.sign_lead": _leads,
     "letter.sign_executive": _roles("executive"),
     "letter.correct": _roles(*DECIDERS),
     # tracking
-    "tracking.manage": _roles(*HQ),
+    "tracking.manage": _scoped("import", _roles(*HQ)),
     "tracking.decide": _roles(*DECIDERS),
     "tracking.root_cause": _leads,
     # accounts
     "user.manage": _roles("admin"),
+    # the HTTP API and its tokens
+    "token.manage": _roles("admin"),
+    "database.backup": _scoped("backup", _roles("admin")),
+    "audit.verify": _scoped("audit", _roles(*HQ)),
 }
 
 

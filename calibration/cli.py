@@ -15,7 +15,7 @@ from calibration.data import importer
 from calibration.demo import workshop as demo
 from calibration.store import StoreError, connect
 from calibration.store import users as uq
-from calibration.store.options import EXIT_MISSING, add_db, existing_db, open_db
+from calibration.store.options import EXIT_MISSING, add_db, add_server, existing_db, open_db
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cumulative", action="store_true", help="actuals are running totals, not daily values"
     )
     add_db(p)
+    add_server(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("user", help="manage accounts")
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="write the whole database to a new folder")
     p.add_argument("--out", required=True, type=Path)
     add_db(p)
+    add_server(p)
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("restore", help="load a backup folder into a new database file")
@@ -201,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each feature adds its own subcommands, in this order (imported here: the feature
     # CLIs import add_db/open_db from this module).
+    from calibration.api import cli as api_cli
     from calibration.letters import cli as letters_cli
     from calibration.modeling import cli as modeling_cli
     from calibration.negotiation import cli as negotiation_cli
@@ -210,17 +213,51 @@ def build_parser() -> argparse.ArgumentParser:
     negotiation_cli.register(sub)
     tracking_cli.register(sub)
     letters_cli.register(sub)
+    api_cli.register(sub)
     return parser
+
+
+def _remote(func: Callable[[argparse.Namespace], int]):
+    """The --server form of a command (None for commands that only work on the file)."""
+    from calibration.api import cli as api_cli
+    from calibration.negotiation import cli as negotiation_cli
+
+    return {
+        cmd_import: api_cli.remote_import,
+        cmd_backup: api_cli.remote_backup,
+        negotiation_cli.cmd_cycles: api_cli.remote_cycles,
+        negotiation_cli.cmd_export: api_cli.remote_export,
+        negotiation_cli.cmd_verify: api_cli.remote_verify,
+    }.get(func)
+
+
+# Said after "in use by another program": the way to work beside a running server.
+HELD_HINT = (
+    "To work while the server runs, go through it: --server URL --token TOKEN "
+    "(or CALIBRATE_SERVER and CALIBRATE_TOKEN) for import, backup, cycles, audit verify "
+    "and audit export."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    server = None
+    if hasattr(args, "server"):
+        # --server wins; $CALIBRATE_SERVER applies unless a --db names a file explicitly.
+        server = args.server or (None if args.db else settings.api_server())
+    remote = _remote(func) if server else None
+    if remote is not None:
+        from calibration.api import cli as api_cli
+
+        return api_cli.run_remote(remote, args, server)
     try:
         return func(args)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if "in use by another program" in str(exc) and _remote(func) is not None:
+            print(HELD_HINT, file=sys.stderr)
         return 3
     except PermissionError as exc:
         print(f"not allowed: {exc}", file=sys.stderr)

@@ -54,6 +54,8 @@ COVERED_TABLES = (
     "commitment_events",
     "tracking_events",
     "root_causes",
+    "api_tokens",
+    "api_token_revocations",
 )
 
 # One process-wide lock around every append: each event links to the one before it, so

@@ -126,3 +126,29 @@ def font_cache_dir() -> Path:
     """Where derived (subset) fonts are cached: CALIBRATE_FONT_CACHE, default a temp dir."""
     default = Path(tempfile.gettempdir()) / f"calibrate-fonts-{os.getuid()}"
     return Path(os.environ.get("CALIBRATE_FONT_CACHE") or default)
+
+
+def api_rate_per_minute() -> int:
+    """Calls per minute one API token may make on average (CALIBRATE_API_RATE)."""
+    return max(1, _int("CALIBRATE_API_RATE", 60))
+
+
+def api_burst() -> int:
+    """Calls one API token may make at once before the rate applies (CALIBRATE_API_BURST)."""
+    return max(1, _int("CALIBRATE_API_BURST", 20))
+
+
+def backup_dir() -> Path | None:
+    """Folder the API's server-side backups are written into (CALIBRATE_BACKUP_DIR; unset: none)."""
+    value = os.environ.get("CALIBRATE_BACKUP_DIR", "").strip()
+    return Path(value) if value else None
+
+
+def api_server() -> str | None:
+    """Base URL of a running Calibrate server the CLI should go through (CALIBRATE_SERVER)."""
+    return os.environ.get("CALIBRATE_SERVER", "").strip() or None
+
+
+def api_token() -> str | None:
+    """API token the CLI sends to that server (CALIBRATE_TOKEN)."""
+    return os.environ.get("CALIBRATE_TOKEN", "").strip() or None

@@ -1,10 +1,10 @@
-"""Accounts page (admin): list accounts, add one. Reads and writes go through accounts."""
+"""Accounts page (admin): list accounts, add one; API tokens. Reads and writes go through services."""
 
 import streamlit as st
 
 from calibration.accounts import auth, directory
+from ui import api_tokens, flash
 from ui import context as ctx
-from ui import flash
 from ui.sso import email_form
 from ui.text import plain
 
@@ -53,3 +53,4 @@ with st.form("add_user", clear_on_submit=True):
     st.form_submit_button(ctx.tr("admin.add"), type="primary", on_click=add_account)
 
 email_form(user)  # the email a person is matched by at their first single sign-on
+api_tokens.section(user)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from calibration.access import can
+from calibration.api import tokens
 from calibration.data import charts
 from calibration.data import service as data_service
 from calibration.i18n import name_of
@@ -76,9 +77,15 @@ with tab_sources:
             col.metric(
                 ctx.tr(f"data.kind_{row.kind}"),
                 ctx.tr("data.age", hours=row.age_hours),
-                help=f"{row.file_name} · {row.loaded_by}",
+                help=plain(f"{row.file_name} · {row.loaded_by}"),
                 border=True,
             )
+            # When and by whom each feed was last refreshed (an API import names its token).
+            by = str(row.loaded_by)
+            if by.startswith(tokens.ACTOR_PREFIX):
+                by = ctx.tr("data.by_token", name=by.removeprefix(tokens.ACTOR_PREFIX))
+            at = f"{row.loaded_at:%Y-%m-%d %H:%M}"
+            col.caption(ctx.tr("data.refreshed", at=at, who=plain(by)))
         st.dataframe(
             data_service.sources_with_age(cur).rename(
                 columns={

@@ -77,6 +77,12 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "tracking.decide": _only(*DECIDERS),
     "tracking.root_cause": {**_only(), "lead": OWN},
     "user.manage": _only("admin"),
+    # the HTTP API (an API token's own answers are in tests/test_api.py)
+    "cycle.list": _only(*HQ, "lead", "hrbp"),
+    "targets.export": _only(*HQ),
+    "token.manage": _only("admin"),
+    "database.backup": _only("admin"),
+    "audit.verify": _only(*HQ),
 }
 
 PAGES = {

@@ -36,7 +36,13 @@ def cmd_cycles(args: argparse.Namespace) -> int:
         }
         for c in neg.list_cycles(con.cursor())
     ]
-    if args.json:
+    print_cycles(rows, args.json)
+    return 0
+
+
+def print_cycles(rows: list[dict], as_json: bool) -> None:
+    """Print cycles as JSON or one line each (shared with the --server mode)."""
+    if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for r in rows:
@@ -44,7 +50,6 @@ def cmd_cycles(args: argparse.Namespace) -> int:
                 f"{r['id']:>4}  {r['metric']:<16} {r['period']:<8} {r['status']:<9} "
                 f"{r['company_target']:>10g}  {r['name']}"
             )
-    return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -103,11 +108,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add the cycles and audit commands."""
-    from calibration.store.options import add_db
+    from calibration.store.options import add_db, add_server
 
     p = subparsers.add_parser("cycles", help="list target-setting cycles")
     p.add_argument("--json", action="store_true")
     add_db(p)
+    add_server(p)
     p.set_defaults(func=cmd_cycles)
 
     p = subparsers.add_parser("audit", help="check or export the decision log")
@@ -122,6 +128,7 @@ def register(subparsers) -> None:
         help="also compare against this backup folder's anchor (repeat)",
     )
     add_db(pv)
+    add_server(pv)
     pv.set_defaults(func=cmd_verify)
     pr = asub.add_parser(
         "rekey", help="pin a log from before the keyed chain under the audit key (once)"
@@ -132,4 +139,5 @@ def register(subparsers) -> None:
     pe.add_argument("--cycle", type=int, required=True)
     pe.add_argument("--out", required=True, help="FILE.csv or FILE.xlsx")
     add_db(pe)
+    add_server(pe)
     pe.set_defaults(func=cmd_export)

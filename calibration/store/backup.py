@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from calibration.store.core import StoreError, connect
+from calibration.store.core import StoreError, connect, transaction
 from calibration.store.data import table_counts
 
 MANIFEST = "calibrate-backup.json"
@@ -53,12 +53,14 @@ def backup(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict:
     cur = con.cursor()
     key = events.audit_key(cur, create=True)
     assert key is not None
-    # The head is read before the export: the export holds at least these events, so the
-    # anchor stays a true prefix even if an append lands in between.
-    anchor = events.head(cur)
-    anchor["mac"] = events.anchor_mac(key, anchor)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cur.execute(f"EXPORT DATABASE {_literal(out_dir)} (FORMAT parquet)")
+    # One transaction, so one snapshot: the head, the exported rows and the counts agree
+    # even while a running server keeps writing (an online backup restores cleanly).
+    with transaction(cur):
+        anchor = events.head(cur)
+        cur.execute(f"EXPORT DATABASE {_literal(out_dir)} (FORMAT parquet)")
+        counts = table_counts(cur)
+    anchor["mac"] = events.anchor_mac(key, anchor)
     files = {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(out_dir.iterdir())
@@ -66,7 +68,7 @@ def backup(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict:
     }
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tables": table_counts(cur),
+        "tables": counts,
         "files": files,
         "chain": anchor,
     }

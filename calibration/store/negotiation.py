@@ -369,6 +369,8 @@ SEALED_TABLES = (
     "commitment_events",
     "tracking_events",
     "root_causes",
+    "api_tokens",
+    "api_token_revocations",
 )
 
 

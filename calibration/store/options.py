@@ -18,6 +18,18 @@ def add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="database file (default: $CALIBRATE_DB)")
 
 
+def add_server(p: argparse.ArgumentParser) -> None:
+    """--server and --token: run the command through a running server's HTTP API."""
+    p.add_argument(
+        "--server",
+        default=None,
+        help="URL of a running Calibrate server to go through (default: $CALIBRATE_SERVER)",
+    )
+    p.add_argument(
+        "--token", default=None, help="API token for --server (default: $CALIBRATE_TOKEN)"
+    )
+
+
 def open_db(args: argparse.Namespace):
     """Connection to the database named by --db or the setting."""
     return connect(args.db or settings.db_path())
