@@ -122,6 +122,11 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     "tracking.root_cause": _leads,
     # accounts
     "user.manage": _roles("admin"),
+    # notifications: a person's own delivery settings (scope: the username), or any as admin
+    "notify.prefs": lambda user, scope: (
+        user.role == "admin" or (scope is not None and scope == getattr(user, "username", None))
+    ),
+    "notify.admin": _roles("admin"),
 }
 
 

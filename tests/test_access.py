@@ -77,6 +77,9 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "tracking.decide": _only(*DECIDERS),
     "tracking.root_cause": {**_only(), "lead": OWN},
     "user.manage": _only("admin"),
+    # Scoped by username: none of the region cases names a person, so only the admin.
+    "notify.prefs": _only("admin"),
+    "notify.admin": _only("admin"),
 }
 
 PAGES = {

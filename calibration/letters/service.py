@@ -38,6 +38,7 @@ from calibration.i18n import t
 from calibration.letters.archive import zip_letters
 from calibration.letters.content import LetterContent, Signature, SupportItem, content_sha256
 from calibration.letters.pdf.render import file_sha256, letter_filename, render_letter
+from calibration.negotiation import notices
 from calibration.negotiation import service as neg
 from calibration.store import letters as q
 from calibration.store import negotiation as nq
@@ -510,6 +511,16 @@ def issue_letters(
                 },
             )
             created.append(letter_id)
+            # The lead is told the letter waits for their signature (same transaction).
+            notices.notify(
+                cur,
+                [lead] if lead else notices.region_leads(cur, content.region),
+                "sign_lead",
+                "letters.inbox.sign_lead",
+                cycle_id,
+                content.region,
+                {"version": version},
+            )
             events.append(
                 _log_event(
                     actor,
@@ -748,6 +759,17 @@ def _sign_one(
             "content_sha256": letter.content_sha256,
         },
     )
+    if role == "lead":
+        # Now it waits for an executive: whoever the policy lets sign as one is told.
+        notices.notify(
+            cur,
+            notices.people_who_may(cur, "letter.sign_executive"),
+            "sign_executive",
+            "letters.inbox.sign_executive",
+            letter.cycle_id,
+            letter.region,
+            {"version": letter.version, "lead": checked.display_name},
+        )
     return _log_event(
         actor,
         letter.cycle_id,
