@@ -4,7 +4,7 @@ import streamlit as st
 
 from calibration.accounts import auth, directory
 from ui import context as ctx
-from ui import flash
+from ui import flash, notify_admin
 from ui.text import plain
 
 SLOT = "admin"
@@ -50,3 +50,6 @@ with st.form("add_user", clear_on_submit=True):
     st.text_input(ctx.tr("admin.regions"), key="admin_regions")
     st.text_input(ctx.tr("login.password"), type="password", key="admin_password")
     st.form_submit_button(ctx.tr("admin.add"), type="primary", on_click=add_account)
+
+st.divider()
+notify_admin.section(ctx.cursor(), user)

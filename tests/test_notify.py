@@ -21,7 +21,6 @@ from aiosmtpd.smtp import AuthResult
 
 from calibration import access
 from calibration.accounts import auth
-from calibration.board import lock as board_lock
 from calibration.cli import main as cli_main
 from calibration.negotiation import service as neg
 from calibration.notify import config, service, transport, worker
@@ -404,7 +403,9 @@ def test_each_robot_gets_its_own_format_once_per_decision(con, inboxes):
     wecom = [p["json"] for p in by["/wecom"]]
     assert all(set(j) == {"msgtype", "text"} and j["msgtype"] == "text" for j in wecom)
     assert any("HR review needed" in j["text"]["content"] for j in wecom)
-    counter_text = next(j["text"]["content"] for j in wecom if "Counter-offer" in j["text"]["content"])
+    counter_text = next(
+        j["text"]["content"] for j in wecom if "Counter-offer" in j["text"]["content"]
+    )
     assert HOSTILE in counter_text  # a text message: shown as typed
     ding = by["/dingtalk"][0]
     assert ding["json"]["msgtype"] == "text" and set(ding["json"]["text"]) == {"content"}
@@ -416,7 +417,9 @@ def test_each_robot_gets_its_own_format_once_per_decision(con, inboxes):
         j = post["json"]
         assert j["msg_type"] == "text" and set(j["content"]) == {"text"}
         assert j["sign"] == transport.feishu_signed({}, "fsecret", int(j["timestamp"]))["sign"]
-    feishu_counter = next(p["json"] for p in by["/feishu"] if "Counter" in p["json"]["content"]["text"])
+    feishu_counter = next(
+        p["json"] for p in by["/feishu"] if "Counter" in p["json"]["content"]["text"]
+    )
     # Feishu would read <at user_id="all"> as a mention: the brackets are neutralised.
     assert "<at" not in feishu_counter["content"]["text"]
     assert '＜at user_id="all"＞' in feishu_counter["content"]["text"]
@@ -461,7 +464,9 @@ def test_a_receiver_that_is_down_is_retried_with_backoff_then_failed(con, inboxe
             assert {d["status"] for d in rows.values()} == {"pending"}
             waits.append(rows["wecom"]["next_attempt_at"] - now)
             # Not due yet: a pass just before the next attempt sends nothing.
-            early = service.send_due(cur, c, rows["wecom"]["next_attempt_at"] - timedelta(seconds=1))
+            early = service.send_due(
+                cur, c, rows["wecom"]["next_attempt_at"] - timedelta(seconds=1)
+            )
             assert early.sent + early.retrying + early.failed == 0
             now = rows["wecom"]["next_attempt_at"]
             service.send_due(cur, c, now)
