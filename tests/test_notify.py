@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import threading
 import urllib.parse
@@ -593,9 +594,28 @@ def test_the_servers_lifespan_worker_delivers_and_stops(con, inboxes, monkeypatc
     assert post["json"]["msgtype"] == "text" and "east" in post["json"]["text"]["content"]
 
 
-def test_server_py_mounts_the_worker(monkeypatch):
-    import server
+def test_a_running_server_delivers_by_itself(demo_db, inboxes):
+    """`streamlit run server.py` (as `make run` starts it): its worker sends the demo's
+    notifications to the robot with nobody signed in, and the outbox says so."""
+    from tests.browser.conftest import Server
 
-    monkeypatch.setenv("CALIBRATE_NOTIFY_INTERVAL", "0")
-    hook = server.app._user_lifespan  # st.App keeps the lifespan it was given
-    assert hook is not None and hook.__qualname__.startswith("lifespan")
+    _, robots = inboxes
+    env = {
+        **os.environ,
+        "CALIBRATE_DB": str(demo_db),
+        "CALIBRATE_WECOM_WEBHOOKS": f"*={robots.url('/wecom')}",
+        "CALIBRATE_NOTIFY_INTERVAL": "0.2",
+    }
+    srv = Server(demo_db, env)
+    srv.start()
+    try:
+        assert robots.arrived.wait(60), srv.log.read_text()[-2000:]
+    finally:
+        srv.stop()
+    con = connect(demo_db)
+    try:
+        counts = nq.status_counts(con.cursor())
+    finally:
+        con.close()
+    assert counts.get("sent", 0) >= 1 and counts.get("failed", 0) == 0
+    assert all(p["path"] == "/wecom" and p["json"]["msgtype"] == "text" for p in robots.posts)
