@@ -34,6 +34,9 @@ from calibration.tracking import service as tracking_service
 from tests.letters_fixtures import ACCOUNTS, PASSWORD, locked_cycle
 from tests.nego_fixtures import ANALYST, GOOD, last_id, make_run
 
+# The test SMTP server requires a login over plain TCP: fine on loopback.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
 # A reason typed by an executive that would be markup, a link or a mention if interpreted.
 HOSTILE = '**Pipeline** [click](http://evil.example) <at user_id="all"></at> @all'
 
@@ -80,6 +83,7 @@ def smtp_server():
         port=port,
         authenticator=_authenticator,
         auth_require_tls=False,
+        auth_required=True,  # no mail without the login: a delivered e-mail proves it
     )
     controller.start()
     yield box, port
@@ -375,6 +379,26 @@ def test_email_arrives_in_the_persons_language(con, inboxes, smtp_server):
     (d,) = nq.deliveries_of(cur, notes_of(cur, "lead_east")[0]["notification_id"])
     assert (d["status"], d["attempts"], d["channel"]) == ("sent", 1, "email")
     assert d["sent_at"] is not None
+
+
+def test_smtp_refusals_are_kept_as_errors_to_retry(con, inboxes, smtp_server):
+    box, _ = inboxes
+    cur = con.cursor()
+    cid, users = open_cycle_with_accounts(cur)
+    set_email(cur, users["lead_east"], "wang.lei@example.com")
+    counter_east(cur, cid, users)
+    good = company(smtp_server[1])
+    # (aiosmtpd answers a wrong login slowly: a short timeout keeps the test quick)
+    wrong_password = replace(good, smtp=replace(good.smtp, password="wrong"), timeout=1.0)
+    no_tls = replace(good, smtp=replace(good.smtp, starttls=True))  # the test server has none
+    first = service.run_pass(con, wrong_password)
+    assert first.retrying == 1 and first.errors[0].startswith("email wang.lei@example.com: smtp:")
+    later = utcnow() + timedelta(hours=1)
+    second = service.send_due(cur, no_tls, later)
+    assert second.retrying == 1 and "STARTTLS" in second.errors[0]
+    assert box.messages == []
+    third = service.send_due(cur, good, later + timedelta(hours=1))
+    assert third.sent == 1 and len(box.messages) == 1
 
 
 def test_each_robot_gets_its_own_format_once_per_decision(con, inboxes):
