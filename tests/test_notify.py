@@ -270,6 +270,23 @@ def test_a_counter_tells_the_regions_lead_and_a_refused_one_tells_nobody(cur):
     assert len(notes_of(cur, "lead_east")) == 1
 
 
+def test_a_counter_to_several_regions_tells_each_lead_or_nobody(cur):
+    cid, users = open_cycle_with_accounts(cur)
+    offers = [
+        {"region": "east", "value": 215, "reason": "allocation", "expected_last_event": None},
+        {"region": "south", "value": 205, "reason": "allocation", "expected_last_event": 999},
+    ]
+    with pytest.raises(neg.StaleWriteError):  # south's form was stale: all or none
+        neg.send_counters(cur, users["exec"], cid, offers, method="proportional")
+    assert notes_of(cur, "lead_east") == [] and notes_of(cur, "lead_south") == []
+    offers[1]["expected_last_event"] = None
+    neg.send_counters(cur, users["exec"], cid, offers, method="proportional")
+    for lead, region in (("lead_east", "east"), ("lead_south", "south")):
+        (note,) = notes_of(cur, lead)
+        assert (note["kind"], note["region"], note["cycle_id"]) == ("counter", region, cid)
+    assert "205" in tracking_service.inbox(cur, users["lead_south"], "en")["text"].iloc[0]
+
+
 def test_letters_waiting_for_a_signature_tell_the_signer(cur):
     from calibration.letters import service as letters
 

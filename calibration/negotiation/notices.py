@@ -45,6 +45,11 @@ def region_leads(cur: duckdb.DuckDBPyConnection, region: str) -> list[str]:
     return tq.region_leads(cur, region)
 
 
+def leads_by_region(cur: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """region_leads of every region in one read (a counter to 200 regions at once)."""
+    return tq.leads_by_region(cur)
+
+
 def region_names(cur: duckdb.DuckDBPyConnection, cycle_id: int | None) -> dict[str, dict[str, str]]:
     """region -> {"en", "zh"} display names; a locked cycle's as frozen at the lock."""
     regions = dq.list_regions(cur)
@@ -60,6 +65,50 @@ def region_names(cur: duckdb.DuckDBPyConnection, cycle_id: int | None) -> dict[s
     return out
 
 
+def rows(
+    cur: duckdb.DuckDBPyConnection,
+    usernames: Iterable[str],
+    kind: str,
+    message_key: str,
+    cycle_id: int,
+    region: str,
+    values: dict,
+    names: dict[str, dict[str, str]] | None = None,
+) -> list[dict]:
+    """One notification row per (distinct) username, ready for `write`."""
+    people = list(dict.fromkeys(u for u in usernames if u))
+    if not people:
+        return []
+    label = (names if names is not None else region_names(cur, cycle_id)).get(region, {})
+    params = json.dumps(
+        {
+            **values,
+            "region_en": label.get("en", region),
+            "region_zh": label.get("zh", region),
+        },
+        ensure_ascii=False,
+    )
+    now = utcnow()
+    return [
+        {
+            "username": u,
+            "kind": kind,
+            "cycle_id": int(cycle_id),
+            "region": region,
+            "event_id": None,
+            "message_key": message_key,
+            "params": params,
+            "created_at": now,
+        }
+        for u in people
+    ]
+
+
+def write(cur: duckdb.DuckDBPyConnection, notes: list[dict]) -> int:
+    """Append the rows (caller holds the transaction); returns how many."""
+    return tq.insert_notification_batch(cur, notes)
+
+
 def notify(
     cur: duckdb.DuckDBPyConnection,
     usernames: Iterable[str],
@@ -71,34 +120,4 @@ def notify(
     names: dict[str, dict[str, str]] | None = None,
 ) -> int:
     """Append one notification per (distinct) username; returns how many were written."""
-    people = list(dict.fromkeys(u for u in usernames if u))
-    if not people:
-        return 0
-    label = (names if names is not None else region_names(cur, cycle_id)).get(region, {})
-    params = json.dumps(
-        {
-            **values,
-            "region_en": label.get("en", region),
-            "region_zh": label.get("zh", region),
-        },
-        ensure_ascii=False,
-    )
-    now = utcnow()
-    return len(
-        tq.insert_notifications(
-            cur,
-            [
-                {
-                    "username": u,
-                    "kind": kind,
-                    "cycle_id": int(cycle_id),
-                    "region": region,
-                    "event_id": None,
-                    "message_key": message_key,
-                    "params": params,
-                    "created_at": now,
-                }
-                for u in people
-            ],
-        )
-    )
+    return write(cur, rows(cur, usernames, kind, message_key, cycle_id, region, values, names))

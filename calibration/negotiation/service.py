@@ -993,7 +993,7 @@ def respond(
             raise CycleStateError(key, region=region)
         value = row["proposal_value"] if action == "accept" else number
         if action == "counter":
-            _tell_counter(cur, actor, cycle_id, region, number, reason)
+            notices.write(cur, _counter_notes(cur, actor, cycle_id, region, number, reason))
         events.append(
             _event(
                 actor,
@@ -1063,6 +1063,8 @@ def send_counters(
         }
         events = []
         names = notices.region_names(cur, cycle_id)
+        leads = notices.leads_by_region(cur)
+        told: list[dict] = []
         for offer in clean:
             region = offer["region"]
             row = state.get(region)
@@ -1071,7 +1073,9 @@ def send_counters(
             seen = _opt_int(offer.get("expected_last_event")) or 0
             if (row["last_event_id"] or 0) != seen:
                 raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region)
-            _tell_counter(cur, actor, cycle_id, region, offer["value"], offer["reason"], names)
+            told += _counter_notes(
+                cur, actor, cycle_id, region, offer["value"], offer["reason"], names, leads
+            )
             events.append(
                 _event(
                     actor,
@@ -1089,12 +1093,14 @@ def send_counters(
                     },
                 )
             )
+        # Every lead told in one write (a per-row insert costs seconds at 200 regions).
+        notices.write(cur, told)
         return events
 
     return events.append(cur, build)
 
 
-def _tell_counter(
+def _counter_notes(
     cur: duckdb.DuckDBPyConnection,
     actor: User,
     cycle_id: int,
@@ -1102,11 +1108,12 @@ def _tell_counter(
     value: float | None,
     reason: str,
     names: dict[str, dict[str, str]] | None = None,
-) -> None:
+    leads: dict[str, list[str]] | None = None,
+) -> list[dict]:
     # The region's lead learns of the counter-offer in the transaction that records it.
-    notices.notify(
+    return notices.rows(
         cur,
-        notices.region_leads(cur, region),
+        leads.get(region, []) if leads is not None else notices.region_leads(cur, region),
         "counter",
         "nego.inbox.counter",
         cycle_id,
