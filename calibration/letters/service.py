@@ -481,6 +481,8 @@ def issue_letters(
     def build() -> list[dict]:
         created.clear()
         events = []
+        names = notices.region_names(cur, cycle_id)
+        told: list[dict] = []
         # Re-derived under the append lock, so two issuers never create the same version.
         for content, lead, latest in _pending_versions(cur, actor, cycle_id):
             version = 1 if latest is None else latest.version + 1
@@ -512,7 +514,7 @@ def issue_letters(
             )
             created.append(letter_id)
             # The lead is told the letter waits for their signature (same transaction).
-            notices.notify(
+            told += notices.rows(
                 cur,
                 [lead] if lead else notices.region_leads(cur, content.region),
                 "sign_lead",
@@ -520,6 +522,7 @@ def issue_letters(
                 cycle_id,
                 content.region,
                 {"version": version},
+                names,
             )
             events.append(
                 _log_event(
@@ -537,6 +540,7 @@ def issue_letters(
                     },
                 )
             )
+        notices.write(cur, told)  # one write for every region's lead
         return events
 
     events.append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
