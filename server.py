@@ -9,6 +9,8 @@ import streamlit as st
 from calibration.accounts import sso
 from calibration.accounts import web as accounts_web
 from calibration.api.routes import routes as api_routes
+from calibration.notify import worker as notify_worker
+from ui.context import connection
 
 app = st.App(
     "app.py",
@@ -16,4 +18,7 @@ app = st.App(
     secrets=sso.secrets_from_env(os.environ),
     routes=[*accounts_web.routes(), *api_routes()],
     middleware=accounts_web.middleware(),
+    # The delivery worker sends e-mail and robot messages while the server runs; it uses
+    # the process's one connection, the same the pages use (ui.context.connection).
+    lifespan=notify_worker.lifespan(connection),
 )

@@ -145,6 +145,11 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     "token.manage": _roles("admin"),
     "database.backup": _scoped("backup", _roles("admin")),
     "audit.verify": _scoped("audit", _roles(*HQ)),
+    # notifications: a person's own delivery settings (scope: the username), or any as admin
+    "notify.prefs": lambda user, scope: (
+        user.role == "admin" or (scope is not None and scope == getattr(user, "username", None))
+    ),
+    "notify.admin": _roles("admin"),
 }
 
 

@@ -207,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     from calibration.letters import cli as letters_cli
     from calibration.modeling import cli as modeling_cli
     from calibration.negotiation import cli as negotiation_cli
+    from calibration.notify import cli as notify_cli
     from calibration.tracking import cli as tracking_cli
 
     modeling_cli.register(sub)
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     tracking_cli.register(sub)
     letters_cli.register(sub)
     api_cli.register(sub)
+    notify_cli.register(sub)
     return parser
 
 

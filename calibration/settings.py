@@ -152,3 +152,103 @@ def api_server() -> str | None:
 def api_token() -> str | None:
     """API token the CLI sends to that server (CALIBRATE_TOKEN)."""
     return os.environ.get("CALIBRATE_TOKEN", "").strip() or None
+
+
+# ----------------------------------------------------------------------------- notifications
+# Company-wide delivery settings (README "Integrations" → "Notifications"). Passwords and
+# webhook URLs (which carry the robot's token) are read here and never shown in the UI.
+
+
+def smtp_host() -> str:
+    """SMTP server for e-mail notifications (CALIBRATE_SMTP_HOST); empty: no e-mail."""
+    return os.environ.get("CALIBRATE_SMTP_HOST", "").strip()
+
+
+def smtp_port() -> int:
+    """SMTP port (CALIBRATE_SMTP_PORT, default 587)."""
+    return _int("CALIBRATE_SMTP_PORT", 587)
+
+
+def smtp_user() -> str:
+    """SMTP login (CALIBRATE_SMTP_USER); empty: no login."""
+    return os.environ.get("CALIBRATE_SMTP_USER", "")
+
+
+def smtp_password() -> str:
+    """SMTP password (CALIBRATE_SMTP_PASSWORD)."""
+    return os.environ.get("CALIBRATE_SMTP_PASSWORD", "")
+
+
+def smtp_from() -> str:
+    """Sender address (CALIBRATE_SMTP_FROM, default calibrate@localhost)."""
+    return os.environ.get("CALIBRATE_SMTP_FROM", "") or "calibrate@localhost"
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def smtp_starttls() -> bool:
+    """Upgrade the SMTP connection with STARTTLS (CALIBRATE_SMTP_STARTTLS, default on)."""
+    return _flag("CALIBRATE_SMTP_STARTTLS", True)
+
+
+def smtp_ssl() -> bool:
+    """Connect with implicit TLS, e.g. port 465 (CALIBRATE_SMTP_SSL, default off)."""
+    return _flag("CALIBRATE_SMTP_SSL", False)
+
+
+def robot_setting(channel: str, what: str = "WEBHOOKS") -> str:
+    """Raw text of CALIBRATE_<CHANNEL>_<WHAT>, e.g. CALIBRATE_WECOM_WEBHOOKS."""
+    return os.environ.get(f"CALIBRATE_{channel.upper()}_{what}", "")
+
+
+def notify_interval() -> float:
+    """Seconds between the server's delivery passes (CALIBRATE_NOTIFY_INTERVAL, 0: off)."""
+    try:
+        return max(0.0, float(os.environ.get("CALIBRATE_NOTIFY_INTERVAL", "30")))
+    except ValueError:
+        return 30.0
+
+
+def notify_timeout() -> float:
+    """Seconds one send may take before it counts as failed (CALIBRATE_NOTIFY_TIMEOUT)."""
+    try:
+        return min(120.0, max(0.5, float(os.environ.get("CALIBRATE_NOTIFY_TIMEOUT", "10"))))
+    except ValueError:
+        return 10.0
+
+
+def notify_max_attempts() -> int:
+    """Attempts before a delivery is marked failed (CALIBRATE_NOTIFY_MAX_ATTEMPTS, default 5)."""
+    return max(1, _int("CALIBRATE_NOTIFY_MAX_ATTEMPTS", 5))
+
+
+def notify_backoff_minutes() -> float:
+    """Wait after the first failure, doubled after each next one (CALIBRATE_NOTIFY_BACKOFF_MINUTES)."""
+    try:
+        return max(0.0, float(os.environ.get("CALIBRATE_NOTIFY_BACKOFF_MINUTES", "1")))
+    except ValueError:
+        return 1.0
+
+
+def notify_max_age_hours() -> float:
+    """Older notifications are never sent out, only kept in the inbox (CALIBRATE_NOTIFY_MAX_AGE_HOURS)."""
+    try:
+        return max(0.0, float(os.environ.get("CALIBRATE_NOTIFY_MAX_AGE_HOURS", "24")))
+    except ValueError:
+        return 24.0
+
+
+def notify_group_lang() -> str:
+    """Language of group robot messages (CALIBRATE_NOTIFY_GROUP_LANG, zh or en; default zh)."""
+    lang = os.environ.get("CALIBRATE_NOTIFY_GROUP_LANG", "zh").strip()
+    return lang if lang in ("en", "zh") else "zh"
+
+
+def public_url() -> str:
+    """The app's address for links in messages (CALIBRATE_PUBLIC_URL); empty: no link."""
+    return os.environ.get("CALIBRATE_PUBLIC_URL", "").strip()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from calibration.accounts import auth, directory
-from ui import api_tokens, flash
+from ui import api_tokens, flash, notify_admin
 from ui import context as ctx
 from ui.sso import email_form
 from ui.text import plain
@@ -54,3 +54,5 @@ with st.form("add_user", clear_on_submit=True):
 
 email_form(user)  # the email a person is matched by at their first single sign-on
 api_tokens.section(user)
+st.divider()
+notify_admin.section(ctx.cursor(), user)

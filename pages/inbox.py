@@ -4,6 +4,7 @@ import streamlit as st
 
 from calibration.tracking import service as tracking_service
 from ui import context as ctx
+from ui.notify_settings import own_settings
 from ui.text import plain
 
 user = ctx.require_user("inbox")
@@ -14,6 +15,7 @@ st.title(ctx.tr("inbox.title"))
 notes = tracking_service.inbox(cur, user, lang, escape=plain)  # names and answers as text
 unread = notes[~notes["read"]]
 st.caption(ctx.tr("inbox.unread", count=len(unread)))
+own_settings(cur, user)  # where copies by e-mail and group robots go
 
 if notes.empty:
     st.info(ctx.tr("inbox.empty"))

@@ -83,6 +83,9 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "token.manage": _only("admin"),
     "database.backup": _only("admin"),
     "audit.verify": _only(*HQ),
+    # Scoped by username: none of the region cases names a person, so only the admin.
+    "notify.prefs": _only("admin"),
+    "notify.admin": _only("admin"),
 }
 
 PAGES = {

@@ -34,6 +34,7 @@ ORDER = (
     "letters",
     "tracking",
     "board",
+    "notify",  # delivery of the inbox's notifications: reads tracking's rendering
     "demo",
     "api",  # the HTTP API: calls every feature's services, like the CLI
     "cli",  # calibration/cli.py and __main__: the top, may import every part
@@ -51,6 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     "letters": {*KERNEL, "accounts", "negotiation", "modeling"},
     "board": {*KERNEL, "accounts", "data", "modeling", "negotiation", "letters", "tracking"},
     "tracking": {*KERNEL, "accounts", "data", "negotiation", "letters"},
+    "notify": {*KERNEL, "accounts", "tracking"},
     "demo": {*KERNEL, "accounts", "data", "modeling", "negotiation", "letters", "tracking"},
     "api": set(ORDER) - {"api", "cli"},
     "cli": set(ORDER) - {"cli"},

@@ -108,7 +108,9 @@ def test_inbox_page_mark_read(seeded):
     at.run()
     assert not at.exception, at.exception
     page = texts(at)
-    assert "4 unread" in page and "Root-cause form needed" in page
+    # Four tracking notifications, plus the letter the lock issued waiting for the signature.
+    assert "5 unread" in page and "Root-cause form needed" in page
+    assert "Letter waiting for your signature" in page
     at.button(key="inbox_all").click()
     at.run()
     assert not at.exception, at.exception

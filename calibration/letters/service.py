@@ -38,6 +38,7 @@ from calibration.i18n import t
 from calibration.letters.archive import zip_letters
 from calibration.letters.content import LetterContent, Signature, SupportItem, content_sha256
 from calibration.letters.pdf.render import file_sha256, letter_filename, render_letter
+from calibration.negotiation import notices
 from calibration.negotiation import service as neg
 from calibration.store import letters as q
 from calibration.store import negotiation as nq
@@ -480,6 +481,8 @@ def issue_letters(
     def build() -> list[dict]:
         created.clear()
         events = []
+        names = notices.region_names(cur, cycle_id)
+        told: list[dict] = []
         # Re-derived under the append lock, so two issuers never create the same version.
         for content, lead, latest in _pending_versions(cur, actor, cycle_id):
             version = 1 if latest is None else latest.version + 1
@@ -510,6 +513,17 @@ def issue_letters(
                 },
             )
             created.append(letter_id)
+            # The lead is told the letter waits for their signature (same transaction).
+            told += notices.rows(
+                cur,
+                [lead] if lead else notices.region_leads(cur, content.region),
+                "sign_lead",
+                "letters.inbox.sign_lead",
+                cycle_id,
+                content.region,
+                {"version": version},
+                names,
+            )
             events.append(
                 _log_event(
                     actor,
@@ -526,6 +540,7 @@ def issue_letters(
                     },
                 )
             )
+        notices.write(cur, told)  # one write for every region's lead
         return events
 
     events.append(cur, build, seal=("letters", "letter_signatures"))  # audit: seal
@@ -748,6 +763,17 @@ def _sign_one(
             "content_sha256": letter.content_sha256,
         },
     )
+    if role == "lead":
+        # Now it waits for an executive: whoever the policy lets sign as one is told.
+        notices.notify(
+            cur,
+            notices.people_who_may(cur, "letter.sign_executive"),
+            "sign_executive",
+            "letters.inbox.sign_executive",
+            letter.cycle_id,
+            letter.region,
+            {"version": letter.version, "lead": checked.display_name},
+        )
     return _log_event(
         actor,
         letter.cycle_id,

@@ -21,10 +21,11 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from calibration import access, events, exports, settings
+from calibration import access, events, exports, numbers, settings
 from calibration.access import Scope
 from calibration.accounts.auth import User
 from calibration.i18n import t
+from calibration.negotiation import notices
 from calibration.periods import parse_period
 from calibration.store import negotiation as q
 from calibration.store.core import utcnow
@@ -811,6 +812,22 @@ def propose(
             "threshold": cycle["dissent_threshold"],
             "revises": previous["id"] if previous else None,
         }
+        if flagged:
+            # The HR partner is told in the same transaction that records the proposal.
+            notices.notify(
+                cur,
+                notices.people_who_may(cur, "review.resolve"),
+                "review_request",
+                "nego.inbox.review_request",
+                cycle_id,
+                region,
+                {
+                    "lead": actor.display_name,
+                    "value": numbers.number(fields["value"]),
+                    "suggestion": numbers.number(float(sugg["suggestion"])),
+                    "gap": numbers.percent(gap),
+                },
+            )
         return [
             _event(
                 actor,
@@ -975,6 +992,8 @@ def respond(
             key = "nego.err_nothing_to_answer" if action == "accept" else "nego.err_no_counter_now"
             raise CycleStateError(key, region=region)
         value = row["proposal_value"] if action == "accept" else number
+        if action == "counter":
+            notices.write(cur, _counter_notes(cur, actor, cycle_id, region, number, reason))
         events.append(
             _event(
                 actor,
@@ -1043,6 +1062,9 @@ def send_counters(
             for r in (_plain(x) for x in cycle_state(cur, cycle_id).to_dict("records"))
         }
         events = []
+        names = notices.region_names(cur, cycle_id)
+        leads = notices.leads_by_region(cur)
+        told: list[dict] = []
         for offer in clean:
             region = offer["region"]
             row = state.get(region)
@@ -1051,6 +1073,9 @@ def send_counters(
             seen = _opt_int(offer.get("expected_last_event")) or 0
             if (row["last_event_id"] or 0) != seen:
                 raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region)
+            told += _counter_notes(
+                cur, actor, cycle_id, region, offer["value"], offer["reason"], names, leads
+            )
             events.append(
                 _event(
                     actor,
@@ -1068,9 +1093,34 @@ def send_counters(
                     },
                 )
             )
+        # Every lead told in one write (a per-row insert costs seconds at 200 regions).
+        notices.write(cur, told)
         return events
 
     return events.append(cur, build)
+
+
+def _counter_notes(
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    region: str,
+    value: float | None,
+    reason: str,
+    names: dict[str, dict[str, str]] | None = None,
+    leads: dict[str, list[str]] | None = None,
+) -> list[dict]:
+    # The region's lead learns of the counter-offer in the transaction that records it.
+    return notices.rows(
+        cur,
+        leads.get(region, []) if leads is not None else notices.region_leads(cur, region),
+        "counter",
+        "nego.inbox.counter",
+        cycle_id,
+        region,
+        {"by": actor.display_name, "value": numbers.number(value), "reason": reason},
+        names,
+    )
 
 
 def accept_counter(

@@ -225,6 +225,51 @@ def region_leads(cur: duckdb.DuckDBPyConnection, region: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def leads_by_region(cur: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """region_leads for every region at once: region -> lead usernames, sorted."""
+    rows = cur.execute(
+        "SELECT r.region, u.username FROM users u JOIN user_regions r USING (username)"
+        " WHERE u.role = 'lead'"
+        " UNION SELECT g.region, u.username FROM users u JOIN regions g ON g.lead = u.username"
+        " WHERE u.role = 'lead' ORDER BY 1, 2"
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for region, username in rows:
+        out.setdefault(region, []).append(username)
+    return out
+
+
+NOTIFICATION_COLUMNS = (
+    "username",
+    "kind",
+    "cycle_id",
+    "region",
+    "event_id",
+    "message_key",
+    "params",
+    "created_at",
+)
+
+
+def insert_notification_batch(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    """Append many notifications in one statement (ids from the sequence); returns count."""
+    if not rows:
+        return 0
+    frame = pd.DataFrame(
+        [{c: r.get(c) for c in NOTIFICATION_COLUMNS} for r in rows],
+        columns=list(NOTIFICATION_COLUMNS),
+    )
+    with registered(cur, "incoming_notifications", frame):
+        cur.execute(
+            "INSERT INTO notifications (notification_id, username, kind, cycle_id, region,"
+            " event_id, message_key, params, created_at)"
+            " SELECT nextval('notifications_seq'), username, kind, CAST(cycle_id AS INTEGER),"
+            " CAST(region AS TEXT), CAST(event_id AS INTEGER), message_key, params,"
+            " CAST(created_at AS TIMESTAMP) FROM incoming_notifications"
+        )
+    return len(rows)
+
+
 def insert_notifications(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> list[int]:
     """Append notifications (username, kind, cycle_id, region, event_id, message_key, params,
     created_at); returns their ids."""
