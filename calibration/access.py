@@ -122,6 +122,9 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     "tracking.root_cause": _leads,
     # accounts
     "user.manage": _roles("admin"),
+    # a person's own sign-in sessions and drafts (never anyone else's: keyed by username)
+    "session.own": lambda user, scope: True,
+    "draft.own": lambda user, scope: True,
 }
 
 

@@ -14,6 +14,7 @@ from ui import context as ctx
 @ctx.guarded
 def _apply_language() -> None:
     st.session_state["lang"] = st.session_state["lang_picker"]
+    ctx.remember_preferences()
 
 
 def language_picker() -> None:
@@ -36,8 +37,9 @@ def login_view(cur: duckdb.DuckDBPyConnection) -> None:
         st.caption(ctx.tr("app.tagline"))
         if is_demo(cur):
             st.badge(ctx.tr("app.demo_badge"), color="orange", icon=":material/science:")
-        if st.session_state.pop("expired_notice", False):
-            st.warning(ctx.tr("app.session_expired", minutes=ctx.settings.idle_minutes()))
+        notice = ctx.ended_notice()  # signed out elsewhere, revoked, idle or too old
+        if notice:
+            st.warning(notice)
         st.write(ctx.tr("login.intro"))
         with st.form("login"):
             username = st.text_input(ctx.tr("login.username"), key="login_username")
