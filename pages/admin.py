@@ -5,6 +5,7 @@ import streamlit as st
 from calibration.accounts import auth, directory
 from ui import context as ctx
 from ui import flash
+from ui.admin_sessions import sessions_section
 from ui.text import plain
 
 SLOT = "admin"
@@ -35,7 +36,8 @@ def add_account() -> None:
 st.title(ctx.tr("admin.title"))
 flash.show(SLOT)
 # Names as typed sit in dataframe cells, which show text as text.
-st.dataframe(directory.list_accounts(ctx.cursor(), user), hide_index=True, width="stretch")
+accounts = directory.list_accounts(ctx.cursor(), user)
+st.dataframe(accounts, hide_index=True, width="stretch")
 
 with st.form("add_user", clear_on_submit=True):
     st.subheader(ctx.tr("admin.add"))
@@ -50,3 +52,5 @@ with st.form("add_user", clear_on_submit=True):
     st.text_input(ctx.tr("admin.regions"), key="admin_regions")
     st.text_input(ctx.tr("login.password"), type="password", key="admin_password")
     st.form_submit_button(ctx.tr("admin.add"), type="primary", on_click=add_account)
+
+sessions_section(user, SLOT, [str(u) for u in accounts["username"]])

@@ -96,10 +96,14 @@ def sign_in(user: User, method: str = "password") -> None:
     method: password, join (a QR join link) or sso. Starts a stored session (new token
     every time) and queues the hand-off of its cookie: the next run of app.py sends the
     browser to POST /auth/session with a one-time ticket. Works from a callback or the
-    script body alike. A read-only database keeps the sign-in in this tab only.
+    script body alike: in the body, `st.rerun()` (or `navigate_if_pending()`) right after
+    makes the hand-off. A read-only database keeps the sign-in in this tab only.
     """
     if not settings.read_only():
-        sid, ticket = sessions.start(cursor(), user, method, client_address(), _user_agent())
+        cur = cursor()
+        sid, ticket = sessions.start(cur, user, method, client_address(), _user_agent())
+        # The language and cycle chosen so far come back after the cookie's page load.
+        sessions.remember(cur, sid, lang(), current_cycle())
         st.session_state[SESSION_ID] = sid
         st.session_state[_NAV] = {
             "action": SESSION_PATH,

@@ -41,7 +41,6 @@ def accept_join_link(cur: duckdb.DuckDBPyConnection) -> bool:
     # The cycle first: the new session remembers it for the reload that sets the cookie.
     st.session_state["cycle_id"] = cycle_id
     ctx.sign_in(user, "join")
-    ctx.remember_preferences()
     log.info("%s joined cycle %s by link", username, cycle_id)
     return True
 
