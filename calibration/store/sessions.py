@@ -43,8 +43,17 @@ def insert_session(
         "INSERT INTO sessions (session_id, ticket_hash, ticket_expires_at, username, method,"
         " created_at, last_seen_at, client_address, user_agent)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [session_id, ticket_hash, ticket_expires_at, username, method, at, at, client_address,
-         user_agent],
+        [
+            session_id,
+            ticket_hash,
+            ticket_expires_at,
+            username,
+            method,
+            at,
+            at,
+            client_address,
+            user_agent,
+        ],
     )
 
 
@@ -130,6 +139,14 @@ def list_active(
         " ORDER BY s.last_seen_at DESC",
         [idle_since, created_since],
     )
-    keys = ("session_id", "username", "display_name", "method", "client_address", "user_agent",
-            "last_seen_at", "created_at")
+    keys = (
+        "session_id",
+        "username",
+        "display_name",
+        "method",
+        "client_address",
+        "user_agent",
+        "last_seen_at",
+        "created_at",
+    )
     return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
