@@ -77,6 +77,9 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "tracking.decide": _only(*DECIDERS),
     "tracking.root_cause": {**_only(), "lead": OWN},
     "user.manage": _only("admin"),
+    # A person's own sessions and drafts (keyed by their username): everyone signed in.
+    "session.own": _only(*PEOPLE),
+    "draft.own": _only(*PEOPLE),
 }
 
 PAGES = {

@@ -162,8 +162,13 @@ def _resume_from_cookie(cur: duckdb.DuckDBPyConnection) -> User | None:
     token = _cookie_token()
     if not token or st.session_state.get(_DEAD) == sessions.secret_hash(token):
         return None
-    status = sessions.resolve(cur, token)
-    user = auth.load_user(cur, status.session["username"]) if status.ok else None
+    try:
+        status = sessions.resolve(cur, token)
+        user = auth.load_user(cur, status.session["username"]) if status.ok else None
+    except duckdb.Error:
+        # e.g. an archive opened read-only from before sessions existed: nobody is signed in.
+        log.exception("session cookie could not be resolved")
+        return None
     if user is None:
         _end_tab(status.reason if status.session is not None else None)
         return None
