@@ -254,3 +254,11 @@ def test_sign_out_route_refuses_other_sites_then_ends_and_clears(cur, people, cl
 def test_routes_answer_get_with_405(client):
     assert client.get(web.SESSION_PATH).status_code == 405
     assert client.get(web.SIGNOUT_PATH).status_code == 405
+
+
+def test_the_handoff_form_escapes_what_it_carries_and_posts_only_to_cookie_routes():
+    page = web.handoff_html(web.SESSION_PATH, {"next": '/x"><script>alert(1)</script>'}, "Go")
+    assert "<script>alert(1)</script>" not in page
+    assert 'value="/x&quot;&gt;&lt;script&gt;' in page
+    with pytest.raises(ValueError):
+        web.handoff_html("https://evil.example/", {}, "Go")

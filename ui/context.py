@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import html
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ import streamlit as st
 from calibration import access, settings
 from calibration.accounts import auth, sessions
 from calibration.accounts.auth import User
-from calibration.accounts.web import SESSION_PATH, SIGNOUT_PATH
+from calibration.accounts.web import SESSION_PATH, SIGNOUT_PATH, handoff_html
 from calibration.i18n import DEFAULT_LANG, LANGS, t
 from calibration.store import shared_connection
 from ui.text import plain, plain_values
@@ -247,18 +246,12 @@ def navigate_if_pending() -> None:
     nav = st.session_state.pop(_NAV, None)
     if not nav or not _is_browser():
         return
-    fields = "".join(
-        f'<input type="hidden" name="{name}" value="{html.escape(str(value))}">'
-        for name, value in nav.items()
-        if name != "action"
-    )
+    fields = {name: str(value) for name, value in nav.items() if name != "action"}
     label = tr("session.signing_out" if nav["action"] == SIGNOUT_PATH else "session.signing_in")
     st.caption(label)
+    # Server-made values only, escaped by the builder (tests/test_hostile_input.py names it).
     st.html(
-        f'<form id="calibrate-nav" method="post" action="{nav["action"]}">{fields}'
-        f'<button type="submit">{html.escape(tr("session.continue"))}</button></form>'
-        '<script>document.getElementById("calibrate-nav").submit();</script>',
-        unsafe_allow_javascript=True,
+        handoff_html(nav["action"], fields, tr("session.continue")), unsafe_allow_javascript=True
     )
     st.stop()
 

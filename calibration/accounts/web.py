@@ -30,6 +30,25 @@ MAX_NEXT_CHARS = 500
 log = logging.getLogger("calibrate")
 
 
+def handoff_html(action: str, fields: dict[str, str], label: str) -> str:
+    """The auto-submitted same-origin form that takes the browser to a cookie route.
+
+    Only server-made values go in (a ticket, a path, a language code, a translated label),
+    each escaped; the action must be one of this module's routes.
+    """
+    if action not in (SESSION_PATH, SIGNOUT_PATH):
+        raise ValueError(f"not a cookie route: {action!r}")
+    inputs = "".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(str(value))}">'
+        for name, value in fields.items()
+    )
+    return (
+        f'<form id="calibrate-handoff" method="post" action="{action}">{inputs}'
+        f'<button type="submit">{html.escape(label)}</button></form>'
+        '<script>document.getElementById("calibrate-handoff").submit();</script>'
+    )
+
+
 def _connection() -> duckdb.DuckDBPyConnection:
     # The process's one connection, shared with the script runs (ui.context.connection).
     return shared_connection(settings.db_path(), read_only=settings.read_only())
