@@ -262,3 +262,14 @@ def test_the_handoff_form_escapes_what_it_carries_and_posts_only_to_cookie_route
     assert 'value="/x&quot;&gt;&lt;script&gt;' in page
     with pytest.raises(ValueError):
         web.handoff_html("https://evil.example/", {}, "Go")
+
+
+def test_a_new_sign_in_in_the_same_browser_ends_the_session_it_replaces(cur, people, client):
+    admin, lead = people
+    first, ticket = sessions.start(cur, lead, "password")
+    r = client.post(web.SESSION_PATH, data={"ticket": ticket}, headers=SAME)
+    client.cookies.set(sessions.COOKIE, r.headers["set-cookie"].split(";")[0].split("=", 1)[1])
+    second, ticket = sessions.start(cur, admin, "join")
+    client.post(web.SESSION_PATH, data={"ticket": ticket}, headers=SAME)
+    assert sessions.check(cur, first).reason == "replaced"
+    assert sessions.check(cur, second).ok

@@ -86,7 +86,7 @@ SESSION_ID = "session_id"
 _NAV = "_session_nav"  # a browser navigation to make before anything else is drawn
 _ENDED = "session_ended"  # why the last session ended, for the sign-in page
 _DEAD = "_session_dead_cookie"  # hash of a cookie token already found dead in this tab
-_ENDED_REASONS = ("signed_out", "revoked", "password_changed", "idle", "expired")
+_ENDED_REASONS = ("signed_out", "revoked", "password_changed", "replaced", "idle", "expired")
 
 
 def sign_in(user: User, method: str = "password") -> None:

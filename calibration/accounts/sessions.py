@@ -179,12 +179,18 @@ def end(
     return q.revoke(cur, session_id, now or utcnow(), reason, None)
 
 
-def end_token(cur: duckdb.DuckDBPyConnection, token: str, now: datetime | None = None) -> bool:
-    """Sign out the session a cookie token stands for (the sign-out route)."""
+def end_token(
+    cur: duckdb.DuckDBPyConnection,
+    token: str,
+    reason: str = "signed_out",
+    now: datetime | None = None,
+) -> bool:
+    """End the session a cookie token stands for (signed out, or replaced by a new sign-in
+    in the same browser)."""
     if not token or len(token) > MAX_SECRET_CHARS:
         return False
     session = q.get_by_token(cur, secret_hash(token))
-    return session is not None and end(cur, session["session_id"], "signed_out", now)
+    return session is not None and end(cur, session["session_id"], reason, now)
 
 
 def revoke(

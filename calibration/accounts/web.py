@@ -128,6 +128,8 @@ def make_session_route(
         cur = connect().cursor()
         try:
             _, token = sessions.redeem(cur, fields.get("ticket", ""), client=_client(request))
+            # One browser, one session: the cookie being replaced stops working too.
+            sessions.end_token(cur, request.cookies.get(sessions.COOKIE, ""), "replaced")
         except sessions.SessionError as exc:
             return _refusal(exc.key, lang, 400)
         except auth.AuthError as exc:
