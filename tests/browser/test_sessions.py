@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import Server, _need_browser, open_page, sign_in, wait_idle
+from tests.browser.conftest import Server, _need_browser, sign_in, wait_idle
 from tests.browser.steps import DESKTOP
 from tests.factories import copy_demo
 
@@ -39,6 +39,13 @@ def _signed_in(page) -> None:
     assert not page.get_by_label("Username").count()
 
 
+def _open(page, title: str, path: str) -> None:
+    """Open a page from the sidebar and wait until the browser is on it."""
+    page.get_by_role("link", name=title, exact=True).click()
+    page.wait_for_url(f"**/{path}", timeout=30_000)
+    wait_idle(page)
+
+
 def _reload(page) -> None:
     page.reload()
     wait_idle(page)
@@ -52,11 +59,12 @@ def _respond_tab(page):
     return form
 
 
-def _choose_region(page, form, name: str) -> None:
-    """Pick a region in the Respond form (again if a live rerun closed the list first)."""
+def _pick(page, scope, label: str, text: str, exact: bool = False) -> None:
+    """Pick an option of a selectbox by typing to filter it (again if a rerun closed it)."""
     for _ in range(3):
-        form.get_by_label("Region").first.click()
-        option = page.get_by_role("option", name=name, exact=True)
+        scope.get_by_label(label).first.click()
+        page.keyboard.type(text)
+        option = page.get_by_role("option", name=text, exact=exact).first
         try:
             option.wait_for(timeout=10_000)
             option.click()
@@ -66,13 +74,17 @@ def _choose_region(page, form, name: str) -> None:
     wait_idle(page)
 
 
+def _choose_region(page, form, name: str) -> None:
+    """Pick a region in the Respond form."""
+    _pick(page, form, "Region", name, exact=True)
+
+
 def test_reload_second_tab_and_dropped_connection_keep_the_person_on_their_page(srv, browser):
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
         sign_in(page, srv.url, "exec")
-        open_page(page, "Tracking")
-        assert page.url.endswith("/tracking")
+        _open(page, "Tracking", "tracking")
         _reload(page)
         _signed_in(page)
         assert page.url.endswith("/tracking")
@@ -88,7 +100,7 @@ def test_reload_second_tab_and_dropped_connection_keep_the_person_on_their_page(
         page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
         _signed_in(page)
         assert page.url.endswith("/tracking")
-        open_page(page, "Letters")  # and it answers the next action as the same person
+        _open(page, "Letters", "letters")  # and it answers the next action as the same person
         _signed_in(page)
     finally:
         context.close()
@@ -204,10 +216,9 @@ def test_an_administrator_revokes_a_session_and_it_returns_to_sign_in(srv, brows
         sign_in(lead, srv.url, "lead_south")
         admin = admin_ctx.new_page()
         sign_in(admin, srv.url, "admin")
-        open_page(admin, "Accounts")
+        _open(admin, "Accounts", "admin")
         sessions = admin.locator(".stForm").filter(has_text="Revoke this session")
-        sessions.get_by_label("Session").click()
-        admin.get_by_role("option", name="lead_south", exact=False).first.click()
+        _pick(admin, sessions, "Session", "lead_south")
         sessions.get_by_role("button", name="Revoke all of this person's sessions").click()
         admin.get_by_text("session(s) revoked").wait_for(timeout=30_000)
         lead.get_by_role("link", name="Tracking", exact=True).click()
