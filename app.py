@@ -47,6 +47,7 @@ def init_language() -> None:
 @ctx.guarded
 def _apply_cycle() -> None:
     st.session_state["cycle_id"] = st.session_state["cycle_picker"]
+    ctx.remember_preferences()
 
 
 def sidebar(cur, user: auth.User) -> None:
@@ -124,12 +125,16 @@ def main() -> None:
     except StoreError as exc:
         st.error(ctx.tr("app.db_error", error=plain(str(exc))))
         st.stop()
-    accept_join_link(cur)  # a projector QR link signs a lead in on the workshop's cycle
-    sso_ui.accept_identity(cur)  # back from the company's sign-in page (single sign-on)
-    user = ctx.current_user()
-    if user is not None and ctx.idle_expired():
-        ctx.expire_session()
-        user = None
+    ctx.navigate_if_pending()  # a sign-in's cookie hand-off or a sign-out: the browser leaves
+    # The session before anything else: this tab's, or the cookie's after a reload.
+    user = ctx.resolve_session(cur)
+    if accept_join_link(cur):  # a projector QR link signs a lead in on the workshop's cycle
+        ctx.navigate_if_pending()
+        user = ctx.current_user()
+    if user is None:
+        sso_ui.accept_identity(cur)  # back from the company's sign-in page (single sign-on)
+        ctx.navigate_if_pending()
+        user = ctx.current_user()
     if user is None and sso_ui.refused():
         # A person the company vouches for but Calibrate does not know: never a default role.
         refused = st.Page(refused_page, title=ctx.tr("sso.refused_title"))
@@ -138,7 +143,6 @@ def main() -> None:
     if user is None:
         run_guarded(st.navigation([st.Page(lambda: login_view(cur), title=ctx.tr("login.title"))]))
         return
-    ctx.touch()
     pages = [
         st.Page(PAGES[key][0], title=page_title(cur, user, key), icon=PAGES[key][1], url_path=key)
         for key in pages_for(user)

@@ -215,7 +215,8 @@ async def _submit(session: Session, region: str, value: float, step: Step, delay
         text_state(session.widgets[key("nego_just")], f"Load harness proposal for {region}."),
         text_state(session.widgets[key("nego_support")], "None needed."),
         text_state(session.widgets[key("nego_risk")], "None known."),
-        click(session.submitters["nego_proposal"]),
+        # A keyed button, not a form: the fields are saved as drafts on every change.
+        click(session.widgets[key("nego_submit")]),
     ]
     step.sent_at[region] = time.perf_counter()
     try:

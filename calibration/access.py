@@ -150,6 +150,9 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
         user.role == "admin" or (scope is not None and scope == getattr(user, "username", None))
     ),
     "notify.admin": _roles("admin"),
+    # a person's own sign-in sessions and drafts (never anyone else's: keyed by username)
+    "session.own": lambda user, scope: True,
+    "draft.own": lambda user, scope: True,
 }
 
 

@@ -19,6 +19,22 @@ def idle_minutes() -> int:
     return int(os.environ.get("CALIBRATE_IDLE_MINUTES", "30"))
 
 
+def session_hours() -> float:
+    """Longest life of a sign-in session, however active (CALIBRATE_SESSION_HOURS, default 12)."""
+    try:
+        return max(0.01, float(os.environ.get("CALIBRATE_SESSION_HOURS", "12")))
+    except ValueError:
+        return 12.0
+
+
+def trust_forwarded_proto() -> bool:
+    """Believe a proxy's X-Forwarded-Proto for the cookie's Secure flag (CALIBRATE_TRUST_PROXY=1).
+
+    Only behind a proxy that sets the header itself: otherwise a client could claim https.
+    """
+    return os.environ.get("CALIBRATE_TRUST_PROXY", "") in ("1", "true", "yes")
+
+
 def board_refresh_seconds() -> float:
     """How often each open live board checks for changes (CALIBRATE_BOARD_REFRESH, default 3)."""
     return max(0.5, float(os.environ.get("CALIBRATE_BOARD_REFRESH", "3")))

@@ -6,6 +6,7 @@ from calibration.accounts import auth, directory
 from ui import api_tokens, flash, notify_admin
 from ui import context as ctx
 from ui.sso import email_form
+from ui.admin_sessions import sessions_section
 from ui.text import plain
 
 SLOT = "admin"
@@ -36,7 +37,8 @@ def add_account() -> None:
 st.title(ctx.tr("admin.title"))
 flash.show(SLOT)
 # Names as typed sit in dataframe cells, which show text as text.
-st.dataframe(directory.list_accounts(ctx.cursor(), user), hide_index=True, width="stretch")
+accounts = directory.list_accounts(ctx.cursor(), user)
+st.dataframe(accounts, hide_index=True, width="stretch")
 
 with st.form("add_user", clear_on_submit=True):
     st.subheader(ctx.tr("admin.add"))
@@ -56,3 +58,4 @@ email_form(user)  # the email a person is matched by at their first single sign-
 api_tokens.section(user)
 st.divider()
 notify_admin.section(ctx.cursor(), user)
+sessions_section(user, SLOT, [str(u) for u in accounts["username"]])

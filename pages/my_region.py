@@ -10,7 +10,7 @@ from calibration.negotiation import service as neg
 from ui import context as ctx
 from ui import flash
 from ui.comment_thread import ThreadKeys, comment_thread
-from ui.proposal_form import SLOT, counter_offer, proposal_form
+from ui.proposal_form import SLOT, counter_offer, proposal_form, remember_seen
 from ui.text import plain
 
 user = ctx.require_user("my_region")
@@ -145,5 +145,4 @@ comment_thread(
 
 st.button(ctx.tr("nego.reload"), icon=":material/refresh:", key="nego_reload")
 # What this render showed: each form's next write names it as the last event it saw.
-for form in ("proposal", "counter"):
-    st.session_state[forms.seen_key(form, cycle_id, region)] = row["last_event_id"]
+remember_seen(cycle_id, region, row["last_event_id"])

@@ -8,8 +8,9 @@ from calibration.data import service as data_service
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
 from ui import context as ctx
-from ui import flash
+from ui import drafts, flash, review_form
 from ui.comment_thread import ThreadKeys, comment_thread
+from ui.review_form import resolve_form
 from ui.text import plain
 
 SLOT = "review"
@@ -52,9 +53,11 @@ def resolve(region: str, names: dict[str, str]) -> None:
     except (neg.NegotiationError, PermissionError) as exc:
         # e.g. "East changed: lead_east proposed 131 at 14:02. Check and send again."
         flash.error(SLOT, forms.as_refusal(exc), names)
+        drafts.unpin(review_form.draft_key(cycle_id, region))
     else:
         flash.success(SLOT, ctx.tr("nego.resolved"))
         ss.pop(f"nego_note_{region}", None)
+        drafts.clear(review_form.draft_key(cycle_id, region))
 
 
 queue = neg.review_queue(cur, user, cycle_id)
@@ -123,24 +126,9 @@ for row in queue.to_dict("records"):
                 SLOT,
                 labels,
             )
-        with st.form(f"nego_resolve_{region}"):
-            # Translated labels as options (not format_func), mapped back in resolve().
-            st.radio(
-                ctx.tr("nego.outcome"),
-                list(outcome_labels),
-                horizontal=True,
-                key=f"nego_outcome_{region}",
-            )
-            if errors.get("outcome"):
-                st.error(ctx.tr(errors["outcome"]))
-            st.text_area(ctx.tr("nego.note"), key=f"nego_note_{region}", max_chars=neg.MAX_TEXT)
-            if errors.get("note"):
-                st.error(ctx.tr(errors["note"]))
-            st.form_submit_button(
-                ctx.tr("nego.resolve"), type="primary", on_click=resolve, args=(region, labels)
-            )
+        resolve_form(cycle_id, region, outcome_labels, errors, resolve, (region, labels))
     # What this form showed: the resolve names it as the last event the HR partner saw.
-    ss[forms.review_seen_key(cycle_id, region)] = row["last_event_id"]
+    review_form.remember_seen(cycle_id, region, row["last_event_id"])
 
 resolved = neg.review_queue(cur, user, cycle_id, include_resolved=True)
 if resolved["review_outcome"].notna().any():

@@ -86,6 +86,9 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     # Scoped by username: none of the region cases names a person, so only the admin.
     "notify.prefs": _only("admin"),
     "notify.admin": _only("admin"),
+    # A person's own sessions and drafts (keyed by their username): everyone signed in.
+    "session.own": _only(*PEOPLE),
+    "draft.own": _only(*PEOPLE),
 }
 
 PAGES = {

@@ -479,10 +479,18 @@ def test_display_names_stored_as_given(cur, kind: str) -> None:
 # --------------------------------------------------------------------- pages
 
 
+# Builders of HTML from server-made values only, each escaping what it puts in; named here
+# one by one. handoff_html: the auto-submitted form to the session cookie routes (issue 16).
+HTML_BUILDERS = {"handoff_html"}
+
+
 def _literal(node: ast.AST) -> bool:
     """A string fixed in the source (constants, joined or concatenated), never user data."""
     if isinstance(node, ast.Constant):
         return isinstance(node.value, str)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute):
+        name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+        return name in HTML_BUILDERS
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         return _literal(node.left) and _literal(node.right)
     return False

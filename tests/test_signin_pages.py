@@ -52,10 +52,11 @@ def via_app(at) -> None:
     assert not at.exception, at.exception
 
 
-def test_idle_expiry_shows_the_sign_in_page_without_an_error(app_env):
+def test_idle_expiry_shows_the_sign_in_page_without_an_error(app_env, monkeypatch):
     at = login("exec", lang="zh")
     via_app(at)
-    at.session_state["last_seen"] = 0.0  # long ago: the session has expired
+    # The stored session's idle limit is now 0 minutes: it has expired by the next run.
+    monkeypatch.setenv("CALIBRATE_IDLE_MINUTES", "0")
     at.run()
     assert not at.exception, at.exception
     assert errors(at) == []

@@ -14,12 +14,25 @@ from calibration.board.view import fmt
 from calibration.i18n import t
 from calibration.negotiation import service as negotiation
 from ui import context as ctx
-from ui import flash
+from ui import drafts, flash
 from ui.text import plain
 
 SLOT = "board_respond"
 _ERRORS = "board_respond_errors"
 _FIELDS = ("board_respond_value", "board_respond_reason", "board_respond_override")
+# The form's fields by draft name -> widget key; the draft is bound to the chosen region.
+DRAFT_FIELDS = {
+    "region": "board_respond_region",
+    "action": "board_respond_action",
+    "value": "board_respond_value",
+    "reason": "board_respond_reason",
+    "override": "board_respond_override",
+}
+
+
+def draft_key(cycle_id: int) -> str:
+    """The draft key of the executive's Respond form of a cycle."""
+    return drafts.form_key("respond", cycle_id)
 
 
 def seen(form: str, cycle_id: int, table: pd.DataFrame, tick: bool) -> dict:
@@ -58,7 +71,8 @@ def _send_response(user: User, cycle_id: int, table: pd.DataFrame) -> None:
             cycle_id,
             region,
             action,
-            expected_last_event=drawn.get(region),
+            # A restored draft names the event its region had when the draft was typed.
+            expected_last_event=drafts.seen_for(draft_key(cycle_id), drawn.get(region), region),
             counter_value=ss.get("board_respond_value") if action == "counter" else None,
             reason=ss.get("board_respond_reason") or "",
             hr_override_reason=override if action == "accept" and override else None,
@@ -68,10 +82,12 @@ def _send_response(user: User, cycle_id: int, table: pd.DataFrame) -> None:
         ss[_ERRORS] = [ctx.tr(k) for k in exc.errors.values()]
     except (negotiation.NegotiationError, PermissionError) as exc:
         flash.error(SLOT, exc, names)
+        drafts.unpin(draft_key(cycle_id))  # the refusal named the change; bind to what is drawn
     else:
         flash.success(SLOT, ctx.tr("board.respond_done", region=plain(names[region])))
         for key in _FIELDS:
             ss.pop(key, None)
+        drafts.clear(draft_key(cycle_id))
     # Either way the next draw shows (and binds the form to) the region as it is now.
     forget_seen("respond", cycle_id)
 
@@ -90,15 +106,31 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
     if respond.nothing_to_answer(table):
         st.info(ctx.tr("board.respond_none"))
     lang = ctx.lang()
-    with st.form("board_respond", clear_on_submit=False):
+    # A half-typed response (before a reload, or in another tab) comes back; each change is
+    # saved, so the fields are widgets outside a form.
+    key = draft_key(cycle_id)
+    drafts.restore(key, DRAFT_FIELDS, bind_field="region")
+    if st.session_state.get("board_respond_region") not in names:
+        st.session_state.pop("board_respond_region", None)  # a region no longer in the cycle
+    save = drafts.saver(
+        key,
+        DRAFT_FIELDS,
+        lambda: st.session_state.get(f"board_seen_respond_{cycle_id}", {}).get(
+            st.session_state.get("board_respond_region")
+        ),
+        bind_field="region",
+    )
+    with st.container(border=True, key="board_respond_form"):
         # The first draw starts on a proposal that can be accepted; after that the key holds
-        # the person's choice whatever the statuses do.
+        # the person's choice (or the draft's) whatever the statuses do.
+        restored = "board_respond_region" in st.session_state
         st.selectbox(
             ctx.tr("board.respond_region"),
             list(names),
-            index=respond.default_region(table),
+            index=0 if restored else respond.default_region(table),
             format_func=lambda r: names.get(r, str(r)),
             key="board_respond_region",
+            on_change=save,
         )
         st.radio(
             ctx.tr("board.respond_action"),
@@ -107,6 +139,7 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
             format_func=lambda a: t(f"board.respond_{a}", lang),
             horizontal=True,
             key="board_respond_action",
+            on_change=save,
         )
         # Empty by default: a counter of 0 by oversight must be refused, not sent.
         st.number_input(
@@ -115,18 +148,21 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
             step=1.0,
             value=None,
             key="board_respond_value",
+            on_change=save,
         )
-        st.text_area(ctx.tr("board.respond_reason"), key="board_respond_reason")
+        st.text_area(ctx.tr("board.respond_reason"), key="board_respond_reason", on_change=save)
         st.text_area(
             ctx.tr("board.respond_override"),
             key="board_respond_override",
             help=ctx.tr("board.respond_override_help"),
+            on_change=save,
         )
-        st.form_submit_button(
+        st.button(
             ctx.tr("board.respond_submit"),
             type="primary",
             on_click=_send_response,
             args=(user, cycle_id, table),
+            key="board_respond_submit",
         )
 
 

@@ -10,7 +10,7 @@ from calibration.board import respond
 from calibration.board import table as board
 from calibration.board import view as bview
 from calibration.negotiation import service as negotiation
-from ui import cache, flash
+from ui import cache, drafts, flash
 from ui import context as ctx
 from ui.text import plain
 
@@ -37,8 +37,17 @@ def _send_allocation(
         ctx.tr("board.respond_value"),
         ctx.tr("board.send_col_reason"),
     )
-    with st.form("board_send_allocation"):
-        common = st.text_area(ctx.tr("board.send_reason"), key="board_send_reason")
+    # The common reason is kept as a draft (the editor's per-row edits cannot be put back
+    # into the editor, and its rows are bound to the allocation as drawn).
+    draft = drafts.form_key("whatif", cycle_id, method)
+    widgets = {"reason": "board_send_reason"}
+    drafts.restore(draft, widgets)
+    with st.container(border=True, key="board_send_form"):
+        common = st.text_area(
+            ctx.tr("board.send_reason"),
+            key="board_send_reason",
+            on_change=drafts.saver(draft, widgets, lambda: None),
+        )
         edited = st.data_editor(
             pd.DataFrame(
                 {
@@ -57,7 +66,7 @@ def _send_allocation(
             },
             key=f"board_send_editor_{method}",
         )
-        sent = st.form_submit_button(ctx.tr("board.send_submit"), type="primary")
+        sent = st.button(ctx.tr("board.send_submit"), type="primary", key="board_send_submit")
     if not sent:
         return
     offers = respond.counter_offers(
@@ -78,6 +87,7 @@ def _send_allocation(
         st.session_state.pop(key, None)
     else:
         st.session_state.pop(key, None)
+        drafts.clear(draft)
         st.success(ctx.tr("board.send_done", n=len(ids)))
 
 

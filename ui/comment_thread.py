@@ -13,7 +13,7 @@ from calibration.accounts.auth import User
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
 from ui import context as ctx
-from ui import flash
+from ui import drafts, flash
 from ui.text import plain
 
 ATTACH_TYPES = ["pdf", "png", "jpg", "jpeg", "xlsx", "csv"]
@@ -74,6 +74,7 @@ def _post(
     else:
         flash.success(slot, ctx.tr("nego.posted"))
         ss.pop(keys.comment, None)
+        drafts.clear(drafts.form_key("comment", cycle_id, region))
 
 
 def comment_thread(
@@ -87,12 +88,21 @@ def comment_thread(
 ) -> None:
     """The thread with its post box; a refusal or confirmation is kept in flash slot `slot`."""
     entries(cur, user, cycle_id, region)
-    # A form: typing does not rerun the page, and the post sends text and file together.
-    with st.form(f"nego_thread_{keys.comment}"):
-        st.text_area(ctx.tr("nego.comment"), key=keys.comment, max_chars=neg.MAX_TEXT)
+    # The half-typed comment is kept as a draft on every change (so the box is not a form);
+    # the post sends text and file together. A comment binds to no event: it answers the
+    # thread, not a number.
+    draft = drafts.form_key("comment", cycle_id, region)
+    drafts.restore(draft, {"text": keys.comment})
+    with st.container(border=True, key=f"nego_thread_{keys.comment}"):
+        st.text_area(
+            ctx.tr("nego.comment"),
+            key=keys.comment,
+            max_chars=neg.MAX_TEXT,
+            on_change=drafts.saver(draft, {"text": keys.comment}, lambda: None),
+        )
         if keys.file:
             st.file_uploader(ctx.tr("nego.attach"), type=ATTACH_TYPES, key=keys.file)
-        st.form_submit_button(
+        st.button(
             ctx.tr("nego.post"),
             key=keys.post,
             on_click=_post,

@@ -8,13 +8,16 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import streamlit as st
 
 from calibration import access, settings
+from calibration.accounts import auth, sessions
 from calibration.accounts.auth import User
-from calibration.i18n import DEFAULT_LANG, t
+from calibration.accounts.web import SESSION_PATH, SIGNOUT_PATH, handoff_html
+from calibration.i18n import DEFAULT_LANG, LANGS, t
 from calibration.store import shared_connection
 from ui.text import plain, plain_values
 
@@ -79,43 +82,238 @@ def current_cycle() -> int | None:
     return st.session_state.get("cycle_id")
 
 
+SESSION_ID = "session_id"
+_NAV = "_session_nav"  # a browser navigation to make before anything else is drawn
+_ENDED = "session_ended"  # why the last session ended, for the sign-in page
+_DEAD = "_session_dead_cookie"  # hash of a cookie token already found dead in this tab
+_ENDED_REASONS = ("signed_out", "revoked", "password_changed", "replaced", "idle", "expired")
+
+
 def sign_in(user: User, method: str = "password") -> None:
     """Make user the signed-in person of this session (every sign-in path ends here).
 
-    method: password, join (a QR join link) or sso; the session cookie hooks in here.
+    method: password, join (a QR join link) or sso. Starts a stored session (new token
+    every time) and queues the hand-off of its cookie: the next run of app.py sends the
+    browser to POST /auth/session with a one-time ticket. Works from a callback or the
+    script body alike: in the body, `st.rerun()` (or `navigate_if_pending()`) right after
+    makes the hand-off. A read-only database keeps the sign-in in this tab only.
     """
+    if not settings.read_only():
+        cur = cursor()
+        sid, ticket = sessions.start(cur, user, method, client_address(), _user_agent())
+        # The language and cycle chosen so far come back after the cookie's page load.
+        sessions.remember(cur, sid, lang(), current_cycle())
+        st.session_state[SESSION_ID] = sid
+        st.session_state[_NAV] = {
+            "action": SESSION_PATH,
+            "ticket": ticket,
+            "next": _current_path(),
+            "lang": lang(),
+        }
+    st.session_state.pop(_ENDED, None)
     st.session_state["user"] = user
     touch()
 
 
 def sign_out() -> None:
-    """End this session's sign-in (the sidebar's sign-out; the session cookie hooks in here)."""
-    for key in ("user", "last_seen", "cycle_id"):
+    """End this session's sign-in: the stored session is revoked here, and the next run of
+    app.py sends the browser to POST /auth/signout, which clears the cookie."""
+    sid = st.session_state.get(SESSION_ID)
+    if sid is not None and not settings.read_only():
+        sessions.end(cursor(), sid)
+    _forget_cookie()
+    for key in ("user", "last_seen", "cycle_id", SESSION_ID):
         st.session_state.pop(key, None)
+    if _cookie_token():
+        st.session_state[_NAV] = {"action": SIGNOUT_PATH, "lang": lang()}
+
+
+def resolve_session(cur: duckdb.DuckDBPyConnection) -> User | None:
+    """The signed-in person of this run (app.py asks first, before anything is drawn).
+
+    This tab's stored session if it has one, else the session of the `calibrate_session`
+    cookie (a reload, a new tab, a reconnect), else nobody. A session that ended (signed
+    out elsewhere, revoked, idle, too old) signs the tab out with the reason for the
+    sign-in page. Sign-ins without a stored session (AppTest, read-only database) keep
+    the in-memory idle timeout.
+    """
+    ss = st.session_state
+    sid = ss.get(SESSION_ID)
+    if sid is not None:
+        status = sessions.check(cur, sid)
+        if not status.ok:
+            _end_tab(status.reason)
+            return None
+        _touch_stored(cur, status.session)
+        touch()
+        return ss.get("user")
+    user = ss.get("user")
+    if user is not None:
+        if idle_expired():
+            expire_session()
+            return None
+        touch()
+        return user
+    return _resume_from_cookie(cur)
+
+
+def _resume_from_cookie(cur: duckdb.DuckDBPyConnection) -> User | None:
+    token = _cookie_token()
+    if not token or st.session_state.get(_DEAD) == sessions.secret_hash(token):
+        return None
+    try:
+        status = sessions.resolve(cur, token)
+        user = auth.load_user(cur, status.session["username"]) if status.ok else None
+    except duckdb.Error:
+        # e.g. an archive opened read-only from before sessions existed: nobody is signed in.
+        log.exception("session cookie could not be resolved")
+        return None
+    if user is None:
+        _end_tab(status.reason if status.session is not None else None)
+        return None
+    row = status.session
+    ss = st.session_state
+    ss["user"] = user
+    ss[SESSION_ID] = row["session_id"]
+    # The language and cycle the person had chosen, unless the link names a language.
+    if row["lang"] in LANGS and "lang" not in st.query_params:
+        ss["lang"] = row["lang"]
+    if row["cycle_id"] is not None and "cycle_id" not in ss:
+        ss["cycle_id"] = int(row["cycle_id"])
+    _touch_stored(cur, row)
+    touch()
+    return user
+
+
+def _touch_stored(cur: duckdb.DuckDBPyConnection, session: dict) -> None:
+    if settings.read_only():
+        return
+    try:
+        sessions.touch(cur, session)
+    except duckdb.TransactionException:
+        pass  # another tab of the same session wrote it at the same moment: bookkeeping only
+
+
+def _end_tab(reason: str | None) -> None:
+    """Sign this tab out after its session ended elsewhere; keep the language and the why."""
+    kept = lang()
+    _forget_cookie()
+    dead = st.session_state.get(_DEAD)
+    st.session_state.clear()
+    st.session_state["lang"] = kept
+    if dead is not None:
+        st.session_state[_DEAD] = dead
+    if reason in _ENDED_REASONS:
+        st.session_state[_ENDED] = reason
+
+
+def _forget_cookie() -> None:
+    # The cookie of this tab's connection cannot be cleared from a run; remember that it is
+    # dead so the next runs do not resume it (or announce its end twice).
+    token = _cookie_token()
+    if token:
+        st.session_state[_DEAD] = sessions.secret_hash(token)
+
+
+def ended_notice() -> str | None:
+    """Once: why the last session ended, as a sentence for the sign-in page."""
+    reason = st.session_state.pop(_ENDED, None)
+    if st.session_state.pop("expired_notice", False):
+        reason = reason or "idle"
+    if reason is None:
+        return None
+    return tr(
+        f"session.ended.{reason}",
+        minutes=settings.idle_minutes(),
+        hours=f"{settings.session_hours():g}",
+    )
+
+
+def remember_preferences() -> None:
+    """Keep the chosen language and cycle with the stored session (restored after a reload)."""
+    sid = st.session_state.get(SESSION_ID)
+    if sid is not None and not settings.read_only():
+        sessions.remember(cursor(), sid, lang(), current_cycle())
+
+
+def navigate_if_pending() -> None:
+    """Make the browser navigation a sign-in or sign-out queued, and stop this run.
+
+    A script run cannot set cookies: an auto-submitted same-origin form posts the ticket
+    (or the sign-out) to the routes of calibration/accounts/web.py. Only a browser can
+    follow it; other clients (AppTest, the load harness) stay signed in to this tab.
+    """
+    nav = st.session_state.pop(_NAV, None)
+    if not nav or not _is_browser():
+        return
+    fields = {name: str(value) for name, value in nav.items() if name != "action"}
+    label = tr("session.signing_out" if nav["action"] == SIGNOUT_PATH else "session.signing_in")
+    st.caption(label)
+    # Server-made values only, escaped by the builder (tests/test_hostile_input.py names it).
+    st.html(
+        handoff_html(nav["action"], fields, tr("session.continue")), unsafe_allow_javascript=True
+    )
+    st.stop()
+
+
+def _is_browser() -> bool:
+    # Browsers send Origin on the websocket handshake; AppTest and scripted clients do not.
+    try:
+        return isinstance(st.context.headers.get("Origin"), str)
+    except Exception:  # noqa: BLE001 - no request context
+        return False
+
+
+def _cookie_token() -> str | None:
+    try:
+        token = st.context.cookies.get(sessions.COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (AppTest, bare mode)
+        return None
+    return token if isinstance(token, str) and token else None
+
+
+def _user_agent() -> str | None:
+    try:
+        agent = st.context.headers.get("User-Agent")
+    except Exception:  # noqa: BLE001 - no request context
+        return None
+    return agent if isinstance(agent, str) else None
+
+
+def _current_path() -> str:
+    """The path of the page this run shows (where the browser returns after the cookie)."""
+    try:
+        url = st.context.url
+    except Exception:  # noqa: BLE001 - no request context
+        url = None
+    path = urlsplit(url).path if isinstance(url, str) else "/"
+    return path or "/"
 
 
 def touch() -> None:
-    """Record activity for the idle timeout."""
+    """Record activity in this tab (the idle timeout of sign-ins without a stored session)."""
     st.session_state["last_seen"] = time.time()
 
 
 def idle_expired() -> bool:
-    """Whether the signed-in session has been idle longer than allowed."""
+    """Whether a sign-in without a stored session has been idle longer than allowed."""
     last = st.session_state.get("last_seen")
     return last is not None and time.time() - last > settings.idle_minutes() * 60
 
 
 def expire_session() -> None:
     """Sign an idle session out, keeping only its language, and note why for the sign-in page."""
-    kept = lang()
-    st.session_state.clear()
-    st.session_state["lang"] = kept  # the language picker on the sign-in page reads it
-    st.session_state["expired_notice"] = True
+    _end_tab("idle")
 
 
 def session_expired() -> bool:
-    """Whether no one is signed in any more or the session has been idle too long."""
-    return current_user() is None or idle_expired()
+    """Whether no one is signed in any more, or the session ended (live ticks ask this)."""
+    if current_user() is None:
+        return True
+    sid = st.session_state.get(SESSION_ID)
+    if sid is not None:
+        return not sessions.check(cursor(), sid).ok
+    return idle_expired()
 
 
 def client_address() -> str | None:

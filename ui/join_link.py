@@ -38,8 +38,9 @@ def accept_join_link(cur: duckdb.DuckDBPyConnection) -> bool:
     if user is None:  # removed between redeem and now: redeem checks, so only a race
         ctx.show_error(join.JoinError("join.err_invalid"))
         return False
-    ctx.sign_in(user, "join")
+    # The cycle first: the new session remembers it for the reload that sets the cookie.
     st.session_state["cycle_id"] = cycle_id
+    ctx.sign_in(user, "join")
     log.info("%s joined cycle %s by link", username, cycle_id)
     return True
 

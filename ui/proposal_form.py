@@ -9,10 +9,29 @@ from calibration.accounts.auth import User
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
 from ui import context as ctx
-from ui import flash
+from ui import drafts, flash
 from ui.text import plain
 
 SLOT = "my_region"
+# The proposal's fields by draft name -> widget name (scoped by cycle and region).
+DRAFT_FIELDS = {
+    "value": "nego_value",
+    "justification": "nego_just",
+    "support": "nego_support",
+    "headcount": "nego_hc",
+    "budget": "nego_budget",
+    "risk": "nego_risk",
+    "confidence": "nego_conf",
+}
+
+
+def draft_key(cycle_id: int, region: str) -> str:
+    """The draft key of a region's proposal form."""
+    return drafts.form_key("proposal", cycle_id, region)
+
+
+def _draft_widgets(cycle_id: int, region: str) -> dict[str, str]:
+    return {f: forms.scoped_key(w, cycle_id, region) for f, w in DRAFT_FIELDS.items()}
 
 
 def _errors_key(cycle_id: int, region: str) -> str:
@@ -101,10 +120,13 @@ def _submit(user: User, cycle: dict, region: str, row: dict, names: dict[str, st
         ss[_errors_key(cycle_id, region)] = exc.errors
     except (neg.NegotiationError, PermissionError) as exc:
         flash.error(SLOT, forms.as_refusal(exc), names)
+        # The refusal names what changed: the next send is bound to the page as drawn next.
+        drafts.unpin(draft_key(cycle_id, region))
     else:
         flash.success(SLOT, forms.submitted_message(ss[k("nego_value")], row, cycle, ctx.lang()))
         for name in forms.CLEARED_AFTER_SUBMIT:
             ss.pop(k(name), None)
+        drafts.clear(draft_key(cycle_id, region))
 
 
 def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[str, str]) -> None:
@@ -116,6 +138,13 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
         return forms.scoped_key(name, cycle_id, region)
 
     st.subheader(ctx.tr("nego.proposal_heading"))
+    # A draft typed before a reload (or in another tab) comes back first; it is saved on
+    # every change, and its fields are widgets outside a form so each change is sent.
+    key, widgets = draft_key(cycle_id, region), _draft_widgets(cycle_id, region)
+    drafts.restore(key, widgets)
+    save = drafts.saver(
+        key, widgets, lambda: st.session_state.get(forms.seen_key("proposal", cycle_id, region))
+    )
     # A revision starts from the latest proposal (number and text).
     for name, value in forms.proposal_defaults(row).items():
         if k(name) not in ss:
@@ -125,7 +154,12 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
     # The number sits outside the form so the dissent warning updates as it is typed
     # (widgets inside a form do not rerun the page until submit).
     value = st.number_input(
-        ctx.tr("nego.proposed_target"), min_value=0.0, step=1.0, format="%.0f", key=k("nego_value")
+        ctx.tr("nego.proposed_target"),
+        min_value=0.0,
+        step=1.0,
+        format="%.0f",
+        key=k("nego_value"),
+        on_change=save,
     )
     _field_error(cycle_id, region, "value")
     if neg.dissent_check(value, row["suggestion"], threshold):
@@ -138,12 +172,13 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
             icon=":material/warning:",
         )
     labels = confidence_labels()
-    with st.form("nego_proposal"):
+    with st.container(border=True, key="nego_proposal_form"):
         st.text_area(
             ctx.tr("nego.justification"),
             key=k("nego_just"),
             help=ctx.tr("nego.justification_help"),
             max_chars=neg.MAX_TEXT,
+            on_change=save,
         )
         _field_error(cycle_id, region, "justification")
         st.text_area(
@@ -151,11 +186,17 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
             key=k("nego_support"),
             help=ctx.tr("nego.support_help"),
             max_chars=neg.MAX_TEXT,
+            on_change=save,
         )
         _field_error(cycle_id, region, "support")
         h1, h2 = st.columns(2)
         h1.number_input(
-            ctx.tr("nego.extra_headcount"), min_value=0.0, step=1.0, format="%.0f", key=k("nego_hc")
+            ctx.tr("nego.extra_headcount"),
+            min_value=0.0,
+            step=1.0,
+            format="%.0f",
+            key=k("nego_hc"),
+            on_change=save,
         )
         h2.number_input(
             ctx.tr("nego.extra_budget"),
@@ -163,6 +204,7 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
             step=1000.0,
             format="%.0f",
             key=k("nego_budget"),
+            on_change=save,
         )
         _field_error(cycle_id, region, "support_items")
         st.text_area(
@@ -170,17 +212,37 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
             key=k("nego_risk"),
             help=ctx.tr("nego.risk_help"),
             max_chars=neg.MAX_TEXT,
+            on_change=save,
         )
         _field_error(cycle_id, region, "risk")
         # Translated labels as options (not format_func), mapped back in the callback.
         # A constant signature keeps the widget's identity (and the choice) across reruns.
         if ss.get(k("nego_conf")) not in labels:
             ss[k("nego_conf")] = list(labels)[1]
-        st.radio(ctx.tr("nego.confidence"), list(labels), horizontal=True, key=k("nego_conf"))
+        st.radio(
+            ctx.tr("nego.confidence"),
+            list(labels),
+            horizontal=True,
+            key=k("nego_conf"),
+            on_change=save,
+        )
         _field_error(cycle_id, region, "confidence")
-        st.form_submit_button(
+        st.button(
             ctx.tr("nego.submit"),
             type="primary",
             on_click=_submit,
             args=(user, cycle, region, row, names),
+            key=k("nego_submit"),
         )
+
+
+def remember_seen(cycle_id: int, region: str, last_event_id: int | None) -> None:
+    """What this render showed: each form's next write names it as the last event it saw.
+
+    A restored draft keeps the event it was typed against, so a change in between is
+    still refused.
+    """
+    st.session_state[forms.seen_key("counter", cycle_id, region)] = last_event_id
+    st.session_state[forms.seen_key("proposal", cycle_id, region)] = drafts.seen_for(
+        draft_key(cycle_id, region), last_event_id
+    )

@@ -15,6 +15,7 @@ from ui.sso import sign_in_button
 @ctx.guarded
 def _apply_language() -> None:
     st.session_state["lang"] = st.session_state["lang_picker"]
+    ctx.remember_preferences()
 
 
 def language_picker() -> None:
@@ -37,8 +38,9 @@ def login_view(cur: duckdb.DuckDBPyConnection) -> None:
         st.caption(ctx.tr("app.tagline"))
         if is_demo(cur):
             st.badge(ctx.tr("app.demo_badge"), color="orange", icon=":material/science:")
-        if st.session_state.pop("expired_notice", False):
-            st.warning(ctx.tr("app.session_expired", minutes=ctx.settings.idle_minutes()))
+        notice = ctx.ended_notice()  # signed out elsewhere, revoked, idle or too old
+        if notice:
+            st.warning(notice)
         st.write(ctx.tr("login.intro"))
         sign_in_button()  # "Sign in with <company>" when single sign-on is configured
         with st.form("login"):

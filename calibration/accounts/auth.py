@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from calibration import access, settings
 from calibration import events as chain
+from calibration.store import sessions as session_q
 from calibration.store import transaction
 from calibration.store import users as q
 from calibration.store.core import utcnow
@@ -94,6 +95,23 @@ def add_user(
             utcnow(),
         )
     return User(username, display_name or username, role, frozenset(regions))
+
+
+def change_password(
+    cur: duckdb.DuckDBPyConnection, actor: User, username: str, password: str
+) -> int:
+    """Set a new password (admin only) and end every session of that person; sessions ended."""
+    access.require(actor, "user.manage")
+    if len(password or "") < 8:
+        raise AuthError("auth.err_password_short")
+    with transaction(cur):
+        if q.get_user(cur, username) is None:
+            raise AuthError("auth.err_no_user", username=username)
+        q.update_password_hash(cur, username, hash_password(password))
+        # A stolen session must not outlive the password that made it.
+        ended = session_q.revoke_user(cur, username, utcnow(), "password_changed", actor.username)
+    log.info("password changed for %s; %d sessions ended", username_tag(username), ended)
+    return ended
 
 
 def username_tag(username: str) -> str:

@@ -65,7 +65,7 @@ def fill_proposal(page, value: float, justification: str, support: str, risk: st
     page.get_by_role("textbox", name="Risk", exact=True).fill(risk)
     # Chosen explicitly: the radio's default is lost after the number's rerun
     # (pages/my_region.py changes `index` between runs; see the e2e report).
-    form = page.locator("[data-testid='stForm']").filter(has_text="Submit proposal")
+    form = page.locator(".st-key-nego_proposal_form")
     form.get_by_text("medium", exact=True).click()
 
 
@@ -99,7 +99,7 @@ def board_respond(
     """On the board's Respond tab: accept or counter one region's proposal."""
     refresh_board(page)
     page.get_by_role("tab", name="Respond").click()
-    form = page.locator("[data-testid='stForm']").filter(has_text="Send response")
+    form = page.locator(".st-key-board_respond_form")
     form.wait_for(timeout=30_000)
     form.get_by_label("Region").first.click()
     page.get_by_role("option", name=region_label, exact=True).click()

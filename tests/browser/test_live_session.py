@@ -24,7 +24,7 @@ SOUTH_REASON = "South's pipeline supports more: two partner deals close in March
 
 def _respond_form(page):
     page.get_by_role("tab", name="Respond").click()
-    form = page.locator("[data-testid='stForm']").filter(has_text="Send response")
+    form = page.locator(".st-key-board_respond_form")
     form.wait_for(timeout=30_000)
     return form
 
@@ -115,7 +115,7 @@ def test_respond_form_survives_live_changes(server, browser, shot) -> None:
         wait_board_counts(board, timeout_s=30, proposed=4)
         wait_idle(board)
         shot(board, "live_session_01_form_after_other_region")
-        form = board.locator("[data-testid='stForm']").filter(has_text="Send response")
+        form = board.locator(".st-key-board_respond_form")
         assert _shows(form, "South") and not _shows(form, "Central")
         assert float(form.get_by_label("Counter value").input_value()) == 214
         assert form.get_by_label("Reason (required for a counter)").input_value() == SOUTH_REASON
@@ -124,12 +124,12 @@ def test_respond_form_survives_live_changes(server, browser, shot) -> None:
         wait_idle(board)
 
         # The executive's own answer arrives on the tick while the next form is half filled.
-        form = board.locator("[data-testid='stForm']").filter(has_text="Send response")
+        form = board.locator(".st-key-board_respond_form")
         _half_fill_counter(board, form, "North", 199, "North can stretch with the new partner.")
         # The highlight of the own answer fades after 15 s: a whole-page rerun.
         board.wait_for_timeout(17_000)
         wait_idle(board)
-        form = board.locator("[data-testid='stForm']").filter(has_text="Send response")
+        form = board.locator(".st-key-board_respond_form")
         assert _shows(form, "North")
         assert float(form.get_by_label("Counter value").input_value()) == 199
         form.get_by_role("button", name="Send response").click()
@@ -182,7 +182,7 @@ def test_paused_board_refuses_a_stale_accept_and_shows_agreed_numbers(
         shot(board, "live_session_02_stale_refused")
 
         # A counter for South of 203; the lead sees the counter, accepts it, sees 203 agreed.
-        form = board.locator("[data-testid='stForm']").filter(has_text="Send response")
+        form = board.locator(".st-key-board_respond_form")
         _half_fill_counter(board, form, "South", 203, "Conversion recovers after the fix.")
         form.get_by_role("button", name="Send response").click()
         board.get_by_text("Response recorded for South.").wait_for(timeout=30_000)
