@@ -5,8 +5,8 @@ import streamlit as st
 from calibration.accounts import auth, directory
 from ui import api_tokens, flash, notify_admin
 from ui import context as ctx
-from ui.sso import email_form
 from ui.admin_sessions import sessions_section
+from ui.sso import email_form
 from ui.text import plain
 
 SLOT = "admin"
