@@ -261,13 +261,20 @@ def test_board_lock_asks_for_confirmation(seeded):
 
 def test_board_presentation_mode_and_pause(seeded):
     at = _board(login("exec"))
-    at.toggle(key="board_big").set_value(True)
-    at.toggle(key="board_paused").set_value(True)
+    at.toggle(key="board_paused_toggle").set_value(True)
+    at.toggle(key="board_big_toggle").set_value(True)
     at.run()
     assert not at.exception, at.exception
     # The projector table is a large-type static table, and the sidebar is hidden.
     assert len(at.table) == 1
     assert any("Paused" in c.value for c in at.caption), [c.value for c in at.caption]
+    # The toggles are hidden in presentation mode; one exit control brings them back.
+    assert not at.toggle
+    next(b for b in at.button if b.label == "Exit presentation").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.toggle(key="board_big_toggle").value is False
+    assert at.toggle(key="board_paused_toggle").value is True
 
 
 def test_executive_creates_and_opens_a_cycle_from_the_board(seeded):
