@@ -91,7 +91,13 @@ def comment_thread(
     with st.form(f"nego_thread_{keys.comment}"):
         st.text_area(ctx.tr("nego.comment"), key=keys.comment, max_chars=neg.MAX_TEXT)
         if keys.file:
-            st.file_uploader(ctx.tr("nego.attach"), type=ATTACH_TYPES, key=keys.file)
+            # One limit, the service's, stated once: by the uploader ("10MB per file").
+            st.file_uploader(
+                ctx.tr("nego.attach"),
+                type=ATTACH_TYPES,
+                key=keys.file,
+                max_upload_size=neg.MAX_ATTACHMENT_BYTES // (1024 * 1024),
+            )
         st.form_submit_button(
             ctx.tr("nego.post"),
             key=keys.post,
