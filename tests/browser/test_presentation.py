@@ -163,7 +163,7 @@ def test_fourteen_regions_page_by_themselves(many_server, browser, lang) -> None
             # and only a reading that holds still counts (not one taken mid-redraw).
             text, shown = page.evaluate(SNAPSHOT)
             page.wait_for_timeout(100)
-            if [text, shown] != page.evaluate(SNAPSHOT):
+            if [text, shown] != page.evaluate(SNAPSHOT) or not shown:
                 continue
             m = pattern.search(text)
             assert m, text
@@ -188,17 +188,20 @@ def test_fourteen_regions_page_by_themselves(many_server, browser, lang) -> None
         context.close()
 
 
-# The page indicator's text and the regions of the rows shown, read at one instant.
-SNAPSHOT = """() => {
-  const caps = [...document.querySelectorAll("[data-testid='stCaptionContainer']")];
-  const rows = [...document.querySelectorAll("[data-testid='stTable'] tbody tr")];
+# The page indicator's text and the regions of the rows shown, read at one instant; an
+# element Streamlit still shows while the fragment redraws is marked stale and skipped.
+FRESH = "[data-testid='stElementContainer']:not([data-stale='true'])"
+SNAPSHOT = f"""() => {{
+  const caps = [...document.querySelectorAll("{FRESH} [data-testid='stCaptionContainer']")];
+  const rows = [...document.querySelectorAll("{FRESH} [data-testid='stTable'] tbody tr")];
   return [caps.map(c => c.innerText).join("\\n"),
           rows.map(r => r.querySelectorAll("td")[1].innerText)];
-}"""
-ROW_BOXES = """() => [...document.querySelectorAll("[data-testid='stTable'] tbody tr")].map(r => {
-  const b = r.getBoundingClientRect();
-  return {x: b.x, y: b.y, width: b.width, height: b.height};
-})"""
+}}"""
+ROW_BOXES = f"""() => [...document.querySelectorAll("{FRESH} [data-testid='stTable'] tbody tr")]
+  .map(r => {{
+    const b = r.getBoundingClientRect();
+    return {{x: b.x, y: b.y, width: b.width, height: b.height}};
+  }})"""
 
 
 def page_pattern(lang: str) -> str:
