@@ -33,10 +33,10 @@ header[data-testid='stHeader'] {display:none}
 [data-testid='stMetricLabel'] p {font-size:1.4rem}
 [data-testid='stMetricDelta'] {font-size:1.25rem}
 [data-testid='stCaptionContainer'] p {font-size:1.3rem; color:#1b1f24}
-h1 {font-size:2.1rem !important; padding:0.2rem 0 !important}
-[data-testid='stToastContainer'] {top:0.4rem !important; bottom:auto !important;
-  right:1rem !important; max-height:5.2rem; overflow:hidden}
-[data-testid='stToast'] {font-size:1.45rem; min-width:26rem; padding:0.6rem 1rem;
+h1 {font-size:2.1rem !important; padding:0.35rem 0 !important}
+[data-testid='stToastContainer'] {top:0.2rem !important; bottom:auto !important;
+  right:1rem !important; max-height:3.6rem; overflow:hidden}
+[data-testid='stToast'] {font-size:1.45rem; min-width:26rem; padding:0.3rem 0.9rem;
   box-shadow:0 4px 18px rgba(0,0,0,0.25)}
 [data-testid='stToast'] p {font-size:1.45rem}
 </style>"""

@@ -101,7 +101,10 @@ def projector_table(table: pd.DataFrame, lit: set[str]) -> None:
             .set_table_styles(
                 [{"selector": "th, td", "props": "font-size:1.45rem; padding:0.3rem 0.8rem"}]
             )
-            .set_properties(subset=[*numbers, *pct, col["interval"]], **{"text-align": "right"})
+            # !important: st.table's own stylesheet aligns every cell left.
+            .set_properties(
+                subset=[*numbers, *pct, col["interval"]], **{"text-align": "right !important"}
+            )
         )
         st.table(styler)
 
