@@ -32,6 +32,7 @@ header[data-testid='stHeader'] {display:none}
 [data-testid='stMetricValue'] {font-size:3.4rem; line-height:1.05}
 [data-testid='stMetricLabel'] p {font-size:1.4rem}
 [data-testid='stMetricDelta'] {font-size:1.25rem}
+[data-testid='stCaptionContainer'] {opacity:1}
 [data-testid='stCaptionContainer'] p {font-size:1.3rem; color:#1b1f24}
 h1 {font-size:2.1rem !important; padding:0.35rem 0 !important}
 [data-testid='stToastContainer'] {top:0.2rem !important; bottom:auto !important;

@@ -110,6 +110,20 @@ def test_six_regions_fit_one_projector_screen(demo_server, browser, lang) -> Non
         for value in page.locator("[data-testid='stMetricValue']").all():
             assert inside(value.bounding_box())
         setup_controls_hidden(page, lang)
+        # The counts line is read from the back of the room: dark, not the faint caption grey.
+        counts = page.get_by_text(
+            t("board.kpi_counts", lang, proposed=3, regions=6, flagged=1, agreed=0, signed=0)[:6]
+        ).first
+        # Its colour, and the opacity of it and every element around it (Streamlit's
+        # caption is dark text at 60% opacity).
+        rgb, opacity = counts.evaluate(
+            """e => { let o = 1; for (let n = e; n; n = n.parentElement)
+                        o *= parseFloat(getComputedStyle(n).opacity);
+                      return [getComputedStyle(e).color, o]; }"""
+        )
+        values = [float(v) for v in re.findall(r"[\d.]+", rgb)]
+        alpha = values[3] if len(values) > 3 else 1.0
+        assert max(values[:3]) < 80 and alpha * opacity > 0.9, (rgb, opacity)
         # No pages when everything fits.
         assert page.get_by_text(re.compile(page_pattern(lang))).count() == 0
         # The clock says which zone it is in.
