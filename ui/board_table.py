@@ -105,6 +105,13 @@ def projector_table(table: pd.DataFrame, lit: set[str]) -> None:
             .set_properties(
                 subset=[*numbers, *pct, col["interval"]], **{"text-align": "right !important"}
             )
+            .set_table_styles(
+                {
+                    c: [{"selector": "th", "props": "text-align:right !important"}]
+                    for c in [*numbers, *pct, col["interval"]]
+                },
+                overwrite=False,
+            )
         )
         st.table(styler)
 
