@@ -34,7 +34,10 @@ PAGES = {
 }
 
 log = logging.getLogger("calibrate")
-st.set_page_config(page_title="Calibrate", page_icon=":material/target:", layout="wide")
+# A file shipped with the app: a ":material/..." page icon makes every page load ask
+# fonts.gstatic.com for it, an error on every load where company networks block it.
+ICON = ROOT / "static" / "calibrate-icon.png"
+st.set_page_config(page_title="Calibrate", page_icon=ICON, layout="wide")
 
 
 def init_language() -> None:

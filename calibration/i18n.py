@@ -36,6 +36,12 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def plural(key: str, count: int, lang: str = DEFAULT_LANG, **values: object) -> str:
+    """The text of `key.one` or `key.other` by count (English has two forms; Chinese one)."""
+    form = "one" if count == 1 else "other"
+    return t(f"{key}.{form}", lang, count=f"{count:,}", **values)
+
+
 def region_name(region: str, name_en: str | None, name_zh: str | None, lang: str) -> str:
     """Display name of a region in the chosen language, falling back to its id."""
     if lang == "zh" and name_zh:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,23 @@ def trust_forwarded_proto() -> bool:
 def board_refresh_seconds() -> float:
     """How often each open live board checks for changes (CALIBRATE_BOARD_REFRESH, default 3)."""
     return max(0.5, float(os.environ.get("CALIBRATE_BOARD_REFRESH", "3")))
+
+
+def company_tz() -> ZoneInfo:
+    """The company's time zone for clocks people read (CALIBRATE_TZ, an IANA name; default UTC)."""
+    try:
+        return ZoneInfo(os.environ.get("CALIBRATE_TZ", "").strip() or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        # A mistyped zone shows UTC (and says so) rather than stop every board.
+        return ZoneInfo("UTC")
+
+
+def present_page_seconds() -> float:
+    """How long presentation mode shows each page of regions (CALIBRATE_PRESENT_PAGE_SECONDS)."""
+    try:
+        return max(1.0, float(os.environ.get("CALIBRATE_PRESENT_PAGE_SECONDS", "10")))
+    except ValueError:
+        return 10.0
 
 
 def max_upload_mb() -> int:

@@ -20,14 +20,22 @@ tick = board_live.tick_rerun()
 cycle_id = ctx.current_cycle() or board_service.default_cycle(ctx.cursor())
 is_exec = can(user, "cycle.respond")
 
-st.title(ctx.tr("board.title"))
+# Presentation mode (the projector): set-up controls hidden, the clock in the title row.
+big = board_live.presenting() and cycle_id is not None
+if big:
+    clock = board_live.presentation_bar(ctx.tr("board.title"))
+else:
+    st.title(ctx.tr("board.title"))
 cycle_setup.flash()
-if is_exec:
+if is_exec and not big:
     cycle_setup.new_cycle_form(user, expanded=cycle_id is None)
 if cycle_id is None:
     st.info(ctx.tr("board.no_cycle"))
     st.stop()
-big, paused = board_live.controls()
+if not big:
+    board_live.controls()
+    clock = st.container()
+paused = board_live.paused()
 
 # Every screen's tick reads only this; the board itself is rebuilt when it changes.
 version = board_service.version(ctx.cursor(), cycle_id)
@@ -36,7 +44,7 @@ with timed("board.render"):
     view = cache.board_view(cache.board_db(), cycle_id, version, ctx.lang(), user)
     cycle, state = view["cycle"], view["state"]
     lit = board_live.changes(cycle_id, state, view["table"]) if not state.empty else set()
-    board_live.live(cycle_id, version, lit, paused)
+    board_live.live(cycle_id, version, lit, paused, clock, short=big)
     if is_exec and cycle["status"] == "draft":
         cycle_setup.draft_panel(user, cycle)
     if state.empty:

@@ -78,7 +78,9 @@ view = tracking_service.company_view(board)
 tracking_board.kpis(board, view)
 tracking_board.drill(board, view, lang, label, company=is_hq)
 tracking_tables.ranking(board.snapshot, label)
-tracking_tables.events(tracking_service.events(cur, user, cycle), lang, label)
+tracking_tables.events(
+    tracking_service.events(cur, user, cycle), lang, label, tracking_service.events_note(cycle)
+)
 
 pending = tracking_service.pending_root_causes(cur, user, cycle)
 if not pending.empty:

@@ -484,3 +484,13 @@ def test_board_and_join_strings_have_both_languages_and_same_placeholders():
         texts = catalog()[key]
         assert texts.get("en") and texts.get("zh"), key
         assert fields(texts["en"]) == fields(texts["zh"]), key
+
+
+def test_lock_hint_says_who_can_lock() -> None:
+    from calibration.i18n import t
+
+    # Issue 15: "Possible once every region is agreed" had no subject.
+    assert t("board.lock_help", "en").startswith(
+        "You can lock the cycle once every region is agreed"
+    )
+    assert t("board.lock_help", "zh").startswith("所有区域达成一致后,您即可锁定本周期")

@@ -194,16 +194,32 @@ def test_board_counts_signed_letters_of_a_closed_cycle(seeded, app_env):
     con.close()
 
 
+def _tick_every_region(at, regions: int) -> None:
+    """Tick Send on every row of the what-if counter-offer editor (it starts unticked)."""
+    key = next(k for k in at.session_state if str(k).startswith("board_send_editor_"))
+    at.session_state[key] = {
+        "edited_rows": {str(i): {"Send": True} for i in range(regions)},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+
+
 def test_board_sends_an_allocation_as_counter_offers(seeded, app_env):
     at = _board(login("exec"), "What-if allocation")
-    send = next(b for b in at.button if b.label == "Send counter-offers")
-    send.click()
+    regions = len(neg.cycle_state(connect(app_env).cursor(), seeded))
+    # Nothing is ticked until the executive chooses: sending now names that, once.
+    next(b for b in at.button if b.label == "Send counter-offers").click()
     at.run()
     assert not at.exception, at.exception
-    # No reason anywhere: every region is named in an error and nothing is stored.
-    assert any(
-        "This field is required" in e.value or "required" in e.value.lower() for e in at.error
-    ), [e.value for e in at.error]
+    assert [e.value for e in at.error] == ["Choose at least one region to send a counter-offer to."]
+    _tick_every_region(at, regions)
+    next(b for b in at.button if b.label == "Send counter-offers").click()
+    at.run()
+    assert not at.exception, at.exception
+    # No reason anywhere: one error naming every region (not one "Required." per region).
+    (error,) = [e.value for e in at.error]
+    assert "Reason" in error and all(n in error for n in ("East", "North", "Southwest")), error
+    _tick_every_region(at, regions)
     at.text_area(key="board_send_reason").input("Allocated in proportion to the suggestion.")
     next(b for b in at.button if b.label == "Send counter-offers").click()
     at.run()
@@ -261,13 +277,20 @@ def test_board_lock_asks_for_confirmation(seeded):
 
 def test_board_presentation_mode_and_pause(seeded):
     at = _board(login("exec"))
-    at.toggle(key="board_big").set_value(True)
-    at.toggle(key="board_paused").set_value(True)
+    at.toggle(key="board_paused_toggle").set_value(True)
+    at.toggle(key="board_big_toggle").set_value(True)
     at.run()
     assert not at.exception, at.exception
     # The projector table is a large-type static table, and the sidebar is hidden.
     assert len(at.table) == 1
     assert any("Paused" in c.value for c in at.caption), [c.value for c in at.caption]
+    # The toggles are hidden in presentation mode; one exit control brings them back.
+    assert not at.toggle
+    next(b for b in at.button if b.label == "Exit presentation").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.toggle(key="board_big_toggle").value is False
+    assert at.toggle(key="board_paused_toggle").value is True
 
 
 def test_executive_creates_and_opens_a_cycle_from_the_board(seeded):

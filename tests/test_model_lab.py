@@ -120,3 +120,43 @@ def test_model_lab_defaults_to_the_sidebar_cycles_metric(app_env) -> None:
     at.run()
     assert not at.exception, at.exception
     assert at.selectbox(key="lab_metric").value == other
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_backtest_chart_has_a_legend(lang: str) -> None:
+    """Issue 15: actual, model, seasonal naive and the model's 80% band are named on the chart."""
+    from calibration.i18n import t
+
+    rows = []
+    for i, period in enumerate(["2025Q1", "2025Q2", "2025Q3"]):
+        for method in ("model", "seasonal_naive"):
+            rows.append(
+                {
+                    "period": period,
+                    "ordinal": i,
+                    "method": method,
+                    "forecast": 100.0 + i,
+                    "lower80": 90.0,
+                    "upper80": 110.0,
+                    "actual": 104.0,
+                }
+            )
+    spec = charts_model.backtest_chart(pd.DataFrame(rows), lang).to_dict()
+    channels = [
+        (name, enc)
+        for layer in spec["layer"]
+        for name, enc in layer.get("encoding", {}).items()
+        if isinstance(enc, dict) and "field" in enc
+    ]
+    # Vega-Lite merges the legends of channels sharing a field: one `legend: null` among them
+    # hides the merged legend, so no series channel may turn it off.
+    series = [(n, e) for n, e in channels if e["field"] == "series"]
+    assert series and all(e.get("legend", {}) is not None for _, e in series), series
+    names = {
+        v
+        for _, e in channels
+        for v in (e.get("scale", {}).get("domain") or [])
+        if e.get("legend", {}) is not None
+    }
+    for key in ("actual", "model", "naive", "band"):
+        assert t(f"model_lab.series_{key}", lang) in names, (key, names)

@@ -323,7 +323,8 @@ def test_lookup_reads_a_locked_negotiation_cycle(cur):
     rows = cycle.regions.set_index("region")
     assert rows["target"].to_dict() == TARGETS
     assert rows.loc["east", "commitments"] == ["Account executive"]
-    assert rows.loc["south", "commitments"] == []
+    # South listed no items: its written support is the commitment, as on its letter.
+    assert rows.loc["south", "commitments"] == ["None beyond the current plan."]
     # The actuals were in before the lock, so the lock evaluated at once (issue 12: not a
     # page visit); evaluating every live cycle of the metric again adds nothing.
     assert set(ts.events(cur, SYSTEM, cid)["kind"]) >= {"alert", "reminder", "escalation"}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
+from calibration import settings
 from calibration.accounts.auth import User
 from calibration.board import view as bview
 from calibration.board.view import fmt
@@ -65,32 +68,90 @@ def headline(head: dict) -> None:
 
 
 def regions_table(table: pd.DataFrame, lit: set[str], big: bool) -> None:
-    """One row per region: the projector's large st.table, or the detailed data grid."""
-    lang = ctx.lang()
-    col = bview.column_labels(lang)
-    shown = bview.shown_table(table, lit, big, lang)
-    numbers = [col[k] for k in bview.NUMBER_COLUMNS if col[k] in shown.columns]
-    pct = [col[k] for k in bview.PCT_COLUMNS]
+    """One row per region: the projector's large paged st.table, or the detailed data grid."""
     if big:
-        # st.table renders Markdown in cells: names from an import are escaped.
-        shown[col["region"]] = [plain(n) for n in shown[col["region"]]]
-        styler = styled(shown, table, numbers, pct).set_table_styles(
-            [{"selector": "th, td", "props": "font-size:1.55rem; padding:0.45rem 0.9rem"}]
-        )
-        st.table(styler)
+        projector_table(table, lit)
     else:
-        right = st.column_config.TextColumn(alignment="right")
-        st.dataframe(
-            styled(shown, table, numbers, pct),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                **dict.fromkeys([*numbers, *pct, col["interval"]], right),
-                col["last_change"]: st.column_config.TextColumn(help=ctx.tr("board.utc")),
-            },
-        )
+        detail_table(table, lit)
     if table["older_run"].any():
         st.caption("⚠ " + ctx.tr("board.older_run"))
+
+
+def projector_table(table: pd.DataFrame, lit: set[str]) -> None:
+    """The projector's rows, a page at a time when they do not fit one 1280×720 screen."""
+    pages = bview.present_pages(len(table))
+    seconds = settings.present_page_seconds()
+
+    # Only this fragment reruns to turn the page; a change on the board reruns the app.
+    @st.fragment(run_every=seconds if len(pages) > 1 else None)
+    def paged() -> None:
+        number = bview.page_at(time.time(), seconds, len(pages))
+        part = table.iloc[pages[number]].reset_index(drop=True)
+        if len(pages) > 1:
+            st.caption(ctx.tr("board.page_of", page=number + 1, pages=len(pages)))
+        lang = ctx.lang()
+        col = bview.column_labels(lang)
+        shown = bview.shown_table(part, lit, True, lang)
+        numbers = [col[k] for k in bview.NUMBER_COLUMNS if col[k] in shown.columns]
+        pct = [col[k] for k in bview.PCT_COLUMNS]
+        # st.table renders Markdown in cells: names from an import are escaped.
+        shown[col["region"]] = [plain(n) for n in shown[col["region"]]]
+        styler = (
+            styled(shown, part, numbers, pct)
+            .set_table_styles(
+                [{"selector": "th, td", "props": "font-size:1.45rem; padding:0.3rem 0.8rem"}]
+            )
+            # !important: st.table's own stylesheet aligns every cell left.
+            .set_properties(
+                subset=[*numbers, *pct, col["interval"]], **{"text-align": "right !important"}
+            )
+            .set_table_styles(
+                {
+                    c: [{"selector": "th", "props": "text-align:right !important"}]
+                    for c in [*numbers, *pct, col["interval"]]
+                },
+                overwrite=False,
+            )
+        )
+        st.table(styler)
+
+    paged()
+
+
+# The board's twelve columns need the room Streamlit's wide layout leaves as side padding.
+DETAIL_CSS = """<style>
+[data-testid='stMainBlockContainer'] {padding-left:2.5rem; padding-right:2.5rem}
+</style>"""
+
+
+def detail_table(table: pd.DataFrame, lit: set[str]) -> None:
+    """The normal layout's data grid; widths chosen so every column fits at 1440 px."""
+    st.html(DETAIL_CSS)
+    lang = ctx.lang()
+    tz = settings.company_tz()
+    col = bview.column_labels(lang)
+    shown = bview.shown_table(table, lit, False, lang, tz)
+    numbers = [col[k] for k in bview.NUMBER_COLUMNS if col[k] in shown.columns]
+    pct = [col[k] for k in bview.PCT_COLUMNS]
+    right = st.column_config.TextColumn(alignment="right", width=70)
+    st.dataframe(
+        styled(shown, table, numbers, pct),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            **dict.fromkeys([*numbers, *pct], right),
+            col["mark"]: st.column_config.TextColumn(width=24),
+            col["region"]: st.column_config.TextColumn(width=95),
+            col["interval"]: st.column_config.TextColumn(alignment="right", width=85),
+            col["source"]: st.column_config.TextColumn(width=70),
+            col["status"]: st.column_config.TextColumn(width=120),
+            # The person's words: as much room as is left (hover shows the rest).
+            col["justification"]: st.column_config.TextColumn(width=200),
+            col["last_change"]: st.column_config.TextColumn(
+                width=80, help=ctx.tr("board.last_change_help", zone=str(tz))
+            ),
+        },
+    )
 
 
 def charts(view: dict, cycle_id: int, version: tuple, big: bool, user: User) -> None:

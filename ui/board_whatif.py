@@ -51,7 +51,8 @@ def _send_allocation(
         edited = st.data_editor(
             pd.DataFrame(
                 {
-                    c_send: True,
+                    # Nothing chosen for the executive: a counter-offer is a decision per region.
+                    c_send: False,
                     c_region: open_rows["name"].to_numpy(),
                     c_value: open_rows["implied"].to_numpy(),
                     c_reason: "",
@@ -76,10 +77,9 @@ def _send_allocation(
     try:
         ids = negotiation.send_counters(ctx.cursor(), user, cycle_id, offers, method=method)
     except negotiation.ValidationError as exc:
-        for field, err in exc.errors.items():
-            region, _, _ = field.partition(".")
-            prefix = f"{plain(names[region])}: " if region in names else ""
-            st.error(prefix + ctx.tr(err))
+        shown = {r: plain(n) for r, n in names.items()}
+        for message in respond.send_errors(exc.errors, shown, ctx.lang()):
+            st.error(message)
     except (negotiation.NegotiationError, PermissionError) as exc:
         st.error(flash.refusal(exc, names))
         # The next draw shows the regions as they are now (what was typed is lost: the rows

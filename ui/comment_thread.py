@@ -101,7 +101,13 @@ def comment_thread(
             on_change=drafts.saver(draft, {"text": keys.comment}, lambda: None),
         )
         if keys.file:
-            st.file_uploader(ctx.tr("nego.attach"), type=ATTACH_TYPES, key=keys.file)
+            # One limit, the service's, stated once: by the uploader ("10MB per file").
+            st.file_uploader(
+                ctx.tr("nego.attach"),
+                type=ATTACH_TYPES,
+                key=keys.file,
+                max_upload_size=neg.MAX_ATTACHMENT_BYTES // (1024 * 1024),
+            )
         st.button(
             ctx.tr("nego.post"),
             key=keys.post,

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from calibration import settings
 from calibration.accounts.auth import User
 from calibration.data import importer
 from calibration.data import service as data_service
@@ -39,7 +40,13 @@ def upload_tab(cur: duckdb.DuckDBPyConnection, user: User) -> None:
         key="upload_kind",
     )
     st.caption(ctx.tr(f"data.contract_{kind}"))
-    upload = st.file_uploader(ctx.tr("data.file"), type=["csv", "xlsx", "txt"], key="upload_file")
+    # The uploader states the import's own limit (CALIBRATE_MAX_UPLOAD_MB), not Streamlit's.
+    upload = st.file_uploader(
+        ctx.tr("data.file"),
+        type=["csv", "xlsx", "txt"],
+        key="upload_file",
+        max_upload_size=settings.max_upload_mb(),
+    )
     sheet = st.text_input(ctx.tr("data.sheet"), key="upload_sheet") or None
     cumulative = kind == "actuals" and st.checkbox(
         ctx.tr("tracking.import.cumulative"),
@@ -79,4 +86,6 @@ def upload_tab(cur: duckdb.DuckDBPyConnection, user: User) -> None:
     )
     if kind == "actuals" and result.source_id:
         # New actuals: tracked cycles raise their alerts now.
-        tracking_service.evaluate_all(cur, user)
+        for evaluated in tracking_service.evaluate_all(cur, user):
+            if evaluated.recorded:
+                st.toast(tracking_service.evaluation_summary(evaluated, ctx.lang()))

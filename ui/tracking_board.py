@@ -72,10 +72,12 @@ def drill(
             charts_tracking.tracking_chart(board.path, board.actuals, row, lang, label(focus)),
             width="stretch",
         )
-        status_text = ctx.tr(f"tracking.status.{row['status']}")
+        # The banner follows the projection too: never "On track" beside a projected miss.
+        status_text = tracking_service.outlook_text(row, lang)
         if row["support_note"]:
             status_text += f" — {plain(row['support_note'])}"
-        {"red": st.error, "amber": st.warning}.get(row["status"], st.success)(status_text)
+        level = tracking_service.outlook(row)
+        {"red": st.error, "amber": st.warning}.get(level, st.success)(status_text)
         if row["warning"]:
             st.warning(tracking_service.tracking.describe_warning(row, lang, plain(label(focus))))
     if not board.weekly.empty:

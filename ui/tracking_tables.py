@@ -53,11 +53,14 @@ def ranking(snap: pd.DataFrame, label: Label) -> None:
     )
 
 
-def events(events: pd.DataFrame, lang: str, label: Label) -> None:
-    """The cycle's warnings and escalations with their root causes (typed text stays cells)."""
+def events(events: pd.DataFrame, lang: str, label: Label, empty_note: str) -> None:
+    """The cycle's warnings and escalations with their root causes (typed text stays cells).
+
+    empty_note: the key of what to say when there are none (tracking_service.events_note).
+    """
     st.subheader(ctx.tr("tracking.events"))
     if events.empty:
-        st.caption(ctx.tr("tracking.events.none"))
+        st.caption(ctx.tr(empty_note))
         return
     st.dataframe(
         pd.DataFrame(

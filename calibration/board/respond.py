@@ -88,6 +88,36 @@ def counter_offers(
     return offers
 
 
+# The editor's columns a per-region field error is about (send_counters keys: region.field).
+SEND_FIELDS = {"value": "board.respond_value", "reason": "board.send_col_reason"}
+
+
+def send_errors(errors: dict[str, str], names: dict[str, str], lang: str) -> list[str]:
+    """send_counters' field errors as one message per field and error, naming the regions.
+
+    Six regions without a reason make one "Reason: required for East, North, ..." rather
+    than six identical "Required.".
+    """
+    grouped: dict[tuple[str, str], list[str]] = {}
+    general: list[str] = []
+    for key, err in errors.items():
+        region, _, field = key.partition(".")
+        if field and region in names:
+            grouped.setdefault((field, err), []).append(names[region])
+        else:
+            general.append(t(err, lang))
+    messages = []
+    for (field, err), regions in grouped.items():
+        listed = t("board.list_sep", lang).join(regions)
+        if (field, err) == ("reason", "nego.err_required"):
+            # The reason is asked once for all regions, or per region: say both.
+            messages.append(t("board.send_need_reason", lang, regions=listed))
+            continue
+        label = t(SEND_FIELDS.get(field, "board.col_region"), lang)
+        messages.append(t("board.send_err", lang, field=label, error=t(err, lang), regions=listed))
+    return general + messages
+
+
 def lock_summary(agreed: float, target: float | None, lang: str) -> str:
     """ "911 agreed, 289 below the company's 1,200" for the lock dialog."""
     if target is None:

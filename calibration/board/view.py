@@ -6,6 +6,7 @@ No Streamlit here: ui/cache.py keeps these per cycle version, ui/board_*.py draw
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, tzinfo
 
 import pandas as pd
 
@@ -39,6 +40,23 @@ BIG_COLUMNS = (
 )
 NUMBER_COLUMNS = ("last_actual", "same_period_last_year", "suggestion", "proposal")
 PCT_COLUMNS = ("delta_pct",)
+# Rows of the projector table that fit under the headline at 1280×720 (tests/browser/
+# test_presentation.py); more regions are shown a page at a time.
+PRESENT_ROWS = 6
+
+
+def present_pages(rows: int, per_page: int = PRESENT_ROWS) -> list[slice]:
+    """The projector's pages of rows, in the table's order, as even as possible (14 → 5, 5, 4)."""
+    if rows <= per_page:
+        return [slice(0, rows)]
+    count = -(-rows // per_page)
+    size = -(-rows // count)
+    return [slice(start, min(start + size, rows)) for start in range(0, rows, size)]
+
+
+def page_at(now: float, seconds: float, pages: int) -> int:
+    """Which page the projector shows at time now: every screen turns pages together."""
+    return int(now // seconds) % pages if pages > 1 else 0
 
 
 def fmt(value: float | None, pct: bool = False) -> str:
@@ -97,10 +115,13 @@ def column_labels(lang: str) -> dict[str, str]:
     return labels
 
 
-def shown_table(table: pd.DataFrame, lit: Collection[str], big: bool, lang: str) -> pd.DataFrame:
+def shown_table(
+    table: pd.DataFrame, lit: Collection[str], big: bool, lang: str, tz: tzinfo = UTC
+) -> pd.DataFrame:
     """The board's table with its cells as shown (numbers still numbers), headed in lang.
 
     big: the projector's fewer, larger columns; the details stay on the normal layout.
+    tz: the zone the last-change times are shown in (the company's, like the live clock).
     """
     col = column_labels(lang)
     cells: dict[str, object] = {
@@ -126,16 +147,20 @@ def shown_table(table: pd.DataFrame, lit: Collection[str], big: bool, lang: str)
             for label, older in zip(table["status_label"], table["older_run"], strict=True)
         ],
         "justification": table["justification_preview"].to_numpy(),
-        "last_change": [
-            pd.Timestamp(x).strftime("%H:%M:%S") if pd.notna(x) else "–"
-            for x in table["last_change_at"]
-        ],
+        "last_change": [local_time(x, tz) if pd.notna(x) else "–" for x in table["last_change_at"]],
     }
     keys = BIG_COLUMNS if big else COLUMNS
     shown = pd.DataFrame({col[k]: cells[k] for k in keys})
     if not big and table["parent"].notna().any():
         shown.insert(2, col["parent"], table["parent_name"].to_numpy())
     return shown
+
+
+def local_time(at: object, tz: tzinfo) -> str:
+    """A stored time (UTC, naive or aware) as HH:MM:SS in tz."""
+    stamp = pd.Timestamp(at)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert(tz).strftime("%H:%M:%S")
 
 
 def allocation_table(alloc: pd.DataFrame, lang: str) -> pd.DataFrame:

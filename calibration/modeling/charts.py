@@ -89,10 +89,25 @@ def backtest_chart(predictions: pd.DataFrame, lang: str) -> alt.LayerChart:
         ]
     )
     names = [t(f"model_lab.series_{k}", lang) for k in ("actual", "model", "naive")]
+    band_name = t("model_lab.series_band", lang)
+    # The band has a legend entry of its own (a fill), the lines one legend where colour and
+    # dash share the series field: Vega-Lite merges the two, and a `legend: None` on either
+    # hides the merged legend (the chart had none).
     band = (
-        alt.Chart(model)
-        .mark_area(opacity=0.25, color=SERIES["suggestion"])
-        .encode(x=x, y=alt.Y("lower80:Q", title=t("model_lab.chart_value", lang)), y2="upper80:Q")
+        alt.Chart(model.assign(band=band_name))
+        .mark_area(opacity=0.25)
+        .encode(
+            x=x,
+            y=alt.Y("lower80:Q", title=t("model_lab.chart_value", lang)),
+            y2="upper80:Q",
+            fill=alt.Fill(
+                "band:N",
+                title=None,
+                scale=alt.Scale(domain=[band_name], range=[SERIES["suggestion"]]),
+                # Above the plot: the three lines' legend fills the row below.
+                legend=alt.Legend(orient="top"),
+            ),
+        )
     )
     lines = (
         alt.Chart(series)
@@ -106,18 +121,20 @@ def backtest_chart(predictions: pd.DataFrame, lang: str) -> alt.LayerChart:
                 scale=alt.Scale(
                     domain=names, range=theme.colors(["actual", "suggestion", "naive"])
                 ),
+                legend=alt.Legend(orient="bottom"),
             ),
             strokeDash=alt.StrokeDash(
                 "series:N",
+                title=None,
                 scale=alt.Scale(
                     domain=names, range=[theme.DASHES[k] for k in ("actual", "actual", "naive")]
                 ),
-                legend=None,
+                legend=alt.Legend(orient="bottom"),
             ),
             tooltip=["period:O", "series:N", alt.Tooltip("value:Q", format=",.1f")],
         )
     )
-    return (band + lines).properties(height=260)
+    return (band + lines).properties(height=280)
 
 
 def waterfall_chart(row: pd.Series, lang: str) -> alt.Chart:

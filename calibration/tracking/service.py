@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -19,10 +19,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from calibration import access, exports
+from calibration import access, exports, numbers
 from calibration import events as chain
 from calibration.accounts.auth import User
-from calibration.i18n import region_name, t
+from calibration.i18n import plural, region_name, t
 from calibration.periods import parse_period, period_bounds
 from calibration.store import data as dq
 from calibration.store import negotiation as nq
@@ -109,13 +109,17 @@ def cycle_from_targets(
     )
 
 
-def _commitment_items(support_items: Any) -> list[str]:
-    """Promised support as texts: the descriptions of the proposal's support items.
+def _commitment_items(support_items: Any, support: Any = None) -> list[str]:
+    """Promised support as texts: the descriptions of the agreed proposal's support items.
 
     The description is the item's identity (delivery is recorded against it), so the
-    amount is not part of it. The free-text `support` field is narrative, not a promise.
+    amount is not part of it. A lead who listed no items but wrote what support is needed
+    has that text as the one commitment, as their consensus letter lists it (letters.service).
     """
     items: list[str] = []
+    if not (isinstance(support_items, list | tuple) and support_items):
+        text = support.strip() if isinstance(support, str) else ""
+        return [text] if text else []
     if isinstance(support_items, list | tuple):
         for it in support_items:
             text = (
@@ -151,7 +155,10 @@ def lookup_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> TrackedCycle:
             "agreed": pd.to_numeric(state["agreed_value"], errors="coerce"),
         }
     )
-    frame["commitments"] = [_commitment_items(i) for i in state["support_items"]]
+    frame["commitments"] = [
+        _commitment_items(i, s)
+        for i, s in zip(state["support_items"], state["support"], strict=True)
+    ]
     frame["target"] = frame["agreed"]
     frame = frame[frame["target"].notna()]
     return cycle_from_targets(
@@ -381,6 +388,39 @@ def _decorate(
 # --------------------------------------------------------------------------------------
 
 
+def outlook(row: Mapping[str, Any]) -> str:
+    """A region's banner level: its pace status, made amber when the projection misses.
+
+    Pace looks back, the projection forward: a region on pace so far but projected below
+    its target (or with an early warning) is not "On track" (issue 15).
+    """
+    status = str(row["status"])
+    if status == "red":
+        return "red"
+    # As people read the numbers: 233.6 of 234 shows as 234 of 234, not a miss.
+    short = round(float(row["projected"])) < round(float(row["target"]))
+    return "amber" if bool(row.get("warning")) or short else status
+
+
+def outlook_text(row: Mapping[str, Any], lang: str) -> str:
+    """The banner's words for `outlook(row)`: the projection named when it is the reason."""
+    level = outlook(row)
+    if level == "amber" and row["status"] == "green":
+        return t(
+            "tracking.outlook.short",
+            lang,
+            projected=numbers.number(float(row["projected"])),
+            target=numbers.number(float(row["target"])),
+        )
+    return t(f"tracking.status.{level}", lang)
+
+
+def events_note(c: TrackedCycle) -> str:
+    """Key of what to say when a cycle has no escalations: why, in its status's terms."""
+    # evaluate() records only while a cycle is live; a closed cycle's weeks are a look back.
+    return "tracking.events.none" if c.status in LIVE_STATUSES else "tracking.events.not_live"
+
+
 @dataclass
 class Evaluation:
     """What one evaluation recorded (nothing when repeated for the same data)."""
@@ -393,6 +433,16 @@ class Evaluation:
     def recorded(self) -> int:
         """Number of new events."""
         return len(self.events)
+
+
+def evaluation_summary(result: Evaluation, lang: str) -> str:
+    """ "3 new events, 6 notifications." with each count's plural form."""
+    return t(
+        "tracking.evaluated",
+        lang,
+        events=plural("tracking.n_events", result.recorded, lang),
+        notifications=plural("tracking.n_notifications", result.notifications, lang),
+    )
 
 
 def _warning_events(path: pd.DataFrame, actuals: pd.DataFrame, as_of: date) -> list[dict]:
