@@ -508,7 +508,7 @@ class FitCache:
 
     def ets(self, target: int) -> np.ndarray:
         """Batched damped-trend exponential smoothing forecast for `target` (causal)."""
-        if self._ets is None or self._ets.pred.shape[2] <= target - self.panel.start:
+        if self._ets is None or self._ets.periods <= target - self.panel.start:
             self._ets = ets_paths(self.panel, max(target + 1, self.panel.end + 1))
             self._ets_at = {}
         if target not in self._ets_at:
