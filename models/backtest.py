@@ -131,6 +131,83 @@ def grouped_scores(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _summary(arrays: tuple, axis: int | None) -> dict[str, np.ndarray]:
+    # Sums over periods (axis 0, per region) or over everything (axis None).
+    ok, err, act, nz, ape, inside, bounded = arrays
+    n = ok.sum(axis)
+    abs_act = act.sum(axis)
+    n_nz = nz.sum(axis)
+    with np.errstate(all="ignore"):
+        denom = np.where(abs_act > 0, abs_act, np.nan)
+        cover = np.full(np.shape(n), np.nan)
+        if inside is not None:
+            nb = bounded.sum(axis)
+            cover = inside.sum(axis) / np.where(nb > 0, nb, np.nan)
+        return {
+            "wape": np.abs(err).sum(axis) / denom,
+            "mape": ape.sum(axis) / np.where(n_nz > 0, n_nz, np.nan),
+            "bias": err.sum(axis) / denom,
+            "n": n,
+            "coverage80": cover,
+        }
+
+
+def block_scores(
+    panel: Panel, blocks: list[Block], order: list[str]
+) -> tuple[dict[str, dict[str, float]], pd.DataFrame]:
+    """Overall scores per method (in `order`) and per method and region, from the blocks.
+
+    The same figures as grouped_scores() on the long table, summed per region with numpy
+    (10,000 regions x 5 methods in milliseconds). Only periods with an actual count.
+    """
+    regions = np.array(panel.regions, dtype=object)
+    overall: dict[str, dict[str, float]] = {}
+    parts = []
+    for m in sorted({b.method for b in blocks}):
+        mine = [b for b in blocks if b.method == m and b.actual is not None]
+        if not mine:
+            continue
+        f = np.stack([b.forecast for b in mine])
+        a = np.stack([b.actual for b in mine])
+        ok = np.isfinite(f) & np.isfinite(a)
+        err = np.where(ok, f - a, 0.0)
+        act = np.where(ok, np.abs(a), 0.0)
+        nz = ok & (a != 0)
+        with np.errstate(all="ignore"):
+            ape = np.where(nz, np.abs(err) / np.abs(a), 0.0)
+        has_b = mine[0].lower80 is not None
+        if has_b:
+            lo = np.stack([b.lower80 for b in mine])
+            hi = np.stack([b.upper80 for b in mine])
+            with np.errstate(invalid="ignore"):
+                inside = np.where(ok & ~np.isnan(lo), (a >= lo) & (a <= hi), False)
+            bounded = ok & ~np.isnan(lo)
+
+        parts_m = (ok, err, act, nz, ape, inside if has_b else None, bounded if has_b else None)
+        tot = _summary(parts_m, None)
+        if int(tot["n"]):
+            row = {k: float(v) for k, v in tot.items() if k != "n"}
+            if m != "model":
+                row.pop("coverage80")
+            overall[m] = {**row, "n": int(tot["n"])}
+        per = _summary(parts_m, 0)
+        keep = per["n"] > 0
+        parts.append(
+            pd.DataFrame(
+                {
+                    "method": m,
+                    "region": regions[keep],
+                    **{k: v[keep] for k, v in per.items()},
+                }
+            )
+        )
+    per_region = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if len(per_region):
+        per_region = per_region.sort_values(["method", "region"], ignore_index=True)
+    overall = {m: overall[m] for m in order if m in overall}
+    return overall, per_region
+
+
 @dataclass
 class BacktestResult:
     """Predictions of every method at every origin, with overall and per-region scores."""
@@ -335,19 +412,7 @@ def backtest(
             blocks.append(Block(t, name, fc, actual=actual))
     pred = long_frame(panel, blocks) if blocks else pd.DataFrame()
     pred = pred[np.isfinite(pred["actual"])] if len(pred) else pred
-    overall: dict[str, dict[str, float]] = {}
-    per_region = pd.DataFrame()
-    if len(pred):
-        for row in grouped_scores(pred, ["method"]).to_dict(orient="records"):
-            m = row.pop("method")
-            if m != "model":
-                row.pop("coverage80")
-            row["n"] = int(row["n"])
-            overall[m] = row
-        per_region = grouped_scores(pred, ["method", "region"])
-        # Methods in the requested order, model first.
-        order = [m for m in (*methods, "holt_winters") if m in overall]
-        overall = {m: overall[m] for m in order}
+    overall, per_region = block_scores(panel, blocks, [*methods, "holt_winters"])
     return BacktestResult(
         origins=[panel.label(t) for t in targets],
         predictions=pred.reset_index(drop=True),

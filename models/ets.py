@@ -23,63 +23,66 @@ class EtsPaths:
     """One-step predictions of every grid point, and their cumulative squared errors."""
 
     start: int
-    pred: np.ndarray  # (G, R, T) prediction of period t from data before t
-    sse: np.ndarray  # (G, R, T) squared one-step errors of periods before t, summed
+    pred: np.ndarray  # (T, G, R) prediction of period t from data before t
+    sse: np.ndarray  # (T, G, R) squared one-step errors of periods before t, summed
+
+    @property
+    def periods(self) -> int:
+        """Number of periods covered (ordinals start .. start + periods - 1)."""
+        return self.pred.shape[0]
 
 
 def ets_paths(panel: Panel, end: int) -> EtsPaths:
     """Run every grid point over the panel up to ordinal end - 1 (one pass, all regions)."""
     ext = panel.extended(end)
     n_t = end - ext.start
-    y = ffill(ext.y[:, :n_t])  # a missing period repeats the last value (causal)
-    r = y.shape[0]
+    # A missing period repeats the last value (causal); period-major so each step reads
+    # and writes contiguous rows.
+    y = np.ascontiguousarray(ffill(ext.y[:, :n_t]).T)
+    r = y.shape[1]
     m = ext.seasons
     known = np.isfinite(y)
-    first = np.where(known.any(1), np.argmax(known, axis=1), n_t)
+    first = np.where(known.any(0), np.argmax(known, axis=0), n_t)
     init_at = first + max(m, 2)  # one year (two periods when annual) to start the states
     grid = np.array(GRID if m > 1 else [(a, b, 0.0, p) for a, b, _, p in GRID[::2]])
     alpha, beta, gamma, phi = (grid[:, i][:, None] for i in range(4))
+    a_b, g_a = alpha * beta, gamma * (1 - alpha)
     g_n = len(grid)
     lvl = np.full((g_n, r), np.nan)
     trd = np.zeros((g_n, r))
-    sea = np.zeros((g_n, r, m))
-    pred = np.full((g_n, r, n_t), np.nan)
-    sq = np.zeros((g_n, r, n_t))
-    rows = np.arange(r)
+    sea = np.zeros((m, g_n, r))
+    pred = np.full((n_t, g_n, r), np.nan)
+    sse = np.zeros((n_t, g_n, r))
+    span = np.arange(max(m, 2))
     for t in range(n_t):
-        start_now = init_at == t
-        if start_now.any():
-            idx = rows[start_now]
-            span = np.arange(max(m, 2))
-            block = y[idx[:, None], first[idx][:, None] + span]  # (k, span)
-            l0 = block.mean(1)
-            b0 = (block[:, -1] - block[:, 0]) / max(len(span) - 1, 1) if m == 1 else 0.0
+        idx = np.flatnonzero(init_at == t)
+        if len(idx):
+            block = y[first[idx][None, :] + span[:, None], idx[None, :]]  # (span, k)
+            l0 = block.mean(0)
             lvl[:, idx] = l0
-            trd[:, idx] = b0
+            trd[:, idx] = (block[-1] - block[0]) / max(len(span) - 1, 1) if m == 1 else 0.0
             if m > 1:
-                phase = (first[idx][:, None] + span) % m
-                s0 = np.zeros((len(idx), m))
-                s0[np.arange(len(idx))[:, None], phase] = block - l0[:, None]
-                sea[:, idx, :] = s0
+                phase = (first[idx][None, :] + span[:, None]) % m
+                s0 = np.zeros((m, len(idx)))
+                s0[phase, np.arange(len(idx))[None, :]] = block - l0[None, :]
+                sea[:, :, idx] = s0[:, None, :]
         si = t % m
-        p = lvl + phi * trd + sea[:, :, si]
-        pred[:, :, t] = p
-        e = y[:, t][None, :] - p
-        ok = np.isfinite(e)
-        e = np.where(ok, e, 0.0)
-        sq[:, :, t] = e**2
-        live = np.isfinite(lvl)
-        new_l = lvl + phi * trd + alpha * e
-        trd = np.where(live, phi * trd + alpha * beta * e, trd)
-        sea[:, :, si] = np.where(live, sea[:, :, si] + gamma * (1 - alpha) * e, sea[:, :, si])
-        lvl = np.where(live, new_l, lvl)
-    # sse[..., t] sums errors of periods before t only.
-    sse = np.concatenate([np.zeros((g_n, r, 1)), np.cumsum(sq, axis=2)[:, :, :-1]], axis=2)
+        lp = lvl + phi * trd
+        p = lp + sea[si]
+        pred[t] = p
+        # Before a region starts its level is NaN: its error counts as 0, which leaves
+        # its trend and seasons as they are and its level NaN.
+        e = np.nan_to_num(y[t][None, :] - p, nan=0.0, posinf=0.0, neginf=0.0)
+        if t + 1 < n_t:
+            sse[t + 1] = sse[t] + e * e  # errors of periods before t + 1 only
+        lvl = lp + alpha * e
+        trd = phi * trd + a_b * e
+        sea[si] += g_a * e
     return EtsPaths(ext.start, pred, sse)
 
 
 def ets_forecast(paths: EtsPaths, target: int) -> np.ndarray:
     """Per region, the prediction for `target` of the grid point best before `target`."""
     ti = target - paths.start
-    best = np.argmin(paths.sse[:, :, ti], axis=0)
-    return paths.pred[best, np.arange(paths.pred.shape[1]), ti]
+    best = np.argmin(paths.sse[ti], axis=0)
+    return paths.pred[ti, best, np.arange(paths.pred.shape[2])]

@@ -34,6 +34,8 @@ class SignalFeatures:
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self._arrays: _SignalArrays | None = None
+        # Other panel-wide arrays built once by their users (models.baseline's design base).
+        self.memo: dict = {}
 
     def arrays(self, end: int) -> _SignalArrays:
         """Arrays covering ordinals up to end - 1, computed on first need or when too short."""

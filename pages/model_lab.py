@@ -12,6 +12,7 @@ from calibration.store import data as dq
 from ui import cache
 from ui import context as ctx
 from ui.model_lab_runs import runs_section
+from ui.model_lab_scale import parent_view
 from ui.model_lab_settings import settings_column
 from ui.text import plain
 
@@ -51,12 +52,15 @@ with right:
         st.stop()
     st.subheader(ctx.tr("model_lab.suggestions", period=p.label))
     st.caption(ctx.tr("model_lab.total", total=float(table["suggestion"].sum())))
-    specs = cache.lab_overview_specs(
-        db, version, metric, p.label, key, lang, tuple(sorted(labels.items()))
-    )
-    st.vega_lite_chart(specs["suggestion"], width="stretch")
-    st.caption(ctx.tr("model_lab.suggestion_legend"))
-    st.vega_lite_chart(specs["drivers"], width="stretch")
+    if len(table) > lab.AGGREGATE_ABOVE:  # stores: totals by parent, then one parent's rows
+        table = parent_view(table, regions, lang)
+    else:
+        specs = cache.lab_overview_specs(
+            db, version, metric, p.label, key, lang, tuple(sorted(labels.items()))
+        )
+        st.vega_lite_chart(specs["suggestion"], width="stretch")
+        st.caption(ctx.tr("model_lab.suggestion_legend"))
+        st.vega_lite_chart(specs["drivers"], width="stretch")
     reason = "reason_zh" if lang == "zh" else "reason_en"
     cols = {
         "label": "col_region",
@@ -87,7 +91,7 @@ with right:
         )
     )
     with st.expander(ctx.tr("model_lab.per_region")):
-        per = lab.per_region_scores(bt, labels)
+        per = lab.per_region_scores(bt, labels, table["region"])
         if len(per):
             per["method"] = per["method"].map(lambda m: ctx.tr(f"model_lab.method.{m}"))
             st.dataframe(per.round(3), hide_index=True, width="stretch")

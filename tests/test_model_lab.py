@@ -160,3 +160,48 @@ def test_backtest_chart_has_a_legend(lang: str) -> None:
     }
     for key in ("actual", "model", "naive", "band"):
         assert t(f"model_lab.series_{key}", lang) in names, (key, names)
+
+
+def test_store_scale_totals_by_parent_add_up_and_drill_into_one() -> None:
+    from calibration.modeling import lab as lab_mod
+
+    n, k = 10_000, 40
+    stores = [f"s{i:05d}" for i in range(n)]
+    regions = pd.DataFrame(
+        {"region": stores, "parent": [f"p{i % k:02d}" for i in range(n)], "label": stores}
+    )
+    regions.loc[0, "parent"] = None  # a store without a parent is its own group
+    table = pd.DataFrame({"region": stores})
+    for i, c in enumerate(lab_mod.AGGREGATE_COLUMNS):
+        table[c] = [float(j % 97 + i) for j in range(n)]
+    groups = lab_mod.parents(regions)
+    agg = lab_mod.aggregate(table, groups, {"p03": "Third"})
+    assert len(agg) == k + 1
+    assert agg["regions"].sum() == n
+    for c in lab_mod.AGGREGATE_COLUMNS:
+        assert agg[c].sum() == pytest.approx(table[c].sum(), rel=1e-12)
+    assert agg.set_index("parent").loc["p03", "label"] == "Third"
+    assert "lower80" not in agg  # store ranges do not add up to a range of the total
+    one = lab_mod.drill(table, groups, "p03")
+    assert len(one) == agg.set_index("parent").loc["p03", "regions"]
+    assert one["suggestion"].sum() == pytest.approx(
+        agg.set_index("parent").loc["p03", "suggestion"]
+    )
+    assert lab_mod.drill(table, groups, "s00000")["region"].tolist() == ["s00000"]
+
+
+def test_model_lab_above_the_threshold_shows_parents_and_one_drill_down(app_env, monkeypatch):
+    from calibration.modeling import lab as lab_mod
+
+    monkeypatch.setattr(lab_mod, "AGGREGATE_ABOVE", 3)  # the demo's 6 regions count as many
+    at = login("analyst")
+    at.switch_page("pages/model_lab.py")
+    at.run()
+    assert not at.exception, at.exception
+    totals = at.dataframe[0].value
+    assert "Regions" in totals.columns and len(totals) == 6  # no parents: one group each
+    at.selectbox(key="lab_parent").set_value("south").run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[1].value) == 1  # the drilled parent's regions only
+    assert at.selectbox(key="lab_focus").options == ["South"]
+    assert any(s.value.startswith("Regions of South") for s in at.subheader)
