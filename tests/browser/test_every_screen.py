@@ -1,0 +1,141 @@
+"""Every page, every role, both languages, in a real browser: only the user's words on screen.
+
+Fails on raw keys (`new_customers`), None/nan/null/NaT, numbers with three or more decimals,
+English words on a Chinese page (outside product names and units), and any request to a
+host other than the app's own. Table cells are read from the grid's accessible cells (the
+data grid draws on a canvas). Screenshots: test-artifacts/screenshots/every_screen/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from calibration.access import ROLE_PAGES
+from calibration.demo.workshop import DEMO_ACCOUNTS
+from calibration.i18n import t
+from tests.browser.conftest import ARTIFACTS, Server, _need_browser, sign_in, wait_idle
+from tests.browser.screen_checks import context_of, offences, typed_texts, without
+from tests.factories import copy_demo
+
+pytestmark = pytest.mark.browser
+
+ROLES = {"executive": "exec", "lead": "lead_east", "analyst": "analyst", "hrbp": "hrbp"}
+ROLES["admin"] = "admin"
+USERNAMES = frozenset(u for u, *_ in DEMO_ACCOUNTS)
+SHOTS = ARTIFACTS / "every_screen"
+VIEWPORT = {"width": 1440, "height": 900}
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+# Everything a person reads: the main area and the sidebar (icons are drawn from a font by
+# their names, "edit_note": not words), the grids' accessible cells (the canvas shows the
+# same text; checkbox cells read "true"), and placeholders.
+READ_TEXT = """() => {
+  const icons = [...document.querySelectorAll('span, i')].filter(
+    el => getComputedStyle(el).fontFamily.includes('Material Symbols'));
+  for (const el of icons) el.style.setProperty('display', 'none', 'important');
+  const parts = [];
+  for (const sel of ['[data-testid="stMain"]', '[data-testid="stSidebar"]']) {
+    const el = document.querySelector(sel);
+    if (el) parts.push(el.innerText);
+  }
+  for (const el of icons) el.style.removeProperty('display');
+  const cells = document.querySelectorAll(
+    '[data-testid="stDataFrame"] [role=columnheader], [data-testid="stDataFrame"] [role=gridcell],'
+    + ' [data-testid="stTable"] th, [data-testid="stTable"] td');
+  for (const c of cells) {
+    const text = c.textContent;
+    if (text !== 'true' && text !== 'false') parts.push(text);  // a ticked box, not a word
+  }
+  // A select keeps its placeholder attribute when an option is chosen: only free fields.
+  for (const el of document.querySelectorAll('input[placeholder], textarea[placeholder]'))
+    if (!el.closest('[data-baseweb="select"]')) parts.push(el.placeholder);
+  return parts.join('\\n');
+}"""
+GRID_CELLS = """() => document.querySelectorAll(
+  '[data-testid="stDataFrame"] [role=gridcell]').length"""
+
+
+@pytest.fixture(scope="module")
+def screen_server(tmp_path_factory, demo_template: Path) -> Iterator[tuple[Server, list[str]]]:
+    """One app server on a copy of the demo, and the texts people typed into that demo."""
+    _need_browser()
+    db = copy_demo(demo_template, tmp_path_factory.mktemp("every") / "every.duckdb")
+    typed = typed_texts(db)  # before the server opens the file (one process per file)
+    srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db)})
+    srv.start()
+    yield srv, typed
+    srv.stop()
+
+
+def _open_everything(page) -> None:
+    """Open every closed expander so its text is on screen (tabs are read one by one)."""
+    for summary in page.locator("[data-testid='stMain'] details:not([open]) > summary").all():
+        try:
+            summary.click(timeout=2_000)
+        except Exception:  # noqa: BLE001 - an expander redrawn meanwhile: the next read has it
+            continue
+    page.wait_for_timeout(150)
+
+
+def _read_page(page) -> str:
+    """The page's text, tab by tab."""
+    _open_everything(page)
+    texts = [page.evaluate(READ_TEXT)]
+    tabs = page.locator("[data-testid='stMain'] [role='tab']")
+    for i in range(1, tabs.count()):
+        tabs.nth(i).click()
+        page.wait_for_timeout(200)
+        _open_everything(page)
+        texts.append(page.evaluate(READ_TEXT))
+    return "\n".join(texts)
+
+
+def _visit(page, lang: str, key: str) -> None:
+    """Open a page from the sidebar navigation (its title may carry a count: "Inbox (3)")."""
+    title = t(f"page.{key}", lang)
+    link = page.get_by_role("link", name=re.compile(rf"^{re.escape(title)}( \(\d+\))?$"))
+    if link.count():
+        link.first.click()
+        wait_idle(page)
+    # Grids draw their accessible cells a moment after the script has finished.
+    if page.locator("[data-testid='stDataFrame']").count():
+        page.wait_for_function(f"({GRID_CELLS})() > 0", timeout=10_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_speaks_the_users_words(screen_server, browser, role: str, lang: str) -> None:
+    server, typed = screen_server
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN" if lang == "zh" else "en-US")
+    outside: list[str] = []
+    context.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if urlsplit(r.url).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(r.url).hostname not in LOOPBACK
+            else None
+        ),
+    )
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        sign_in(page, server.url, ROLES[role], lang=lang)
+        for key in ROLE_PAGES[role]:
+            _visit(page, lang, key)
+            text = without(_read_page(page), typed)
+            page.screenshot(path=str(SHOTS / f"{lang}_{role}_{key}.png"), full_page=True)
+            allowed = USERNAMES if key == "admin" else frozenset()
+            for found in dict.fromkeys(offences(text, lang, allowed)):
+                problems.append(f"{key}: {found}  «{context_of(text, found)}»")
+    finally:
+        context.close()
+    problems += [f"request to another host: {url}" for url in sorted(set(outside))]
+    assert not problems, f"{lang}/{role}: {len(problems)} offences\n" + "\n".join(problems)
