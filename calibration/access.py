@@ -100,6 +100,8 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     "tracking.read": _sees_region,
     "tracking.company": _roles(*HQ),
     "log.read": lambda user, scope: user.role in HQ or user.role == "lead",
+    # who is who: every signed-in person sees the names of the people they work with
+    "people.read": lambda user, scope: True,
     # negotiation
     "proposal.write": _leads,
     "comment.write": _comments,

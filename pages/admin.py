@@ -4,7 +4,7 @@ import streamlit as st
 
 from calibration.accounts import auth, directory
 from ui import context as ctx
-from ui import flash
+from ui import flash, tables
 from ui.text import plain
 
 SLOT = "admin"
@@ -35,7 +35,7 @@ def add_account() -> None:
 st.title(ctx.tr("admin.title"))
 flash.show(SLOT)
 # Names as typed sit in dataframe cells, which show text as text.
-st.dataframe(directory.list_accounts(ctx.cursor(), user), hide_index=True, width="stretch")
+tables.show(directory.list_accounts(ctx.cursor(), user, ctx.lang()), "admin.col")
 
 with st.form("add_user", clear_on_submit=True):
     st.subheader(ctx.tr("admin.add"))

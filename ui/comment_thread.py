@@ -13,7 +13,7 @@ from calibration.accounts.auth import User
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
 from ui import context as ctx
-from ui import flash
+from ui import flash, uploads
 from ui.text import plain
 
 ATTACH_TYPES = ["pdf", "png", "jpg", "jpeg", "xlsx", "csv"]
@@ -30,10 +30,10 @@ class ThreadKeys:
 
 def entries(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int, region: str) -> None:
     """The thread's entries, oldest first; typed text shown as text, never as Markdown."""
-    for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
+    for item in neg.thread(cur, user, cycle_id, region, ctx.lang()).to_dict("records"):
         with st.container(border=True):
             st.caption(
-                f"{plain(item['actor'])} · {ctx.tr('role.' + item['role'])} · "
+                f"{plain(item['actor_name'])} · {ctx.tr('role.' + item['role'])} · "
                 f"{pd.Timestamp(item['at']):%Y-%m-%d %H:%M}"
             )
             if item["text"]:
@@ -91,7 +91,9 @@ def comment_thread(
     with st.form(f"nego_thread_{keys.comment}"):
         st.text_area(ctx.tr("nego.comment"), key=keys.comment, max_chars=neg.MAX_TEXT)
         if keys.file:
-            st.file_uploader(ctx.tr("nego.attach"), type=ATTACH_TYPES, key=keys.file)
+            uploads.file_field(
+                ctx.tr("nego.attach"), ATTACH_TYPES, neg.MAX_ATTACHMENT_BYTES // 2**20, keys.file
+            )
         st.form_submit_button(
             ctx.tr("nego.post"),
             key=keys.post,

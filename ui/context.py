@@ -216,5 +216,13 @@ def default_cycle(cur: duckdb.DuckDBPyConnection, user: User) -> int | None:
 
 def metric_select(label: str, metrics: list[str], key: str) -> str:
     """A select of the stored metrics, new_customers first when there is one (the demo's)."""
+    from calibration.i18n import name_of
+
     default = metrics.index("new_customers") if "new_customers" in metrics else 0
-    return st.selectbox(label, metrics, index=default, key=key)
+    return st.selectbox(
+        label,
+        metrics,
+        index=default,
+        key=key,
+        format_func=lambda m: name_of("metric", m, lang()),
+    )

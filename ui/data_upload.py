@@ -6,11 +6,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from calibration import settings
 from calibration.accounts.auth import User
 from calibration.data import importer
 from calibration.data import service as data_service
 from calibration.tracking import service as tracking_service
 from ui import context as ctx
+from ui import uploads
 
 
 def show_rejection(exc: importer.ImportRejected) -> None:
@@ -39,7 +41,9 @@ def upload_tab(cur: duckdb.DuckDBPyConnection, user: User) -> None:
         key="upload_kind",
     )
     st.caption(ctx.tr(f"data.contract_{kind}"))
-    upload = st.file_uploader(ctx.tr("data.file"), type=["csv", "xlsx", "txt"], key="upload_file")
+    upload = uploads.file_field(
+        ctx.tr("data.file"), ["csv", "xlsx", "txt"], settings.max_upload_mb(), "upload_file"
+    )
     sheet = st.text_input(ctx.tr("data.sheet"), key="upload_sheet") or None
     cumulative = kind == "actuals" and st.checkbox(
         ctx.tr("tracking.import.cumulative"),

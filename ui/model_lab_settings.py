@@ -7,6 +7,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
+from calibration.i18n import name_of
 from calibration.modeling import lab
 from calibration.modeling import service as model_service
 from calibration.negotiation import publishing
@@ -22,7 +23,13 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
     if st.session_state.get("lab_metric_cycle") != cycle_id:
         st.session_state["lab_metric_cycle"] = cycle_id
         st.session_state["lab_metric"] = metrics[index]
-    metric = st.selectbox(ctx.tr("model_lab.metric"), metrics, index=index, key="lab_metric")
+    metric = st.selectbox(
+        ctx.tr("model_lab.metric"),
+        metrics,
+        index=index,
+        key="lab_metric",
+        format_func=lambda m: name_of("metric", m, ctx.lang()),
+    )
     default_period = model_service.next_period(cur, metric) or ""
     period = st.text_input(
         ctx.tr("model_lab.period"), value=default_period, key=f"lab_period_{metric}"
@@ -61,7 +68,7 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         st.rerun()
     if "lab_optimised" in st.session_state:
         res = st.session_state.pop("lab_optimised")
-        st.success(ctx.tr("model_lab.optimised", **lab.optimised_summary(res)))
+        st.success(ctx.tr("model_lab.optimised", **lab.optimised_summary(res, ctx.lang())))
     return {
         "metric": metric,
         "period": period,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from calibration import access, events, exports, settings
 from calibration.access import Scope
+from calibration.accounts import directory
 from calibration.accounts.auth import User
 from calibration.i18n import t
 from calibration.periods import parse_period
@@ -899,15 +900,27 @@ def resolve_review(
 
 
 def review_queue(
-    cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, include_resolved: bool = False
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    include_resolved: bool = False,
+    lang: str = "en",
 ) -> pd.DataFrame:
-    """Flagged proposals of a cycle (HRBP, executive, admin): cycle_state rows, gap first."""
+    """Flagged proposals of a cycle (HRBP, executive, admin): cycle_state rows, gap first,
+    with the people in them by display name (`proposed_by_name`, `reviewed_by_name`...)."""
     access.require(actor, "review.read")
     state = cycle_state(cur, cycle_id)
     queue = state[state["flagged"].astype(bool)]
     if not include_resolved:
         queue = queue[queue["review_outcome"].isna()]
-    return queue.sort_values("gap", ascending=False).reset_index(drop=True)
+    queue = queue.sort_values("gap", ascending=False).reset_index(drop=True)
+    names = directory.display_names(cur, actor, lang)
+    for col in ("proposed_by", "hr_override_by", "reviewed_by"):
+        if col in queue:
+            queue[f"{col}_name"] = [
+                directory.person(names, u) if isinstance(u, str) else None for u in queue[col]
+            ]
+    return queue
 
 
 # ----------------------------------------------------------------------------- responses
@@ -1287,14 +1300,17 @@ def region_view(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, reg
 
 
 def region_events(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str, lang: str = "en"
 ) -> pd.DataFrame:
-    """The region's decision events (revision history), oldest first, payload parsed."""
+    """The region's decision events (revision history), oldest first, payload parsed, with
+    who acted by display name (`actor_name`)."""
     region_view(cur, viewer, cycle_id, region)
     events = q.cycle_events(cur, cycle_id)
     events = events[(events["region"] == region) & events["kind"].isin(DECISION_KINDS)]
     events = events.drop(columns=["prev_hash", "hash"]).reset_index(drop=True)
     events["payload"] = events["payload"].map(json.loads)
+    names = directory.display_names(cur, viewer, lang)
+    events["actor_name"] = [directory.person(names, a) for a in events["actor"]]
     return events
 
 
@@ -1398,11 +1414,12 @@ def add_attachment(
 
 
 def thread(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str, lang: str = "en"
 ) -> pd.DataFrame:
-    """A region's comments and attachments, oldest first: id, at, actor, role, kind, text,
-    attachment_id, file_name, mime, size."""
+    """A region's comments and attachments, oldest first: id, at, actor, actor_name (display
+    name), role, kind, text, attachment_id, file_name, mime, size."""
     region_view(cur, viewer, cycle_id, region)
+    names = directory.display_names(cur, viewer, lang)
     events = q.cycle_events(cur, cycle_id)
     events = events[(events["region"] == region) & events["kind"].isin(("comment", "attachment"))]
     rows = []
@@ -1413,6 +1430,7 @@ def thread(
                 "id": int(ev["id"]),
                 "at": ev["at"],
                 "actor": ev["actor"],
+                "actor_name": directory.person(names, ev["actor"]),
                 "role": ev["role"],
                 "kind": ev["kind"],
                 "text": p.get("text", p.get("note", "")),
@@ -1428,6 +1446,7 @@ def thread(
             "id",
             "at",
             "actor",
+            "actor_name",
             "role",
             "kind",
             "text",
