@@ -13,6 +13,8 @@ from pathlib import Path
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGS = ("en", "zh")
 DEFAULT_LANG = "en"
+# Each language by its own name, as language pickers show them.
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 
 
 @cache
@@ -41,6 +43,11 @@ def region_name(region: str, name_en: str | None, name_zh: str | None, lang: str
     if lang == "zh" and name_zh:
         return name_zh
     return name_en or name_zh or region
+
+
+def language_name(code: str) -> str:
+    """A language by its own name: en → English, zh → 中文."""
+    return LANGUAGE_NAMES.get(code, code)
 
 
 def readable(name: str) -> str:

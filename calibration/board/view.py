@@ -9,6 +9,7 @@ from collections.abc import Collection
 
 import pandas as pd
 
+from calibration import numbers
 from calibration.board import table as board
 from calibration.i18n import t
 
@@ -41,11 +42,10 @@ NUMBER_COLUMNS = ("last_actual", "same_period_last_year", "suggestion", "proposa
 PCT_COLUMNS = ("delta_pct",)
 
 
-def fmt(value: float | None, pct: bool = False) -> str:
-    """A number as the board shows it: thousands separators, a sign for %, a dash if missing."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{value:+.1f}%" if pct else f"{value:,.0f}"
+def fmt(value: float | None, pct: bool = False, unit: str | None = None) -> str:
+    """A number as the board shows it (numbers.py): a signed change for %, a dash if missing."""
+    value = None if value is None or pd.isna(value) else float(value)
+    return numbers.delta(value, "%") if pct else numbers.number(value, unit)
 
 
 def build(snap: dict, lang: str) -> dict:

@@ -34,6 +34,7 @@ ZH_ALLOWED = frozenset(
         "XLSX",
         "XLS",
         "JSON",
+        "English",  # a language by its own name in the language pickers
         "GBK",
         "UTF",
         "BOM",
