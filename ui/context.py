@@ -179,9 +179,26 @@ def show_callback_error() -> None:
         st.error(tr(key))
 
 
+def _region_names() -> dict[str, str]:
+    """Region id → name in the session's language, for messages drawn without a names map."""
+    from calibration.data import service as data_service
+
+    user = current_user()
+    if user is None:
+        return {}
+    try:
+        regions = data_service.visible_regions(cursor(), user, lang())
+    except Exception:  # noqa: BLE001 - a message must still show if the lookup fails
+        return {}
+    return dict(zip(regions["region"], regions["label"], strict=True))
+
+
 def refusal_text(exc: Exception, names: dict[str, str] | None = None) -> str:
-    """A refused write as text for the person (region ids shown by escaped name)."""
-    shown = {r: plain(n) for r, n in (names or {}).items()}
+    """A refused write as text for the person (region ids shown by escaped name; without
+    names, the regions the person sees are looked up)."""
+    if names is None:
+        names = _region_names()
+    shown = {r: plain(n) for r, n in names.items()}
     text_of = getattr(exc, "text", None)
     if callable(text_of):
         return text_of(lang(), shown)

@@ -21,13 +21,14 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from calibration import access, events, exports, settings
+from calibration import access, events, exports, numbers, settings
 from calibration.access import Scope
 from calibration.accounts import directory
 from calibration.accounts.auth import User
 from calibration.i18n import t
 from calibration.periods import parse_period
 from calibration.store import negotiation as q
+from calibration.store import users as uq
 from calibration.store.core import utcnow
 
 STATUSES = ("draft", "open", "locked", "tracking", "closed")
@@ -164,7 +165,7 @@ class StaleWriteError(NegotiationError):
 
     def _values(self, lang: str, names: dict | None = None) -> dict:
         when = self.at.strftime("%H:%M") + " UTC" if self.at is not None else "–"
-        number = "" if self.value is None else f"{self.value:,.0f}"
+        number = "" if self.value is None else numbers.number(self.value)
         region = self.region or "–"
         return {
             "region": (names or {}).get(region, region),
@@ -446,7 +447,7 @@ def _check_fresh(
         last = q.last_region_event(cur, cycle_id, region, DECISION_KINDS)
     current = last["id"] if last else 0
     if current != (_opt_int(expected) or 0):
-        raise _stale(last, region)
+        raise _stale(last, region, cur)
 
 
 def _change_word(kind: str | None, payload: object) -> str:
@@ -465,12 +466,16 @@ def _change_word(kind: str | None, payload: object) -> str:
     }.get(kind or "", "changed")
 
 
-def _stale(last: dict | None, region: str | None) -> StaleWriteError:
-    """The refusal for a form drawn before `last` (None: the form named a future event)."""
+def _stale(
+    last: dict | None, region: str | None, cur: duckdb.DuckDBPyConnection | None = None
+) -> StaleWriteError:
+    """The refusal for a form drawn before `last` (None: the form named a future event);
+    who changed it is named by display name."""
     if last is None:
         return StaleWriteError(None, None, None, region)
+    account = uq.get_user(cur, last["actor"]) if cur is not None and last["actor"] else None
     return StaleWriteError(
-        last["actor"],
+        account["display_name"] if account else last["actor"],
         last["at"],
         last["id"],
         last.get("region") or region,
@@ -1063,7 +1068,9 @@ def send_counters(
                 raise CycleStateError("nego.err_no_counter_now", region=region)
             seen = _opt_int(offer.get("expected_last_event")) or 0
             if (row["last_event_id"] or 0) != seen:
-                raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region)
+                raise _stale(
+                    q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region, cur
+                )
             events.append(
                 _event(
                     actor,
@@ -1292,11 +1299,15 @@ def _plain(row: dict) -> dict:
 
 
 def region_view(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str) -> dict:
-    """One region's cycle_state row for a viewer; PermissionError if they may not see it."""
+    """One region's cycle_state row for a viewer (who changed it last also by display name,
+    `last_change_by_name`); PermissionError if they may not see it."""
     row = _state_row(cur, cycle_id, region)
     # A region with no state yet is unflagged: the HR partner may not read it.
     access.require(viewer, "proposal.read", Scope(region, row is not None and bool(row["flagged"])))
-    return _empty_state(region) if row is None else row
+    row = _empty_state(region) if row is None else dict(row)
+    account = uq.get_user(cur, row["last_change_by"]) if row.get("last_change_by") else None
+    row["last_change_by_name"] = account["display_name"] if account else row.get("last_change_by")
+    return row
 
 
 def region_events(

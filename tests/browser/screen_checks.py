@@ -33,6 +33,10 @@ ZH_ALLOWED = frozenset(
         "CSV",
         "XLSX",
         "XLS",
+        "TXT",
+        "PNG",
+        "JPEG",
+        "JPG",
         "JSON",
         "English",  # a language by its own name in the language pickers
         "GBK",
