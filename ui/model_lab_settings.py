@@ -40,6 +40,7 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         24.0,
         float(model_service.DEFAULTS["half_life"]),
         1.0,
+        format="%.0f",  # whole periods: "8", not "8.00"
         help=ctx.tr("model_lab.half_life_help"),
         key="lab_half_life",
     )
@@ -49,6 +50,7 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         50.0,
         float(model_service.DEFAULTS["pooling"]),
         1.0,
+        format="%.0f",
         help=ctx.tr("model_lab.pooling_help"),
         key="lab_pooling",
     )
@@ -58,7 +60,9 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
     for dim, w in st.session_state.pop("lab_new_scales", {}).items():
         st.session_state[f"lab_w_{dim}"] = float(w)
     scales = {
-        dim: st.slider(ctx.tr(f"model.dimension.{dim}"), 0.0, 2.0, 1.0, 0.1, key=f"lab_w_{dim}")
+        dim: st.slider(
+            ctx.tr(f"model.dimension.{dim}"), 0.0, 2.0, 1.0, 0.1, format="%.1f", key=f"lab_w_{dim}"
+        )
         for dim in lab.DIMENSIONS
     }
     if st.button(ctx.tr("model_lab.optimise"), key="lab_optimise"):
