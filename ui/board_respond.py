@@ -115,6 +115,7 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
             min_value=0.0,
             step=1.0,
             value=None,
+            format="%.0f",  # a count as people write it: "204", not "204.00"
             key="board_respond_value",
         )
         st.text_area(ctx.tr("board.respond_reason"), key="board_respond_reason")

@@ -20,7 +20,8 @@ from ui import context as ctx
 
 def _style() -> None:
     """The drop zone's English text hidden; the button says the translated word."""
-    button = json.dumps(ctx.tr("upload.button"))  # a CSS string literal of our own text
+    # A CSS string literal of our own text (CSS reads no JSON escapes: the characters as they are).
+    button = json.dumps(ctx.tr("upload.button"), ensure_ascii=False)
     st.html(
         "<style>"
         "[data-testid='stFileUploaderDropzoneInstructions'] {display:none}"

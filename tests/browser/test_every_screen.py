@@ -40,8 +40,8 @@ VIEWPORT = {"width": 1440, "height": 900}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 # Everything a person reads: the main area and the sidebar (icons are drawn from a font by
-# their names, "edit_note": not words), the grids' accessible cells (the canvas shows the
-# same text; checkbox cells read "true"), and placeholders.
+# their names, "edit_note": not words), text our CSS draws, the grids' accessible cells (the
+# canvas shows the same text; checkbox cells read "true"), and placeholders.
 READ_TEXT = """() => {
   const icons = [...document.querySelectorAll('span, i')].filter(
     el => getComputedStyle(el).fontFamily.includes('Material Symbols'));
@@ -52,6 +52,9 @@ READ_TEXT = """() => {
     if (el) parts.push(el.innerText);
   }
   for (const el of icons) el.style.removeProperty('display');
+  // Text drawn by our own CSS (the uploader's button label) is read from the style.
+  for (const b of document.querySelectorAll('[data-testid="stFileUploaderDropzone"] button'))
+    parts.push(getComputedStyle(b, '::after').content.replace(/^"|"$/g, ''));
   const cells = document.querySelectorAll(
     '[data-testid="stDataFrame"] [role=columnheader], [data-testid="stDataFrame"] [role=gridcell],'
     + ' [data-testid="stTable"] th, [data-testid="stTable"] td');
