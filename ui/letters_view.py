@@ -75,7 +75,9 @@ def preview(letter: lt.Letter, lang: str) -> None:
         )
     )
     st.markdown(f"**{ctx.tr('letters.section.justification')}**")
-    st.text(c.justification or ctx.tr("letters.empty"))
+    # The letter's text as stored (signed); only our own bilingual mark is said in one language.
+    mark = f"[{ctx.tr('role.executive')}]"
+    st.text((c.justification or ctx.tr("letters.empty")).replace(lt.EXECUTIVE_MARK, mark))
     st.markdown(f"**{ctx.tr('letters.section.support')}**")
     if c.support:
         tables.show(
@@ -86,7 +88,10 @@ def preview(letter: lt.Letter, lang: str) -> None:
                     ],
                     ctx.tr("letters.page.col_item"): [i.description for i in c.support],
                     ctx.tr("letters.page.col_amount"): [fmt(i.amount) for i in c.support],
-                    ctx.tr("letters.page.col_owner"): [i.owner for i in c.support],
+                    ctx.tr("letters.page.col_owner"): [
+                        ctx.tr(lt.OWNER_KEYS[i.owner]) if i.owner in lt.OWNER_KEYS else i.owner
+                        for i in c.support
+                    ],
                 }
             ),
             None,

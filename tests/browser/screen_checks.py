@@ -34,6 +34,7 @@ ZH_ALLOWED = frozenset(
         "XLSX",
         "XLS",
         "TXT",
+        "ZIP",
         "PNG",
         "JPEG",
         "JPG",

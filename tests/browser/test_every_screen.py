@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import duckdb
 import pytest
 
 from calibration.access import ROLE_PAGES
 from calibration.demo.workshop import DEMO_ACCOUNTS
-from calibration.i18n import t
+from calibration.i18n import LANGS, t
+from calibration.negotiation.service import cycle_choices
 from tests.browser.conftest import ARTIFACTS, Server, _need_browser, sign_in, wait_idle
 from tests.browser.screen_checks import context_of, offences, typed_texts, without
 from tests.factories import copy_demo
@@ -43,8 +45,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # their names, "edit_note": not words), text our CSS draws, the grids' accessible cells (the
 # canvas shows the same text; checkbox cells read "true"), and placeholders.
 READ_TEXT = """() => {
-  const icons = [...document.querySelectorAll('span, i')].filter(
-    el => getComputedStyle(el).fontFamily.includes('Material Symbols'));
+  // Commands and links in code blocks are typed as they are: not words to translate.
+  const icons = [...document.querySelectorAll('span, i, code')].filter(
+    el => el.tagName === 'CODE' || getComputedStyle(el).fontFamily.includes('Material Symbols'));
   for (const el of icons) el.style.setProperty('display', 'none', 'important');
   const parts = [];
   for (const sel of ['[data-testid="stMain"]', '[data-testid="stSidebar"]']) {
@@ -75,16 +78,42 @@ GRID_CELLS = """() => document.querySelectorAll(
   '[data-testid="stDataFrame"] [role=gridcell]').length"""
 
 
+# Pages that show another cycle's state when the sidebar's cycle changes (the demo's
+# finished cycle has the letters, tracking, value added and escalations).
+CYCLE_PAGES = ("board", "my_region", "review", "letters", "tracking")
+
+
 @pytest.fixture(scope="module")
-def screen_server(tmp_path_factory, demo_template: Path) -> Iterator[tuple[Server, list[str]]]:
-    """One app server on a copy of the demo, and the texts people typed into that demo."""
+def screen_server(
+    tmp_path_factory, demo_template: Path
+) -> Iterator[tuple[Server, list[str], dict]]:
+    """One app server on a copy of the demo, the texts people typed into that demo, and the
+    sidebar's cycle labels per language."""
     _need_browser()
     db = copy_demo(demo_template, tmp_path_factory.mktemp("every") / "every.duckdb")
     typed = typed_texts(db)  # before the server opens the file (one process per file)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cycles = {lang: [c["label"] for c in cycle_choices(con.cursor(), lang)] for lang in LANGS}
+    finally:
+        con.close()
     srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db)})
     srv.start()
-    yield srv, typed
+    yield srv, typed, cycles
     srv.stop()
+
+
+def _choose_cycle(page, lang: str, label: str) -> bool:
+    """Pick a cycle in the sidebar; False when it is already the chosen one."""
+    picker = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(
+        has_text=t("app.cycle", lang)
+    )
+    if label in picker.inner_text():
+        return False
+    picker.get_by_label(t("app.cycle", lang), exact=True).first.click()
+    page.get_by_role("option", name=label, exact=True).click()
+    wait_idle(page)
+    return True
 
 
 OPEN_EXPANDERS = """() => {
@@ -139,10 +168,20 @@ def _visit(page, lang: str, key: str) -> None:
         page.wait_for_function(f"({GRID_CELLS})() > 0", timeout=10_000)
 
 
+def _with_other_cycles(page, lang: str, role: str, labels: list[str], visits: list):
+    """Every page on the cycle the person lands on, then the cycle pages on each other cycle
+    (chosen in the sidebar between the visits)."""
+    yield from visits
+    for n, label in enumerate(labels, 1):
+        if _choose_cycle(page, lang, label):
+            for key in (k for k in CYCLE_PAGES if k in ROLE_PAGES[role]):
+                yield key, f"_cycle{n}"
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_page_speaks_the_users_words(screen_server, browser, role: str, lang: str) -> None:
-    server, typed = screen_server
+    server, typed, cycles = screen_server
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN" if lang == "zh" else "en-US")
     outside: list[str] = []
@@ -159,13 +198,14 @@ def test_every_page_speaks_the_users_words(screen_server, browser, role: str, la
     try:
         page = context.new_page()
         sign_in(page, server.url, ROLES[role], lang=lang)
-        for key in ROLE_PAGES[role]:
+        visits = [(key, "") for key in ROLE_PAGES[role]]
+        for key, suffix in _with_other_cycles(page, lang, role, cycles[lang], visits):
             _visit(page, lang, key)
             snippets, words = ALLOWED.get(key, ([], frozenset()))
             text = without(without(_read_page(page), typed), snippets)
-            _screenshot(page, SHOTS / f"{lang}_{role}_{key}.png")
+            _screenshot(page, SHOTS / f"{lang}_{role}_{key}{suffix}.png")
             for found in dict.fromkeys(offences(text, lang, words)):
-                problems.append(f"{key}: {found}  «{context_of(text, found)}»")
+                problems.append(f"{key}{suffix}: {found}  «{context_of(text, found)}»")
     finally:
         context.close()
     problems += [f"request to another host: {url}" for url in sorted(set(outside))]
