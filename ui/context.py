@@ -236,10 +236,7 @@ def metric_select(label: str, metrics: list[str], key: str) -> str:
     from calibration.i18n import name_of
 
     default = metrics.index("new_customers") if "new_customers" in metrics else 0
-    return st.selectbox(
-        label,
-        metrics,
-        index=default,
-        key=key,
-        format_func=lambda m: name_of("metric", m, lang()),
-    )
+    # Labels computed now: a format_func may run outside this script run (AppTest), where
+    # the session's language is not at hand.
+    labels = {m: name_of("metric", m, lang()) for m in metrics}
+    return st.selectbox(label, metrics, index=default, key=key, format_func=labels.get)

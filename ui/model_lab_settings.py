@@ -28,7 +28,7 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         metrics,
         index=index,
         key="lab_metric",
-        format_func=lambda m: name_of("metric", m, ctx.lang()),
+        format_func={m: name_of("metric", m, ctx.lang()) for m in metrics}.get,
     )
     default_period = model_service.next_period(cur, metric) or ""
     period = st.text_input(

@@ -53,6 +53,7 @@ ZH_ALLOWED = frozenset(
         "UTC",
         "SHA",
         "WAPE",
+        "FVA",
         "MAPE",
         "API",
         "URL",
@@ -77,6 +78,8 @@ def typed_texts(db: Path) -> list[str]:
         for table in ("sources", "attachments"):
             for (name,) in con.execute(f"SELECT file_name FROM {table}").fetchall():  # noqa: S608
                 found.add(name)
+        for item, note in con.execute("SELECT item, note FROM commitment_events").fetchall():
+            found.update((item, note))
         for (payload,) in con.execute("SELECT payload FROM events").fetchall():
             _collect_free_text(json.loads(payload), found)
     finally:
