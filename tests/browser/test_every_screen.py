@@ -147,9 +147,10 @@ def _read_page(page) -> str:
 def _screenshot(page, path: Path) -> None:
     """The whole page at 1440 px wide: Streamlit scrolls inside its main area, so the window
     is made as tall as the content for the picture, then put back."""
+    # The content's own height (the scrolling element differs between pages).
     height = page.evaluate(
-        '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
-        '[data-testid="stMainBlockContainer"]\')].map(e => e.scrollHeight), 900)'
+        "() => { const b = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+        " return Math.max(b ? b.getBoundingClientRect().height + 120 : 0, 900); }"
     )
     page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 8000)})
     page.wait_for_timeout(300)
