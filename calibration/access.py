@@ -119,6 +119,8 @@ RULES: dict[str, Callable[[Person, Scope | str | None], bool]] = {
     "log.read": _scoped("export", lambda user, scope: user.role in HQ or user.role == "lead"),
     "cycle.list": _scoped("export", _roles(*HQ, "lead", "hrbp")),
     "targets.export": _scoped("export", _roles(*HQ)),
+    # who is who: every signed-in person sees the names of the people they work with
+    "people.read": lambda user, scope: True,
     # negotiation
     "proposal.write": _leads,
     "comment.write": _comments,

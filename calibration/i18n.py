@@ -13,6 +13,8 @@ from pathlib import Path
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGS = ("en", "zh")
 DEFAULT_LANG = "en"
+# Each language by its own name, as language pickers show them.
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 
 
 @cache
@@ -49,9 +51,20 @@ def region_name(region: str, name_en: str | None, name_zh: str | None, lang: str
     return name_en or name_zh or region
 
 
+def language_name(code: str) -> str:
+    """A language by its own name: en → English, zh → 中文."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def readable(name: str) -> str:
+    """A key without a translation in words: "new_customers" → "New customers"."""
+    words = " ".join(str(name).replace("_", " ").replace("-", " ").split())
+    return words[:1].upper() + words[1:] if words else str(name)
+
+
 def name_of(kind: str, name: str, lang: str) -> str:
-    """Display name of a metric, signal or dimension (`kind.name` key), else the raw name."""
+    """Display name of a metric, signal or dimension (`kind.name` key), else its words."""
     texts = catalog().get(f"{kind}.{name}")
     if texts is None:
-        return name
-    return texts.get(lang) or texts.get(DEFAULT_LANG) or name
+        return readable(name)
+    return texts.get(lang) or texts.get(DEFAULT_LANG) or readable(name)

@@ -14,14 +14,18 @@ MINUS = "\u2212"
 COUNT = "count"
 MONEY_UNITS = frozenset({"CNY", "RMB", "USD", "EUR", "money", "currency"})
 RATE_UNITS = frozenset({"%", "rate", "percent"})
+# Measures read to one decimal without a sign of their own (hours, model scores).
+MEASURE_UNITS = frozenset({"h", "hours", "measure"})
 
 
 def kind(unit: str | None) -> str:
-    """count, money or rate for a metric's unit (None or unknown: count)."""
+    """count, money, rate or measure for a metric's unit (None or unknown: count)."""
     if unit in MONEY_UNITS:
         return "money"
     if unit in RATE_UNITS:
         return "rate"
+    if unit in MEASURE_UNITS:
+        return "measure"
     return COUNT
 
 
@@ -31,7 +35,7 @@ def _missing(value: float | None) -> bool:
 
 def _decimals(value: float, unit: str | None) -> int:
     k = kind(unit)
-    if k == "rate":
+    if k in ("rate", "measure"):
         return 1
     if k == "money":
         return 2 if abs(value) < 100 else 0

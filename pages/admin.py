@@ -3,7 +3,7 @@
 import streamlit as st
 
 from calibration.accounts import auth, directory
-from ui import api_tokens, flash, notify_admin
+from ui import api_tokens, flash, notify_admin, tables
 from ui import context as ctx
 from ui.admin_sessions import sessions_section
 from ui.sso import email_form
@@ -37,8 +37,8 @@ def add_account() -> None:
 st.title(ctx.tr("admin.title"))
 flash.show(SLOT)
 # Names as typed sit in dataframe cells, which show text as text.
-accounts = directory.list_accounts(ctx.cursor(), user)
-st.dataframe(accounts, hide_index=True, width="stretch")
+accounts = directory.list_accounts(ctx.cursor(), user, ctx.lang())
+tables.show(accounts, "admin.col")
 
 with st.form("add_user", clear_on_submit=True):
     st.subheader(ctx.tr("admin.add"))

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from calibration.access import can
-from calibration.api import tokens
 from calibration.data import charts
 from calibration.data import service as data_service
 from calibration.i18n import name_of
+from calibration.numbers import number
 from ui import context as ctx
-from ui import data_upload
+from ui import data_upload, tables
 from ui.text import plain
 
 user = ctx.require_user("data")
@@ -59,7 +59,7 @@ with tab_explore:
                 dimension=[name_of("dimension", x, lang) for x in signals["dimension"]],
             )
             st.altair_chart(charts.signals_chart(named, lang))
-        st.dataframe(data_service.overview(cur), hide_index=True, width="stretch")
+        tables.show(data_service.overview_view(cur, lang), "data.summary")
 
 with tab_upload:
     if can(user, "data.import"):
@@ -68,35 +68,20 @@ with tab_upload:
         st.info(ctx.tr("data.upload_not_allowed"))
 
 with tab_sources:
-    fresh = data_service.freshness(cur)
-    if fresh.empty:
+    sources = data_service.sources_view(cur, user, lang)
+    if sources.empty:
         st.info(ctx.tr("data.no_sources"))
     else:
+        fresh = sources.sort_values("loaded_at").groupby("kind", as_index=False, sort=False).last()
         cols = st.columns(len(fresh))
         for col, row in zip(cols, fresh.itertuples(), strict=True):
             col.metric(
-                ctx.tr(f"data.kind_{row.kind}"),
-                ctx.tr("data.age", hours=row.age_hours),
-                help=plain(f"{row.file_name} · {row.loaded_by}"),
+                row.kind,
+                ctx.tr("data.age", hours=number(row.age_hours, "h")),
+                help=f"{plain(row.file_name)} · {plain(row.loaded_by)}",
                 border=True,
             )
             # When and by whom each feed was last refreshed (an API import names its token).
-            by = str(row.loaded_by)
-            if by.startswith(tokens.ACTOR_PREFIX):
-                by = ctx.tr("data.by_token", name=by.removeprefix(tokens.ACTOR_PREFIX))
             at = f"{row.loaded_at:%Y-%m-%d %H:%M}"
-            col.caption(ctx.tr("data.refreshed", at=at, who=plain(by)))
-        st.dataframe(
-            data_service.sources_with_age(cur).rename(
-                columns={
-                    "file_name": ctx.tr("data.col_file"),
-                    "kind": ctx.tr("data.kind"),
-                    "rows": ctx.tr("data.col_rows"),
-                    "loaded_at": ctx.tr("data.col_loaded_at"),
-                    "loaded_by": ctx.tr("data.col_loaded_by"),
-                    "age_hours": ctx.tr("data.col_age"),
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+            col.caption(ctx.tr("data.refreshed", at=at, who=plain(row.loaded_by)))
+        tables.show(sources, "data.src", units={"age_hours": "h"}, config={"source_id": None})

@@ -1,15 +1,15 @@
 """Model Lab: tune the baseline, compare backtests with naive methods, save a model run."""
 
-import pandas as pd
 import streamlit as st
 
 from calibration import settings
 from calibration.data import service as data_service
 from calibration.modeling import lab
 from calibration.negotiation import publishing
+from calibration.numbers import number
 from calibration.periods import parse_period
 from calibration.store import data as dq
-from ui import cache
+from ui import cache, tables
 from ui import context as ctx
 from ui.model_lab_runs import runs_section
 from ui.model_lab_scale import parent_view
@@ -40,6 +40,9 @@ if p is None:
     st.stop()
 
 key = lab.params_key(params)
+unit = dq.metric_unit(cur, metric)
+
+
 db, version = settings.db_path(), dq.data_version(cur)
 regions = data_service.visible_regions(cur, user, lang)
 labels = dict(zip(regions["region"], regions["label"], strict=True))
@@ -51,7 +54,7 @@ with right:
         st.warning(plain(str(exc)))
         st.stop()
     st.subheader(ctx.tr("model_lab.suggestions", period=p.label))
-    st.caption(ctx.tr("model_lab.total", total=float(table["suggestion"].sum())))
+    st.caption(ctx.tr("model_lab.total", total=number(float(table["suggestion"].sum()), unit)))
     if len(table) > lab.AGGREGATE_ABOVE:  # stores: totals by parent, then one parent's rows
         table = parent_view(table, regions, lang)
     else:
@@ -71,17 +74,12 @@ with right:
         reason: "col_reason",
     }
     show = table[list(cols)].rename(columns={c: ctx.tr(f"model_lab.{k}") for c, k in cols.items()})
-    st.dataframe(show.round(1), hide_index=True, width="stretch")
+    values = [ctx.tr(f"model_lab.{cols[c]}") for c in ("suggestion", "lower80", "upper80", "base")]
+    tables.show(show, None, units=dict.fromkeys(values, unit))
 
     bt = cache.lab_backtest(db, version, metric, key)
     st.subheader(ctx.tr("model_lab.backtest", origins=lab.span(bt["origins"])))
-    scores = pd.DataFrame(
-        [
-            {ctx.tr("model_lab.col_method"): ctx.tr(f"model_lab.method.{m}"), **s}
-            for m, s in bt["methods"].items()
-        ]
-    ).drop(columns=["n"], errors="ignore")
-    st.dataframe(scores.round(3), hide_index=True, width="stretch")
+    tables.show(lab.method_scores(bt, lang), "model_lab.score", percent=lab.SCORES)
     roles = bt.get("origin_roles", {})
     st.caption(
         ctx.tr(
@@ -91,10 +89,9 @@ with right:
         )
     )
     with st.expander(ctx.tr("model_lab.per_region")):
-        per = lab.per_region_scores(bt, labels, table["region"])
+        per = lab.per_region_scores(bt, labels, lang, table["region"])
         if len(per):
-            per["method"] = per["method"].map(lambda m: ctx.tr(f"model_lab.method.{m}"))
-            st.dataframe(per.round(3), hide_index=True, width="stretch")
+            tables.show(per, "model_lab.score", percent=lab.SCORES)
 
     st.subheader(ctx.tr("model_lab.region_detail"))
     focus = st.selectbox(
@@ -124,10 +121,8 @@ with right:
             "suggestion": "col_now",
             "change": "col_change",
         }
-        st.dataframe(
-            cmp.round(1).rename(columns={c: ctx.tr(f"model_lab.{k}") for c, k in names.items()}),
-            hide_index=True,
-            width="stretch",
-        )
+        cmp = cmp.rename(columns={c: ctx.tr(f"model_lab.{k}") for c, k in names.items()})
+        shown = [ctx.tr(f"model_lab.{k}") for k in ("col_published", "col_now", "col_change")]
+        tables.show(cmp, None, units=dict.fromkeys(shown, unit), delta=shown[-1:])
 
     runs_section(cur, user, metric, p.label, params)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from calibration.data import charts
 from calibration.data import service as data_service
+from calibration.i18n import name_of
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
 from ui import context as ctx
@@ -46,7 +47,7 @@ st.caption(
     ctx.tr(
         "nego.cycle_caption",
         name=plain(cycle["name"]),
-        metric=plain(cycle["metric"]),
+        metric=name_of("metric", cycle["metric"], lang),
         period=cycle["period"],
         status=ctx.tr(f"nego.status.{cycle['status']}"),
         target=fmt(cycle["company_target"]),
@@ -121,7 +122,7 @@ else:
 
 # ---------------------------------------------------------------- revisions
 st.subheader(ctx.tr("nego.revisions"))
-events = neg.region_events(cur, user, cycle_id, region)
+events = neg.region_events(cur, user, cycle_id, region, lang)
 if events.empty:
     st.caption(ctx.tr("nego.no_revisions"))
 else:

@@ -8,7 +8,7 @@ from calibration.data import service as data_service
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
 from ui import context as ctx
-from ui import drafts, flash, review_form
+from ui import drafts, flash, review_form, tables
 from ui.comment_thread import ThreadKeys, comment_thread
 from ui.review_form import resolve_form
 from ui.text import plain
@@ -60,7 +60,7 @@ def resolve(region: str, names: dict[str, str]) -> None:
         drafts.clear(review_form.draft_key(cycle_id, region))
 
 
-queue = neg.review_queue(cur, user, cycle_id)
+queue = neg.review_queue(cur, user, cycle_id, lang=ctx.lang())
 names = data_service.visible_regions(cur, user, ctx.lang())
 labels = dict(zip(names["region"], names["label"], strict=True))
 if queue.empty:
@@ -91,14 +91,14 @@ for row in queue.to_dict("records"):
             )
         if row["hr_override_reason"]:
             st.warning(
-                ctx.tr("nego.hr_override_queue", actor=plain(row["hr_override_by"])),
+                ctx.tr("nego.hr_override_queue", actor=plain(row["hr_override_by_name"])),
                 icon=":material/gpp_maybe:",
             )
             st.text(row["hr_override_reason"])
         st.caption(
             ctx.tr(
                 "nego.proposed_by",
-                actor=plain(row["proposed_by"]),
+                actor=plain(row["proposed_by_name"]),
                 at=f"{pd.Timestamp(row['proposed_at']):%Y-%m-%d %H:%M}",
                 confidence=ctx.tr(f"nego.confidence.{row['confidence']}"),
             )
@@ -112,7 +112,7 @@ for row in queue.to_dict("records"):
             st.text(row[field])
         if row["support_items"]:
             st.markdown(f"**{ctx.tr('nego.support_items')}**")
-            st.dataframe(pd.DataFrame(row["support_items"]), hide_index=True)
+            tables.show(forms.support_items_table(row["support_items"], ctx.lang()), "nego.item")
         with st.expander(ctx.tr("nego.thread")):
             comment_thread(
                 cur,
@@ -130,7 +130,7 @@ for row in queue.to_dict("records"):
     # What this form showed: the resolve names it as the last event the HR partner saw.
     review_form.remember_seen(cycle_id, region, row["last_event_id"])
 
-resolved = neg.review_queue(cur, user, cycle_id, include_resolved=True)
+resolved = neg.review_queue(cur, user, cycle_id, include_resolved=True, lang=ctx.lang())
 if resolved["review_outcome"].notna().any():
     with st.expander(ctx.tr("nego.resolved_heading")):
         st.dataframe(

@@ -17,11 +17,23 @@ def test_admin_lists_accounts_without_hashes(cur):
     accounts = directory.list_accounts(cur, ADMIN)
     assert list(accounts.columns) == ["username", "display_name", "role", "regions", "email"]
     row = accounts.set_index("username").loc["lead_east"]
+    # The role in words and regions by name (ids here: the test database has no names).
     assert (row["display_name"], row["role"], row["regions"]) == (
         "Wang Lei",
-        "lead",
-        ["east", "north"],
+        "Regional lead",
+        "east, north",
     )
+    zh = directory.list_accounts(cur, ADMIN, "zh").set_index("username").loc["lead_east"]
+    assert (zh["role"], zh["regions"]) == ("区域负责人", "east、north")
+
+
+def test_people_are_shown_by_display_name(cur):
+    auth.add_user(cur, SYSTEM, "lead_east", "lead", "s3cret-pass", ["east"], "Wang Lei")
+    names = directory.display_names(cur, LEAD, "en")
+    assert directory.person(names, "lead_east") == "Wang Lei"
+    assert directory.person(names, "system") == "Calibrate (automatic)"
+    assert directory.person(names, "gone") == "gone"  # an unknown account keeps its name
+    assert directory.person(names, None) == "–"
 
 
 def test_a_lead_may_not_list_accounts(cur):

@@ -41,7 +41,8 @@ def test_fmt_dashes_missing_and_signs_percentages():
     assert bview.fmt(float("nan"), pct=True) == "–"
     assert bview.fmt(1234.4) == "1,234"
     assert bview.fmt(2.34, pct=True) == "+2.3%"
-    assert bview.fmt(-5.0, pct=True) == "-5.0%"
+    assert bview.fmt(-5.0, pct=True) == "\u22125%"  # one true minus sign, no ".0"
+    assert bview.fmt(-0.01, pct=True) == "0%"  # never "−0"
 
 
 def test_shown_table_marks_lit_regions_and_keeps_numbers():

@@ -413,8 +413,11 @@ def test_wrap_keeps_english_words_and_breaks_chinese_anywhere() -> None:
 def test_format_number() -> None:
     assert format_number(1200) == "1,200"
     assert format_number(218.0) == "218"
-    assert format_number(196.25) == "196.25"
-    assert format_number(196.5) == "196.5"
+    # A count metric's suggestion is a whole number (the letter said "124.09", issue 15).
+    assert format_number(124.09) == "124"
+    assert format_number(124.09, "count") == "124"
+    assert format_number(12.5, "CNY") == "12.5"
+    assert format_number(98.57, "%") == "98.6%"
 
 
 def test_letter_filename_is_safe() -> None:

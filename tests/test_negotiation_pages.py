@@ -107,7 +107,7 @@ def test_dissent_warning_before_submit_and_hr_resolves(seeded):
     hr.switch_page("pages/review.py")
     hr.run()
     assert not hr.exception, hr.exception
-    assert any("East" in h.value and "32%" in h.value for h in hr.subheader)
+    assert any("East" in h.value and "31.8%" in h.value for h in hr.subheader)
     shown = [t.value for t in hr.text]
     assert "<b>bold?</b> " + JUST in shown  # plain text, never HTML
     hr.radio(key="nego_outcome_east").set_value("needs coaching")
@@ -151,12 +151,13 @@ def test_stale_write_shows_reload_message(seeded):
     # The message is Markdown with its punctuation escaped (typed names inside it).
     shown = [e.replace("\\", "") for e in errors(at)]
     assert any(
-        e.startswith("East changed: exec countered with 215 at")
+        e.startswith("East changed: Chen Wei 陈伟 (Executive) countered with 215 at")
         and e.endswith("Check and send again.")
         for e in shown
     ), shown
     # the page now shows the counter-offer; accepting it works
-    assert any("Counter-offer from exec" in h.value for h in at.subheader)
+    # The counter's heading names the executive by display name, not the username.
+    assert any("Counter-offer from Chen Wei" in h.value for h in at.subheader)
     next(b for b in at.button if b.label == "Accept counter-offer").click()
     at.run()
     assert not errors(at)

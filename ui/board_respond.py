@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from calibration.accounts import directory
 from calibration.accounts.auth import User
 from calibration.board import lock as board_lock
 from calibration.board import respond
@@ -147,6 +148,7 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
             min_value=0.0,
             step=1.0,
             value=None,
+            format="%.0f",  # a count as people write it: "204", not "204.00"
             key="board_respond_value",
             on_change=save,
         )
@@ -168,13 +170,16 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
 
 def _overrides(state: pd.DataFrame, names: dict[str, str]) -> None:
     """Accepted proposals whose HR review was overridden: who, and the reason as typed."""
-    for row in respond.hr_overrides(state):
+    overrides = respond.hr_overrides(state)
+    if overrides:
+        people = directory.display_names(ctx.cursor(), ctx.current_user(), ctx.lang())
+    for row in overrides:
         st.caption(
             ":material/gpp_maybe: "
             + ctx.tr(
                 "board.hr_override_note",
                 region=plain(names.get(row["region"], row["region"])),
-                actor=plain(row["by"]),
+                actor=plain(people.get(row["by"], row["by"])),
             )
         )
         # Shown as text: the reason is what the executive typed.

@@ -48,10 +48,13 @@ def headline(head: dict) -> None:
     """The four numbers across the top and the counts under them."""
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(ctx.tr("board.kpi_target"), fmt(head["company_target"]))
+    change = head["current_sum"] - head["suggestion_sum"]
     c2.metric(
         ctx.tr("board.kpi_current_sum"),
         fmt(head["current_sum"]),
-        delta=fmt(head["current_sum"] - head["suggestion_sum"]),
+        # The arrow says the direction: the number after it carries no sign ("↓ 53").
+        delta=fmt(abs(change)),
+        delta_arrow="up" if change >= 0.5 else "down" if change <= -0.5 else "off",
         help=f"{ctx.tr('board.kpi_suggestion_sum')}: {fmt(head['suggestion_sum'])}",
     )
     # The % is relative to the regions' sum, as in the seeds (980 vs 1,200: a 22% gap).
@@ -61,7 +64,9 @@ def headline(head: dict) -> None:
         delta=ctx.tr("board.kpi_gap_pct", pct=fmt(head["gap_pct"], pct=True).lstrip("+")),
         delta_color="off",
         delta_arrow="off",
-        help=ctx.tr("board.kpi_gap_help", share=f"{head['gap_share_of_target_pct']:.1f}"),
+        help=ctx.tr(
+            "board.kpi_gap_help", share=fmt(head["gap_share_of_target_pct"], unit="measure")
+        ),
     )
     c4.metric(ctx.tr("board.kpi_agreed_sum"), fmt(head["agreed_sum"]))
     st.caption(bview.counts_line(head, ctx.lang()))

@@ -13,7 +13,7 @@ from calibration.accounts.auth import User
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
 from ui import context as ctx
-from ui import drafts, flash
+from ui import drafts, flash, uploads
 from ui.text import plain
 
 ATTACH_TYPES = ["pdf", "png", "jpg", "jpeg", "xlsx", "csv"]
@@ -30,10 +30,10 @@ class ThreadKeys:
 
 def entries(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int, region: str) -> None:
     """The thread's entries, oldest first; typed text shown as text, never as Markdown."""
-    for item in neg.thread(cur, user, cycle_id, region).to_dict("records"):
+    for item in neg.thread(cur, user, cycle_id, region, ctx.lang()).to_dict("records"):
         with st.container(border=True):
             st.caption(
-                f"{plain(item['actor'])} · {ctx.tr('role.' + item['role'])} · "
+                f"{plain(item['actor_name'])} · {ctx.tr('role.' + item['role'])} · "
                 f"{pd.Timestamp(item['at']):%Y-%m-%d %H:%M}"
             )
             if item["text"]:
@@ -101,12 +101,8 @@ def comment_thread(
             on_change=drafts.saver(draft, {"text": keys.comment}, lambda: None),
         )
         if keys.file:
-            # One limit, the service's, stated once: by the uploader ("10MB per file").
-            st.file_uploader(
-                ctx.tr("nego.attach"),
-                type=ATTACH_TYPES,
-                key=keys.file,
-                max_upload_size=neg.MAX_ATTACHMENT_BYTES // (1024 * 1024),
+            uploads.file_field(
+                ctx.tr("nego.attach"), ATTACH_TYPES, neg.MAX_ATTACHMENT_BYTES // 2**20, keys.file
             )
         st.button(
             ctx.tr("nego.post"),

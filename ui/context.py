@@ -377,9 +377,26 @@ def show_callback_error() -> None:
         st.error(tr(key))
 
 
+def _region_names() -> dict[str, str]:
+    """Region id → name in the session's language, for messages drawn without a names map."""
+    from calibration.data import service as data_service
+
+    user = current_user()
+    if user is None:
+        return {}
+    try:
+        regions = data_service.visible_regions(cursor(), user, lang())
+    except Exception:  # noqa: BLE001 - a message must still show if the lookup fails
+        return {}
+    return dict(zip(regions["region"], regions["label"], strict=True))
+
+
 def refusal_text(exc: Exception, names: dict[str, str] | None = None) -> str:
-    """A refused write as text for the person (region ids shown by escaped name)."""
-    shown = {r: plain(n) for r, n in (names or {}).items()}
+    """A refused write as text for the person (region ids shown by escaped name; without
+    names, the regions the person sees are looked up)."""
+    if names is None:
+        names = _region_names()
+    shown = {r: plain(n) for r, n in names.items()}
     text_of = getattr(exc, "text", None)
     if callable(text_of):
         return text_of(lang(), shown)
@@ -414,5 +431,10 @@ def default_cycle(cur: duckdb.DuckDBPyConnection, user: User) -> int | None:
 
 def metric_select(label: str, metrics: list[str], key: str) -> str:
     """A select of the stored metrics, new_customers first when there is one (the demo's)."""
+    from calibration.i18n import name_of
+
     default = metrics.index("new_customers") if "new_customers" in metrics else 0
-    return st.selectbox(label, metrics, index=default, key=key)
+    # Labels computed now: a format_func may run outside this script run (AppTest), where
+    # the session's language is not at hand.
+    labels = {m: name_of("metric", m, lang()) for m in metrics}
+    return st.selectbox(label, metrics, index=default, key=key, format_func=labels.get)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from calibration.accounts.auth import User
 from calibration.board import service as board_service
+from calibration.i18n import name_of
 from calibration.modeling import service as baseline
 from calibration.negotiation import service as neg
 from ui import context as ctx
@@ -27,11 +28,13 @@ def new_cycle_form(user: User, expanded: bool = False) -> None:
         period_default = baseline.next_period(cur, metric) or ""
         with st.form("cycle_new", clear_on_submit=False):
             name = st.text_input(
-                ctx.tr("cycle.name"), value=f"{period_default} {metric}".strip(), max_chars=200
+                ctx.tr("cycle.name"),
+                value=f"{period_default} {name_of('metric', metric, ctx.lang())}".strip(),
+                max_chars=200,
             )
             period = st.text_input(ctx.tr("cycle.period"), value=period_default)
             target = st.number_input(
-                ctx.tr("cycle.company_target"), min_value=0.0, step=1.0, value=None
+                ctx.tr("cycle.company_target"), min_value=0.0, step=1.0, value=None, format="%.0f"
             )
             threshold = st.number_input(
                 ctx.tr("cycle.dissent_threshold"),
@@ -39,6 +42,7 @@ def new_cycle_form(user: User, expanded: bool = False) -> None:
                 max_value=99.0,
                 value=neg.DEFAULT_THRESHOLD * 100,
                 step=1.0,
+                format="%.0f",
                 help=ctx.tr("cycle.dissent_help"),
             )
             made = st.form_submit_button(ctx.tr("cycle.create"), type="primary")

@@ -12,6 +12,7 @@ from calibration.data import importer
 from calibration.data import service as data_service
 from calibration.tracking import service as tracking_service
 from ui import context as ctx
+from ui import uploads
 
 
 def show_rejection(exc: importer.ImportRejected) -> None:
@@ -40,12 +41,8 @@ def upload_tab(cur: duckdb.DuckDBPyConnection, user: User) -> None:
         key="upload_kind",
     )
     st.caption(ctx.tr(f"data.contract_{kind}"))
-    # The uploader states the import's own limit (CALIBRATE_MAX_UPLOAD_MB), not Streamlit's.
-    upload = st.file_uploader(
-        ctx.tr("data.file"),
-        type=["csv", "xlsx", "txt"],
-        key="upload_file",
-        max_upload_size=settings.max_upload_mb(),
+    upload = uploads.file_field(
+        ctx.tr("data.file"), ["csv", "xlsx", "txt"], settings.max_upload_mb(), "upload_file"
     )
     sheet = st.text_input(ctx.tr("data.sheet"), key="upload_sheet") or None
     cumulative = kind == "actuals" and st.checkbox(

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 import duckdb
 import streamlit as st
 
-from calibration.accounts import auth, join
+from calibration.accounts import auth, directory, join
 from ui import context as ctx
+from ui import tables
 from ui.text import plain
 
 log = logging.getLogger("calibrate")
@@ -54,7 +55,12 @@ def links_tab(user: auth.User, cycle_id: int) -> None:
     here = urlsplit(st.context.url or "http://localhost:8501/")
     default_base = urlunsplit((here.scheme, here.netloc, "/", "", ""))
     with st.form("board_join"):
-        chosen = st.multiselect(ctx.tr("board.join_leads"), list(names), format_func=names.get)
+        chosen = st.multiselect(
+            ctx.tr("board.join_leads"),
+            list(names),
+            format_func=names.get,
+            placeholder=ctx.tr("app.choose_options"),
+        )
         base = st.text_input(ctx.tr("board.join_base_url"), value=default_base)
         make = st.form_submit_button(ctx.tr("join.create"), type="primary")
     if make and chosen:
@@ -81,4 +87,9 @@ def links_tab(user: auth.User, cycle_id: int) -> None:
     status = join.link_status(cur, cycle_id)
     if not status.empty:
         st.subheader(ctx.tr("board.join_status"))
-        st.dataframe(status, hide_index=True, width="stretch")
+        people = directory.display_names(cur, user, ctx.lang())
+        status = status.assign(
+            username=[people.get(u, u) for u in status["username"]],
+            created_by=[people.get(u, u) for u in status["created_by"]],
+        )
+        tables.show(status, "join.col")

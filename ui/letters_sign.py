@@ -6,6 +6,7 @@ import duckdb
 import streamlit as st
 
 from calibration.accounts import auth
+from calibration.i18n import language_name
 from calibration.letters import service as lt
 from calibration.negotiation import service as neg
 from ui import context as ctx
@@ -136,7 +137,7 @@ def downloads(
         lt.LANGS,
         horizontal=True,
         key="letters_lang",
-        format_func=lambda code: {"en": "English", "zh": "中文"}[code],
+        format_func=language_name,
         index=lt.LANGS.index(lang) if lang in lt.LANGS else 0,
     )
     region = letter.region
@@ -154,7 +155,7 @@ def downloads(
         return lt.export_targets(con.cursor(), user, cycle_id, fmt)
 
     st.download_button(
-        ctx.tr("letters.page.pdf", language=pdf_lang),
+        ctx.tr("letters.page.pdf", language=language_name(pdf_lang)),
         pdf_data,
         file_name=lt.file_name(letter, pdf_lang),
         mime="application/pdf",

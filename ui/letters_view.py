@@ -5,15 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from calibration import numbers
 from calibration.i18n import region_name
 from calibration.letters import service as lt
 from ui import context as ctx
+from ui import tables
 from ui.text import plain
 
 
-def fmt(value: float | None) -> str:
-    """A number for display."""
-    return "—" if value is None else f"{value:,.0f}"
+def fmt(value: float | None, unit: str | None = None) -> str:
+    """A number as people write it for the metric's unit (the PDF prints the same)."""
+    return numbers.number(value, unit or None)
 
 
 def label(letter: lt.Letter, lang: str) -> str:
@@ -38,15 +40,19 @@ def overview(rows: list[lt.Letter], lang: str) -> None:
     table = pd.DataFrame(
         {
             ctx.tr("letters.page.col_region"): [label(r, lang) for r in rows],
-            ctx.tr("letters.page.col_agreed"): [r.content.agreed for r in rows],
-            ctx.tr("letters.page.col_suggestion"): [round(r.content.suggestion, 1) for r in rows],
-            ctx.tr("letters.page.col_version"): [r.version for r in rows],
+            ctx.tr("letters.page.col_agreed"): [
+                fmt(r.content.agreed, r.content.metric_unit) for r in rows
+            ],
+            ctx.tr("letters.page.col_suggestion"): [
+                fmt(r.content.suggestion, r.content.metric_unit) for r in rows
+            ],
+            ctx.tr("letters.page.col_version"): [fmt(r.version) for r in rows],
             ctx.tr("letters.page.col_status"): [ctx.tr(f"letters.status.{r.status}") for r in rows],
             ctx.tr("letters.page.col_lead"): [signed_text(r, "lead") for r in rows],
             ctx.tr("letters.page.col_exec"): [signed_text(r, "executive") for r in rows],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="letters_overview")
+    tables.show(table, None, key="letters_overview")
 
 
 def preview(letter: lt.Letter, lang: str) -> None:
@@ -54,21 +60,27 @@ def preview(letter: lt.Letter, lang: str) -> None:
     c = letter.content
     st.subheader(f"{ctx.tr('letters.page.preview')}: {plain(label(letter, lang))} · {c.period}")
     k1, k2, k3 = st.columns(3)
-    k1.metric(ctx.tr("letters.page.col_agreed"), fmt(c.agreed))
-    k2.metric(ctx.tr("letters.page.col_suggestion"), fmt(c.suggestion))
+    unit = c.metric_unit or None
+    k1.metric(ctx.tr("letters.page.col_agreed"), fmt(c.agreed, unit))
+    k2.metric(ctx.tr("letters.page.col_suggestion"), fmt(c.suggestion, unit))
     diff = c.agreed - c.suggestion
-    share = f" ({diff / c.suggestion:+.1%})" if c.suggestion else ""
-    k3.metric(ctx.tr("letters.page.diff"), f"{diff:+,.0f}{share}")
+    share = f" ({numbers.percent(diff / c.suggestion, signed=True)})" if c.suggestion else ""
+    k3.metric(ctx.tr("letters.page.diff"), f"{numbers.delta(diff, unit)}{share}")
     st.caption(
         ctx.tr(
-            "letters.page.interval", lower=fmt(c.lower80), upper=fmt(c.upper80), run=c.model_run_id
+            "letters.page.interval",
+            lower=fmt(c.lower80, unit),
+            upper=fmt(c.upper80, unit),
+            run=c.model_run_id,
         )
     )
     st.markdown(f"**{ctx.tr('letters.section.justification')}**")
-    st.text(c.justification or ctx.tr("letters.empty"))
+    # The letter's text as stored (signed); only our own bilingual mark is said in one language.
+    mark = f"[{ctx.tr('role.executive')}]"
+    st.text((c.justification or ctx.tr("letters.empty")).replace(lt.EXECUTIVE_MARK, mark))
     st.markdown(f"**{ctx.tr('letters.section.support')}**")
     if c.support:
-        st.dataframe(
+        tables.show(
             pd.DataFrame(
                 {
                     ctx.tr("letters.page.col_kind"): [
@@ -76,11 +88,13 @@ def preview(letter: lt.Letter, lang: str) -> None:
                     ],
                     ctx.tr("letters.page.col_item"): [i.description for i in c.support],
                     ctx.tr("letters.page.col_amount"): [fmt(i.amount) for i in c.support],
-                    ctx.tr("letters.page.col_owner"): [i.owner for i in c.support],
+                    ctx.tr("letters.page.col_owner"): [
+                        ctx.tr(lt.OWNER_KEYS[i.owner]) if i.owner in lt.OWNER_KEYS else i.owner
+                        for i in c.support
+                    ],
                 }
             ),
-            hide_index=True,
-            width="stretch",
+            None,
             key="letters_support",
         )
     else:
@@ -106,10 +120,10 @@ def history(history: list[lt.Letter]) -> None:
     if len(history) <= 1:
         return
     with st.expander(ctx.tr("letters.page.history")):
-        st.dataframe(
+        tables.show(
             pd.DataFrame(
                 {
-                    ctx.tr("letters.page.col_version"): [h.version for h in history],
+                    ctx.tr("letters.page.col_version"): [fmt(h.version) for h in history],
                     ctx.tr("letters.page.col_status"): [
                         ctx.tr(f"letters.status.{h.status}") for h in history
                     ],
@@ -118,6 +132,5 @@ def history(history: list[lt.Letter]) -> None:
                     ctx.tr("letters.page.col_exec"): [signed_text(h, "executive") for h in history],
                 }
             ),
-            hide_index=True,
-            width="stretch",
+            None,
         )

@@ -7,11 +7,13 @@ from typing import Any
 import duckdb
 import streamlit as st
 
+from calibration.i18n import name_of
 from calibration.modeling import lab
 from calibration.modeling import service as model_service
 from calibration.negotiation import publishing
 from calibration.negotiation import service as neg
 from ui import context as ctx
+from ui import tables
 from ui.text import plain
 
 RUN_COLUMNS = ("run_id", "period", "params", "created_by", "created_at")
@@ -30,18 +32,18 @@ def runs_section(
     if runs.empty:
         st.caption(ctx.tr("model_lab.no_runs"))
         return
-    created = ctx.tr("model_lab.runs_col.created_at")
-    st.dataframe(
-        runs[list(RUN_COLUMNS)].rename(
-            columns={c: ctx.tr(f"model_lab.runs_col.{c}") for c in RUN_COLUMNS}
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={created: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    tables.show(
+        lab.runs_view(cur, user, metric, ctx.lang())[list(RUN_COLUMNS)], "model_lab.runs_col"
     )
     period_runs, targets = publishing.publish_choices(cur, metric, period, runs)
     if not targets or not period_runs:
-        st.caption(ctx.tr("model_lab.no_cycle_to_publish", metric=metric, period=period))
+        st.caption(
+            ctx.tr(
+                "model_lab.no_cycle_to_publish",
+                metric=name_of("metric", metric, ctx.lang()),
+                period=period,
+            )
+        )
         return
     with st.form("lab_publish"):
         st.write(ctx.tr("model_lab.publish"))

@@ -7,6 +7,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
+from calibration.i18n import name_of
 from calibration.modeling import lab
 from calibration.modeling import service as model_service
 from calibration.negotiation import publishing
@@ -22,7 +23,13 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
     if st.session_state.get("lab_metric_cycle") != cycle_id:
         st.session_state["lab_metric_cycle"] = cycle_id
         st.session_state["lab_metric"] = metrics[index]
-    metric = st.selectbox(ctx.tr("model_lab.metric"), metrics, index=index, key="lab_metric")
+    metric = st.selectbox(
+        ctx.tr("model_lab.metric"),
+        metrics,
+        index=index,
+        key="lab_metric",
+        format_func={m: name_of("metric", m, ctx.lang()) for m in metrics}.get,
+    )
     default_period = model_service.next_period(cur, metric) or ""
     period = st.text_input(
         ctx.tr("model_lab.period"), value=default_period, key=f"lab_period_{metric}"
@@ -33,6 +40,7 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         24.0,
         float(model_service.DEFAULTS["half_life"]),
         1.0,
+        format="%.0f",  # whole periods: "8", not "8.00"
         help=ctx.tr("model_lab.half_life_help"),
         key="lab_half_life",
     )
@@ -42,6 +50,7 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         50.0,
         float(model_service.DEFAULTS["pooling"]),
         1.0,
+        format="%.0f",
         help=ctx.tr("model_lab.pooling_help"),
         key="lab_pooling",
     )
@@ -51,7 +60,9 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
     for dim, w in st.session_state.pop("lab_new_scales", {}).items():
         st.session_state[f"lab_w_{dim}"] = float(w)
     scales = {
-        dim: st.slider(ctx.tr(f"model.dimension.{dim}"), 0.0, 2.0, 1.0, 0.1, key=f"lab_w_{dim}")
+        dim: st.slider(
+            ctx.tr(f"model.dimension.{dim}"), 0.0, 2.0, 1.0, 0.1, format="%.1f", key=f"lab_w_{dim}"
+        )
         for dim in lab.DIMENSIONS
     }
     if st.button(ctx.tr("model_lab.optimise"), key="lab_optimise"):
@@ -61,7 +72,7 @@ def settings_column(cur: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[
         st.rerun()
     if "lab_optimised" in st.session_state:
         res = st.session_state.pop("lab_optimised")
-        st.success(ctx.tr("model_lab.optimised", **lab.optimised_summary(res)))
+        st.success(ctx.tr("model_lab.optimised", **lab.optimised_summary(res, ctx.lang())))
     return {
         "metric": metric,
         "period": period,

@@ -73,7 +73,7 @@ def counter_offer(user: User, cycle_id: int, region: str, row: dict, names: dict
         st.subheader(
             ctx.tr(
                 "nego.counter_heading",
-                actor=plain(row["last_change_by"]),
+                actor=plain(row["last_change_by_name"]),
                 value=forms.fmt(row["counter_value"]),
             )
         )

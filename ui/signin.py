@@ -7,7 +7,7 @@ import streamlit as st
 
 from calibration.accounts import auth
 from calibration.demo.workshop import DEMO_PASSWORD, is_demo
-from calibration.i18n import LANGS
+from calibration.i18n import LANGS, language_name
 from ui import context as ctx
 from ui.sso import sign_in_button
 
@@ -24,7 +24,7 @@ def language_picker() -> None:
     st.selectbox(
         ctx.tr("app.language"),
         LANGS,
-        format_func=lambda code: {"en": "English", "zh": "中文"}[code],
+        format_func=language_name,
         key="lang_picker",
         on_change=_apply_language,
     )

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from calibration import numbers
 from calibration.tracking import charts as charts_tracking
 from calibration.tracking import service as tracking_service
 from ui import context as ctx
@@ -23,20 +24,23 @@ def kpis(board: tracking_service.Board, view: View) -> None:
     _, _, c_row = view
     snap = board.snapshot
     k1, k2, k3, k4 = st.columns(4)
-    k1.metric(ctx.tr("tracking.kpi.target"), f"{c_row['target']:,.0f}", border=True)
+    k1.metric(ctx.tr("tracking.kpi.target"), numbers.number(c_row["target"]), border=True)
     k2.metric(
         ctx.tr("tracking.kpi.actual"),
-        f"{c_row['actual_to_date']:,.0f}",
-        f"{c_row['pace']:.0%}",
+        numbers.number(c_row["actual_to_date"]),
+        numbers.percent(c_row["pace"]),
         # Pace is a ratio, not a change: no green arrow for 72%.
         delta_color="off",
         delta_arrow="off",
         border=True,
     )
+    over = -float(c_row["shortfall"])
     k3.metric(
         ctx.tr("tracking.kpi.projected"),
-        f"{c_row['projected']:,.0f}",
-        f"{-c_row['shortfall']:+,.0f}",
+        numbers.number(c_row["projected"]),
+        # The arrow gives the direction, the number no second sign; a rounding zero is "0".
+        numbers.number(abs(over)),
+        delta_arrow="up" if over >= 0.5 else "down" if over <= -0.5 else "off",
         border=True,
     )
     k4.metric(

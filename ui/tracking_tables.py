@@ -8,9 +8,11 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from calibration.accounts import directory
 from calibration.accounts.auth import User
 from calibration.tracking import service as tracking_service
 from ui import context as ctx
+from ui import tables
 
 Label = Callable[[str], str]
 
@@ -38,19 +40,7 @@ def ranking(snap: pd.DataFrame, label: Label) -> None:
             ctx.tr("tracking.col.support"): snap["support_note"],
         }
     )
-    whole = st.column_config.NumberColumn(format="%.0f")
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            ctx.tr("tracking.field.pace"): st.column_config.NumberColumn(format="percent"),
-            ctx.tr("tracking.kpi.target"): whole,
-            ctx.tr("tracking.field.actual_to_date"): whole,
-            ctx.tr("tracking.field.projected"): whole,
-            ctx.tr("tracking.col.shortfall"): whole,
-        },
-    )
+    tables.show(table, None, percent=[ctx.tr("tracking.field.pace")])
 
 
 def events(events: pd.DataFrame, lang: str, label: Label, empty_note: str) -> None:
@@ -62,7 +52,7 @@ def events(events: pd.DataFrame, lang: str, label: Label, empty_note: str) -> No
     if events.empty:
         st.caption(ctx.tr(empty_note))
         return
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 ctx.tr("tracking.col.day"): pd.to_datetime(events["triggered_on"]).dt.strftime(
@@ -79,14 +69,13 @@ def events(events: pd.DataFrame, lang: str, label: Label, empty_note: str) -> No
                 ],
             }
         ),
-        hide_index=True,
-        width="stretch",
+        None,
     )
 
 
 def commitments_table(commitments: pd.DataFrame, label: Label) -> None:
     """Promised support and its delivery, read-only (for everyone but the deciders)."""
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 ctx.tr("tracking.col.region"): commitments["region"].map(label),
@@ -97,8 +86,7 @@ def commitments_table(commitments: pd.DataFrame, label: Label) -> None:
                 ctx.tr("tracking.col.note"): commitments["note"].fillna(""),
             }
         ),
-        hide_index=True,
-        width="stretch",
+        None,
     )
 
 
@@ -123,16 +111,17 @@ def fva(cur: duckdb.DuckDBPyConnection, user: User, cycle, label: Label, by_lead
         "fva": ctx.tr("tracking.fva.fva"),
         "fva_proposal": ctx.tr("tracking.fva.fva_proposal"),
     }
-    shown = table.assign(region=table["region"].map(label)).rename(columns=names)
+    people = directory.display_names(cur, user, ctx.lang())
+
+    def who(leads: str) -> str:
+        return ", ".join(directory.person(people, u) for u in str(leads).split(", "))
+
+    shown = table.assign(region=table["region"].map(label), lead=table["lead"].map(who))
+    shown = shown.rename(columns=names)
     pct = [
         names[c] for c in ("ape_suggestion", "ape_proposal", "ape_agreed", "fva", "fva_proposal")
     ]
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        column_config={c: st.column_config.NumberColumn(format="percent") for c in pct},
-    )
+    tables.show(shown, None, percent=pct)
     _fva_downloads(cur, user, cycle)
     if by_lead:
         st.caption(ctx.tr("tracking.fva.by_lead"))
@@ -140,11 +129,8 @@ def fva(cur: duckdb.DuckDBPyConnection, user: User, cycle, label: Label, by_lead
         lead_names = {c: ctx.tr(f"tracking.fva.col.{c}") for c in leads.columns}
         lead_names.update(lead=names["lead"], fva=names["fva"])
         lead_pct = [lead_names[c] for c in leads.columns if c.startswith(("mape", "wape", "fva"))]
-        st.dataframe(
-            leads.rename(columns=lead_names),
-            hide_index=True,
-            column_config={c: st.column_config.NumberColumn(format="percent") for c in lead_pct},
-        )
+        leads = leads.assign(lead=leads["lead"].map(who)).rename(columns=lead_names)
+        tables.show(leads, None, percent=lead_pct, width="content")
 
 
 def _fva_downloads(cur: duckdb.DuckDBPyConnection, user: User, cycle) -> None:

@@ -49,6 +49,8 @@ class User:
 
 
 SYSTEM = User("system", "System", "admin")
+# Who an API import was made by: "api:" + the token's name (sources.loaded_by).
+TOKEN_ACTOR_PREFIX = "api:"
 
 
 def hash_password(password: str) -> str:

@@ -11,13 +11,13 @@ import duckdb
 import pandas as pd
 
 from calibration import access, events
-from calibration.accounts.auth import User
+from calibration.accounts.auth import TOKEN_ACTOR_PREFIX, User
 from calibration.store import api as q
 from calibration.store.core import utcnow
 
 PREFIX = "cal_"
 # Who an API call acts as in sources.loaded_by and the decision record: "api:NAME".
-ACTOR_PREFIX = "api:"
+ACTOR_PREFIX = TOKEN_ACTOR_PREFIX
 SEALED = ("api_tokens", "api_token_revocations")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

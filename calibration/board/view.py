@@ -10,6 +10,7 @@ from datetime import UTC, tzinfo
 
 import pandas as pd
 
+from calibration import numbers
 from calibration.board import table as board
 from calibration.i18n import t
 
@@ -59,11 +60,10 @@ def page_at(now: float, seconds: float, pages: int) -> int:
     return int(now // seconds) % pages if pages > 1 else 0
 
 
-def fmt(value: float | None, pct: bool = False) -> str:
-    """A number as the board shows it: thousands separators, a sign for %, a dash if missing."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{value:+.1f}%" if pct else f"{value:,.0f}"
+def fmt(value: float | None, pct: bool = False, unit: str | None = None) -> str:
+    """A number as the board shows it (numbers.py): a signed change for %, a dash if missing."""
+    value = None if value is None or pd.isna(value) else float(value)
+    return numbers.delta(value, "%") if pct else numbers.number(value, unit)
 
 
 def build(snap: dict, lang: str) -> dict:

@@ -6,9 +6,10 @@ import duckdb
 import pandas as pd
 
 from calibration import access
-from calibration.accounts.auth import User
+from calibration.accounts import directory
+from calibration.accounts.auth import TOKEN_ACTOR_PREFIX, User
 from calibration.data import importer
-from calibration.i18n import region_name
+from calibration.i18n import name_of, region_name, t
 from calibration.store import data as q
 from calibration.store.core import utcnow
 
@@ -65,3 +66,26 @@ def region_data(
 def overview(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per metric: regions, periods, range and rows."""
     return q.history_summary(cur)
+
+
+def sources_view(cur: duckdb.DuckDBPyConnection, user: User, lang: str) -> pd.DataFrame:
+    """Loaded files for people: kind in lang's words, who loaded it by name, a short
+    fingerprint, age in hours (newest first)."""
+    src = sources_with_age(cur)
+    names = directory.display_names(cur, user, lang)
+    src["kind"] = [t(f"data.kind_{k}", lang) for k in src["kind"]]
+    src["loaded_by"] = [
+        t("data.by_token", lang, name=u.removeprefix(TOKEN_ACTOR_PREFIX))
+        if str(u).startswith(TOKEN_ACTOR_PREFIX)
+        else directory.person(names, u)
+        for u in src["loaded_by"]
+    ]
+    src["sha256"] = [str(h)[:12] for h in src["sha256"]]
+    return src
+
+
+def overview_view(cur: duckdb.DuckDBPyConnection, lang: str) -> pd.DataFrame:
+    """Per metric (by its name in lang): regions, periods, first and last period, rows."""
+    summary = q.history_summary(cur)
+    summary["metric"] = [name_of("metric", m, lang) for m in summary["metric"]]
+    return summary

@@ -15,6 +15,8 @@ from calibration.tracking.demo import seed_tracking
 
 DEMO_PASSWORD = "calibrate-demo"
 DEMO_REGIONS = ("east", "south", "north", "southwest", "central", "northeast")
+# The demo's metrics and their units (numbers.py formats by unit: counts whole, money by size).
+DEMO_UNITS = {"new_customers": "count", "revenue": "CNY"}
 DEMO_ACCOUNTS = (
     ("exec", "Chen Wei 陈伟 (Executive)", "executive", ()),
     ("analyst", "Li Na 李娜 (Analyst)", "analyst", ()),
@@ -41,6 +43,8 @@ def load_demo(cur: duckdb.DuckDBPyConnection) -> list[str]:
         path = settings.demo_dir() / f"{kind}.csv"
         result = importer.import_file(cur, auth.SYSTEM, kind, path)
         lines.append(result.summary())
+    for metric, unit in DEMO_UNITS.items():
+        dq.set_metric_unit(cur, metric, unit)
     for username, display, role, regions in DEMO_ACCOUNTS:
         if uq.get_user(cur, username) is None:
             auth.add_user(cur, auth.SYSTEM, username, role, DEMO_PASSWORD, list(regions), display)

@@ -53,6 +53,10 @@ LANGS = ("en", "zh")
 CORRECTABLE = ("justification", "risks", "support")
 HR_OWNER = "HR / 人力资源"
 BUDGET_OWNER = "Marketing / Finance · 市场部 / 财务部"
+# Marks the executive's reason inside the letter's (bilingual, signed) justification text.
+EXECUTIVE_MARK = "[Executive · 高管]"
+# The owners above as the page names them in the reader's language (translation keys).
+OWNER_KEYS = {HR_OWNER: "letters.owner.hr", BUDGET_OWNER: "letters.owner.budget"}
 EXPORT_COLUMNS = (
     "cycle_id",
     "region",
@@ -286,7 +290,7 @@ def build_contents(
         if _text(row["counter_reason"]).strip():
             # The executive's reason (counter-offer or note on acceptance) is part of what
             # both sides agreed to, so it is printed with the lead's justification.
-            justification += f"\n\n[Executive · 高管] {_text(row['counter_reason'])}"
+            justification += f"\n\n{EXECUTIVE_MARK} {_text(row['counter_reason'])}"
         items = row["support_items"] if isinstance(row["support_items"], list) else []
         support = [
             SupportItem(

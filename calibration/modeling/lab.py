@@ -8,6 +8,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from calibration import numbers
+from calibration.accounts import directory
+from calibration.i18n import t
 from calibration.modeling import service as baseline
 from calibration.store import data as dq
 
@@ -25,14 +28,26 @@ def span(labels: list[str]) -> str:
 
 
 def score(value: float | None) -> str:
-    """A score with three decimals, "–" when there is none."""
-    return "–" if value is None else f"{value:.3f}"
+    """An error score (a fraction) as a percentage with one decimal, "–" when there is none."""
+    return numbers.percent(value)
 
 
-def optimised_summary(res: dict) -> dict[str, str]:
+def settings_text(params: dict[str, Any], lang: str = "en") -> str:
+    """A run's settings in words: "Half-life 8 · Pooling 10 · Market ×1.2 · …"."""
+    parts = []
+    for key in ("half_life", "pooling"):
+        if key in params:
+            value = numbers.number(params[key], "measure")
+            parts.append(f"{t(f'model_lab.setting.{key}', lang)} {value}")
+    for dim, scale in (params.get("scales") or {}).items():
+        parts.append(f"{t(f'model.dimension.{dim}', lang)} ×{numbers.number(scale, 'measure')}")
+    return " · ".join(parts) or "–"
+
+
+def optimised_summary(res: dict, lang: str = "en") -> dict[str, str]:
     """The values of the "scales tuned" message: scales, origins and WAPE before/after."""
     return {
-        "scales": ", ".join(f"{k}={v:g}" for k, v in res["scales"].items()),
+        "scales": settings_text({"scales": res["scales"]}, lang),
         "tuning": span(res["tuning_origins"]),
         "scoring": span(res["scoring_origins"]),
         "before": score(res["start_wape"]),
@@ -52,8 +67,20 @@ def with_labels(table: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
     return out
 
 
+SCORES = ("wape", "mape", "bias", "coverage80")
+
+
+def method_scores(bt: dict, lang: str = "en") -> pd.DataFrame:
+    """The backtest's score per method (method in lang's words; scores are fractions)."""
+    rows = [
+        {"method": t(f"model_lab.method.{m}", lang), **{k: s.get(k) for k in SCORES}}
+        for m, s in bt["methods"].items()
+    ]
+    return pd.DataFrame(rows, columns=["method", *SCORES])
+
+
 def per_region_scores(
-    bt: dict, labels: dict[str, str], regions: pd.Series | None = None
+    bt: dict, labels: dict[str, str], lang: str = "en", regions: pd.Series | None = None
 ) -> pd.DataFrame:
     """Per-region backtest scores of the model and last year's value, regions by name
     (only `regions` when given: the parent drilled into at store scale)."""
@@ -65,7 +92,27 @@ def per_region_scores(
         keep &= per["region"].isin(set(regions))
     per = per[keep].copy()
     per["region"] = per["region"].map(lambda r: labels.get(r, r))
-    return per
+    per["method"] = [t(f"model_lab.method.{m}", lang) for m in per["method"]]
+    return per[["region", "method", *[k for k in SCORES if k in per]]]
+
+
+def runs_view(
+    cur: duckdb.DuckDBPyConnection, actor: Any, metric: str, lang: str = "en"
+) -> pd.DataFrame:
+    """Saved runs for people: settings in words, who saved it by name (newest first)."""
+    runs = baseline.list_runs(cur, metric)
+    if runs.empty:
+        return runs
+    names = directory.display_names(cur, actor, lang)
+    return pd.DataFrame(
+        {
+            "run_id": runs["run_id"],
+            "period": runs["period"],
+            "params": [settings_text(json.loads(p), lang) for p in runs["params"]],
+            "created_by": [directory.person(names, u) for u in runs["created_by"]],
+            "created_at": runs["created_at"],
+        }
+    )
 
 
 def saved_runs(cur: duckdb.DuckDBPyConnection, metric: str) -> pd.DataFrame:

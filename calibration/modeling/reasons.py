@@ -10,23 +10,27 @@ import math
 import numpy as np
 import pandas as pd
 
+from calibration import numbers
 from calibration.i18n import DEFAULT_LANG, catalog, t
 from models.baseline import ReasonInputs
 
-MINUS = "\u2212"
+MINUS = numbers.MINUS
 
 
 def fmt_signed(value: float, decimals: int = 0) -> str:
-    """A number with an explicit sign and a true minus sign: +12, −18."""
+    """A number with an explicit sign and a true minus sign: +12, −18 (numbers.delta; small
+    signal changes keep the decimals asked for)."""
+    if decimals == 0:
+        return numbers.delta(value)
     text = f"{abs(value):,.{decimals}f}"
     if float(text.replace(",", "")) == 0:
-        return text
+        return "0"
     return ("+" if value > 0 else MINUS) + text
 
 
 def fmt_pct(change: float) -> str:
-    """A log change as a signed whole percentage: −12%."""
-    return fmt_signed(100 * float(np.expm1(change))) + "%"
+    """A log change as a signed percentage with at most one decimal: −12.3% (numbers.delta)."""
+    return numbers.delta(100 * float(np.expm1(change)), "%")
 
 
 def fmt_change(change: float, unit: float) -> str:

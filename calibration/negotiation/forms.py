@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from calibration import numbers
 from calibration.i18n import t
 from calibration.negotiation.service import NegotiationError, ValidationError, dissent_check
 
@@ -30,14 +31,25 @@ def review_seen_key(cycle_id: int, region: str) -> str:
     return f"nego_review_seen_{cycle_id}_{region}"
 
 
-def fmt(value: float | None) -> str:
-    """A number for display (— when missing)."""
-    return "—" if value is None or pd.isna(value) else f"{value:,.0f}"
+def fmt(value: float | None, unit: str | None = None) -> str:
+    """A number for display in its unit (– when missing): numbers.number."""
+    return numbers.number(None if value is None or pd.isna(value) else float(value), unit)
 
 
 def pct(value: float) -> str:
-    """A fraction as a percentage."""
-    return f"{value:.0%}"
+    """A fraction as a percentage (at most one decimal): numbers.percent."""
+    return numbers.percent(value)
+
+
+def support_items_table(items: list[dict], lang: str) -> pd.DataFrame:
+    """A proposal's structured support (kind, amount, description) in lang's words."""
+    return pd.DataFrame(
+        {
+            "kind": [t(f"nego.item_kind.{i.get('kind')}", lang) for i in items],
+            "amount": [numbers.number(i.get("amount")) for i in items],
+            "description": [i.get("description") or "–" for i in items],
+        }
+    )
 
 
 def proposal_defaults(row: dict) -> dict[str, object]:
@@ -96,16 +108,18 @@ def _event_note(kind: str, payload: dict, lang: str) -> str:
     return ""
 
 
-def revisions_table(events: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """A region's events for the lead's history table, newest first, with translated headers."""
+def revisions_table(events: pd.DataFrame, lang: str, unit: str | None = None) -> pd.DataFrame:
+    """A region's events for the lead's history table, newest first, with translated headers,
+    people by display name and numbers as people write them."""
+    who = events["actor_name"] if "actor_name" in events else events["actor"]
     return pd.DataFrame(
         {
-            t("nego.col_at", lang): events["at"],
+            t("nego.col_at", lang): [f"{pd.Timestamp(a):%Y-%m-%d %H:%M}" for a in events["at"]],
             t("nego.col_kind", lang): [t(f"nego.kind.{k}", lang) for k in events["kind"]],
-            t("nego.col_actor", lang): events["actor"],
-            t("nego.col_value", lang): events["value"],
-            t("nego.col_suggestion", lang): events["suggestion"].astype("float64").round(1),
-            t("nego.col_run", lang): events["run_id"],
+            t("nego.col_actor", lang): list(who),
+            t("nego.col_value", lang): [fmt(v, unit) for v in events["value"]],
+            t("nego.col_suggestion", lang): [fmt(v, unit) for v in events["suggestion"]],
+            t("nego.col_run", lang): [fmt(v) for v in events["run_id"]],
             t("nego.col_note", lang): [
                 _event_note(k, p, lang)
                 for k, p in zip(events["kind"], events["payload"], strict=True)
@@ -120,12 +134,12 @@ def resolved_table(resolved: pd.DataFrame, labels: dict[str, str], lang: str) ->
     return pd.DataFrame(
         {
             t("nego.region", lang): [labels.get(r, r) for r in resolved["region"]],
-            t("nego.col_value", lang): resolved["proposal_value"],
-            t("nego.col_suggestion", lang): resolved["proposal_suggestion"],
+            t("nego.col_value", lang): [fmt(v) for v in resolved["proposal_value"]],
+            t("nego.col_suggestion", lang): [fmt(v) for v in resolved["proposal_suggestion"]],
             t("nego.outcome", lang): [
                 t(f"nego.outcome.{o}", lang) for o in resolved["review_outcome"]
             ],
             t("nego.note", lang): resolved["review_note"],
-            t("nego.col_actor", lang): resolved["reviewed_by"],
+            t("nego.col_actor", lang): resolved.get("reviewed_by_name", resolved["reviewed_by"]),
         }
     )

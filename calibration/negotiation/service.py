@@ -23,11 +23,13 @@ import pandas as pd
 
 from calibration import access, events, exports, numbers, settings
 from calibration.access import Scope
+from calibration.accounts import directory
 from calibration.accounts.auth import User
 from calibration.i18n import t
 from calibration.negotiation import notices
 from calibration.periods import parse_period
 from calibration.store import negotiation as q
+from calibration.store import users as uq
 from calibration.store.core import utcnow
 
 STATUSES = ("draft", "open", "locked", "tracking", "closed")
@@ -164,7 +166,7 @@ class StaleWriteError(NegotiationError):
 
     def _values(self, lang: str, names: dict | None = None) -> dict:
         when = self.at.strftime("%H:%M") + " UTC" if self.at is not None else "–"
-        number = "" if self.value is None else f"{self.value:,.0f}"
+        number = "" if self.value is None else numbers.number(self.value)
         region = self.region or "–"
         return {
             "region": (names or {}).get(region, region),
@@ -446,7 +448,7 @@ def _check_fresh(
         last = q.last_region_event(cur, cycle_id, region, DECISION_KINDS)
     current = last["id"] if last else 0
     if current != (_opt_int(expected) or 0):
-        raise _stale(last, region)
+        raise _stale(last, region, cur)
 
 
 def _change_word(kind: str | None, payload: object) -> str:
@@ -465,12 +467,16 @@ def _change_word(kind: str | None, payload: object) -> str:
     }.get(kind or "", "changed")
 
 
-def _stale(last: dict | None, region: str | None) -> StaleWriteError:
-    """The refusal for a form drawn before `last` (None: the form named a future event)."""
+def _stale(
+    last: dict | None, region: str | None, cur: duckdb.DuckDBPyConnection | None = None
+) -> StaleWriteError:
+    """The refusal for a form drawn before `last` (None: the form named a future event);
+    who changed it is named by display name."""
     if last is None:
         return StaleWriteError(None, None, None, region)
+    account = uq.get_user(cur, last["actor"]) if cur is not None and last["actor"] else None
     return StaleWriteError(
-        last["actor"],
+        account["display_name"] if account else last["actor"],
         last["at"],
         last["id"],
         last.get("region") or region,
@@ -916,15 +922,27 @@ def resolve_review(
 
 
 def review_queue(
-    cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, include_resolved: bool = False
+    cur: duckdb.DuckDBPyConnection,
+    actor: User,
+    cycle_id: int,
+    include_resolved: bool = False,
+    lang: str = "en",
 ) -> pd.DataFrame:
-    """Flagged proposals of a cycle (HRBP, executive, admin): cycle_state rows, gap first."""
+    """Flagged proposals of a cycle (HRBP, executive, admin): cycle_state rows, gap first,
+    with the people in them by display name (`proposed_by_name`, `reviewed_by_name`...)."""
     access.require(actor, "review.read")
     state = cycle_state(cur, cycle_id)
     queue = state[state["flagged"].astype(bool)]
     if not include_resolved:
         queue = queue[queue["review_outcome"].isna()]
-    return queue.sort_values("gap", ascending=False).reset_index(drop=True)
+    queue = queue.sort_values("gap", ascending=False).reset_index(drop=True)
+    names = directory.display_names(cur, actor, lang)
+    for col in ("proposed_by", "hr_override_by", "reviewed_by"):
+        if col in queue:
+            queue[f"{col}_name"] = [
+                directory.person(names, u) if isinstance(u, str) else None for u in queue[col]
+            ]
+    return queue
 
 
 # ----------------------------------------------------------------------------- responses
@@ -1072,7 +1090,9 @@ def send_counters(
                 raise CycleStateError("nego.err_no_counter_now", region=region)
             seen = _opt_int(offer.get("expected_last_event")) or 0
             if (row["last_event_id"] or 0) != seen:
-                raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region)
+                raise _stale(
+                    q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region, cur
+                )
             told += _counter_notes(
                 cur, actor, cycle_id, region, offer["value"], offer["reason"], names, leads
             )
@@ -1329,22 +1349,29 @@ def _plain(row: dict) -> dict:
 
 
 def region_view(cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str) -> dict:
-    """One region's cycle_state row for a viewer; PermissionError if they may not see it."""
+    """One region's cycle_state row for a viewer (who changed it last also by display name,
+    `last_change_by_name`); PermissionError if they may not see it."""
     row = _state_row(cur, cycle_id, region)
     # A region with no state yet is unflagged: the HR partner may not read it.
     access.require(viewer, "proposal.read", Scope(region, row is not None and bool(row["flagged"])))
-    return _empty_state(region) if row is None else row
+    row = _empty_state(region) if row is None else dict(row)
+    account = uq.get_user(cur, row["last_change_by"]) if row.get("last_change_by") else None
+    row["last_change_by_name"] = account["display_name"] if account else row.get("last_change_by")
+    return row
 
 
 def region_events(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str, lang: str = "en"
 ) -> pd.DataFrame:
-    """The region's decision events (revision history), oldest first, payload parsed."""
+    """The region's decision events (revision history), oldest first, payload parsed, with
+    who acted by display name (`actor_name`)."""
     region_view(cur, viewer, cycle_id, region)
     events = q.cycle_events(cur, cycle_id)
     events = events[(events["region"] == region) & events["kind"].isin(DECISION_KINDS)]
     events = events.drop(columns=["prev_hash", "hash"]).reset_index(drop=True)
     events["payload"] = events["payload"].map(json.loads)
+    names = directory.display_names(cur, viewer, lang)
+    events["actor_name"] = [directory.person(names, a) for a in events["actor"]]
     return events
 
 
@@ -1448,11 +1475,12 @@ def add_attachment(
 
 
 def thread(
-    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str
+    cur: duckdb.DuckDBPyConnection, viewer: User, cycle_id: int, region: str, lang: str = "en"
 ) -> pd.DataFrame:
-    """A region's comments and attachments, oldest first: id, at, actor, role, kind, text,
-    attachment_id, file_name, mime, size."""
+    """A region's comments and attachments, oldest first: id, at, actor, actor_name (display
+    name), role, kind, text, attachment_id, file_name, mime, size."""
     region_view(cur, viewer, cycle_id, region)
+    names = directory.display_names(cur, viewer, lang)
     events = q.cycle_events(cur, cycle_id)
     events = events[(events["region"] == region) & events["kind"].isin(("comment", "attachment"))]
     rows = []
@@ -1463,6 +1491,7 @@ def thread(
                 "id": int(ev["id"]),
                 "at": ev["at"],
                 "actor": ev["actor"],
+                "actor_name": directory.person(names, ev["actor"]),
                 "role": ev["role"],
                 "kind": ev["kind"],
                 "text": p.get("text", p.get("note", "")),
@@ -1478,6 +1507,7 @@ def thread(
             "id",
             "at",
             "actor",
+            "actor_name",
             "role",
             "kind",
             "text",

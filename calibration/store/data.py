@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from calibration.store.core import next_id, registered
+from calibration.store.core import next_id, registered, transaction
 
 # Tables an import may write, with their key columns; used for counting changes.
 IMPORT_TABLES = {
@@ -38,6 +38,18 @@ def list_regions(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return cur.execute(
         "SELECT region, name_en, name_zh, parent, lead FROM regions ORDER BY region"
     ).df()
+
+
+def metric_unit(cur: duckdb.DuckDBPyConnection, metric: str) -> str | None:
+    """The unit of a metric from its definition (None: unknown, shown as a count)."""
+    rows = cur.execute("SELECT unit FROM metrics WHERE metric = ?", [metric]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def set_metric_unit(cur: duckdb.DuckDBPyConnection, metric: str, unit: str) -> None:
+    """Define a metric's unit (count, CNY, %...) where it has none yet."""
+    with transaction(cur):
+        cur.execute("UPDATE metrics SET unit = ? WHERE metric = ? AND unit IS NULL", [unit, metric])
 
 
 def list_metrics(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -55,6 +55,11 @@ def update_password_hash(cur: duckdb.DuckDBPyConnection, username: str, password
     cur.execute("UPDATE users SET password_hash = ? WHERE username = ?", [password_hash, username])
 
 
+def display_names(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(username, display_name) of every account."""
+    return cur.execute("SELECT username, display_name FROM users").fetchall()
+
+
 def list_users(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     """All accounts (without hashes) with their regions and sign-in email."""
     rows = cur.execute(

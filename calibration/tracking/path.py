@@ -38,6 +38,7 @@ from scipy import ndimage, stats
 
 # Actuals arrive through the data feature; re-exported here for tracking's callers.
 from calibration import charts_theme as theme
+from calibration import numbers
 from calibration.data.actuals import DecreasingCumulativeError as DecreasingCumulativeError
 from calibration.data.actuals import to_daily as to_daily
 from calibration.i18n import t
@@ -833,9 +834,9 @@ def describe_escalation(e: Escalation, lang: str = "en", region_name: str | None
         f"tracking.escalation.{e.kind}",
         lang,
         region=region_name or e.region,
-        below=e.detail.get("below", float("nan")),
+        below=numbers.percent(e.detail.get("below")),
         days=e.detail.get("run_days", 0),
-        pace=e.detail.get("pace", float("nan")),
+        pace=numbers.percent(e.detail.get("pace")),
     )
 
 
@@ -847,9 +848,9 @@ def describe_warning(
         "tracking.warning.miss",
         lang,
         region=region_name or row["region"],
-        projected=float(row["projected"]),
-        target=float(row["target"]),
-        upper=float(row["upper80"]),
+        projected=numbers.number(float(row["projected"])),
+        target=numbers.number(float(row["target"])),
+        upper=numbers.number(float(row["upper80"])),
         days=int(row["days_remaining"]),
     )
 

@@ -835,9 +835,13 @@ def render_notification(
     p["region"] = p.get(f"region_{lang}") or p.get("region_en") or ""
     if "cause" in p:
         p["cause"] = t(f"tracking.root_cause.{cause}", lang)
-    for k in ("pace", "below", "projected", "target", "upper80"):
-        if p.get(k) is None and k in p:
-            p[k] = float("nan")
+    # Numbers as people write them (stored as numbers; formatted for the reader).
+    for k in ("pace", "below"):
+        if k in p:
+            p[k] = numbers.percent(p[k] if isinstance(p[k], int | float) else None)
+    for k in ("projected", "target", "upper80", "upper"):
+        if k in p:
+            p[k] = numbers.number(p[k] if isinstance(p[k], int | float) else None)
     p.setdefault("run_days", p.get("days", 0))
     try:
         return t(message_key, lang, **p)

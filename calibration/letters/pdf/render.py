@@ -31,7 +31,7 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, TextEmphasis, WrapMode, XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
 
-from calibration import settings
+from calibration import numbers, settings
 from calibration.i18n import catalog, t
 from calibration.letters.content import LetterContent, Signature, content_sha256, utc_iso
 
@@ -531,18 +531,13 @@ def wrap_text(text: str, width: float, measure: Callable[[str], float]) -> list[
 # --- formatting ------------------------------------------------------------------------
 
 
-def format_number(value: float) -> str:
-    """A figure with thousands separators and at most two decimals."""
-    if abs(value - round(value)) < 1e-9:
-        return f"{round(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+def format_number(value: float, unit: str | None = None) -> str:
+    """A figure as people write it for the metric's unit (numbers.number: a count whole)."""
+    return numbers.number(value, unit or None)
 
 
-def _signed(value: float) -> str:
-    text = format_number(abs(value))
-    if text == "0":
-        return "0"
-    return ("+" if value > 0 else "-") + text
+def _signed(value: float, unit: str | None = None) -> str:
+    return numbers.delta(value, unit or None)
 
 
 def _when(value: datetime) -> str:
@@ -997,30 +992,32 @@ class _Renderer:
 
     def figures_table(self) -> None:
         c = self.c
-        unit = f" {self.x.metric_unit}" if self.x.metric_unit else ""
+        code = self.x.metric_unit or None
+        # Money says its currency; a count needs no word, a rate carries its own "%".
+        unit = f" {code}" if numbers.kind(code) == "money" else ""
         diff = c.agreed - c.suggestion
-        pct = f"{diff / c.suggestion * 100:+.1f}%" if c.suggestion else "—"
+        pct = numbers.percent(diff / c.suggestion, signed=True) if c.suggestion else "—"
         diff_note = self.tr("letters.fig.diff_note", pct=pct)
         if not c.lower80 <= c.agreed <= c.upper80:
             diff_note += self.tr("letters.fig.outside")
         suggestion_note = self.tr(
             "letters.fig.suggestion_note",
-            lower=format_number(c.lower80),
-            upper=format_number(c.upper80),
+            lower=format_number(c.lower80, code),
+            upper=format_number(c.upper80, code),
             run=c.model_run_id,
         )
         rows = [
-            ("letters.fig.suggestion", format_number(c.suggestion), suggestion_note, False),
+            ("letters.fig.suggestion", format_number(c.suggestion, code), suggestion_note, False),
             (
                 "letters.fig.agreed",
-                format_number(c.agreed),
+                format_number(c.agreed, code),
                 self.tr("letters.fig.agreed_note"),
                 True,
             ),
-            ("letters.fig.diff", _signed(diff), diff_note, False),
+            ("letters.fig.diff", _signed(diff, code), diff_note, False),
             (
                 "letters.fig.company",
-                format_number(c.company_target),
+                format_number(c.company_target, code),
                 self.tr("letters.fig.company_note"),
                 False,
             ),
