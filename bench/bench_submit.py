@@ -65,6 +65,7 @@ def _burst(n: int, serial: bool = False) -> dict:
                 latencies.append((time.perf_counter() - t0) * 1000)
 
         wall0 = time.perf_counter()
+        cpu0 = time.process_time()
         if serial:
             barrier = threading.Barrier(1)
             for i, r in enumerate(regions):
@@ -76,6 +77,7 @@ def _burst(n: int, serial: bool = False) -> dict:
             for th in threads:
                 th.join()
         wall = time.perf_counter() - wall0
+        cpu = time.process_time() - cpu0
         report = neg.verify_chain(cur)
         stored = int((neg.cycle_state(cur, cid)["status"] != "none").sum())
         con.close()
@@ -88,6 +90,7 @@ def _burst(n: int, serial: bool = False) -> dict:
         "p95": q[94],
         "max": max(latencies),
         "wall": wall,
+        "cpu": cpu,
         "chain": report.ok,
         "events": report.events,
     }
