@@ -118,3 +118,34 @@ def app_env(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def pytest_report_header(config):  # noqa: D103
     return f"CALIBRATE_DB={os.environ.get('CALIBRATE_DB', '(default)')}"
+
+
+# Files that take longest, started first. Under `make test` (-n 3 --dist loadfile
+# --no-loadscope-reorder) a file runs whole on one worker; xdist's default reorder (most
+# tests first) started the one-test browser files last, so the end-to-end workshop (the
+# longest file) ran alone at the end of the run.
+SLOW_FIRST = (
+    "tests/browser/test_e2e_workshop.py",
+    "tests/browser/test_live_session.py",
+    "tests/browser/test_concurrency.py",
+    "tests/browser/test_user_text_browser.py",
+    "tests/browser/test_bomb_upload.py",
+    "tests/browser/test_live_board.py",
+    "tests/browser/test_hostile_browser.py",
+    "tests/browser/test_idle_board.py",
+    "tests/browser/test_browser_foundation.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the slowest files first (see SLOW_FIRST), other browser files next, then the rest."""
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+
+    def order(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        if path in rank:
+            return rank[path]
+        # A browser file not listed yet is still long (a server, Chromium, waits).
+        return len(rank) if path.startswith("tests/browser/") else len(rank) + 1
+
+    items.sort(key=order)  # stable: the order within each file stays as written
