@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -43,9 +42,17 @@ def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def con(db_path: Path, empty_template: Path):
-    """A fresh, migrated DuckDB connection for this test (a copy of the migrated template)."""
-    shutil.copyfile(empty_template, db_path)
+def db_template(empty_template: Path) -> Path:
+    """The file each test's `con` starts from: the empty migrated one (a module may override
+    this with a database it built once, e.g. tests/test_letters.py)."""
+    return empty_template
+
+
+@pytest.fixture
+def con(db_path: Path, db_template: Path):
+    """A fresh, migrated DuckDB connection for this test (a copy of db_template)."""
+    # With its audit key and checkpoints, when the template has appended events.
+    copy_demo(db_template, db_path)
     connection = connect(db_path)
     yield connection
     connection.close()
