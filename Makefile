@@ -18,7 +18,7 @@ run: venv
 
 # Lint first (ruff check and the format check), then the tests.
 test: venv lint
-	$(PY) -m pytest -q -n 3 --dist loadfile -m "not load"
+	$(PY) -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not load"
 
 # The 60-browser load test (13 min here, mostly 60 Chromium renderers competing for 2 cores):
 # not part of `make test`; tests/browser/test_concurrency.py is its small twin there.

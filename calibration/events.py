@@ -281,33 +281,48 @@ def _opt_int(value: object) -> int | None:
     return None if number is None else int(number)
 
 
+def _prepared(ev: dict, seal: dict[str, str] | None = None) -> dict:
+    """An event's stored columns except id, at and the hashes (those need the chain head)."""
+    payload = dict(ev.get("payload", {}))
+    if seal:
+        payload["seal"] = seal
+    return {
+        "region": None,
+        **ev,
+        "value": _opt_float(ev.get("value")),
+        "suggestion": _opt_float(ev.get("suggestion")),
+        "run_id": _opt_int(ev.get("run_id")),
+        "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False),
+    }
+
+
+def _chain(
+    cur: duckdb.DuckDBPyConnection,
+    key: bytes,
+    rows: list[dict],
+    last_id: int,
+    prev: str,
+    now: datetime,
+) -> tuple[list[int], int, str]:
+    """Insert prepared rows after (last_id, prev); returns their ids and the new head."""
+    ids = []
+    for prepared in rows:
+        last_id += 1
+        row = {**prepared, "id": last_id, "at": now, "prev_hash": prev}
+        row["hash"] = keyed_hash(key, prev, row)
+        q.insert_event(cur, row)
+        prev = row["hash"]
+        ids.append(last_id)
+    return ids, last_id, prev
+
+
 def _insert(
     cur: duckdb.DuckDBPyConnection, key: bytes, events: list[dict], seal: dict[str, str]
 ) -> tuple[list[int], dict]:
     """Insert events after the current head; returns their ids and the new head."""
     last_id, prev = q.last_event(cur)
-    now = utcnow()
-    ids = []
-    for i, ev in enumerate(events):
-        last_id += 1
-        payload = dict(ev.get("payload", {}))
-        if seal and i == len(events) - 1:
-            payload["seal"] = seal
-        row = {
-            "region": None,
-            **ev,
-            "value": _opt_float(ev.get("value")),
-            "suggestion": _opt_float(ev.get("suggestion")),
-            "run_id": _opt_int(ev.get("run_id")),
-            "id": last_id,
-            "at": now,
-            "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False),
-            "prev_hash": prev,
-        }
-        row["hash"] = keyed_hash(key, prev, row)
-        q.insert_event(cur, row)
-        prev = row["hash"]
-        ids.append(last_id)
+    rows = [_prepared(ev, seal if i == len(events) - 1 else None) for i, ev in enumerate(events)]
+    ids, last_id, prev = _chain(cur, key, rows, last_id, prev, utcnow())
     return ids, {"events": last_id, "head": prev}
 
 
@@ -345,6 +360,145 @@ def append(
                 raise
             time.sleep(0.01 * (2**attempt))
     raise AssertionError("unreachable")
+
+
+@dataclass(eq=False)
+class _Pending:
+    """One prepared write waiting in a group commit (see append_checked)."""
+
+    rows: list[dict]
+    seen: int
+    cycle_id: int
+    region: str | None
+    done: bool = False
+    conflict: bool = False
+    ids: list[int] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+# Prepared writes per database file, waiting for whichever writer holds APPEND_LOCK next.
+_WAITING: dict[object, list[_Pending]] = {}
+_WAITING_LOCK = threading.Lock()
+
+
+class _Newest:
+    """The newest event id per cycle and region, and per cycle for cycle-wide events.
+
+    A dict lookup per waiting writer instead of a scan of every newer event: with 500
+    writers waiting, the scan made a group commit quadratic.
+    """
+
+    def __init__(self) -> None:
+        self.by_region: dict[tuple[int, str], int] = {}
+        self.cycle_wide: dict[int, int] = {}
+        self.any: dict[int, int] = {}
+
+    def add(self, event_id: int, cycle_id: int, region: str | None) -> None:
+        """Note an event (or a write of this group) of cycle_id for region (None: the cycle)."""
+        self.any[cycle_id] = max(self.any.get(cycle_id, 0), event_id)
+        if region is None:
+            self.cycle_wide[cycle_id] = max(self.cycle_wide.get(cycle_id, 0), event_id)
+        else:
+            key = (cycle_id, region)
+            self.by_region[key] = max(self.by_region.get(key, 0), event_id)
+
+    def touches(self, item: _Pending) -> bool:
+        """Whether something newer than item's snapshot may change what its build() checked:
+        an event of its cycle for its region, or for the whole cycle (status, publish, seals)."""
+        if item.region is None:
+            return self.any.get(item.cycle_id, 0) > item.seen
+        newest = max(
+            self.cycle_wide.get(item.cycle_id, 0),
+            self.by_region.get((item.cycle_id, item.region), 0),
+        )
+        return newest > item.seen
+
+
+def _commit_group(
+    cur: duckdb.DuckDBPyConnection, key: bytes, path: Path | None, batch: list[_Pending]
+) -> None:
+    """Append every item of batch that nothing touched since its snapshot, in one commit.
+
+    Runs under APPEND_LOCK. Items something touched are marked conflict (their writer runs
+    its checks again under the lock); every item is marked done before the lock is released.
+    """
+    try:
+        for attempt in range(_RETRIES):
+            try:
+                taken: list[_Pending] = []
+                with transaction(cur):
+                    # One query for both: what came after the oldest snapshot, and the head.
+                    oldest = min(it.seen for it in batch)
+                    newer = q.events_from(cur, oldest)
+                    if newer and newer[0][0] == oldest:
+                        last_id, prev = newer[-1][0], newer[-1][3]
+                    else:
+                        last_id, prev = q.last_event(cur)
+                    newest = _Newest()
+                    for eid, c, r, _ in newer:
+                        newest.add(eid, c, r)
+                    now = utcnow()
+                    for it in batch:
+                        it.conflict = newest.touches(it)
+                        if it.conflict:
+                            continue
+                        it.ids, last_id, prev = _chain(cur, key, it.rows, last_id, prev, now)
+                        # A later writer of this group for the same region must check again.
+                        newest.add(last_id, it.cycle_id, it.region)
+                        taken.append(it)
+                break
+            except duckdb.TransactionException:
+                # Another connection (e.g. a second process-level writer) got there first.
+                if attempt == _RETRIES - 1:
+                    raise
+                time.sleep(0.01 * (2**attempt))
+        if taken:
+            _write_checkpoint(cur, key, path, {"events": last_id, "head": prev})
+    except BaseException as exc:  # every waiting writer reports it; nothing was appended
+        for it in batch:
+            it.error = exc
+    finally:
+        for it in batch:
+            it.done = True
+
+
+def append_checked(
+    cur: duckdb.DuckDBPyConnection,
+    build: Callable[[], list[dict]],
+    cycle_id: int,
+    region: str | None,
+) -> list[int]:
+    """Like append, but build() runs before the lock: the lock is held only for the append.
+
+    build runs on one snapshot of the database (its checks, reads and the payloads), outside
+    APPEND_LOCK. Under the lock only the events appended since that snapshot are looked at:
+    when none belongs to cycle_id and region (or to the whole cycle), the prepared events
+    are chained on; otherwise build runs again under the lock, exactly as append does.
+    Writers that arrive while the lock is held are appended together in one commit by the
+    next writer to get it (group commit): one transaction and one checkpoint line for all.
+    """
+    with transaction(cur):  # one snapshot: the head and everything build reads
+        seen = q.last_event_id(cur)
+        events = build()
+    if not events:
+        return []
+    path = db_file(cur)
+    key = resolve_key(path, create=True) or b""
+    item = _Pending([_prepared(ev) for ev in events], seen, int(cycle_id), region)
+    # A database without a file is private to its connection: no group to join.
+    group: object = str(path) if path is not None else item
+    with _WAITING_LOCK:
+        _WAITING.setdefault(group, []).append(item)
+    with APPEND_LOCK:
+        if not item.done:
+            with _WAITING_LOCK:
+                batch = _WAITING.pop(group, [])
+            _commit_group(cur, key, path, batch)
+    if item.error is not None:
+        raise item.error
+    if item.conflict:
+        return append(cur, build)
+    return item.ids
 
 
 @contextmanager

@@ -15,9 +15,11 @@ def db_path() -> str:
     return os.environ.get("CALIBRATE_DB", str(ROOT / "data" / "calibrate.duckdb"))
 
 
-def idle_minutes() -> int:
-    """Minutes of inactivity after which a signed-in session expires."""
-    return int(os.environ.get("CALIBRATE_IDLE_MINUTES", "30"))
+def idle_minutes() -> float:
+    """Minutes of inactivity after which a signed-in session expires (fractions allowed)."""
+    # A fraction lets a test see an expiry in seconds; whole minutes read as an int ("30").
+    minutes = float(os.environ.get("CALIBRATE_IDLE_MINUTES", "30"))
+    return int(minutes) if minutes.is_integer() else minutes
 
 
 def session_hours() -> float:

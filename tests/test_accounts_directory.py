@@ -42,12 +42,11 @@ def test_a_lead_may_not_list_accounts(cur):
 
 
 def test_admin_page_lists_and_adds_accounts(app_env):
-    from calibration.demo import workshop as demo
     from calibration.store import connect
     from tests.apptest_helpers import login
 
     con = connect(app_env)
-    demo.load_demo(con.cursor())
+    # app_env is already a copy of the seeded demo (seeding it again cost 10-30 s).
     con.close()
     at = login("admin")
     at.switch_page("pages/admin.py")

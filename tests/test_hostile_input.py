@@ -527,7 +527,7 @@ def hostile_app(app_env):
     where East's flagged proposal, comment and HR-visible fields carry the corpus."""
     con = connect(app_env)
     cur = con.cursor()
-    demo.load_demo(cur)
+    # app_env is already a copy of the seeded demo (seeding it again cost 10-30 s).
     auth.add_user(
         cur,
         auth.SYSTEM,

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -15,18 +16,39 @@ from calibration.accounts import auth
 from calibration.letters import service as letters
 from calibration.letters.content import content_sha256
 from calibration.negotiation import service as neg
-from calibration.store import transaction
-from tests.factories import ROOT
-from tests.letters_fixtures import PASSWORD, locked_cycle, make_accounts
+from calibration.store import connect, transaction
+from tests.factories import ROOT, copy_demo
+from tests.letters_fixtures import ACCOUNTS, PASSWORD, locked_cycle, make_accounts
 from tests.nego_fixtures import open_cycle
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler missing")
 
 
+@pytest.fixture(scope="module")
+def locked_file(tmp_path_factory: pytest.TempPathFactory, empty_template: Path) -> tuple[Path, int]:
+    """The locked two-region cycle, built once per module (its accounts hash four passwords
+    and its lock issues the letters): tests with `setup` start from a copy."""
+    path = copy_demo(empty_template, tmp_path_factory.mktemp("letters") / "locked.duckdb")
+    con = connect(path)
+    try:
+        cid, _ = locked_cycle(con.cursor())
+    finally:
+        con.close()
+    return path, cid
+
+
 @pytest.fixture
-def setup(cur):
-    cid, users = locked_cycle(cur)
-    return cur, cid, users
+def db_template(request: pytest.FixtureRequest, empty_template: Path) -> Path:
+    """Tests with `setup` start from the locked cycle, the others from an empty database."""
+    if "setup" in request.fixturenames:
+        return request.getfixturevalue("locked_file")[0]
+    return empty_template
+
+
+@pytest.fixture
+def setup(cur, locked_file: tuple[Path, int]):
+    users = {name: auth.load_user(cur, name) for name, *_ in ACCOUNTS}
+    return cur, locked_file[1], users
 
 
 def test_letters_wait_for_the_lock(cur):

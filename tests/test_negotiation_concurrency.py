@@ -89,3 +89,62 @@ def test_transaction_conflict_is_retried(cur, monkeypatch):
     # the first attempt was rolled back entirely: one snapshot of the run, chain intact
     assert len(neg.cycle_state(cur, cid)) == 1
     assert neg.verify_chain(cur).ok
+
+
+def test_change_between_checks_and_append_is_refused(con, monkeypatch):
+    """A submit checks outside the append lock; what lands for its region before it gets the
+    lock sends it back to check again (stale), while another region's submit goes through."""
+    from calibration import events
+    from tests.nego_fixtures import LEAD_EAST, LEAD_SOUTH, last_id, open_cycle
+
+    cur = con.cursor()
+    cid = open_cycle(cur)
+    neg.propose(cur, LEAD_EAST, cid, "east", 210, **GOOD, expected_last_event=None)
+    seen = last_id(cur, cid, "east")
+    checked = threading.Semaphore(0)
+    real_key = events.resolve_key
+
+    def key_after_checks(*args, **kwargs):
+        # Called once a submit's checks passed, just before it waits for the lock.
+        checked.release()
+        return real_key(*args, **kwargs)
+
+    monkeypatch.setattr(events, "resolve_key", key_after_checks)
+    outcomes: dict[str, object] = {}
+
+    def submit(lead: User, region: str, value: float, expected: int | None) -> None:
+        try:
+            neg.propose(
+                con.cursor(), lead, cid, region, value, **GOOD, expected_last_event=expected
+            )
+            outcomes[region] = "ok"
+        except neg.StaleWriteError as exc:
+            outcomes[region] = exc
+
+    with events.APPEND_LOCK:
+        threads = [
+            threading.Thread(target=submit, args=(LEAD_EAST, "east", 205, seen)),
+            threading.Thread(target=submit, args=(LEAD_SOUTH, "south", 195, None)),
+        ]
+        for th in threads:
+            th.start()
+        assert checked.acquire(timeout=60) and checked.acquire(timeout=60)
+        # Both checked against the old state; now the executive counters East first.
+        neg.respond(
+            cur,
+            EXEC,
+            cid,
+            "east",
+            "counter",
+            expected_last_event=seen,
+            counter_value=215,
+            reason="East can reach 215 with the partner channel.",
+        )
+    for th in threads:
+        th.join(timeout=60)
+    assert isinstance(outcomes["east"], neg.StaleWriteError), outcomes
+    assert outcomes["south"] == "ok"
+    state = neg.cycle_state(cur, cid).set_index("region")
+    assert state.loc["east", "proposal_value"] == 210 and state.loc["east", "status"] == "countered"
+    assert state.loc["south", "proposal_value"] == 195
+    assert neg.verify_chain(cur).ok

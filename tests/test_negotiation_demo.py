@@ -43,3 +43,12 @@ def test_demo_seeds_open_and_closed_cycles_in_order(cur, small_demo, monkeypatch
     items = [i["description"] for i in letters_demo.PROPOSALS["lead_east"][3]]
     assert (delivery[items[0]], delivery[items[1]]) == ("delivered", "not_delivered")
     assert neg.verify_chain(cur).ok
+
+
+def test_cli_init_seeds_once(demo_db, capsys):
+    """`python -m calibration init` (what the browser tests' template is: init_database on an
+    empty file) leaves an initialised database alone."""
+    from calibration.cli import main as cli_main
+
+    assert cli_main(["init", "--db", str(demo_db)]) == 0
+    assert "database already initialised" in capsys.readouterr().out

@@ -19,7 +19,7 @@ from calibration.store import connect
 from calibration.store.core import table_row_counts
 from calibration.tracking import service as ts
 from tests.apptest_helpers import login
-from tests.factories import ROOT, write_small_demo
+from tests.factories import ROOT, copy_demo, write_small_demo
 from tests.tracking_fixtures import TARGETS, actuals_csv, negotiated_cycle
 
 
@@ -51,22 +51,34 @@ def test_opening_letters_after_a_regions_import_writes_nothing(app_env):
         assert after == before, {k: (before[k], after[k]) for k in after if after[k] != before[k]}
 
 
-@pytest.fixture
-def unevaluated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, int]:
+@pytest.fixture(scope="module")
+def unevaluated_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """Small demo data, a locked cycle, then five weeks of actuals imported without any
-    evaluation (as the importer alone does)."""
-    path = tmp_path / "app.duckdb"
-    monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(tmp_path / "small")))
-    monkeypatch.setattr(demo, "seed_features", lambda cur: [])
-    con = connect(path)
-    try:
-        cur = con.cursor()
-        init_database(cur)
-        cycle_id = negotiated_cycle(cur, TARGETS)
-        data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
-        importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
-    finally:
-        con.close()
+    evaluation (as the importer alone does); built once, copied per test."""
+    base = tmp_path_factory.mktemp("unevaluated")
+    path = base / "seed.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(base / "small")))
+        mp.setattr(demo, "seed_features", lambda cur: [])
+        con = connect(path)
+        try:
+            cur = con.cursor()
+            init_database(cur)
+            cycle_id = negotiated_cycle(cur, TARGETS)
+            data = actuals_csv(date(2026, 1, 1), 35, {"east": 6, "south": 5})
+            importer.import_bytes(cur, SYSTEM, "actuals", "q1.csv", data.encode())
+        finally:
+            con.close()
+    return path, cycle_id
+
+
+@pytest.fixture
+def unevaluated(
+    unevaluated_file: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, int]:
+    """This test's copy of unevaluated_file, where the app will open it."""
+    seed, cycle_id = unevaluated_file
+    path = copy_demo(seed, tmp_path / "app.duckdb")
     monkeypatch.setenv("CALIBRATE_DB", str(path))
     monkeypatch.chdir(ROOT)
     return path, cycle_id

@@ -13,11 +13,17 @@ from calibration.store.core import _split_sql, migrations
 from tests.factories import ROOT
 
 
-def test_fresh_database_has_every_migration(cur):
-    versions = [
-        r[0] for r in cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
-    ]
-    assert versions == [v for v, _, _ in migrations()]
+def test_fresh_database_has_every_migration(tmp_path, cur):
+    # A new file (the `cur` fixture copies a template that was migrated the same way).
+    fresh = connect(tmp_path / "fresh.duckdb")
+    try:
+        for c in (fresh, cur):
+            versions = [
+                r[0] for r in c.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+            ]
+            assert versions == [v for v, _, _ in migrations()]
+    finally:
+        fresh.close()
 
 
 def test_older_database_upgrades_on_open(tmp_path):

@@ -847,7 +847,9 @@ def propose(
             )
         ]
 
-    return events.append(cur, build)[0]
+    # The checks and reads run before the append lock; under it, only what was appended for
+    # this region or cycle since is looked at (events.append_checked).
+    return events.append_checked(cur, build, cycle_id, region)[0]
 
 
 def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:

@@ -198,6 +198,21 @@ def last_event(cur: duckdb.DuckDBPyConnection) -> tuple[int, str]:
     return (int(rows[0][0]), rows[0][1]) if rows else (0, "")
 
 
+def last_event_id(cur: duckdb.DuckDBPyConnection) -> int:
+    """Id of the newest event in the whole log; 0 when empty."""
+    return int(cur.execute("SELECT coalesce(max(id), 0) FROM events").fetchall()[0][0])
+
+
+def events_from(
+    cur: duckdb.DuckDBPyConnection, first_id: int
+) -> list[tuple[int, int, str | None, str]]:
+    """(id, cycle_id, region, hash) of event first_id and every newer one, oldest first."""
+    rows = cur.execute(
+        "SELECT id, cycle_id, region, hash FROM events WHERE id >= ? ORDER BY id", [first_id]
+    ).fetchall()
+    return [(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+
+
 def cycle_version(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[int, ...]:
     """Changes whenever anything the board shows changes: a cheap cache key for live screens."""
     return tuple(

@@ -98,17 +98,29 @@ def _need_browser() -> None:
         pytest.skip(f"no Chromium at {CHROMIUM} and CI unset: browser tests skipped")
 
 
-@pytest.fixture
-def server(tmp_path: Path, demo_template: Path) -> Iterator[Server]:
-    """A fresh app server on a free port, on a private copy of the seeded demo."""
+def _demo_server(folder: Path, demo_template: Path) -> Iterator[Server]:
     _need_browser()
     env = dict(os.environ)
-    db = copy_demo(demo_template, tmp_path / "browser.duckdb")
+    db = copy_demo(demo_template, folder / "browser.duckdb")
     env["CALIBRATE_DB"] = str(db)
     srv = Server(db, env)
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path, demo_template: Path) -> Iterator[Server]:
+    """A fresh app server on a free port, on a private copy of the seeded demo."""
+    yield from _demo_server(tmp_path, demo_template)
+
+
+@pytest.fixture(scope="module")
+def module_server(
+    tmp_path_factory: pytest.TempPathFactory, demo_template: Path
+) -> Iterator[Server]:
+    """One demo server shared by a module's tests that only read (a start costs seconds)."""
+    yield from _demo_server(tmp_path_factory.mktemp("server"), demo_template)
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ from tests.browser.steps import (
     submit_proposal,
     wait_board_counts,
 )
+from tests.factories import copy_demo
 
 pytestmark = pytest.mark.browser
 
@@ -58,18 +59,12 @@ LEADS = (
 
 
 @pytest.fixture
-def workshop(tmp_path: Path) -> Iterator[tuple[Server, int, dict[str, float]]]:
+def workshop(tmp_path: Path, demo_template: Path) -> Iterator[tuple[Server, int, dict[str, float]]]:
     """A server on the demo database plus a fresh open cycle with a published run."""
     _need_browser()
-    db = tmp_path / "e2e.duckdb"
+    # A copy of the demo seeded once per run (what `python -m calibration init` writes).
+    db = copy_demo(demo_template, tmp_path / "e2e.duckdb")
     env = {**os.environ, "CALIBRATE_DB": str(db)}
-    subprocess.run(
-        [sys.executable, "-m", "calibration", "init", "--db", str(db)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
     # A new cycle rather than the demo's (which already has three proposals): the newest
     # open cycle is the one every page picks by default.
     # A draft with a saved run: the analyst publishes it and the executive opens the cycle

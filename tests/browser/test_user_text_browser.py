@@ -21,11 +21,14 @@ pytestmark = pytest.mark.browser
 WORD_JOINER = "\u2060"  # plain() puts one before "http" so GFM does not link a bare URL
 
 
-@pytest.fixture
-def hostile_server(tmp_path: Path, demo_template: Path) -> Iterator[Server]:
-    """An app server on a copy of the demo whose user-typed fields are HOSTILE."""
+@pytest.fixture(scope="module")
+def hostile_server(
+    tmp_path_factory: pytest.TempPathFactory, demo_template: Path
+) -> Iterator[Server]:
+    """An app server on a copy of the demo whose user-typed fields are HOSTILE (shared by
+    this module's tests, which only read)."""
     _need_browser()
-    db = copy_demo(demo_template, tmp_path / "hostile.duckdb")
+    db = copy_demo(demo_template, tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
     make_hostile(db)  # before the server opens the file (one process per DuckDB file)
     srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db)})
     srv.start()
