@@ -88,6 +88,8 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "notify.admin": _only("admin"),
     # A person's own sessions and drafts (keyed by their username): everyone signed in.
     "session.own": _only(*PEOPLE),
+    # Who is who: every signed-in person sees the names of the people they work with.
+    "people.read": _only(*PEOPLE),
     "draft.own": _only(*PEOPLE),
 }
 

@@ -480,20 +480,40 @@ def test_display_names_stored_as_given(cur, kind: str) -> None:
 
 
 # Builders of HTML from server-made values only, each escaping what it puts in; named here
-# one by one. handoff_html: the auto-submitted form to the session cookie routes (issue 16).
-HTML_BUILDERS = {"handoff_html"}
+# one by one. handoff_html: the auto-submitted form to the session cookie routes (issue 16);
+# upload_css: the file field's translated button label as an escaped CSS string (issue 15).
+HTML_BUILDERS = {"handoff_html", "upload_css"}
 
 
-def _literal(node: ast.AST) -> bool:
-    """A string fixed in the source (constants, joined or concatenated), never user data."""
+def _literal(node: ast.AST, fixed: frozenset[str] = frozenset()) -> bool:
+    """A string fixed in the source (constants, joined or concatenated, or a module-level
+    name bound once to such a string: `fixed`), never user data."""
+    if isinstance(node, ast.Name):
+        return node.id in fixed
     if isinstance(node, ast.Constant):
         return isinstance(node.value, str)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute):
         name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
         return name in HTML_BUILDERS
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _literal(node.left) and _literal(node.right)
+        return _literal(node.left, fixed) and _literal(node.right, fixed)
     return False
+
+
+def _fixed_names(tree: ast.Module) -> frozenset[str]:
+    """Module-level names assigned exactly once, to a literal string."""
+    bound: dict[str, int] = {}
+    literal: set[str] = set()
+    for node in ast.walk(tree):
+        for target in getattr(node, "targets", []) or [getattr(node, "target", None)]:
+            if isinstance(target, ast.Name):
+                bound[target.id] = bound.get(target.id, 0) + 1
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and _literal(node.value):
+                literal.add(target.id)
+    return frozenset(n for n in literal if bound.get(n) == 1)
 
 
 def test_no_page_renders_user_text_as_html() -> None:
@@ -507,7 +527,9 @@ def test_no_page_renders_user_text_as_html() -> None:
     for path in files:
         source = path.read_text(encoding="utf-8")
         assert "components.v1" not in source and "components.html" not in source, path.name
-        for node in ast.walk(ast.parse(source)):
+        tree = ast.parse(source)
+        fixed = _fixed_names(tree)
+        for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
             unsafe = any(
@@ -516,7 +538,7 @@ def test_no_page_renders_user_text_as_html() -> None:
                 for k in node.keywords
             )
             if node.func.attr == "html" or unsafe:
-                assert node.args and all(_literal(a) for a in node.args), (
+                assert node.args and all(_literal(a, fixed) for a in node.args), (
                     f"{path.name}:{node.lineno} renders non-literal HTML"
                 )
 

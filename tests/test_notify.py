@@ -6,6 +6,7 @@ admin status, and the server's background worker. Loopback only."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import socket
@@ -629,7 +630,9 @@ def test_the_servers_lifespan_worker_delivers_and_stops(con, inboxes, monkeypatc
             assert await asyncio.to_thread(robots.arrived.wait, 30)
         return running
 
-    stopped = asyncio.run(serve())
+    # Its own thread (own event loop): a session's sync Playwright may hold this thread's loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        stopped = pool.submit(asyncio.run, serve()).result(timeout=120)
     assert not stopped.alive
     (post,) = robots.posts
     assert post["json"]["msgtype"] == "text" and "east" in post["json"]["text"]["content"]

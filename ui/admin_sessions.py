@@ -16,7 +16,8 @@ CLIENT_CHARS = 60
 
 def _client(row: dict) -> str:
     """Address and browser in a few words (the stored values are already truncated)."""
-    text = " · ".join(x for x in (row["client_address"] or "local", row["user_agent"]) if x)
+    where = row["client_address"] or ctx.tr("session.client_unknown")
+    text = " · ".join(x for x in (where, sessions.browser_label(row["user_agent"])) if x)
     return text[:CLIENT_CHARS]
 
 

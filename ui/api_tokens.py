@@ -8,7 +8,7 @@ from calibration import access
 from calibration.accounts.auth import User
 from calibration.api import tokens
 from ui import context as ctx
-from ui import flash
+from ui import flash, tables
 from ui.text import plain
 
 SLOT = "api_tokens"
@@ -50,11 +50,12 @@ def section(user: User) -> None:
         st.info(ctx.tr("api.no_tokens"))
     else:
         # Names as typed sit in dataframe cells, which show text as text.
-        st.dataframe(
-            listed.rename(columns={c: ctx.tr(f"api.col_{c}") for c in listed.columns}),
-            hide_index=True,
-            width="stretch",
-        )
+        scopes = [
+            ", ".join(ctx.tr(f"api.scope.{s}") for s in str(v).split(",") if s)
+            for v in listed["scopes"]
+        ]
+        shown = listed.assign(scopes=scopes)
+        tables.show(shown.rename(columns={c: ctx.tr(f"api.col_{c}") for c in shown.columns}), None)
     with st.form("api_token_add", clear_on_submit=True):
         st.text_input(ctx.tr("api.token_name"), key="api_token_name")
         st.multiselect(
@@ -62,6 +63,7 @@ def section(user: User) -> None:
             access.TOKEN_SCOPES,
             format_func=lambda s: ctx.tr(f"api.scope.{s}"),
             key="api_token_scopes",
+            placeholder=ctx.tr("app.choose_options"),
         )
         st.form_submit_button(
             ctx.tr("api.add_token"), on_click=ctx.guarded(_add), args=(user,), type="primary"

@@ -18,22 +18,25 @@ from calibration import numbers
 from ui import context as ctx
 
 
-def _style() -> None:
-    """The drop zone's English text hidden; the button says the translated word."""
-    # A CSS string literal of our own text (CSS reads no JSON escapes: the characters as they are).
-    button = json.dumps(ctx.tr("upload.button"), ensure_ascii=False)
-    st.html(
+def upload_css(button: str) -> str:
+    """Constant CSS hiding the drop zone's English text; the button says `button`.
+
+    `button` is server-made (the translation layer); it becomes a CSS string whose `<`,
+    quotes and backslashes are escaped, so it cannot end the style element.
+    """
+    text = json.dumps(button, ensure_ascii=False).replace("<", "\\3C ").replace(">", "\\3E ")
+    return (
         "<style>"
         "[data-testid='stFileUploaderDropzoneInstructions'] {display:none}"
         "[data-testid='stFileUploaderDropzone'] button > * {display:none !important}"
-        f"[data-testid='stFileUploaderDropzone'] button::after {{content:{button}}}"
+        f"[data-testid='stFileUploaderDropzone'] button::after {{content:{text}}}"
         "</style>"
     )
 
 
 def file_field(label: str, types: Sequence[str], max_mb: int, key: str, **kwargs: Any) -> Any:
     """st.file_uploader limited to max_mb, with the limit and types said in the user's words."""
-    _style()
+    st.html(upload_css(ctx.tr("upload.button")))
     upload = st.file_uploader(label, type=list(types), key=key, max_upload_size=max_mb, **kwargs)
     kinds = sorted({t.upper() for t in types if t.lower() != "jpg"})
     sep = "、" if ctx.lang() == "zh" else ", "

@@ -227,3 +227,35 @@ def active(
         at - timedelta(minutes=settings.idle_minutes()),
         at - timedelta(hours=settings.session_hours()),
     )
+
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chromium/", "Chromium"),
+    ("HeadlessChrome/", "Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Version/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def browser_label(user_agent: str | None) -> str:
+    """A user agent in a few words a person recognises: "Chrome 156 · Linux" ("" if unknown)."""
+    ua = user_agent or ""
+    parts = []
+    for marker, name in _BROWSERS:
+        at = ua.find(marker)
+        if at >= 0:
+            major = ua[at + len(marker) :].split(".", 1)[0].split(" ", 1)[0]
+            parts.append(f"{name} {major}" if major.isdigit() else name)
+            break
+    parts += [name for marker, name in _SYSTEMS if marker in ua][:1]
+    return " · ".join(parts)
