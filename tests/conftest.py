@@ -133,9 +133,16 @@ def pytest_report_header(config):  # noqa: D103
 # longest file) ran alone at the end of the run.
 SLOW_FIRST = (
     "tests/browser/test_e2e_workshop.py",
+    "tests/browser/test_every_screen.py",
+    "tests/browser/test_every_screen_zh.py",
     "tests/browser/test_live_session.py",
+    "tests/browser/test_sessions.py",
+    "tests/browser/test_presentation.py",
+    "tests/browser/test_api_server.py",
     "tests/browser/test_concurrency.py",
+    "tests/browser/test_sso.py",
     "tests/browser/test_user_text_browser.py",
+    "tests/browser/test_offline.py",
     "tests/browser/test_bomb_upload.py",
     "tests/browser/test_live_board.py",
     "tests/browser/test_hostile_browser.py",
