@@ -175,7 +175,7 @@ def test_paused_board_refuses_a_stale_accept_and_shows_agreed_numbers(
         form.get_by_role("button", name="Send response").click()
         board.get_by_text(
             re.compile(
-                r"North changed: lead_north proposed 50 at \d\d:\d\d UTC\. "
+                r"North changed: Zhang Jing 张静 \(North\) proposed 50 at \d\d:\d\d UTC\. "
                 r"Check and send again\."
             )
         ).wait_for(timeout=30_000)
