@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import wait_idle
 from tests.browser.steps import (
@@ -30,8 +31,19 @@ def _respond_form(page):
 
 
 def _pick(page, form, region: str) -> None:
-    form.get_by_label("Region").first.click()
-    page.get_by_role("option", name=region, exact=True).click()
+    """Choose a region in the Respond form, as a person would: open the list, click it."""
+    option = page.get_by_role("option", name=region, exact=True)
+    for _ in range(5):
+        # A rerun still in flight (the tab's on_change, a tick's app rerun) closes an open
+        # list; the person opens it again. Every region is always among the options.
+        wait_idle(page)
+        form.get_by_label("Region").first.click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    option.click()
 
 
 def _shows(form, region: str) -> bool:
