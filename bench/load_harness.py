@@ -35,9 +35,12 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -330,6 +333,25 @@ def prepare(folder: Path, regions: int) -> tuple[Path, int, dict[str, float]]:
     return db, cid, suggestions
 
 
+def _run_apart(coro: Coroutine[Any, Any, object]) -> None:
+    """Run a coroutine to its end on a thread of its own; its exception is raised here."""
+    # Its own thread and event loop: a sync Playwright of the same pytest worker keeps a
+    # loop running in the calling thread, where asyncio.run() would refuse to start.
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:  # handed to the caller, which re-raises it
+            failure.append(exc)
+
+    worker = threading.Thread(target=target, name="load-harness-scenario")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
 def run_step(
     template: Path,
     suggestions: dict[str, float],
@@ -356,7 +378,7 @@ def run_step(
     server.start(timeout=180)
     client_cpu = time.process_time()
     try:
-        asyncio.run(_scenario(server.url, server.proc.pid, step, suggestions, plan or Plan()))
+        _run_apart(_scenario(server.url, server.proc.pid, step, suggestions, plan or Plan()))
     finally:
         step.client_cpu_s = time.process_time() - client_cpu
         server.stop()

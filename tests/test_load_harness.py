@@ -7,12 +7,14 @@ must be saved, seen on the board and stored. No timed assertions (CONTRIBUTING).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
+from bench import load_harness
 from bench.load_harness import Board, Plan, Step, parse_steps, prepare, run_step, summarise
 from bench.st_client import widget_key
 from calibration.negotiation import service as neg
@@ -53,6 +55,27 @@ def test_board_notes_a_region_once_when_its_status_is_shown() -> None:
     step.saved, step.sent_at = {"r01", "r02"}, {"r01": 0.5, "r02": 1.0}
     assert step.missing() == 0
     assert step.latencies() == ([0.5, 1.0], [0.5, 1.0])
+
+
+def test_scenario_runs_while_the_calling_thread_runs_an_event_loop() -> None:
+    """A sync Playwright of the same pytest worker keeps a loop running in the main thread:
+    run_step's scenario must still run, and its failure must reach the caller."""
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        ran.append("scenario")
+
+    async def failing() -> None:
+        raise ValueError("the scenario failed")
+
+    async def caller() -> None:
+        # Called synchronously from inside a running loop, as run_step is in that worker.
+        load_harness._run_apart(scenario())
+        with pytest.raises(ValueError, match="the scenario failed"):
+            load_harness._run_apart(failing())
+
+    asyncio.run(caller())
+    assert ran == ["scenario"]
 
 
 @pytest.mark.slow

@@ -204,7 +204,7 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     south = person("lead_south")
     south.get_by_role("button", name="Reload").click()
     wait_idle(south)
-    south.get_by_text("Counter-offer from exec").wait_for()
+    south.get_by_text("Counter-offer from Chen Wei 陈伟 (Executive)").wait_for()
     shot(south, "e2e_08_south_counter")
     south.get_by_role("button", name="Accept counter-offer").click()
     south.get_by_text("Counter-offer accepted").wait_for()

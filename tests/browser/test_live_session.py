@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import wait_idle
 from tests.browser.steps import (
@@ -30,8 +31,19 @@ def _respond_form(page):
 
 
 def _pick(page, form, region: str) -> None:
-    form.get_by_label("Region").first.click()
-    page.get_by_role("option", name=region, exact=True).click()
+    """Choose a region in the Respond form, as a person would: open the list, click it."""
+    option = page.get_by_role("option", name=region, exact=True)
+    for _ in range(5):
+        # A rerun still in flight (the tab's on_change, a tick's app rerun) closes an open
+        # list; the person opens it again. Every region is always among the options.
+        wait_idle(page)
+        form.get_by_label("Region").first.click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    option.click()
 
 
 def _shows(form, region: str) -> bool:
@@ -175,7 +187,7 @@ def test_paused_board_refuses_a_stale_accept_and_shows_agreed_numbers(
         form.get_by_role("button", name="Send response").click()
         board.get_by_text(
             re.compile(
-                r"North changed: lead_north proposed 50 at \d\d:\d\d UTC\. "
+                r"North changed: Zhang Jing 张静 \(North\) proposed 50 at \d\d:\d\d UTC\. "
                 r"Check and send again\."
             )
         ).wait_for(timeout=30_000)

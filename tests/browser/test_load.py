@@ -118,7 +118,8 @@ async def _scenario(
                 ):
                     await page.get_by_role("textbox", name=label, exact=True).fill(text)
                 # Explicitly: the radio loses its default after the number's rerun.
-                form = page.locator("[data-testid='stForm']").filter(has_text="Submit proposal")
+                # The proposal is a keyed container (drafts saved on change), not an st.form.
+                form = page.locator(".st-key-nego_proposal_form")
                 await form.get_by_text("medium", exact=True).click()
             return page
 
