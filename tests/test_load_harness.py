@@ -8,6 +8,7 @@ must be saved, seen on the board and stored. No timed assertions (CONTRIBUTING).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import math
 from pathlib import Path
 
@@ -74,7 +75,9 @@ def test_scenario_runs_while_the_calling_thread_runs_an_event_loop() -> None:
         with pytest.raises(ValueError, match="the scenario failed"):
             load_harness._run_apart(failing())
 
-    asyncio.run(caller())
+    # The caller's loop in a thread of its own: this worker's main thread may already run one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, caller()).result(timeout=60)
     assert ran == ["scenario"]
 
 
