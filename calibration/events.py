@@ -45,18 +45,8 @@ REKEY_KIND = "chain_keyed"
 SEAL_KIND = "seal"
 # Cycle id of events that belong to no cycle (user region assignments, re-keying).
 SYSTEM_CYCLE = 0
-COVERED_TABLES = (
-    "cycles",
-    "cycle_suggestions",
-    "letters",
-    "letter_signatures",
-    "user_regions",
-    "commitment_events",
-    "tracking_events",
-    "root_causes",
-    "api_tokens",
-    "api_token_revocations",
-)
+# The tables sealed with each write: one list, kept by the store that queries them.
+COVERED_TABLES = q.SEALED_TABLES
 
 # One process-wide lock around every append: each event links to the one before it, so
 # appends must be serial. Re-entrant so a sealed write may call helpers that append.

@@ -72,18 +72,10 @@ LOG_FIELDS = (
 )
 RUN_COLUMNS = ("region", "suggestion", "lower80", "upper80")
 RUN_OPTIONAL = ("history", "market", "pipeline", "capacity", "reason_en", "reason_zh")
+# What a cycle keeps of a model run per region (cycle_suggestions), in state order.
+SUGGESTION_COLUMNS = (*RUN_COLUMNS, "run_id", *RUN_OPTIONAL)
 STATE_COLUMNS = (
-    "region",
-    "suggestion",
-    "lower80",
-    "upper80",
-    "run_id",
-    "history",
-    "market",
-    "pipeline",
-    "capacity",
-    "reason_en",
-    "reason_zh",
+    *SUGGESTION_COLUMNS,
     "proposal_value",
     "justification",
     "support",
@@ -1209,18 +1201,7 @@ def cycle_state(
     if cycle["run_id"] is not None:
         for s in q.suggestions(cur, cycle_id, cycle["run_id"]).to_dict("records"):
             row = _empty_state(s["region"])
-            for col in (
-                "suggestion",
-                "lower80",
-                "upper80",
-                "run_id",
-                "history",
-                "market",
-                "pipeline",
-                "capacity",
-                "reason_en",
-                "reason_zh",
-            ):
+            for col in SUGGESTION_COLUMNS[1:]:  # all but the region, the row's key
                 row[col] = s[col]
             rows[s["region"]] = row
     for ev in events[events["kind"].isin(DECISION_KINDS)].to_dict("records"):

@@ -373,7 +373,7 @@ def frozen_regions(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict[str, d
 
 # ----------------------------------------------------------------------------- chain queries
 
-# Tables whose rows the decision record seals (see calibration.events.COVERED_TABLES); the
+# Tables whose rows the decision record seals (calibration.events.COVERED_TABLES is this); the
 # names are fixed here so no caller-supplied text ever reaches the SQL.
 SEALED_TABLES = (
     "cycles",
