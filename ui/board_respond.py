@@ -166,6 +166,7 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
             args=(user, cycle_id, table),
             key="board_respond_submit",
         )
+        drafts.saved_note(key)
 
 
 def _overrides(state: pd.DataFrame, names: dict[str, str]) -> None:

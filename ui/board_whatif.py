@@ -68,6 +68,7 @@ def _send_allocation(
             key=f"board_send_editor_{method}",
         )
         sent = st.button(ctx.tr("board.send_submit"), type="primary", key="board_send_submit")
+        drafts.saved_note(draft)
     if not sent:
         return
     offers = respond.counter_offers(

@@ -110,3 +110,4 @@ def comment_thread(
             on_click=_post,
             args=(user, cycle_id, region, keys, slot, names),
         )
+        drafts.saved_note(draft)

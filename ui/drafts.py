@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import duckdb
 import streamlit as st
@@ -20,6 +21,7 @@ from ui import context as ctx
 
 _RESTORED = "_drafts_restored"  # form keys already restored in this Streamlit session
 _PINS = "_drafts_pins"  # form key -> {"seen": last event when typing began, "bound": field}
+_SAVED = "_drafts_saved"  # form key -> (when the draft was last kept, "saved" | "restored")
 log = logging.getLogger("calibrate")
 
 form_key = drafts.form_key
@@ -43,6 +45,7 @@ def restore(key: str, widgets: dict[str, str], bind_field: str | None = None) ->
         return
     if draft is None:
         return
+    st.session_state.setdefault(_SAVED, {})[key] = (draft.updated_at, "restored")
     for name, widget in widgets.items():
         if name in draft.fields:
             st.session_state[widget] = draft.fields[name]
@@ -73,6 +76,7 @@ def saver(
         if pin is None or pin["bound"] != bound:
             pin = _pins()[key] = {"seen": seen(), "bound": bound}
         drafts.save(ctx.cursor(), user, key, fields, pin["seen"])
+        st.session_state.setdefault(_SAVED, {})[key] = (datetime.now(UTC), "saved")
 
     return save
 
@@ -85,6 +89,18 @@ def seen_for(key: str, current: int | None, bound: object = None) -> int | None:
     return current
 
 
+def saved_note(key: str) -> None:
+    """Under a form: when its draft was last kept, so the person knows a reload is safe."""
+    saved = st.session_state.get(_SAVED, {}).get(key)
+    if saved is None:
+        return
+    when, how = saved
+    if when.tzinfo is None:  # the store keeps UTC without a zone
+        when = when.replace(tzinfo=UTC)
+    clock = when.astimezone(settings.company_tz()).strftime("%H:%M")
+    st.caption(ctx.tr(f"draft.{how}", time=clock), help=ctx.tr("draft.help"))
+
+
 def unpin(key: str) -> None:
     """After a stale refusal: the person has now seen the change; bind to what is drawn next."""
     _pins().pop(key, None)
@@ -93,6 +109,7 @@ def unpin(key: str) -> None:
 def clear(key: str) -> None:
     """Forget the draft after a successful submit."""
     _pins().pop(key, None)
+    st.session_state.get(_SAVED, {}).pop(key, None)
     user = ctx.current_user()
     if user is not None and not settings.read_only():
         drafts.clear(ctx.cursor(), user, key)

@@ -234,6 +234,7 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
             args=(user, cycle, region, row, names),
             key=k("nego_submit"),
         )
+        drafts.saved_note(key)
 
 
 def remember_seen(cycle_id: int, region: str, last_event_id: int | None) -> None:

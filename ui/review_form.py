@@ -55,6 +55,7 @@ def resolve_form(
             args=args,
             key=f"nego_resolve_btn_{region}",
         )
+        drafts.saved_note(draft)
 
 
 def remember_seen(cycle_id: int, region: str, last_event_id: int | None) -> None:

@@ -129,10 +129,12 @@ def test_a_half_typed_proposal_survives_a_reload_and_keeps_its_stale_check(srv, 
         box = lead.get_by_role("textbox", name="Justification", exact=True)
         box.fill(typed)
         box.press("Tab")  # leaving the field sends it (and saves the draft)
-        wait_idle(lead)
+        # The form says when the draft was kept: only then is a reload safe.
+        lead.get_by_text("Draft saved at", exact=False).wait_for(timeout=30_000)
         _reload(lead)
         _signed_in(lead)
         assert lead.get_by_role("textbox", name="Justification", exact=True).input_value() == typed
+        assert lead.get_by_text("Draft restored", exact=False).count()
         # The region changes after the draft was typed: the executive counters North.
         board = exec_ctx.new_page()
         sign_in(board, srv.url, "exec")
@@ -169,6 +171,7 @@ def test_a_half_typed_counter_survives_a_reload_and_is_cleared_when_sent(srv, br
         reason.fill("Half-typed: the south pipeline")
         reason.press("Tab")
         wait_idle(board)
+        form.get_by_text("Draft saved at", exact=False).wait_for(timeout=30_000)
         _reload(board)
         _signed_in(board)
         form = _respond_tab(board)
