@@ -1,12 +1,19 @@
-"""Letter fonts parsed once per process: no state leaks between letters, glyphs intact."""
+"""Letter fonts parsed once per process: no state leaks between letters, glyphs intact,
+and the fast paths (assembled CFF subsets, widths) give the libraries' bytes and floats."""
 
 from __future__ import annotations
 
+import copy
 import io
+import random
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from fontTools.cffLib import CFFFontSet
+from fontTools import ttLib
+from fontTools.cffLib import CFFFontSet, FDSelect
+from fpdf import FPDF
 from pypdf import PdfReader
 
 from calibration.letters.pdf import render as letter_pdf
@@ -77,3 +84,117 @@ def test_letters_rendered_in_threads_match_sequential_ones() -> None:
             pool.map(lambda it: _letter(it[1], "zh" if it[0] % 2 else "en"), enumerate(texts))
         )
     assert threaded == sequential
+
+
+# --- fast paths: the same bytes as the libraries' slow ones -----------------------------
+
+
+def _base_parsed(bold: bool = False) -> letter_pdf._ParsedFont:
+    font = letter_pdf.find_cjk_font()
+    return letter_pdf._parsed_font(letter_pdf._base_font(font.bold if bold else font.regular))
+
+
+def _needs_fast_cff() -> None:
+    if _base_parsed().cff is None:
+        pytest.skip("the installed CJK font is not a CID-keyed CFF font (no fast subset)")
+
+
+def _fonttools_subset(path: Path, gids: list[int]) -> bytes:
+    """The subset CFF as fontTools' CFFFontSet.compile writes it (the oracle)."""
+    font = ttLib.TTFont(str(path), lazy=True, recalcTimestamp=False)
+    cff = font["CFF "].cff
+    top = cff.topDictIndex[0]
+    _ = (top.charset, top.CharStrings, top.FDArray)  # decoded before the copy shares them
+    order = font.getGlyphOrder()
+    sub_top = copy.copy(top)
+    sub_top.rawDict = dict(top.rawDict)
+    sub_top.charset = [order[gid] for gid in gids]
+    select = FDSelect()
+    select.gidArray = [top.FDSelect[gid] for gid in gids]
+    sub_top.FDSelect = select
+    sub_set = copy.copy(cff)
+    sub_set.topDictIndex = copy.copy(cff.topDictIndex)
+    sub_set.topDictIndex.items = [sub_top]
+    out = io.BytesIO()
+    sub_set.compile(out, SimpleNamespace(recalcBBoxes=False), isCFF2=False)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("bold", [False, True])
+def test_assembled_cff_subset_is_byte_identical_to_fonttools(bold: bool) -> None:
+    _needs_fast_cff()
+    parsed = _base_parsed(bold)
+    face = letter_pdf.find_cjk_font().bold if bold else letter_pdf.find_cjk_font().regular
+    path = letter_pdf._base_font(face)
+    count = len(parsed.gid)
+    rng = random.Random(19)
+    # Only .notdef; a run (charset ranges); scattered picks (format 0); many; every glyph.
+    cases = [[0], list(range(0, 40)), [0, count - 1]]
+    cases += [sorted({0, *rng.sample(range(1, count), n)}) for n in (1, 7, 150, 900)]
+    cases.append(list(range(count)))
+    for gids in cases:
+        assert parsed.cff.subset(gids) == _fonttools_subset(path, gids), len(gids)
+
+
+def test_a_letter_with_the_assembled_subset_equals_one_with_fonttools(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _needs_fast_cff()
+    fast = {lang: _letter("瀑布彗星，续约客户。Renewals 𠀋.", lang) for lang in ("en", "zh")}
+    assembled = letter_pdf._cff_subset
+    calls: list[int] = []
+
+    def through_fonttools(
+        parsed: letter_pdf._ParsedFont, names: list[str]
+    ) -> tuple[bytes, dict[str, int]]:
+        _, ids = assembled(parsed, names)
+        calls.append(len(ids))
+        gids = sorted(parsed.gid[name] for name in ids)
+        return _fonttools_subset(Path(parsed.proto.ttffile), gids), ids
+
+    # Both the cached base fonts and a per-letter exact subset (𠀋 is outside the base set).
+    monkeypatch.setattr(letter_pdf, "_cff_subset", through_fonttools)
+    slow = {lang: _letter("瀑布彗星，续约客户。Renewals 𠀋.", lang) for lang in ("en", "zh")}
+    assert calls  # the oracle really ran
+    assert slow == fast
+
+
+def test_a_letter_compiles_no_cff_and_walks_no_full_glyph_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _needs_fast_cff()
+    _letter("预热。")  # parse the fonts (once per process) before counting
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("per-letter work that the per-process parse should have done")
+
+    # fontTools' whole-font compile and the 8,000-glyph reverse map were the costly steps.
+    monkeypatch.setattr(CFFFontSet, "compile", refuse)
+    monkeypatch.setattr(ttLib.TTFont, "_buildReverseGlyphOrderDict", refuse)
+    data = _letter("瀑布彗星。")
+    regular = max(_embedded_cffs(data), key=lambda c: len(c.topDictIndex[0].charset))
+    assert 50 < len(regular.topDictIndex[0].charset) < 1000
+
+
+@pytest.mark.parametrize(("style", "size"), [("", 9.0), ("B", 8.5), ("", 10.5), ("B", 21.0)])
+def test_wrap_measures_text_as_fpdf_does(style: str, size: float) -> None:
+    pdf = FPDF(unit="mm", format="A4")
+    for font_style in ("", "B"):
+        letter_pdf._add_cached_font(
+            pdf,
+            "cjk",
+            font_style,
+            _base_font_path(font_style),
+        )
+    pdf.set_font("cjk", style, size)
+    measure = letter_pdf._measurer(pdf)
+    texts = ["a", "W", "华东区", "Region 000", "—", "…", "（", " ", "    ", "x" * 300]
+    texts += ["瀑布𠀋", "\ue000", "１２３", "Zhang Min 张敏", "·", "1,200", "−6.7%"]
+    for text in texts:
+        assert measure(text) == pdf.get_string_width(text), text
+        assert measure(text) == pdf.get_string_width(text), text  # cached: still the same
+
+
+def _base_font_path(style: str) -> Path:
+    font = letter_pdf.find_cjk_font()
+    return letter_pdf._base_font(font.bold if style == "B" else font.regular)

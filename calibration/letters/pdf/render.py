@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import re
+import struct
 import tempfile
 import threading
 import unicodedata
@@ -20,13 +21,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from fontTools import subset as ft_subset
 from fontTools import ttLib
-from fontTools.cffLib import FDSelect
+from fontTools.cffLib import (
+    FontDictCompiler,
+    IndexedStrings,
+    PrivateDictCompiler,
+    TopDictCompiler,
+    calcOffSize,
+    encodeNumber,
+    packCharset,
+    packCharset0,
+    packFDSelect0,
+    packFDSelect3,
+)
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, TextEmphasis, WrapMode, XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
@@ -122,6 +133,12 @@ def find_cjk_font() -> CjkFont:
 def _face_cmap(face: FontFile) -> frozenset[int]:
     font = ttLib.TTFont(str(face.path), fontNumber=face.index, lazy=True)
     return frozenset(font.getBestCmap() or ())
+
+
+@cache
+def _renderable(font: CjkFont) -> frozenset[int]:
+    """Characters both faces draw (a set of ~65,000, built once per process)."""
+    return _face_cmap(font.regular) & _face_cmap(font.bold)
 
 
 @cache
@@ -265,14 +282,183 @@ def _font_files(font: CjkFont, used: frozenset[int]) -> tuple[Path, Path]:
 # charstring stands alone).
 
 _FONT_LOCK = threading.Lock()
+# The operands a subset's dictionaries point with: filled in per subset.
+_OFFSET_KEYS = frozenset(("charset", "FDSelect", "CharStrings", "FDArray", "Private"))
+
+
+def _cff_index(items: list[bytes]) -> bytes:
+    """A CFF INDEX of items (count, offset size, offsets, data), as fontTools writes one."""
+    if not items:
+        return b"\x00\x00"
+    offsets = [1]
+    for item in items:
+        offsets.append(offsets[-1] + len(item))
+    size = calcOffSize(offsets[-1])
+    packed = b"".join(struct.pack(">l", offset)[-size:] for offset in offsets)
+    return struct.pack(">HB", len(items), size) + packed + b"".join(items)
+
+
+def _dict_entries(compiler: Any) -> tuple[tuple[str, bytes], ...]:
+    """A fontTools dict compiler's entries in file order, each compiled alone (operands, op).
+
+    Compiling them in order allocates the string ids (SIDs) as a whole compile would.
+    """
+    raw = compiler.rawDict
+    entries = []
+    for name in compiler.dictObj.order:
+        if name in raw:
+            compiler.rawDict = {name: raw[name]}
+            entries.append((name, compiler.compile("entry")))
+    compiler.rawDict = raw
+    return tuple(entries)
+
+
+def _dict_bytes(
+    entries: tuple[tuple[str, bytes], ...], ops: dict[str, bytes], values: dict[str, Any]
+) -> bytes:
+    """A dict from precompiled entries, with the offsets (and Private's size) of values."""
+    out = []
+    for name, data in entries:
+        if name in values:
+            value = values[name]
+            args = value if isinstance(value, tuple) else (value,)
+            out.append(b"".join(encodeNumber(arg) for arg in args) + ops[name])
+        else:
+            out.append(data)
+    return b"".join(out)
+
+
+@dataclass(frozen=True)
+class _CffTemplate:
+    """A CID-keyed CFF compiled once, less what a subset changes (charset, FDSelect, glyphs).
+
+    A subset keeps every font dict and private dict of the file (so FDSelect values stay
+    valid), and copies the used glyphs' charstrings byte for byte: the base fonts are
+    desubroutinized, so each glyph's charstring stands alone. `subset` lays the parts out
+    as fontTools' CFFFontSet.compile does, to the byte (tests compare the two).
+    """
+
+    head: bytes  # major, minor, header size (the offset size byte follows)
+    names: bytes  # Name INDEX
+    strings: bytes  # String INDEX
+    global_subrs: bytes  # Global Subr INDEX (empty)
+    top: tuple[tuple[str, bytes], ...]
+    top_ops: dict[str, bytes]
+    font_dicts: tuple[tuple[tuple[str, bytes], ...], ...]
+    font_dict_ops: dict[str, bytes]
+    privates: tuple[bytes, ...]
+    charstrings: tuple[bytes, ...]  # by glyph id in the file
+    fd_select: tuple[int, ...]  # by glyph id in the file
+    glyph_names: tuple[str, ...]  # by glyph id in the file
+
+    @classmethod
+    def build(cls, cff: Any) -> _CffTemplate:
+        """The template of a parsed CID-keyed CFF font set with no subroutines."""
+        top = cff.topDictIndex[0]
+        strings = IndexedStrings()
+        top_compiler = TopDictCompiler(top, strings, None, isCFF2=False)
+        top_entries = _dict_entries(top_compiler)
+        fd_compilers = [FontDictCompiler(fd, strings, None, isCFF2=False) for fd in top.FDArray]
+        font_dicts = tuple(_dict_entries(compiler) for compiler in fd_compilers)
+        privates = tuple(
+            PrivateDictCompiler(fd.Private, strings, None, isCFF2=False).compile("template")
+            for fd in top.FDArray
+        )
+        index = top.CharStrings.charStringsIndex
+        charstrings = []
+        for gid in range(len(index)):
+            charstring = index[gid]
+            charstring.compile()  # a no-op on a charstring read from the file
+            charstrings.append(bytes(charstring.bytecode))
+        return cls(
+            head=struct.pack(">BBB", cff.major, cff.minor, 4),
+            names=_cff_index([name.encode("latin1") for name in cff.fontNames]),
+            strings=_cff_index([s.encode("latin1") for s in strings.strings]),
+            global_subrs=_cff_index([]),
+            top=top_entries,
+            top_ops={
+                name: top_compiler.opcodes[name][0]
+                for name in _OFFSET_KEYS & set(top_compiler.opcodes)
+            },
+            font_dicts=font_dicts,
+            font_dict_ops={"Private": fd_compilers[0].opcodes["Private"][0]}
+            if fd_compilers
+            else {},
+            privates=privates,
+            charstrings=tuple(charstrings),
+            fd_select=tuple(top.FDSelect[gid] for gid in range(len(index))),
+            glyph_names=tuple(top.charset),
+        )
+
+    def subset(self, gids: list[int]) -> bytes:
+        """The CFF of the glyphs gids (ascending, starting with 0 for .notdef)."""
+        names = [self.glyph_names[gid] for gid in gids]
+        charset0 = packCharset0(names, True, None)
+        charset_ranges = packCharset(names, True, None)
+        charset = charset_ranges if len(charset_ranges) < len(charset0) else charset0
+        selects = [self.fd_select[gid] for gid in gids]
+        select0, select3 = packFDSelect0(selects), packFDSelect3(selects)
+        fd_select = select0 if len(select0) < len(select3) else select3
+        glyphs = _cff_index([self.charstrings[gid] for gid in gids])
+        # Offsets start as fontTools' placeholders and settle as its CFFWriter's do: each
+        # pass lays out with the previous pass's offsets until no position moves.
+        offsets: dict[str, Any] = dict.fromkeys(
+            ("charset", "FDSelect", "CharStrings", "FDArray"), 0
+        )
+        privates: list[tuple[int, int]] = [(0, 0)] * len(self.privates)
+        last: list[int] | None = None
+        while True:
+            top = _dict_bytes(self.top, self.top_ops, offsets)
+            fds = [
+                _dict_bytes(entries, self.font_dict_ops, {"Private": private})
+                for entries, private in zip(self.font_dicts, privates, strict=True)
+            ]
+            pos = len(self.head) + 1 + len(self.names)
+            positions = [pos]
+            pos += len(_cff_index([top]))
+            positions.append(pos)
+            pos += len(self.strings) + len(self.global_subrs)
+            positions.append(pos)
+            for key, part in (
+                ("charset", charset),
+                ("FDSelect", fd_select),
+                ("CharStrings", glyphs),
+            ):
+                offsets[key] = pos
+                pos += len(part)
+            offsets["FDArray"] = pos
+            pos += len(_cff_index(fds))
+            positions.append(pos)
+            for i, private in enumerate(self.privates):
+                privates[i] = (len(private), pos)
+                pos += len(private)
+            positions.append(pos)
+            if positions == last:
+                break
+            last = positions
+        return b"".join(
+            (
+                self.head,
+                bytes((calcOffSize(pos),)),
+                self.names,
+                _cff_index([top]),
+                self.strings,
+                self.global_subrs,
+                charset,
+                fd_select,
+                glyphs,
+                _cff_index(fds),
+                *self.privates,
+            )
+        )
 
 
 @dataclass
 class _ParsedFont:
-    """A font file parsed once: fpdf2's metrics, and the CFF table for fast subsets."""
+    """A font file parsed once: fpdf2's metrics, and a CFF template for fast subsets."""
 
     proto: TTFFont
-    cff: Any  # fontTools.cffLib.CFFFontSet, or None when not a CID-keyed CFF font
+    cff: _CffTemplate | None  # None when not a CID-keyed CFF font without subroutines
     gid: dict[str, int]  # glyph name -> glyph id in the file
 
 
@@ -281,20 +467,18 @@ def _parsed_font(path: Path) -> _ParsedFont:
     """Parse a (cached, derived) font file once per process."""
     with _FONT_LOCK:
         proto = TTFFont(FPDF(), path, "cjk", "")
-        cff = None
+        template = None
         if proto.is_cff and proto.is_cid_keyed and "CFF " in proto.ttfont:
             cff = proto.ttfont["CFF "].cff
             top = cff.topDictIndex[0]
-            # Decoded now, on the shared parse, not lazily on each letter's copy.
-            _ = (top.charset, top.CharStrings, top.FDArray)
             # Every glyph flattened (no subroutines): only then is a byte copy a whole glyph.
             no_subrs = not len(cff.GlobalSubrs) and all(
                 not getattr(fd.Private, "Subrs", None) for fd in top.FDArray
             )
-            if not no_subrs or not hasattr(top, "FDSelect"):
-                cff = None
+            if no_subrs and hasattr(top, "FDSelect") and len(cff.topDictIndex) == 1:
+                template = _CffTemplate.build(cff)
         order = proto.ttfont.getGlyphOrder()
-        return _ParsedFont(proto, cff, {name: i for i, name in enumerate(order)})
+        return _ParsedFont(proto, template, {name: i for i, name in enumerate(order)})
 
 
 class _LetterTTFFont(TTFFont):
@@ -329,12 +513,12 @@ def _add_cached_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
     font.biggest_size_pt = 0
     font._hbfont = None  # noqa: SLF001 - per document, like TTFFont.__init__
     # Output subsets (mutates) the fontTools object: each document opens its own, lazily.
+    font.subset = SubsetMap(font)
     font.ttfont = (
-        _FastSubsetFont(parsed)
+        _FastSubsetFont(parsed, font.subset.get_all_glyph_names)
         if parsed.cff is not None
         else ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
     )
-    font.subset = SubsetMap(font)
     pdf.fonts[fontkey] = font
     if font.is_cff and font.is_cid_keyed:
         pdf._set_min_pdf_version("1.6")  # noqa: SLF001 - what FPDF.add_font does
@@ -342,29 +526,10 @@ def _add_cached_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
 
 def _cff_subset(parsed: _ParsedFont, names: list[str]) -> tuple[bytes, dict[str, int]]:
     """A CFF table with .notdef and the named glyphs (file order), and their new glyph ids."""
-    cff = parsed.cff
-    top = cff.topDictIndex[0]
-    keep = sorted({".notdef", *names} & parsed.gid.keys(), key=parsed.gid.__getitem__)
-    sub_top = copy.copy(top)
-    sub_top.rawDict = dict(top.rawDict)
-    sub_top.charset = keep
-    select = FDSelect()
-    select.gidArray = [top.FDSelect[parsed.gid[name]] for name in keep]
-    sub_top.FDSelect = select
-    sub_set = copy.copy(cff)
-    sub_set.topDictIndex = copy.copy(cff.topDictIndex)
-    sub_set.topDictIndex.items = [sub_top]
-    out = BytesIO()
-    # Compiling writes offsets into the shared FDArray's dictionaries: one at a time.
-    with _FONT_LOCK:
-        sub_set.compile(out, _NoBBoxRecalc, isCFF2=False)
-    return out.getvalue(), {name: i for i, name in enumerate(keep)}
-
-
-class _NoBBoxRecalc:
-    """The otFont argument of CFFFontSet.compile: keep the file's FontBBox."""
-
-    recalcBBoxes = False
+    assert parsed.cff is not None
+    gids = sorted({0, *(parsed.gid[name] for name in names if name in parsed.gid)})
+    kept = [parsed.cff.glyph_names[gid] for gid in gids]
+    return parsed.cff.subset(gids), {name: i for i, name in enumerate(kept)}
 
 
 class _FastSubsetFont(ttLib.TTFont):
@@ -376,9 +541,10 @@ class _FastSubsetFont(ttLib.TTFont):
     to do), and the CFF table is a precompiled subset of the glyphs fpdf2 asked for.
     """
 
-    def __init__(self, parsed: _ParsedFont) -> None:
+    def __init__(self, parsed: _ParsedFont, wanted: Callable[[], Iterable[str]]) -> None:
         super().__init__()
         self._parsed = parsed
+        self._wanted = wanted
         self._names: list[str] = []
         self._subset: tuple[bytes, dict[str, int]] | None = None
 
@@ -388,8 +554,19 @@ class _FastSubsetFont(ttLib.TTFont):
         self._subset = None
 
     def getGlyphOrder(self) -> list[str]:  # noqa: N802 - fontTools API
-        """Before subsetting, the file's glyph order; after it, the kept glyphs."""
-        return self._names or list(self._parsed.gid)
+        """Before subsetting, the glyphs the document uses in file order; after it, the kept ones.
+
+        The Subsetter keeps the requested glyphs that the order lists, in its order: the
+        same result as from the whole file's 8,000 glyphs, without walking them per letter.
+        """
+        if self._names:
+            return self._names
+        gid = self._parsed.gid
+        return sorted({name for name in self._wanted() if name in gid}, key=gid.__getitem__)
+
+    def getReverseGlyphMap(self, rebuild: bool = False) -> dict[str, int]:  # noqa: N802, FBT001, FBT002 - fontTools API
+        """Glyph name -> position in getGlyphOrder (what the Subsetter indexes it with)."""
+        return {name: i for i, name in enumerate(self.getGlyphOrder())}
 
     def _built(self) -> tuple[bytes, dict[str, int]]:
         if self._subset is None:
@@ -650,6 +827,27 @@ def fit_text(pdf: FPDF, text: str, width: float) -> str:
     return text[:lo].rstrip() + "…"
 
 
+def _measurer(pdf: FPDF) -> Callable[[str], float]:
+    """Widths of text at the PDF's current font, each string measured once.
+
+    The same floats as pdf.get_string_width for text without markdown, shaping or
+    spacing (the same operations in the same order), without the fragments and graphics
+    states it builds for every call: line breaking measures every token of a letter.
+    """
+    advance = pdf.current_font.cw.__getitem__  # a defaultdict: unknown -> default width
+    size_pt, k = pdf.font_size_pt, pdf.k
+    widths: dict[str, float] = {}
+
+    def measure(text: str) -> float:
+        width = widths.get(text)
+        if width is None:
+            width = sum(map(advance, map(ord, text))) * size_pt * 0.001 / k
+            widths[text] = width
+        return width
+
+    return measure
+
+
 def _initials(company: str) -> str:
     words = [w for w in re.split(r"[\s\-_.,&/]+", company) if w]
     if not words:
@@ -676,7 +874,7 @@ class _Renderer:
         self.logo_w = 0.0
         self.sha = content_sha256(content)
         self.font = find_cjk_font()
-        self.renderable = _face_cmap(self.font.regular) & _face_cmap(self.font.bold)
+        self.renderable = _renderable(self.font)
         reason = content.model_reason_zh if lang == "zh" else content.model_reason_en
         reason = reason or content.model_reason_en or content.model_reason_zh
         self.x = _Texts(
@@ -731,13 +929,7 @@ class _Renderer:
         """Lines of text for a cell of width at the given font; sets that font."""
         pdf = self.pdf
         pdf.set_font("cjk", style, size)
-        widths: dict[str, float] = {}
-
-        def measure(token: str) -> float:
-            if token not in widths:
-                widths[token] = pdf.get_string_width(token)
-            return widths[token]
-
+        measure = _measurer(pdf)
         # multi_cell keeps a cell margin on each side; stay a hair inside it so its own
         # (character-level) wrapping never has to re-break a line we already broke.
         return wrap_text(text, width - 2 * pdf.c_margin - 0.3, measure)
