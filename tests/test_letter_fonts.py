@@ -14,6 +14,9 @@ import pytest
 from fontTools import ttLib
 from fontTools.cffLib import CFFFontSet, FDSelect
 from fpdf import FPDF
+from fpdf import fpdf as fpdf_module
+from fpdf.enums import Align, WrapMode
+from fpdf.line_break import MultiLineBreak
 from pypdf import PdfReader
 
 from calibration.letters.pdf import render as letter_pdf
@@ -198,3 +201,70 @@ def test_wrap_measures_text_as_fpdf_does(style: str, size: float) -> None:
 def _base_font_path(style: str) -> Path:
     font = letter_pdf.find_cjk_font()
     return letter_pdf._base_font(font.bold if style == "B" else font.regular)
+
+
+def _letter_pdf_with_fonts() -> FPDF:
+    pdf = FPDF(unit="mm", format="A4")
+    for style in ("", "B"):
+        letter_pdf._add_cached_font(pdf, "cjk", style, _base_font_path(style))
+    pdf.add_page()
+    return pdf
+
+
+def _all_lines(breaker: MultiLineBreak) -> list[tuple[object, ...]]:
+    lines = []
+    while (line := breaker.get_line()) is not None:
+        # Fragments compare by characters, graphics state and k; links separately.
+        lines.append((*line, [fragment.link for fragment in line.fragments]))
+    return lines
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "华东000区（Region 000）\n2026Q1\nNew customers",
+        "one line",
+        "trailing newline\n",
+        "\n\nblank lines first\n\n",
+        "",
+        "  leading and trailing spaces  \nx",
+        "a line far too long for the width, so fpdf2 breaks it itself " * 3,
+        "non\u00a0breaking space\nsoft\u00adhyphen\nzero\u200bwidth\fform feed",
+        "续约客户。" * 40,
+    ],
+)
+@pytest.mark.parametrize(
+    ("align", "line_height"), [(Align.L, 1.0), (Align.R, 1.25), (Align.J, 1.0), (Align.C, 1.0)]
+)
+def test_prewrapped_line_break_gives_fpdf2s_lines(
+    text: str, align: Align, line_height: float
+) -> None:
+    pdf = _letter_pdf_with_fonts()
+    pdf.set_font("cjk", "", 9)
+    results = []
+    for breaker_class in (MultiLineBreak, letter_pdf._PrewrappedLineBreak):
+        fragments = pdf._preload_font_styles(text, markdown=False)
+        breaker = breaker_class(
+            fragments,
+            60.0,
+            [pdf.c_margin, pdf.c_margin],
+            align=align,
+            wrapmode=WrapMode.CHAR,
+            line_height=line_height,
+        )
+        results.append(_all_lines(breaker))
+    assert results[1] == results[0]
+
+
+def test_prewrapped_short_cut_is_taken_for_letter_text_only() -> None:
+    pdf = _letter_pdf_with_fonts()
+    pdf.set_font("cjk", "", 9)
+    fragments = pdf._preload_font_styles("华东区\nEast", markdown=False)
+    breaker = letter_pdf._PrewrappedLineBreak(fragments, 60.0, [1.0, 1.0])
+    assert breaker._prewrapped_line() is not None
+    other = FPDF()
+    other.set_font("helvetica", "", 9)
+    fragments = other._preload_font_styles("East\nWest", markdown=False)
+    assert letter_pdf._PrewrappedLineBreak(fragments, 60.0, [1.0])._prewrapped_line() is None
+    # multi_cell of any document breaks with it (one lookup in fpdf2's module).
+    assert fpdf_module.MultiLineBreak is letter_pdf._PrewrappedLineBreak

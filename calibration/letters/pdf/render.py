@@ -39,8 +39,20 @@ from fontTools.cffLib import (
     packFDSelect3,
 )
 from fpdf import FPDF, FontFace
-from fpdf.enums import TableBordersLayout, TextEmphasis, WrapMode, XPos, YPos
+from fpdf import fpdf as fpdf_module
+from fpdf.enums import Align, TableBordersLayout, TextEmphasis, WrapMode, XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.line_break import (
+    BREAKING_SPACE_SYMBOLS_STR,
+    FORM_FEED,
+    NBSP,
+    NEWLINE,
+    SOFT_HYPHEN,
+    Fragment,
+    MultiLineBreak,
+    TextLine,
+)
+from fpdf.util import FloatTolerance
 
 from calibration import numbers, settings
 from calibration.i18n import catalog, t
@@ -496,6 +508,89 @@ class _LetterTTFFont(TTFFont):
             self.biggest_size_pt = font_size_pt
         # cw is a defaultdict: __getitem__ gives the default width to unknown characters.
         return len(text), sum(map(self.cw.__getitem__, map(ord, text))) * font_size_pt * 0.001
+
+
+# Characters after which fpdf2's line breaker does more than append (break hints, NBSP
+# turned into a space, soft hyphens, form feeds): a line holding one takes its full path.
+_BREAK_SPECIALS = frozenset(BREAKING_SPACE_SYMBOLS_STR + NBSP + SOFT_HYPHEN + FORM_FEED) - {" "}
+# Headroom below the line's width limit for the short cut: far above float noise, far
+# below the 0.3 mm our own wrapping leaves.
+_FIT_MARGIN = 1e-6
+
+
+class _PrewrappedLineBreak(MultiLineBreak):
+    """fpdf2's line breaker, with a short cut for a letter's text, which arrives wrapped.
+
+    multi_cell (and each table cell, twice) breaks text character by character, measuring
+    the growing line at every character. A letter's text is already broken into lines
+    that fit (`wrap`), so for one plain fragment in a letter font the next line is the text
+    up to the next newline: the same TextLine the full path builds (fragments, width,
+    spaces, height, alignment), checked to fit first. Anything else takes the full path.
+    """
+
+    def get_line(self) -> TextLine | None:
+        """The next line: by the short cut when it surely applies, else fpdf2's way."""
+        line = self._prewrapped_line()
+        return super().get_line() if line is None else line
+
+    def _prewrapped_line(self) -> TextLine | None:
+        if (
+            self.fragment_index != 0
+            or len(self.fragments) != 1
+            or self.skip_leading_spaces
+            or self.first_line_indent
+        ):
+            return None
+        fragment = self.fragments[0]
+        if (
+            type(fragment) is not Fragment
+            or not isinstance(fragment.font, _LetterTTFFont)
+            or fragment.char_spacing
+            or fragment.font_stretching != 100
+            or fragment.text_shaping_parameters
+            or not FloatTolerance.greater_than(fragment.font_size, 0)
+        ):
+            return None
+        chars = fragment.characters
+        start = self.character_index
+        if start >= len(chars):
+            return None
+        try:
+            end = chars.index(NEWLINE, start)
+        except ValueError:
+            end = len(chars)
+        text = chars[start:end]
+        if not _BREAK_SPECIALS.isdisjoint(text):
+            return None
+        font_height = fragment.font_size
+        max_width = self.get_width(font_height)
+        room = max_width
+        for margin in self.margins:
+            room -= float(margin)
+        content = fragment.clone(characters=text, link=fragment.link) if text else None
+        width = content.get_width(initial_cs=False) if content is not None else 0
+        if width + _FIT_MARGIN >= room or (end == len(chars) and not width):
+            return None
+        self.idx_last_forced_break = None
+        self._is_first_line = False
+        if end < len(chars):
+            self.character_index = end + 1
+        else:
+            self.fragment_index, self.character_index = 1, 0
+        return TextLine(
+            fragments=[content] if content is not None else [],
+            text_width=width,
+            number_of_spaces=text.count(" "),
+            align=Align.L if self.align == Align.J else self.align,
+            height=font_height * self.line_height,
+            max_width=max_width,
+            trailing_nl=end < len(chars),
+        )
+
+
+# multi_cell looks its line breaker up in its module at each call; only fragments in a
+# letter font take the short cut, so other documents keep fpdf2's behaviour.
+fpdf_module.MultiLineBreak = _PrewrappedLineBreak
 
 
 def _add_cached_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
