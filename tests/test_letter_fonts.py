@@ -12,7 +12,15 @@ from types import SimpleNamespace
 
 import pytest
 from fontTools import ttLib
-from fontTools.cffLib import CFFFontSet, FDSelect
+from fontTools.cffLib import (
+    CFFFontSet,
+    FDSelect,
+    IndexCompiler,
+    packCharset,
+    packCharset0,
+    packFDSelect0,
+    packFDSelect3,
+)
 from fpdf import FPDF
 from fpdf import fpdf as fpdf_module
 from fpdf.enums import Align, WrapMode
@@ -268,3 +276,32 @@ def test_prewrapped_short_cut_is_taken_for_letter_text_only() -> None:
     assert letter_pdf._PrewrappedLineBreak(fragments, 60.0, [1.0])._prewrapped_line() is None
     # multi_cell of any document breaks with it (one lookup in fpdf2's module).
     assert fpdf_module.MultiLineBreak is letter_pdf._PrewrappedLineBreak
+
+
+@pytest.mark.parametrize(
+    "cids",
+    [
+        [],
+        [5],
+        [1, 2, 3, 10, 11, 40],
+        list(range(1, 300)),  # a run longer than 255: format 2
+        list(range(100, 400, 2)),
+        [*range(1, 50), *range(60, 400), 65000],
+    ],
+)
+def test_charset_and_fd_select_pack_as_fonttools(cids: list[int]) -> None:
+    names = [".notdef", *(f"cid{cid:05d}" for cid in cids)]
+    listed, ranged = packCharset0(names, True, None), packCharset(names, True, None)
+    assert letter_pdf._cid_charset(cids) == (ranged if len(ranged) < len(listed) else listed)
+    fds = [cid % 3 if cid % 7 else 0 for cid in [0, *cids]]
+    for selects in (fds, [0] * len(fds), sorted(fds)):
+        listed, ranged = packFDSelect0(selects), packFDSelect3(selects)
+        assert letter_pdf._fd_select(selects) == (listed if len(listed) < len(ranged) else ranged)
+
+
+@pytest.mark.parametrize("sizes", [[], [0], [3, 200], [300, 5], [40_000, 40_000]])
+def test_cff_index_packs_as_fonttools(sizes: list[int]) -> None:
+    items = [bytes([i % 251]) * size for i, size in enumerate(sizes)]
+    out = io.BytesIO()
+    IndexCompiler(items, None, None, isCFF2=False).toFile(out)
+    assert letter_pdf._cff_index(items) == out.getvalue()

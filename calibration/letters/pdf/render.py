@@ -33,10 +33,6 @@ from fontTools.cffLib import (
     TopDictCompiler,
     calcOffSize,
     encodeNumber,
-    packCharset,
-    packCharset0,
-    packFDSelect0,
-    packFDSelect3,
 )
 from fpdf import FPDF, FontFace
 from fpdf import fpdf as fpdf_module
@@ -306,8 +302,48 @@ def _cff_index(items: list[bytes]) -> bytes:
     for item in items:
         offsets.append(offsets[-1] + len(item))
     size = calcOffSize(offsets[-1])
-    packed = b"".join(struct.pack(">l", offset)[-size:] for offset in offsets)
+    if size == 3:
+        packed = b"".join(struct.pack(">L", offset)[1:] for offset in offsets)
+    else:
+        packed = struct.pack(f">{len(offsets)}{' BH L'[size]}", *offsets)
     return struct.pack(">HB", len(items), size) + packed + b"".join(items)
+
+
+def _cid_charset(cids: list[int]) -> bytes:
+    """The charset of the glyphs after .notdef: fontTools' smaller of format 0 and 1/2."""
+    listed = b"\x00" + struct.pack(f">{len(cids)}H", *cids)
+    # Ranges as fontTools' packCharset makes them (its `if end` test included).
+    ranges: list[tuple[int, int]] = []
+    first: int | None = None
+    end = 0
+    for cid in cids:
+        if first is None:
+            first = cid
+        elif end + 1 != cid:
+            ranges.append((first, end - first))
+            first = cid
+        end = cid
+    if end:
+        assert first is not None
+        ranges.append((first, end - first))
+    wide = any(left > 255 for _, left in ranges)
+    entry = ">HH" if wide else ">HB"
+    ranged = bytes((2 if wide else 1,)) + b"".join(struct.pack(entry, *r) for r in ranges)
+    return ranged if len(ranged) < len(listed) else listed
+
+
+def _fd_select(fds: list[int]) -> bytes:
+    """FDSelect of the glyphs: fontTools' smaller of format 0 and format 3."""
+    listed = b"\x00" + bytes(fds)
+    starts = [(gid, fd) for gid, fd in enumerate(fds) if gid == 0 or fds[gid - 1] != fd]
+    ranged = b"".join(
+        (
+            struct.pack(">BH", 3, len(starts)),
+            b"".join(struct.pack(">HB", gid, fd) for gid, fd in starts),
+            struct.pack(">H", len(fds)),
+        )
+    )
+    return listed if len(listed) < len(ranged) else ranged
 
 
 def _dict_entries(compiler: Any) -> tuple[tuple[str, bytes], ...]:
@@ -404,13 +440,8 @@ class _CffTemplate:
 
     def subset(self, gids: list[int]) -> bytes:
         """The CFF of the glyphs gids (ascending, starting with 0 for .notdef)."""
-        names = [self.glyph_names[gid] for gid in gids]
-        charset0 = packCharset0(names, True, None)
-        charset_ranges = packCharset(names, True, None)
-        charset = charset_ranges if len(charset_ranges) < len(charset0) else charset0
-        selects = [self.fd_select[gid] for gid in gids]
-        select0, select3 = packFDSelect0(selects), packFDSelect3(selects)
-        fd_select = select0 if len(select0) < len(select3) else select3
+        charset = _cid_charset([int(self.glyph_names[gid][3:]) for gid in gids[1:]])
+        fd_select = _fd_select([self.fd_select[gid] for gid in gids])
         glyphs = _cff_index([self.charstrings[gid] for gid in gids])
         # Offsets start as fontTools' placeholders and settle as its CFFWriter's do: each
         # pass lays out with the previous pass's offsets until no position moves.
