@@ -285,9 +285,12 @@ def _font_files(font: CjkFont, used: frozenset[int]) -> tuple[Path, Path]:
 # output, subsets it with fontTools (interpreting every used glyph's charstring twice and
 # re-serialising the file twice). Both depend only on the file, so each file is parsed once
 # per process and each letter gets a cheap per-document copy; for CID-keyed CFF fonts (Noto
-# CJK) the embedded subset is written directly from the parsed CFF, copying the used
-# glyphs' charstrings byte for byte (the base fonts are desubroutinized, so each glyph's
-# charstring stands alone).
+# CJK) the embedded subset is assembled from a template compiled once per file (_CffTemplate),
+# copying the used glyphs' charstrings byte for byte (the base fonts are desubroutinized, so
+# each glyph's charstring stands alone). Profiled before (cProfile, 20 letters): fontTools'
+# compile of each subset (every font and private dict recompiled on each layout pass) and
+# its Subsetter walking all 8,000 glyphs were a quarter of a letter's CPU; fpdf2 breaking
+# already wrapped lines character by character was another quarter (_PrewrappedLineBreak).
 
 _FONT_LOCK = threading.Lock()
 # The operands a subset's dictionaries point with: filled in per subset.
