@@ -341,12 +341,13 @@ class _ModelFits:
         self.model = model
         self.cache = cache if cache is not None and cache.panel is panel else FitCache(panel)
         self.windows = {t: calibrate.window_origins(panel.start, panel.seasons, t) for t in targets}
+        # Oldest first: each fit carries its first-round products on to the next.
+        for o in sorted({*targets, *(o for w in self.windows.values() for o in w)}):
+            self.cache.get(o, model)
         self.items: list[tuple[int, Design, Fit]] = []
         for t in targets:
             d, f = self.cache.get(t, model)
             self.items.append((t, d, f))
-        for o in sorted({o for w in self.windows.values() for o in w}):
-            self.cache.get(o, model)
 
     def blocks(self, scales: dict[str, float] | None) -> list[Block]:
         """Model forecasts and calibrated 80% bounds at each origin, for long_frame()."""
