@@ -223,14 +223,14 @@ class BacktestResult:
     roles: dict = field(default_factory=dict)
     tuning: list[dict] = field(default_factory=list)  # settings tried and their tuning WAPE
 
-    def to_dict(self) -> dict:
-        """JSON-ready summary (no predictions)."""
+    def to_dict(self, records: bool = True) -> dict:
+        """JSON-ready summary (no predictions); records=False leaves per_region empty."""
         return {
             "origins": self.origins,
             "origin_roles": self.roles,
             "tuning": self.tuning,
             "methods": self.scores,
-            "per_region": self.per_region.to_dict(orient="records"),
+            "per_region": self.per_region.to_dict(orient="records") if records else [],
             "seconds": self.seconds,
             "params": self.params,
         }

@@ -14,6 +14,7 @@ penalty pulls each region's coefficients toward the all-region (pooled) fit.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass, field
 
@@ -845,6 +846,16 @@ class BaselineModel:
                 panel, target, self.half_life, self.robust, self.momentum, self.reversion
             )
         return float(self.pooling)
+
+    def with_scales(self, scales: dict[str, float] | None) -> BaselineModel:
+        """This fitted model with other analyst scales, sharing its fits (scales need none).
+
+        The copy and this model share one fit cache: use them from one thread at a time.
+        """
+        scale_vector([], scales)  # validated here, before any forecast
+        other = copy.copy(self)
+        other.scales = scales
+        return other
 
     @property
     def weights(self) -> dict[str, float] | None:

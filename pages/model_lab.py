@@ -57,6 +57,8 @@ with right:
     st.caption(ctx.tr("model_lab.total", total=number(float(table["suggestion"].sum()), unit)))
     if len(table) > lab.AGGREGATE_ABOVE:  # stores: totals by parent, then one parent's rows
         table = parent_view(table, regions, lang)
+        shown = tuple(table["region"])
+        table = lab.fill_reasons(table, cache.lab_reasons(db, version, metric, p.label, key, shown))
     else:
         specs = cache.lab_overview_specs(
             db, version, metric, p.label, key, lang, tuple(sorted(labels.items()))
@@ -77,7 +79,7 @@ with right:
     values = [ctx.tr(f"model_lab.{cols[c]}") for c in ("suggestion", "lower80", "upper80", "base")]
     tables.show(show, None, units=dict.fromkeys(values, unit))
 
-    bt = cache.lab_backtest(db, version, metric, key)
+    bt = cache.lab_backtest(db, version, metric, p.label, key)
     st.subheader(ctx.tr("model_lab.backtest", origins=lab.span(bt["origins"])))
     tables.show(lab.method_scores(bt, lang), "model_lab.score", percent=lab.SCORES)
     roles = bt.get("origin_roles", {})
