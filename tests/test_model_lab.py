@@ -202,6 +202,8 @@ def test_model_lab_above_the_threshold_shows_parents_and_one_drill_down(app_env,
     assert "Regions" in totals.columns and len(totals) == 6  # no parents: one group each
     at.selectbox(key="lab_parent").set_value("south").run()
     assert not at.exception, at.exception
-    assert len(at.dataframe[1].value) == 1  # the drilled parent's regions only
+    drilled = at.dataframe[1].value
+    assert len(drilled) == 1  # the drilled parent's regions only
+    assert str(drilled.iloc[0, -1]).startswith("own history")  # its reason, written for it
     assert at.selectbox(key="lab_focus").options == ["South"]
     assert any(s.value.startswith("Regions of South") for s in at.subheader)
