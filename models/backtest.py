@@ -366,6 +366,19 @@ class _ModelFits:
         return long_frame(self.panel, self.blocks(scales))
 
 
+def fits_ready(model: BaselineModel, origins: int = 8) -> bool:
+    """True when a fitted model's cache holds every fit an `origins`-origin backtest of its
+    panel needs (the scored origins and the calibration windows behind them)."""
+    cache = getattr(model, "_cache", None)
+    if cache is None:
+        return False
+    targets = origin_ordinals(cache.panel, origins)
+    needed = {*targets}
+    for t in targets:
+        needed.update(calibrate.window_origins(cache.panel.start, cache.panel.seasons, t))
+    return all(cache.has(t, model) for t in needed)
+
+
 def _prepare(history, signals, freq, panel):
     if panel is None:
         freq = freq or infer_freq(history)

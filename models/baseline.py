@@ -601,6 +601,10 @@ class FitCache:
             self.items[key] = hit
         return hit
 
+    def has(self, target: int, model: BaselineModel) -> bool:
+        """True when the fit for `target` with the model's settings is held."""
+        return (target, *self._key(model)) in self.items
+
     def _first_products(
         self, d: Design, target: int, model: BaselineModel
     ) -> tuple[np.ndarray, np.ndarray] | None:

@@ -170,14 +170,30 @@ def lab_overview_specs(
 
 @st.cache_data(ttl=900, max_entries=256, show_spinner=False)
 def lab_focus_specs(
-    db: str, version: tuple, metric: str, period: str, params: str, lang: str, focus: str
+    db: str,
+    version: tuple,
+    metric: str,
+    period: str,
+    params: str,
+    lang: str,
+    focus: str,
+    backtest: bool = True,
 ) -> dict:
-    """Backtest and waterfall chart specs of one region, cached like lab_overview_specs."""
-    bt = lab_backtest(db, version, metric, period, params)
+    """Backtest (when run) and waterfall chart specs of one region, cached like
+    lab_overview_specs."""
     table = lab_suggest(db, version, metric, period, params)
-    one_pred = bt["predictions"][bt["predictions"]["region"] == focus]
     row = table.set_index("region").loc[focus]
-    return {
-        "backtest": charts_model.backtest_chart(one_pred, lang).to_dict(validate=False),
-        "waterfall": charts_model.waterfall_chart(row, lang).to_dict(validate=False),
-    }
+    out = {"waterfall": charts_model.waterfall_chart(row, lang).to_dict(validate=False)}
+    if backtest:
+        bt = lab_backtest(db, version, metric, period, params)
+        one_pred = bt["predictions"][bt["predictions"]["region"] == focus]
+        out["backtest"] = charts_model.backtest_chart(one_pred, lang).to_dict(validate=False)
+    return out
+
+
+def lab_backtest_ready(db: str, version: tuple, metric: str, period: str, params: str) -> bool:
+    """True when the fit setting's model holds every fit its backtest needs (run before)."""
+    fit, _ = _lab_fit_key(params)
+    model, lock = lab_model(db, version, metric, period, fit)
+    with lock:
+        return model_service.backtest_ready(model)

@@ -17,7 +17,7 @@ from calibration.store import data as dq
 from calibration.store import model_runs as mq
 from calibration.store import transaction
 from calibration.store.core import utcnow
-from models.backtest import CANDIDATES, METHODS, backtest, optimise_nested
+from models.backtest import CANDIDATES, METHODS, backtest, fits_ready, optimise_nested
 from models.baseline import BaselineModel
 from models.panel import Panel, build_panel, infer_freq
 
@@ -175,6 +175,11 @@ def fitted_model(
     return _fitted(None, "", period, panel, **params)  # type: ignore[arg-type]
 
 
+def backtest_ready(fitted: BaselineModel, origins: int = 8) -> bool:
+    """True when a run_backtest(fitted=...) of `origins` origins needs no new fit."""
+    return fits_ready(fitted, origins)
+
+
 def suggest(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
@@ -313,6 +318,7 @@ __all__ = [
     "optimise",
     "parse_scales",
     "parse_weights",
+    "backtest_ready",
     "fitted_model",
     "run_backtest",
     "save_run",
