@@ -116,10 +116,11 @@ def _design_base(
         return hit
     end = max(end, panel.end + 1)  # the suggestion's target too, so backtest and fit share it
     sig = features.arrays(end)
-    ext = panel.extended(end)
-    y = ext.y[:, : end - ext.start]
+    y = panel.y_until(end)[:, : end - panel.start]
     n_t = y.shape[1]
-    ly, g, cols, names = _history_columns(y, np.zeros(y.shape[0]), ext.seasons, momentum, reversion)
+    ly, g, cols, names = _history_columns(
+        y, np.zeros(y.shape[0]), panel.seasons, momentum, reversion
+    )
     valid = np.isfinite(g)
     # Stored feature-major (R, p, T) and seen as (R, T, p): each column is a contiguous row,
     # which is the layout the fit's weighted products read fastest.
@@ -187,7 +188,7 @@ def build_design(
         for j in patch:
             np.copyto(X[:, :, nh + j], np.where(valid, changes[j][:, :ti], 0.0))
     if len(shifted):
-        y = panel.extended(target + 1).y[shifted, : ti + 1].copy()
+        y = panel.y_until(target + 1)[shifted, : ti + 1].copy()
         y[:, ti] = np.nan
         offset[shifted] = _offset(y)
         ly, g_s, cols, _ = _history_columns(y, offset[shifted], s, momentum, reversion)
@@ -352,16 +353,27 @@ def _products(d: Design, w: np.ndarray, work: dict | None) -> tuple[np.ndarray, 
     return a, b
 
 
-def _huber(d: Design, coef: np.ndarray) -> np.ndarray:
+def _huber(d: Design, coef: np.ndarray, work: dict | None = None, keep: bool = True) -> np.ndarray:
     """The design's weights times Huber weights of the residuals of the fit `coef`.
 
     A one-off spike should not set next year's growth. The scale is the MAD, which the
     spike itself cannot inflate (the RMS let one spike in ten rows raise the cut-off past
     it: Grunfeld WAPE 0.977 -> 0.919 x seasonal naive).
     """
-    resid = d.g - np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1))[:, 0, :]
-    u = np.abs(resid) / mad_scale(resid, d.w)[:, None]
-    return d.w * np.minimum(1.0, 1.5 / np.maximum(u, 1e-12))
+    r, n, _ = d.X.shape
+    resid = _buffer(work, "resid", (r, 1, n))
+    np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1), out=resid)
+    resid = resid[:, 0, :]
+    np.subtract(d.g, resid, out=resid)
+    # d.w * min(1, 1.5 / max(|r| / scale, 1e-12)), in place: four (R, N) arrays fewer. The
+    # weights are a buffer of `work` unless kept (the last round's go into the Fit).
+    u = np.abs(resid, out=np.empty((r, n)) if keep else _buffer(work, "huber", (r, n)))
+    sd = mad_scale(u, d.w, absolute=True)
+    u /= sd[:, None]
+    np.maximum(u, 1e-12, out=u)
+    np.divide(1.5, u, out=u)
+    np.minimum(u, 1.0, out=u)
+    return np.multiply(d.w, u, out=u)
 
 
 def _solve(
@@ -391,10 +403,14 @@ def _buffer(work: dict | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
     return flat[:size].reshape(shape)
 
 
-def mad_scale(resid: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Per row, 1.4826 x the median absolute residual over usable cells (w > 0)."""
+def mad_scale(resid: np.ndarray, w: np.ndarray, absolute: bool = False) -> np.ndarray:
+    """Per row, 1.4826 x the median absolute residual over usable cells (w > 0).
+
+    absolute: resid holds absolute values already.
+    """
     use = w > 0
-    a = np.sort(np.where(use, np.abs(resid), np.inf), axis=1)
+    a = np.where(use, resid if absolute else np.abs(resid), np.inf)
+    a.sort(axis=1)
     n = use.sum(1)
     rows = np.arange(a.shape[0])
     lo = a[rows, np.maximum(n - 1, 0) // 2]
@@ -423,7 +439,7 @@ def fit_design(
     for it in range(n_iter):
         coef, coef_pool, lhs = _solve(a, b, w, pooling, work)
         if it < n_iter - 1:
-            w = _huber(d, coef)
+            w = _huber(d, coef, work, keep=it == n_iter - 2)
             a, b = _products(d, w, work)
     resid = d.g - np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1))[:, 0, :]
     a_inv = lhs.inverse()

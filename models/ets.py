@@ -34,13 +34,12 @@ class EtsPaths:
 
 def ets_paths(panel: Panel, end: int) -> EtsPaths:
     """Run every grid point over the panel up to ordinal end - 1 (one pass, all regions)."""
-    ext = panel.extended(end)
-    n_t = end - ext.start
+    n_t = end - panel.start
     # A missing period repeats the last value (causal); period-major so each step reads
     # and writes contiguous rows.
-    y = np.ascontiguousarray(ffill(ext.y[:, :n_t]).T)
+    y = np.ascontiguousarray(ffill(panel.y_until(end)[:, :n_t]).T)
     r = y.shape[1]
-    m = ext.seasons
+    m = panel.seasons
     known = np.isfinite(y)
     first = np.where(known.any(0), np.argmax(known, axis=0), n_t)
     init_at = first + max(m, 2)  # one year (two periods when annual) to start the states
@@ -78,7 +77,7 @@ def ets_paths(panel: Panel, end: int) -> EtsPaths:
         lvl = lp + alpha * e
         trd = phi * trd + a_b * e
         sea[si] += g_a * e
-    return EtsPaths(ext.start, best)
+    return EtsPaths(panel.start, best)
 
 
 def ets_forecast(paths: EtsPaths, target: int) -> np.ndarray:
