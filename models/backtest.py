@@ -223,14 +223,14 @@ class BacktestResult:
     roles: dict = field(default_factory=dict)
     tuning: list[dict] = field(default_factory=list)  # settings tried and their tuning WAPE
 
-    def to_dict(self) -> dict:
-        """JSON-ready summary (no predictions)."""
+    def to_dict(self, records: bool = True) -> dict:
+        """JSON-ready summary (no predictions); records=False leaves per_region empty."""
         return {
             "origins": self.origins,
             "origin_roles": self.roles,
             "tuning": self.tuning,
             "methods": self.scores,
-            "per_region": self.per_region.to_dict(orient="records"),
+            "per_region": self.per_region.to_dict(orient="records") if records else [],
             "seconds": self.seconds,
             "params": self.params,
         }
@@ -341,12 +341,13 @@ class _ModelFits:
         self.model = model
         self.cache = cache if cache is not None and cache.panel is panel else FitCache(panel)
         self.windows = {t: calibrate.window_origins(panel.start, panel.seasons, t) for t in targets}
+        # Oldest first: each fit carries its first-round products on to the next.
+        for o in sorted({*targets, *(o for w in self.windows.values() for o in w)}):
+            self.cache.get(o, model)
         self.items: list[tuple[int, Design, Fit]] = []
         for t in targets:
             d, f = self.cache.get(t, model)
             self.items.append((t, d, f))
-        for o in sorted({o for w in self.windows.values() for o in w}):
-            self.cache.get(o, model)
 
     def blocks(self, scales: dict[str, float] | None) -> list[Block]:
         """Model forecasts and calibrated 80% bounds at each origin, for long_frame()."""
@@ -363,6 +364,19 @@ class _ModelFits:
     def predictions(self, scales: dict[str, float] | None) -> pd.DataFrame:
         """Long table of the model's backtest forecasts for these analyst scales."""
         return long_frame(self.panel, self.blocks(scales))
+
+
+def fits_ready(model: BaselineModel, origins: int = 8) -> bool:
+    """True when a fitted model's cache holds every fit an `origins`-origin backtest of its
+    panel needs (the scored origins and the calibration windows behind them)."""
+    cache = getattr(model, "_cache", None)
+    if cache is None:
+        return False
+    targets = origin_ordinals(cache.panel, origins)
+    needed = {*targets}
+    for t in targets:
+        needed.update(calibrate.window_origins(cache.panel.start, cache.panel.seasons, t))
+    return all(cache.has(t, model) for t in needed)
 
 
 def _prepare(history, signals, freq, panel):

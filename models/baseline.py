@@ -14,6 +14,7 @@ penalty pulls each region's coefficients toward the all-region (pooled) fit.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass, field
 
@@ -48,6 +49,9 @@ class Design:
     # (K,) NaN where change_new is a log change, else the unit it is measured in (a signal
     # that is not always positive changes by differences of level / unit).
     change_unit: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # True when every row is the panel-wide base's row (no region or signal rebuilt), so
+    # the recency-weighted products can be carried from one target to the next.
+    base_rows: bool = False
 
 
 def _offset(y: np.ndarray) -> np.ndarray:
@@ -112,14 +116,18 @@ def _design_base(
         return hit
     end = max(end, panel.end + 1)  # the suggestion's target too, so backtest and fit share it
     sig = features.arrays(end)
-    ext = panel.extended(end)
-    y = ext.y[:, : end - ext.start]
+    y = panel.y_until(end)[:, : end - panel.start]
     n_t = y.shape[1]
-    ly, g, cols, names = _history_columns(y, np.zeros(y.shape[0]), ext.seasons, momentum, reversion)
+    ly, g, cols, names = _history_columns(
+        y, np.zeros(y.shape[0]), panel.seasons, momentum, reversion
+    )
     valid = np.isfinite(g)
-    X = np.zeros((y.shape[0], n_t, len(cols) + sig.log_change.shape[0]))
+    # Stored feature-major (R, p, T) and seen as (R, T, p): each column is a contiguous row,
+    # which is the layout the fit's weighted products read fastest.
+    xt = np.zeros((y.shape[0], len(cols) + sig.log_change.shape[0], n_t))
     for i, c in enumerate([*cols, *sig.log_change[:, :, :n_t]]):
-        np.copyto(X[:, :, i], c, where=valid)
+        np.copyto(xt[:, i], c, where=valid)
+    X = xt.transpose(0, 2, 1)
     known = np.where(np.isfinite(y), y, np.inf)
     before = np.concatenate([np.full((y.shape[0], 1), np.inf), known[:, :-1]], axis=1)
     base = _DesignBase(
@@ -176,11 +184,11 @@ def build_design(
     patch = [j for j, u in enumerate(units) if np.isfinite(u)]  # signals not positive
     shifted = np.flatnonzero(base.prefix_min[:, ti] <= 0)  # regions not positive
     if patch or len(shifted):
-        X, g, valid = X.copy(), g.copy(), valid.copy()
+        X, g, valid = _copy_design(X), g.copy(), valid.copy()
         for j in patch:
             np.copyto(X[:, :, nh + j], np.where(valid, changes[j][:, :ti], 0.0))
     if len(shifted):
-        y = panel.extended(target + 1).y[shifted, : ti + 1].copy()
+        y = panel.y_until(target + 1)[shifted, : ti + 1].copy()
         y[:, ti] = np.nan
         offset[shifted] = _offset(y)
         ly, g_s, cols, _ = _history_columns(y, offset[shifted], s, momentum, reversion)
@@ -207,7 +215,13 @@ def build_design(
         names=[*base.names, *panel.signal_names],
         dims=[HISTORY] * nh + list(panel.signal_dims),
         signal_cols=list(range(nh, nh + n_sig)),
+        base_rows=not patch and not len(shifted),
     )
+
+
+def _copy_design(X: np.ndarray) -> np.ndarray:
+    """A copy of a design (R, N, p) in the base's feature-major memory layout."""
+    return X.transpose(0, 2, 1).copy().transpose(0, 2, 1)
 
 
 def _history_row(base: _DesignBase, ti: int, s: int) -> list[np.ndarray]:
@@ -243,18 +257,20 @@ class Fit:
 
 
 class SpdStack:
-    """Cholesky factors of a stack (R, p, p) of symmetric positive definite matrices.
+    """Cholesky factors of a stack of symmetric positive definite matrices.
 
-    Stored entry-major (p, p, R) so each step is one numpy call over all R matrices rather
-    than one LAPACK call per matrix (several times faster for 10,000 small matrices). A
-    matrix whose factorisation breaks down is handled by LAPACK instead (`bad`).
+    Given and stored entry-major, (p, p, R), so each step is one numpy call over all R
+    matrices rather than one LAPACK call per matrix (several times faster for 10,000 small
+    matrices). A matrix whose factorisation breaks down is handled by LAPACK instead (`bad`).
     """
 
-    def __init__(self, m: np.ndarray) -> None:
-        self.m = m
-        a = np.ascontiguousarray(m.transpose(1, 2, 0))
+    def __init__(self, a: np.ndarray, work: dict | None = None) -> None:
+        self.a = a
+        self.work = work
         p = a.shape[0]
-        low = np.zeros_like(a)
+        # With `work`, the factor is the caller's buffer: valid until the next stack built
+        # with the same buffers (a fit keeps only its last round's stack).
+        low = _buffer(work, "spd_low", a.shape)  # only the lower triangle is written or read
         ok = np.ones(a.shape[2], dtype=bool)
         for j in range(p):
             piv = a[j, j] - (low[j, :j] ** 2).sum(0) if j else a[j, j].copy()
@@ -266,6 +282,9 @@ class SpdStack:
                 low[j + 1 :, j] = t / d
         self.low = low
         self.bad = np.flatnonzero(~ok)
+
+    def _bad_matrices(self) -> np.ndarray:
+        return np.ascontiguousarray(self.a[:, :, self.bad].transpose(2, 0, 1))
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """x with m x = rhs, rhs (R, p): forward then back substitution."""
@@ -280,48 +299,118 @@ class SpdStack:
             x[i] = (z[i] - (low[i + 1 :, i] * x[i + 1 :]).sum(0)) / low[i, i]
         out = np.ascontiguousarray(x.T)
         if len(self.bad):
-            out[self.bad] = np.linalg.solve(self.m[self.bad], rhs[self.bad, :, None])[..., 0]
+            out[self.bad] = np.linalg.solve(self._bad_matrices(), rhs[self.bad, :, None])[..., 0]
         return out
 
     def inverse(self) -> np.ndarray:
         """m⁻¹ for every matrix, (R, p, p)."""
         low = self.low
         p = low.shape[0]
-        inv = np.zeros_like(low)  # L⁻¹, lower triangular, row by row
+        inv = _buffer(self.work, "spd_inv", low.shape)  # L⁻¹, lower triangular, row by row
+        inv.fill(0.0)
         for i in range(p):
             inv[i, i] = 1.0 / low[i, i]
             if i:
                 inv[i, :i] = (low[i, :i, None] * inv[:i, :i]).sum(0) * -inv[i, i]
-        out = np.ascontiguousarray(np.einsum("kar,kbr->rab", inv, inv))  # (L⁻¹)ᵀ L⁻¹
+        # (L⁻¹)ᵀ L⁻¹, entry by entry into a (R, p, p) array (L⁻¹ is lower triangular, so
+        # entry (a, b) sums rows k >= max(a, b)): no strided transposing copy of the result.
+        out = np.empty((low.shape[2], p, p))
+        for a in range(p):
+            for b in range(a + 1):
+                v = (inv[a:, a] * inv[a:, b]).sum(0)
+                out[:, a, b] = v
+                out[:, b, a] = v
         if len(self.bad):
-            out[self.bad] = np.linalg.inv(self.m[self.bad])
+            out[self.bad] = np.linalg.inv(self._bad_matrices())
         return out
 
 
-def _solve(d: Design, w: np.ndarray, pooling: float, xw: np.ndarray) -> tuple[np.ndarray, ...]:
-    X, g = d.X, d.g
-    np.multiply(X, w[..., None], out=xw)  # a buffer kept across the robust rounds
-    # Batched XᵀWX and XᵀWy (stacked matrix products hand the work to BLAS).
-    a = np.matmul(xw.transpose(0, 2, 1), X)
-    b = np.matmul(g[:, None, :], xw)[:, 0, :]
-    p = X.shape[-1]
-    a_pool = a.sum(axis=0)
+CHUNK = 128  # regions per block of the weighted products (X·w of a block fits in L2 cache)
+
+
+def _products(d: Design, w: np.ndarray, work: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """Batched XᵀWX, entry-major (p, p, R), and XᵀWy (R, p).
+
+    XᵀWX is written into a buffer of `work`: valid until the next call with it. Regions go
+    by blocks of CHUNK so a block's X·w stays in cache from the product that writes it to
+    the matmuls that read it (the whole X·w is 20 MB at 10,000 regions: memory traffic,
+    not arithmetic, set the cost). Each region's sums are the same as in one stacked product.
+    """
+    r, n, p = d.X.shape
+    xt = d.X.transpose(0, 2, 1)  # (R, p, N), periods contiguous (the design base's layout)
+    k = min(r, CHUNK)
+    xw = _buffer(work, "xw", (k, p, n))
+    part_a = _buffer(work, "xtwx_part", (k, p, p))
+    a = _buffer(work, "xtwx", (p, p, r))
+    b = np.empty((r, p))
+    for lo in range(0, r, CHUNK):
+        hi = min(lo + CHUNK, r)
+        part = xw[: hi - lo]
+        np.multiply(xt[lo:hi], w[lo:hi, None, :], out=part)
+        np.matmul(part, d.X[lo:hi], out=part_a[: hi - lo])
+        a[:, :, lo:hi] = part_a[: hi - lo].transpose(1, 2, 0)
+        np.matmul(part, d.g[lo:hi, :, None], out=b[lo:hi, :, None])
+    return a, b
+
+
+def _huber(d: Design, coef: np.ndarray, work: dict | None = None, keep: bool = True) -> np.ndarray:
+    """The design's weights times Huber weights of the residuals of the fit `coef`.
+
+    A one-off spike should not set next year's growth. The scale is the MAD, which the
+    spike itself cannot inflate (the RMS let one spike in ten rows raise the cut-off past
+    it: Grunfeld WAPE 0.977 -> 0.919 x seasonal naive).
+    """
+    r, n, _ = d.X.shape
+    resid = _buffer(work, "resid", (r, 1, n))
+    np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1), out=resid)
+    resid = resid[:, 0, :]
+    np.subtract(d.g, resid, out=resid)
+    # d.w * min(1, 1.5 / max(|r| / scale, 1e-12)), in place: four (R, N) arrays fewer. The
+    # weights are a buffer of `work` unless kept (the last round's go into the Fit).
+    u = np.abs(resid, out=np.empty((r, n)) if keep else _buffer(work, "huber", (r, n)))
+    sd = mad_scale(u, d.w, absolute=True)
+    u /= sd[:, None]
+    np.maximum(u, 1e-12, out=u)
+    np.divide(1.5, u, out=u)
+    np.minimum(u, 1.0, out=u)
+    return np.multiply(d.w, u, out=u)
+
+
+def _solve(
+    a: np.ndarray, b: np.ndarray, w: np.ndarray, pooling: float, work: dict | None = None
+) -> tuple[np.ndarray, np.ndarray, SpdStack]:
+    """Per-region coefficients shrunk toward the pooled fit, from XᵀWX (p, p, R) and XᵀWy."""
+    p = a.shape[0]
+    a_pool = a.sum(axis=2)
     w_tot = max(float(w.sum()), 1e-12)
     scale = max(float(np.trace(a_pool)) / p / w_tot, 1e-12)
     # A tiny ridge only guards against exactly singular designs (e.g. a constant signal).
     jitter = 1e-10 * scale * np.eye(p)
     coef_pool = np.linalg.solve(a_pool + jitter * w_tot, b.sum(axis=0))
     prior = pooling * a_pool / w_tot + jitter
-    lhs = a + prior[None]
-    rhs = b + (prior @ coef_pool)[None]
-    lhs = SpdStack(lhs)
-    return lhs.solve(rhs), coef_pool, lhs, a
+    lhs = SpdStack(np.add(a, prior[:, :, None], out=_buffer(work, "lhs", a.shape)), work)
+    return lhs.solve(b + (prior @ coef_pool)[None]), coef_pool, lhs
 
 
-def mad_scale(resid: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Per row, 1.4826 x the median absolute residual over usable cells (w > 0)."""
+def _buffer(work: dict | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised array of `shape`, reusing the caller's buffer of that name."""
+    if work is None:
+        return np.empty(shape)
+    size = int(np.prod(shape))
+    flat = work.get(name)
+    if flat is None or flat.size < size:
+        flat = work[name] = np.empty(size)
+    return flat[:size].reshape(shape)
+
+
+def mad_scale(resid: np.ndarray, w: np.ndarray, absolute: bool = False) -> np.ndarray:
+    """Per row, 1.4826 x the median absolute residual over usable cells (w > 0).
+
+    absolute: resid holds absolute values already.
+    """
     use = w > 0
-    a = np.sort(np.where(use, np.abs(resid), np.inf), axis=1)
+    a = np.where(use, resid if absolute else np.abs(resid), np.inf)
+    a.sort(axis=1)
     n = use.sum(1)
     rows = np.arange(a.shape[0])
     lo = a[rows, np.maximum(n - 1, 0) // 2]
@@ -331,26 +420,32 @@ def mad_scale(resid: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.where((n > 0) & (mad > 1e-6), mad, 1e-6)
 
 
-def fit_design(d: Design, pooling: float, robust: bool = True) -> Fit:
-    """Weighted ridge-to-pooled regression for every region at once."""
-    w = d.w.copy()
+def fit_design(
+    d: Design,
+    pooling: float,
+    robust: bool = True,
+    work: dict | None = None,
+    first: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Fit:
+    """Weighted ridge-to-pooled regression for every region at once.
+
+    work: buffers kept by the caller across fits (models.baseline.FitCache): a fresh 20 MB
+    array per round costs as much CPU in page faults as the products written into it.
+    first: XᵀWX (p, p, R) and XᵀWy with the design's own weights d.w, when the caller has them.
+    """
     n_iter = 3 if robust else 1
-    xw = np.empty(d.X.shape)
+    w = d.w
+    a, b = first if first is not None else _products(d, w, work)
     for it in range(n_iter):
-        coef, coef_pool, lhs, a = _solve(d, w, pooling, xw)
-        resid = d.g - np.matmul(d.X, coef[..., None])[..., 0]
+        coef, coef_pool, lhs = _solve(a, b, w, pooling, work)
         if it < n_iter - 1:
-            # Huber weights: a one-off spike should not set next year's growth. The scale is
-            # the MAD, which the spike itself cannot inflate (the RMS let one spike in ten
-            # rows raise the cut-off past it: Grunfeld WAPE 0.977 -> 0.919 x seasonal naive).
-            sd = mad_scale(resid, d.w)
-            u = np.abs(resid) / sd[:, None]
-            w = d.w * np.minimum(1.0, 1.5 / np.maximum(u, 1e-12))
-    del xw
+            w = _huber(d, coef, work, keep=it == n_iter - 2)
+            a, b = _products(d, w, work)
+    resid = d.g - np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1))[:, 0, :]
     a_inv = lhs.inverse()
     sw = w.sum(1)
     n_eff = np.where(sw > 0, sw**2 / np.maximum((w**2).sum(1), 1e-300), 0.0)
-    df_model = np.einsum("rpq,rqp->r", a_inv, a)
+    df_model = np.einsum("rpq,pqr->r", a_inv, a)  # trace(A⁻¹ XᵀWX), both symmetric
     dof = np.maximum(n_eff - df_model, 1.0)
     s2 = (w * resid**2).sum(1) / np.maximum(sw, 1e-12) * n_eff / dof
     # Shrink each region's variance toward the pooled one, as for the coefficients.
@@ -401,10 +496,11 @@ def select_pooling(
     if not designs:
         return 12.0
     best, best_err = grid[0], np.inf
+    work: dict[str, np.ndarray] = {}
     for pooling in grid:
         err = tot = 0.0
         for d, actual in designs:
-            fc = forecast(d, fit_design(d, pooling, robust), None)["suggestion"]
+            fc = forecast(d, fit_design(d, pooling, robust, work), None)["suggestion"]
             ok = np.isfinite(fc) & np.isfinite(actual)
             err += float(np.abs(fc[ok] - actual[ok]).sum())
             tot += float(np.abs(actual[ok]).sum())
@@ -498,6 +594,9 @@ class FitCache:
         self.panel = panel
         self.features = SignalFeatures(panel)  # kept here: the panel itself is shared, read-only
         self.items: dict[tuple, tuple[Design, Fit]] = {}
+        self.work: dict[str, np.ndarray] = {}  # buffers every fit of this panel reuses
+        # Per design settings: (target, XᵀWX, XᵀWy) of the first round at the last target.
+        self._gram: dict[tuple, tuple[int, np.ndarray, np.ndarray]] = {}
         self._ets: EtsPaths | None = None
         self._ets_at: dict[int, np.ndarray] = {}
         # center() of each calibration origin for the latest analyst scales: consecutive
@@ -512,9 +611,48 @@ class FitCache:
             d = build_design(
                 self.panel, target, model.half_life, model.momentum, model.reversion, self.features
             )
-            hit = (d, fit_design(d, model.pooling_at(self.panel, target), model.robust))
+            pooling = model.pooling_at(self.panel, target)
+            first = self._first_products(d, target, model)
+            hit = (d, fit_design(d, pooling, model.robust, self.work, first))
             self.items[key] = hit
         return hit
+
+    def has(self, target: int, model: BaselineModel) -> bool:
+        """True when the fit for `target` with the model's settings is held."""
+        return (target, *self._key(model)) in self.items
+
+    def _first_products(
+        self, d: Design, target: int, model: BaselineModel
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The first round's XᵀWX and XᵀWy at `target`, carried from an earlier target.
+
+        A target's recency weights are the previous target's times 0.5^(1 / half_life),
+        plus the newest period at weight 1, so consecutive targets (the backtest origins
+        and their calibration windows) need one period's outer products instead of a
+        product over every period. None when the design has rebuilt rows.
+        """
+        if not d.base_rows:
+            return None
+        key = (model.half_life, model.momentum, model.reversion)
+        state = self._gram.get(key)
+        if state is None or state[0] > target:
+            a, b = _products(d, d.w, None)  # fresh arrays, kept beyond the next fit
+        else:
+            t0, a, b = state  # arrays of this cache only: updated in place
+            base = self.features.memo[("design", model.momentum, model.reversion)]
+            decay = 0.5 ** (1.0 / float(model.half_life))
+            lo, hi = t0 - self.panel.start, target - self.panel.start
+            # The new periods' rows, period-major (k, p, R): one pass over the base.
+            rows = np.ascontiguousarray(base.X[:, lo:hi].transpose(1, 2, 0))
+            outer = _buffer(self.work, "outer", a.shape)
+            for j in range(hi - lo):
+                x, g = rows[j], base.g[:, lo + j]  # zero where the row is unusable
+                a *= decay
+                a += np.multiply(x[:, None, :], x[None, :, :], out=outer)
+                b *= decay
+                b += g[:, None] * x.T
+        self._gram[key] = (target, a, b)
+        return a, b
 
     @staticmethod
     def _key(model: BaselineModel) -> tuple:
@@ -707,12 +845,13 @@ class BaselineModel:
         cache = getattr(self, "_cache", None)
         if cache is None or cache.panel is not panel:
             self._cache = FitCache(panel)
-        self.design_, self.fit_ = self._cache.get(target, self)
-        self.pooling_ = self.pooling_at(panel, target)
-        # One-step errors at the origins before the target calibrate the interval.
+        # One-step errors at the origins before the target calibrate the interval. Fitted
+        # oldest first: each fit carries its products on to the next (FitCache).
         self.cal_origins_ = calibrate.window_origins(panel.start, panel.seasons, target)
         for o in self.cal_origins_:
             self._cache.get(o, self)
+        self.design_, self.fit_ = self._cache.get(target, self)
+        self.pooling_ = self.pooling_at(panel, target)
         self.feature_names_ = list(self.design_.names)
         self.feature_dims_ = list(self.design_.dims)
         self.coef_ = self.fit_.coef
@@ -727,6 +866,16 @@ class BaselineModel:
                 panel, target, self.half_life, self.robust, self.momentum, self.reversion
             )
         return float(self.pooling)
+
+    def with_scales(self, scales: dict[str, float] | None) -> BaselineModel:
+        """This fitted model with other analyst scales, sharing its fits (scales need none).
+
+        The copy and this model share one fit cache: use them from one thread at a time.
+        """
+        scale_vector([], scales)  # validated here, before any forecast
+        other = copy.copy(self)
+        other.scales = scales
+        return other
 
     @property
     def weights(self) -> dict[str, float] | None:

@@ -20,27 +20,26 @@ GRID = tuple((a, b, g, 0.9) for a in (0.1, 0.3, 0.6) for b in (0.0, 0.1) for g i
 
 @dataclass
 class EtsPaths:
-    """One-step predictions of every grid point, and their cumulative squared errors."""
+    """Per period, the prediction of the grid point with the least squared one-step error
+    over the periods before it (chosen during the pass: no (T, G, R) arrays are kept)."""
 
     start: int
-    pred: np.ndarray  # (T, G, R) prediction of period t from data before t
-    sse: np.ndarray  # (T, G, R) squared one-step errors of periods before t, summed
+    best: np.ndarray  # (T, R) prediction of period t from data before t
 
     @property
     def periods(self) -> int:
         """Number of periods covered (ordinals start .. start + periods - 1)."""
-        return self.pred.shape[0]
+        return self.best.shape[0]
 
 
 def ets_paths(panel: Panel, end: int) -> EtsPaths:
     """Run every grid point over the panel up to ordinal end - 1 (one pass, all regions)."""
-    ext = panel.extended(end)
-    n_t = end - ext.start
+    n_t = end - panel.start
     # A missing period repeats the last value (causal); period-major so each step reads
     # and writes contiguous rows.
-    y = np.ascontiguousarray(ffill(ext.y[:, :n_t]).T)
+    y = np.ascontiguousarray(ffill(panel.y_until(end)[:, :n_t]).T)
     r = y.shape[1]
-    m = ext.seasons
+    m = panel.seasons
     known = np.isfinite(y)
     first = np.where(known.any(0), np.argmax(known, axis=0), n_t)
     init_at = first + max(m, 2)  # one year (two periods when annual) to start the states
@@ -51,8 +50,9 @@ def ets_paths(panel: Panel, end: int) -> EtsPaths:
     lvl = np.full((g_n, r), np.nan)
     trd = np.zeros((g_n, r))
     sea = np.zeros((m, g_n, r))
-    pred = np.full((n_t, g_n, r), np.nan)
-    sse = np.zeros((n_t, g_n, r))
+    best = np.full((n_t, r), np.nan)
+    sse = np.zeros((g_n, r))  # squared one-step errors of the periods before t, summed
+    cols = np.arange(r)
     span = np.arange(max(m, 2))
     for t in range(n_t):
         idx = np.flatnonzero(init_at == t)
@@ -69,20 +69,17 @@ def ets_paths(panel: Panel, end: int) -> EtsPaths:
         si = t % m
         lp = lvl + phi * trd
         p = lp + sea[si]
-        pred[t] = p
+        best[t] = p[np.argmin(sse, axis=0), cols]  # chosen on errors before t only
         # Before a region starts its level is NaN: its error counts as 0, which leaves
         # its trend and seasons as they are and its level NaN.
         e = np.nan_to_num(y[t][None, :] - p, nan=0.0, posinf=0.0, neginf=0.0)
-        if t + 1 < n_t:
-            sse[t + 1] = sse[t] + e * e  # errors of periods before t + 1 only
+        sse += e * e
         lvl = lp + alpha * e
         trd = phi * trd + a_b * e
         sea[si] += g_a * e
-    return EtsPaths(ext.start, pred, sse)
+    return EtsPaths(panel.start, best)
 
 
 def ets_forecast(paths: EtsPaths, target: int) -> np.ndarray:
     """Per region, the prediction for `target` of the grid point best before `target`."""
-    ti = target - paths.start
-    best = np.argmin(paths.sse[ti], axis=0)
-    return paths.pred[ti, best, np.arange(paths.pred.shape[2])]
+    return paths.best[target - paths.start].copy()

@@ -11,6 +11,7 @@ from calibration.periods import parse_period
 from calibration.store import data as dq
 from ui import cache, tables
 from ui import context as ctx
+from ui.model_lab_backtest import backtest_section
 from ui.model_lab_runs import runs_section
 from ui.model_lab_scale import parent_view
 from ui.model_lab_settings import settings_column
@@ -55,8 +56,11 @@ with right:
         st.stop()
     st.subheader(ctx.tr("model_lab.suggestions", period=p.label))
     st.caption(ctx.tr("model_lab.total", total=number(float(table["suggestion"].sum()), unit)))
-    if len(table) > lab.AGGREGATE_ABOVE:  # stores: totals by parent, then one parent's rows
+    n_regions = len(table)
+    if n_regions > lab.AGGREGATE_ABOVE:  # stores: totals by parent, then one parent's rows
         table = parent_view(table, regions, lang)
+        shown = tuple(table["region"])
+        table = lab.fill_reasons(table, cache.lab_reasons(db, version, metric, p.label, key, shown))
     else:
         specs = cache.lab_overview_specs(
             db, version, metric, p.label, key, lang, tuple(sorted(labels.items()))
@@ -77,21 +81,7 @@ with right:
     values = [ctx.tr(f"model_lab.{cols[c]}") for c in ("suggestion", "lower80", "upper80", "base")]
     tables.show(show, None, units=dict.fromkeys(values, unit))
 
-    bt = cache.lab_backtest(db, version, metric, key)
-    st.subheader(ctx.tr("model_lab.backtest", origins=lab.span(bt["origins"])))
-    tables.show(lab.method_scores(bt, lang), "model_lab.score", percent=lab.SCORES)
-    roles = bt.get("origin_roles", {})
-    st.caption(
-        ctx.tr(
-            "model_lab.roles",
-            scoring=lab.span(roles.get("scoring", bt["origins"])),
-            window=roles.get("calibration_window", "–"),
-        )
-    )
-    with st.expander(ctx.tr("model_lab.per_region")):
-        per = lab.per_region_scores(bt, labels, lang, table["region"])
-        if len(per):
-            tables.show(per, "model_lab.score", percent=lab.SCORES)
+    scored = backtest_section(db, version, metric, p.label, key, labels, table["region"], n_regions)
 
     st.subheader(ctx.tr("model_lab.region_detail"))
     focus = st.selectbox(
@@ -100,11 +90,12 @@ with right:
         format_func=labels.get,
         key="lab_focus",
     )
-    focus_charts = cache.lab_focus_specs(db, version, metric, p.label, key, lang, focus)
+    focus_charts = cache.lab_focus_specs(db, version, metric, p.label, key, lang, focus, scored)
     left_c, right_c = st.columns(2)
-    with left_c:
-        st.caption(ctx.tr("model_lab.backtest_chart", region=plain(labels.get(focus, focus))))
-        st.vega_lite_chart(focus_charts["backtest"], width="stretch")
+    if scored:
+        with left_c:
+            st.caption(ctx.tr("model_lab.backtest_chart", region=plain(labels.get(focus, focus))))
+            st.vega_lite_chart(focus_charts["backtest"], width="stretch")
     with right_c:
         st.caption(ctx.tr("model_lab.waterfall", region=plain(labels.get(focus, focus))))
         st.vega_lite_chart(focus_charts["waterfall"], width="stretch")

@@ -254,3 +254,57 @@ def test_weights_is_the_former_name_of_scales() -> None:
     assert BaselineModel(scales={"market": 0.5}).get_params()["scales"] == {"market": 0.5}
     with pytest.raises(ValueError):
         BaselineModel(scales={"market": 1.0}, weights={"market": 0.5})
+
+
+def test_carried_products_equal_a_fit_from_scratch() -> None:
+    from models.baseline import FitCache, build_design, fit_design
+    from models.panel import build_panel
+
+    h, s = make_panel(n_regions=40, n_periods=30, seed=5)
+    panel = build_panel(h, s, "Q")
+    cache = FitCache(panel)
+    model = BaselineModel(half_life=5.0)
+    last = panel.end
+    # Ascending targets carry the first round's products; a step back starts again.
+    targets = [*range(last - 6, last + 1), last - 9, last - 8]
+    for t in targets:
+        d, f = cache.get(t, model)
+        assert d.base_rows
+        fresh = fit_design(build_design(panel, t, 5.0), 12.0)
+        np.testing.assert_allclose(f.coef, fresh.coef, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(f.sigma2, fresh.sigma2, rtol=1e-10)
+        np.testing.assert_allclose(f.a_inv, fresh.a_inv, rtol=1e-9, atol=1e-12)
+    # A region that is not always positive is rebuilt: no carried products for it.
+    h2 = h.copy()
+    h2.loc[h2["region"] == h2["region"].iloc[0], "value"] -= 1e6
+    panel2 = build_panel(h2, s, "Q")
+    d2, f2 = FitCache(panel2).get(last, model)
+    assert not d2.base_rows
+    fresh2 = fit_design(build_design(panel2, last, 5.0), 12.0)
+    np.testing.assert_allclose(f2.coef, fresh2.coef, rtol=1e-12, atol=1e-14)
+
+
+def test_with_scales_shares_the_fits_and_equals_a_fresh_model() -> None:
+    h, s = make_panel(n_regions=12, n_periods=28, seed=6)
+    scales = {"market": 1.6, "pipeline": 0.4}
+    fitted = BaselineModel().fit(h, s)
+    before = fitted.predict()
+    other = fitted.with_scales(scales)
+    assert other._cache is fitted._cache and other.scales == scales
+    fresh = BaselineModel(scales=scales).fit(h, s).predict()
+    cols = ["suggestion", "lower80", "upper80", *COMPONENTS]
+    np.testing.assert_allclose(other.predict()[cols], fresh[cols], rtol=1e-12)
+    np.testing.assert_allclose(fitted.predict()[cols], before[cols], rtol=0)  # unchanged
+    with pytest.raises(ValueError):
+        fitted.with_scales({"market": 3.0})
+
+
+def test_reasons_for_some_rows_only() -> None:
+    h, s = make_panel(n_regions=8, seed=7)
+    table, parts = BaselineModel().fit(h, s).explain()
+    full = with_reasons(table.copy(), parts)
+    some = with_reasons(table.copy(), parts, rows=np.array([1, 5]))
+    for col in ("reason_en", "reason_zh"):
+        assert some[col].iloc[[1, 5]].tolist() == full[col].iloc[[1, 5]].tolist()
+        assert (some[col].drop(index=[1, 5]) == "").all()
+        assert (full[col] != "").all()

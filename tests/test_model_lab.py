@@ -202,6 +202,37 @@ def test_model_lab_above_the_threshold_shows_parents_and_one_drill_down(app_env,
     assert "Regions" in totals.columns and len(totals) == 6  # no parents: one group each
     at.selectbox(key="lab_parent").set_value("south").run()
     assert not at.exception, at.exception
-    assert len(at.dataframe[1].value) == 1  # the drilled parent's regions only
+    drilled = at.dataframe[1].value
+    assert len(drilled) == 1  # the drilled parent's regions only
+    assert str(drilled.iloc[0, -1]).startswith("own history")  # its reason, written for it
     assert at.selectbox(key="lab_focus").options == ["South"]
     assert any(s.value.startswith("Regions of South") for s in at.subheader)
+
+
+def test_store_scale_backtest_runs_on_demand_then_follows_scales(app_env, monkeypatch):
+    from calibration.modeling import lab as lab_mod
+
+    monkeypatch.setattr(lab_mod, "AGGREGATE_ABOVE", 3)
+    at = login("analyst")
+    at.switch_page("pages/model_lab.py")
+    at.run()
+    assert not at.exception, at.exception
+
+    def scored() -> bool:
+        return any(s.value.startswith("Backtest: one step ahead") for s in at.subheader)
+
+    assert not scored() and at.button(key="lab_run_backtest").label == "Run backtest"
+    at.button(key="lab_run_backtest").click().run()
+    assert not at.exception, at.exception
+    assert scored()
+    methods = at.dataframe[2].value.iloc[:, 0].tolist()
+    assert "Baseline model" in methods
+    # A new scale reuses the setting's fits: its backtest shows without asking.
+    at.slider(key="lab_w_market").set_value(1.3).run()
+    assert not at.exception, at.exception
+    assert scored()
+    # A new half-life needs new fits: the button again.
+    at.slider(key="lab_half_life").set_value(6.0).run()
+    assert not at.exception, at.exception
+    assert not scored()
+    assert len(at.button(key="lab_run_backtest").label) > 0

@@ -273,3 +273,34 @@ def test_saved_weights_are_read_as_scales() -> None:
     # Runs saved before the rename carry "weights": the same setting, now called scales.
     params = baseline.model_params({"half_life": 4, "weights": {"market": 0.5}})
     assert params["scales"] == {"market": 0.5} and "weights" not in params
+
+
+def test_suggest_and_backtest_from_a_fitted_model_equal_fresh_ones(db: Path) -> None:
+    con = connect(db)
+    cur = con.cursor()
+    panel = baseline.load_panel(cur, "new_customers")
+    period = "2026Q1"
+    fitted = baseline.fitted_model(panel, period, half_life=6.0)
+    for scales in (None, {"market": 1.4, "capacity": 0.5}):
+        args = {"half_life": 6.0, "scales": scales}
+        shared = baseline.suggest(cur, "new_customers", period, fitted=fitted, scales=scales)
+        fresh = baseline.suggest(cur, "new_customers", period, panel=panel, **args)
+        pd.testing.assert_frame_equal(shared, fresh, rtol=1e-12)
+        bt_shared = baseline.run_backtest(
+            cur, "new_customers", fitted=fitted, scales=scales, records=False
+        )
+        bt_fresh = baseline.run_backtest(cur, "new_customers", panel=panel, **args)
+        assert bt_shared["origins"] == bt_fresh["origins"]
+        for m, sc in bt_fresh["methods"].items():
+            for k, v in sc.items():
+                assert bt_shared["methods"][m][k] == pytest.approx(v, rel=1e-12), (m, k)
+        per = pd.DataFrame(bt_fresh["per_region"])
+        pd.testing.assert_frame_equal(
+            bt_shared["per_region"][per.columns].fillna(-1.0),
+            per.astype(
+                {c: float for c in per.columns if c not in ("method", "region", "n")}
+            ).fillna(-1.0),
+            rtol=1e-12,
+            check_dtype=False,
+        )
+    con.close()

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import threading
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +16,9 @@ from calibration.board import charts as board_charts
 from calibration.board import service as board_service
 from calibration.board import view as bview
 from calibration.modeling import charts as charts_model
+from calibration.modeling import lab
 from calibration.modeling import service as model_service
+from models.baseline import BaselineModel
 from models.panel import Panel
 from ui import context as ctx
 
@@ -91,18 +95,63 @@ def lab_panel(db: str, version: tuple, metric: str) -> Panel:
     return model_service.load_panel(ctx.cursor(), metric)
 
 
+def _lab_fit_key(params: str) -> tuple[str, dict | None]:
+    # The settings that need a fit (canonical JSON), and the analyst scales that need none.
+    given = json.loads(params)
+    scales = given.pop("scales", None)
+    return json.dumps(given, sort_keys=True), scales
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def lab_model(
+    db: str, version: tuple, metric: str, period: str, fit: str
+) -> tuple[BaselineModel, threading.Lock]:
+    """The model fitted for one fit setting (half-life, pooling): suggestions and backtests
+    for any analyst scales reuse its fits. Sessions share it, so it is used under its lock.
+    Two entries: 10,000 stores' fits are a few hundred MB."""
+    panel = lab_panel(db, version, metric)
+    return model_service.fitted_model(panel, period, **json.loads(fit)), threading.Lock()
+
+
 @st.cache_data(ttl=900, max_entries=64, show_spinner=False)
 def lab_suggest(db: str, version: tuple, metric: str, period: str, params: str) -> pd.DataFrame:
-    """Suggestions for one setting; reruns only when data or settings change."""
-    panel = lab_panel(db, version, metric)
-    return model_service.suggest(ctx.cursor(), metric, period, panel=panel, **json.loads(params))
+    """Suggestions for one setting; reruns only when data or settings change. At store
+    scale the reasons are left empty: lab_reasons writes those of the regions shown."""
+    fit, scales = _lab_fit_key(params)
+    model, lock = lab_model(db, version, metric, period, fit)
+    none = np.zeros(0, dtype=int) if len(model.regions_) > lab.AGGREGATE_ABOVE else None
+    with lock:
+        return model_service.suggest(
+            ctx.cursor(), metric, period, scales=scales, fitted=model, reasons_for=none
+        )
+
+
+@st.cache_data(ttl=900, max_entries=256, show_spinner=False)
+def lab_reasons(
+    db: str, version: tuple, metric: str, period: str, params: str, regions: tuple[str, ...]
+) -> pd.DataFrame:
+    """region, reason_en, reason_zh of some regions only (one parent's stores)."""
+    fit, scales = _lab_fit_key(params)
+    model, lock = lab_model(db, version, metric, period, fit)
+    pos = {r: i for i, r in enumerate(model.regions_)}
+    rows = np.array([pos[r] for r in regions if r in pos], dtype=int)
+    with lock:
+        table = model_service.suggest(
+            ctx.cursor(), metric, period, scales=scales, fitted=model, reasons_for=rows
+        )
+    return table.iloc[rows][["region", "reason_en", "reason_zh"]].reset_index(drop=True)
 
 
 @st.cache_data(ttl=900, max_entries=64, show_spinner=False)
-def lab_backtest(db: str, version: tuple, metric: str, params: str) -> dict:
-    """Backtest for one setting, cached like the suggestions."""
-    panel = lab_panel(db, version, metric)
-    return model_service.run_backtest(ctx.cursor(), metric, panel=panel, **json.loads(params))
+def lab_backtest(db: str, version: tuple, metric: str, period: str, params: str) -> dict:
+    """Backtest for one setting, cached like the suggestions; it reuses the fits of the
+    suggestion's model (the origins it adds are fitted once per fit setting)."""
+    fit, scales = _lab_fit_key(params)
+    model, lock = lab_model(db, version, metric, period, fit)
+    with lock:
+        return model_service.run_backtest(
+            ctx.cursor(), metric, scales=scales, fitted=model, records=False
+        )
 
 
 @st.cache_data(ttl=900, max_entries=64, show_spinner=False)
@@ -121,14 +170,30 @@ def lab_overview_specs(
 
 @st.cache_data(ttl=900, max_entries=256, show_spinner=False)
 def lab_focus_specs(
-    db: str, version: tuple, metric: str, period: str, params: str, lang: str, focus: str
+    db: str,
+    version: tuple,
+    metric: str,
+    period: str,
+    params: str,
+    lang: str,
+    focus: str,
+    backtest: bool = True,
 ) -> dict:
-    """Backtest and waterfall chart specs of one region, cached like lab_overview_specs."""
-    bt = lab_backtest(db, version, metric, params)
+    """Backtest (when run) and waterfall chart specs of one region, cached like
+    lab_overview_specs."""
     table = lab_suggest(db, version, metric, period, params)
-    one_pred = bt["predictions"][bt["predictions"]["region"] == focus]
     row = table.set_index("region").loc[focus]
-    return {
-        "backtest": charts_model.backtest_chart(one_pred, lang).to_dict(validate=False),
-        "waterfall": charts_model.waterfall_chart(row, lang).to_dict(validate=False),
-    }
+    out = {"waterfall": charts_model.waterfall_chart(row, lang).to_dict(validate=False)}
+    if backtest:
+        bt = lab_backtest(db, version, metric, period, params)
+        one_pred = bt["predictions"][bt["predictions"]["region"] == focus]
+        out["backtest"] = charts_model.backtest_chart(one_pred, lang).to_dict(validate=False)
+    return out
+
+
+def lab_backtest_ready(db: str, version: tuple, metric: str, period: str, params: str) -> bool:
+    """True when the fit setting's model holds every fit its backtest needs (run before)."""
+    fit, _ = _lab_fit_key(params)
+    model, lock = lab_model(db, version, metric, period, fit)
+    with lock:
+        return model_service.backtest_ready(model)

@@ -157,3 +157,12 @@ def drill(table: pd.DataFrame, groups: dict[str, str], parent: str) -> pd.DataFr
     """The rows of one parent's regions (all columns of the suggestion table)."""
     mask = table["region"].map(lambda r: groups.get(r, r)) == parent
     return table[mask.to_numpy()].reset_index(drop=True)
+
+
+def fill_reasons(rows: pd.DataFrame, reasons: pd.DataFrame) -> pd.DataFrame:
+    """The rows with reason_en and reason_zh taken from `reasons` (by region)."""
+    by = reasons.set_index("region")
+    out = rows.copy()
+    for col in ("reason_en", "reason_zh"):
+        out[col] = out["region"].map(by[col]).fillna("")
+    return out

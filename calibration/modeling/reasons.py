@@ -106,11 +106,28 @@ def reasons(
     return en_out, zh_out
 
 
-def with_reasons(table: pd.DataFrame, parts: ReasonInputs) -> pd.DataFrame:
-    """The model's table with reason_en and reason_zh columns added (in place, returned)."""
+def with_reasons(
+    table: pd.DataFrame, parts: ReasonInputs, rows: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The model's table with reason_en and reason_zh columns added (in place, returned).
+
+    rows: positions of the rows that get a reason (the others get ""), when only some are
+    shown: at store scale the words of 10,000 reasons cost more than the fits.
+    """
+    idx = np.arange(len(table)) if rows is None else np.asarray(rows, dtype=int)
     en, zh = reasons(
-        parts.suggestion, parts.history, parts.signals, parts.change, parts.contrib, parts.unit
+        parts.suggestion[idx],
+        parts.history[idx],
+        parts.signals,
+        parts.change[idx],
+        parts.contrib[idx],
+        parts.unit,
     )
-    table["reason_en"] = en
-    table["reason_zh"] = zh
+    if rows is None:
+        table["reason_en"], table["reason_zh"] = en, zh
+        return table
+    table["reason_en"] = ""
+    table["reason_zh"] = ""
+    table.iloc[idx, table.columns.get_loc("reason_en")] = en
+    table.iloc[idx, table.columns.get_loc("reason_zh")] = zh
     return table
