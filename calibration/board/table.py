@@ -319,29 +319,29 @@ def board_table(
     history: pd.DataFrame,
     period: str | Period,
     lang: str = "en",
+    points: pd.DataFrame | None = None,
+    labels: tuple[dict, dict] | None = None,
 ) -> pd.DataFrame:
-    """One row per region of the cycle with the board's columns (BOARD_COLUMNS)."""
-    s = _by_region(conform_state(state))
-    hist = history_points(history, period).reindex(s.index)
+    """One row per region of the cycle with the board's columns (BOARD_COLUMNS).
 
-    # Plain dicts: a .loc lookup per row cost ~0.3 ms, i.e. 60 ms for 200 regions.
-    name_of: dict[object, str] = {}
-    parent_of: dict[object, object] = {}
-    if regions is not None and not regions.empty:
-        for rid, en, zh, par in zip(
-            regions["region"],
-            regions["name_en"],
-            regions["name_zh"],
-            regions["parent"],
-            strict=True,
-        ):
-            name_of[rid] = region_name(str(rid), _s(en), _s(zh), lang)
-            parent_of[rid] = _s(par) or None
+    points: history_points(history, period), labels: region_labels(regions, lang), when the
+    caller keeps them (they change only with an import). Column types do not depend on the
+    values, so rows built apart can be put together (the board's cache replaces the rows a
+    change touched).
+    """
+    s = _by_region(conform_state(state))
+    hist = (history_points(history, period) if points is None else points).reindex(s.index)
+
+    name_of, parent_of = region_labels(regions, lang) if labels is None else labels
 
     def names(ids: Iterable[object]) -> list[object]:
         return [None if _s(rid) is None else name_of.get(rid, str(rid)) for rid in ids]
 
     parent = pd.Series([parent_of.get(r) for r in s.index], index=s.index, dtype="object")
+
+    def text(values: list[object]) -> pd.Series:
+        # One type whatever the values (all missing would be object): see the docstring.
+        return pd.Series(values, index=s.index, dtype="str")
 
     current = current_values(s)
     source = current_sources(s)
@@ -351,9 +351,9 @@ def board_table(
     table = pd.DataFrame(
         {
             "region": s["region"].astype("object"),
-            "name": names(s.index),
+            "name": text(names(s.index)),
             "parent": parent,
-            "parent_name": names(parent),
+            "parent_name": text(names(parent)),
             "last_actual": hist["last_actual"].astype("float64"),
             "last_actual_period": hist["last_actual_period"].astype("object"),
             "same_period_last_year": hist["same_period_last_year"].astype("float64"),
@@ -368,19 +368,44 @@ def board_table(
             "vs_last_year_pct": _pct(current, hist["same_period_last_year"]),
             "position": position_vs_interval(current, s["lower80"], s["upper80"]),
             "status": status,
-            "status_label": [t(f"board.status_{x}", lang) for x in status],
+            "status_label": text([t(f"board.status_{x}", lang) for x in status]),
             "flagged": s["flagged"].fillna(False).astype(bool),
             "counter_value": s["counter_value"].astype("float64"),
-            "justification_preview": [preview(x) for x in s["justification"]],
-            "last_change_at": s["last_change_at"],
+            "justification_preview": text([preview(x) for x in s["justification"]]),
+            # Fixed types: all-missing would otherwise be object, some-present datetime/float.
+            "last_change_at": _utc_times(s["last_change_at"]),
             "older_run": s["answered_older_run"].fillna(False).astype(bool),
-            "last_event_id": s["last_event_id"],
+            "last_event_id": pd.to_numeric(s["last_event_id"]).astype("float64"),
         }
     )
     order = table.assign(_p=table["parent_name"].fillna("")).sort_values(
         ["_p", "region"], kind="stable"
     )
     return order.drop(columns="_p").reset_index(drop=True)[list(BOARD_COLUMNS)]
+
+
+def _utc_times(values: pd.Series) -> pd.Series:
+    """Times as naive UTC datetime64[us] (the events' "at"), NaT where missing."""
+    times = pd.to_datetime(values, utc=True)
+    return times.dt.tz_localize(None).astype("datetime64[us]")
+
+
+def region_labels(regions: pd.DataFrame, lang: str) -> tuple[dict, dict]:
+    """(region → display name in lang, region → parent id) of a regions frame."""
+    # Plain dicts: a .loc lookup per row cost ~0.3 ms, i.e. 60 ms for 200 regions.
+    name_of: dict[object, str] = {}
+    parent_of: dict[object, object] = {}
+    if regions is not None and not regions.empty:
+        for rid, en, zh, par in zip(
+            regions["region"].tolist(),
+            regions["name_en"].tolist(),
+            regions["name_zh"].tolist(),
+            regions["parent"].tolist(),
+            strict=True,
+        ):
+            name_of[rid] = region_name(str(rid), _s(en), _s(zh), lang)
+            parent_of[rid] = _s(par) or None
+    return name_of, parent_of
 
 
 def _by_region(state: pd.DataFrame) -> pd.DataFrame:
