@@ -512,14 +512,19 @@ def changes_since(previous_state: pd.DataFrame | None, state: pd.DataFrame) -> s
     """Regions whose last_event_id differs from the previous refresh (new regions included)."""
     if previous_state is None or previous_state.empty:
         return set()
-    previous_state, state = conform_state(previous_state), conform_state(state)
-    before = previous_state.set_index("region")["last_event_id"]
-    now = state.set_index("region")["last_event_id"]
-    old = before.reindex(now.index)
-    same = (old == now).fillna(False) | (old.isna() & now.isna())
-    # A region that was not on the board before counts as changed.
-    same &= now.index.isin(before.index)
-    return {str(r) for r in now.index[~same.to_numpy(bool)]}
+    for frame in (previous_state, state):
+        if "last_event_id" not in frame.columns or "region" not in frame.columns:
+            raise KeyError("cycle state lacks column(s): region, last_event_id")
+    # Plain dicts: every screen runs this on every refresh, and it needs two columns only.
+    before = dict(zip(previous_state["region"].tolist(), _ids(previous_state), strict=True))
+    now = zip(state["region"].tolist(), _ids(state), strict=True)
+    return {str(r) for r, e in now if r not in before or before[r] != e}
+
+
+def _ids(state: pd.DataFrame) -> list[float | None]:
+    """last_event_id as floats, None where missing (so that missing equals missing)."""
+    ids = pd.to_numeric(state["last_event_id"], errors="coerce").astype("float64")
+    return [None if math.isnan(x) else x for x in ids.tolist()]
 
 
 # ---------------------------------------------------------------------------- allocation
