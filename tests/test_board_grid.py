@@ -38,7 +38,7 @@ def test_frozen_grid_equals_the_styled_grid(monkeypatch, parents):
         shown = bview.shown_table(table, {"b"}, False, "en")
         return board_table.styled(shown, table, numbers, pct).set_uuid("board")
 
-    plain, cached = _marshalled(styled()), board_table.frozen(styled(), [col["status"]])
+    plain, cached = _marshalled(styled()), board_table.frozen(styled())
     assert _marshalled(cached) == plain
     # Asked again (every screen that shows it), the same answer.
     assert _marshalled(cached) == plain

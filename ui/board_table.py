@@ -144,7 +144,7 @@ def detail_table(table: pd.DataFrame, lit: set[str], view_key: tuple) -> None:
 
     def build() -> Styler:
         shown = bview.shown_table(table, lit, False, lang, tz)
-        return frozen(styled(shown, table, numbers, pct), [col["status"]])
+        return frozen(styled(shown, table, numbers, pct))
 
     grid = cache.board_styler(*view_key, lang, str(tz), tuple(sorted(lit)), _build=build)
     right = st.column_config.TextColumn(alignment="right", width=70)
@@ -168,39 +168,31 @@ def detail_table(table: pd.DataFrame, lit: set[str], view_key: tuple) -> None:
     )
 
 
-def frozen(styler: Styler, styled_columns: list[str]) -> Styler:
+def frozen(styler: Styler) -> Styler:
     """The styler with its cells and styles worked out now, once.
 
     Streamlit's st.dataframe asks a Styler for them on every draw (pandas' _compute and
     _translate, per cell: ~40 ms at 200 regions); this one answers with what it worked out,
     so a cached styler costs each screen only the serialisation. When every cell is already
-    the text shown (styled() formats the numbers), the cells are their own display values
-    and only styled_columns (the ones its functions style) are translated. Instance
-    attributes: only this object changes (tests/test_board_grid.py checks that it marshals
-    exactly as the plain styler).
+    the text shown (styled() formats the numbers) and there are no table styles, the cells
+    are their own display values and only the styled cells are looked at, grouped by style
+    in the order pandas gives them. Instance attributes: only this object changes
+    (tests/test_board_grid.py checks that it marshals exactly as the plain styler).
     """
+    styler._compute()
     data = styler.data
-    if not all(pd.api.types.is_string_dtype(data[c]) for c in data.columns):
-        styler._compute()
+    if styler.table_styles or not all(pd.api.types.is_string_dtype(data[c]) for c in data.columns):
         done = styler._translate(False, False)
     else:
-        part = data[styled_columns].style
-        part.use(styler.export())
-        part._compute()
-        small = part._translate(False, False)
-        where = {k: list(data.columns).index(c) for k, c in enumerate(styled_columns)}
-
-        def moved(selector: str) -> str:
-            row, _, col = selector.rpartition("_col")
-            return f"{row}_col{where[int(col)]}"
-
+        groups: dict[tuple, list[str]] = {}
+        for (row, col), css in sorted(styler.ctx.items()):
+            if css:
+                groups.setdefault(tuple(css), []).append(f"row{row}_col{col}")
         # Without "body" Streamlit takes the cells as they are instead of matching every
         # cell's id (another ~25 ms a screen at 200 regions).
         done = {
-            "table_styles": small["table_styles"],
-            "cellstyle": [
-                {**c, "selectors": [moved(x) for x in c["selectors"]]} for c in small["cellstyle"]
-            ],
+            "table_styles": [],
+            "cellstyle": [{"props": list(p), "selectors": s} for p, s in groups.items()],
             "body": [],
         }
     styler._compute = lambda: styler

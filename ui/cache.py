@@ -105,6 +105,14 @@ def board_allocation(
     return alloc, board_charts.allocation_chart(alloc, lang, big=big).to_dict(validate=False)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def cycle_defaults(db: str, data_version: tuple) -> dict[str, str]:
+    """Metrics a new cycle can be set on, each with its next period (they change only with an
+    import: data_version is board.service.version's data part)."""
+    cur = ctx.cursor()
+    return {m: model_service.next_period(cur, m) or "" for m in board_service.cycle_metrics(cur)}
+
+
 def board_db() -> str:
     """The database the board's caches are keyed on."""
     return settings.db_path()
