@@ -171,9 +171,11 @@ def run() -> str:
         n = res["n"]
         tick50, tick95 = _percentiles(res["ticks"])
         ch50, _ = _percentiles([w for w, _ in res["changed"]])
+        cpu50, _ = _percentiles([c for _, c in res["changed"]])
         goal = 100 if n <= 200 else 300
         verdicts.append(
-            f"{n:,} regions: {ch50:.0f} ms against {goal} ms, {'met' if ch50 < goal else 'MISSED'}"
+            f"{n:,} regions: CPU {cpu50:.0f} ms ({'met' if cpu50 < goal else 'MISSED'}), wall "
+            f"{ch50:.0f} ms ({'met' if ch50 < goal else 'MISSED'}) against {goal} ms"
         )
         lines += [
             f"### {n:,} regions",
@@ -191,7 +193,9 @@ def run() -> str:
         ]
     lines += [
         "Goal (issue 19): a change costs the first screen under 100 ms at 200 regions and "
-        "under 300 ms at 2,000, the others nothing extra. " + "; ".join(verdicts) + ".",
+        "under 300 ms at 2,000, the others nothing extra. " + "; ".join(verdicts) + ". "
+        "Wall time here includes the wait for a core (load average below); CPU time is "
+        "what the server itself spends.",
         "",
         f"Machine: {machine()}; load average {load_average():.1f} at the end (other jobs "
         "share the 2 cores: CPU is the steadier figure).",
