@@ -170,6 +170,10 @@ def test_board_marks_and_announces_a_new_proposal(seeded):
     assert not at.exception, at.exception
     assert any("123" in t.value for t in at.toast), [t.value for t in at.toast]
     assert "●" in at.dataframe[0].value.iloc[:, 0].tolist()
+    from ui import cache
+
+    # The page's rerun built the new version from the one it showed (one row, not the board).
+    assert cache.board_cache(cache.board_db()).builds["incremental"] == 1
 
 
 def test_board_counter_needs_a_value_and_a_reason(seeded):
