@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -11,21 +12,36 @@ import pytest
 
 from calibration.cli import main as cli_main
 from calibration.store import connect
-from tests.factories import snapshot
+from tests.factories import snapshot, write_small_demo
 
 
 def _key(db: Path) -> str:
     return str(db) + ".audit-key"
 
 
-@pytest.fixture
-def backed_up(tmp_path, small_demo, monkeypatch):
-    """A demo database and a backup of it: (db, backup folder)."""
-    monkeypatch.setenv("CALIBRATE_DEMO_DIR", str(small_demo))
-    db = tmp_path / "a.duckdb"
-    assert cli_main(["demo", "--db", str(db)]) == 0
-    out = tmp_path / "backup"
+@pytest.fixture(scope="module")
+def backed_up_once(tmp_path_factory) -> tuple[Path, Path]:
+    """A demo database and a backup of it, made once for the module (a demo costs seconds)."""
+    folder = tmp_path_factory.mktemp("backed_up")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CALIBRATE_DEMO_DIR", str(write_small_demo(folder / "demo")))
+        db = folder / "a.duckdb"
+        assert cli_main(["demo", "--db", str(db)]) == 0
+    out = folder / "backup"
     assert cli_main(["backup", "--db", str(db), "--out", str(out)]) == 0
+    return db, out
+
+
+@pytest.fixture
+def backed_up(backed_up_once, tmp_path):
+    """A private copy of the database, its audit key and its backup: (db, backup folder)."""
+    made_db, made_out = backed_up_once
+    db = tmp_path / made_db.name
+    # The file and what lives beside it (audit key, checkpoints).
+    for path in made_db.parent.glob(made_db.name + "*"):
+        shutil.copy2(path, db.parent / path.name)
+    out = tmp_path / made_out.name
+    shutil.copytree(made_out, out)
     return db, out
 
 

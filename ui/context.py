@@ -124,7 +124,9 @@ def sign_out() -> None:
     _forget_cookie()
     for key in ("user", "last_seen", "cycle_id", SESSION_ID):
         st.session_state.pop(key, None)
-    if _cookie_token():
+    # The cookie may have been set after this tab's connection opened (a sign-in posts it in
+    # the background), so a stored session is reason enough to clear it.
+    if _cookie_token() or sid is not None:
         st.session_state[_NAV] = {"action": SIGNOUT_PATH, "lang": lang()}
 
 
@@ -236,19 +238,33 @@ def remember_preferences() -> None:
         sessions.remember(cursor(), sid, lang(), current_cycle())
 
 
-def navigate_if_pending() -> None:
-    """Make the browser navigation a sign-in or sign-out queued, and stop this run.
+# The background hand-off takes no room on the page (a constant: nothing typed goes in).
+HIDE_HANDOFF = "<style>.st-key-session_handoff { display: none; }</style>"
 
-    A script run cannot set cookies: an auto-submitted same-origin form posts the ticket
-    (or the sign-out) to the routes of calibration/accounts/web.py. Only a browser can
+
+def navigate_if_pending() -> None:
+    """Hand a queued sign-in's ticket to the cookie route, or make a sign-out's navigation.
+
+    A script run cannot set cookies: the page posts the ticket in the background (the run
+    goes on), or an auto-submitted same-origin form posts the sign-out to the routes of
+    calibration/accounts/web.py (the run stops: the browser leaves). Only a browser can
     follow it; other clients (AppTest, the load harness) stay signed in to this tab.
     """
     nav = st.session_state.pop(_NAV, None)
     if not nav or not _is_browser():
         return
     fields = {name: str(value) for name, value in nav.items() if name != "action"}
-    label = tr("session.signing_out" if nav["action"] == SIGNOUT_PATH else "session.signing_in")
-    st.caption(label)
+    if nav["action"] == SESSION_PATH:
+        # A sign-in: the ticket is posted in the background and the page draws on, signed in
+        # already (this tab's stored session); loading the app again would cost seconds.
+        with st.container(key="session_handoff"):
+            st.html(HIDE_HANDOFF)
+            st.html(
+                handoff_html(SESSION_PATH, fields, tr("session.continue"), background=True),
+                unsafe_allow_javascript=True,
+            )
+        return
+    st.caption(tr("session.signing_out"))
     # Server-made values only, escaped by the builder (tests/test_hostile_input.py names it).
     st.html(
         handoff_html(nav["action"], fields, tr("session.continue")), unsafe_allow_javascript=True

@@ -1,9 +1,11 @@
 """HTTP side of sign-in: the routes server.py mounts to set and clear the session cookie.
 
 A Streamlit script run cannot set a cookie, so the tab that signed someone in posts a
-one-time ticket to `POST /auth/session` (an auto-submitted same-origin form); the route
-trades it for the cookie and redirects to the page the person was on. `POST /auth/signout`
-ends the cookie's session and clears it. Both refuse requests from another site.
+one-time ticket to `POST /auth/session`, in the background (`fetch`, answered 204: the page
+is not loaded again) or, without scripts or when that fails, as an auto-submitted
+same-origin form (answered by a redirect to the page the person was on); the route trades
+it for the cookie. `POST /auth/signout` ends the cookie's session and clears it. Both
+refuse requests from another site.
 """
 
 from __future__ import annotations
@@ -30,11 +32,29 @@ MAX_NEXT_CHARS = 500
 log = logging.getLogger("calibrate")
 
 
-def handoff_html(action: str, fields: dict[str, str], label: str) -> str:
-    """The auto-submitted same-origin form that takes the browser to a cookie route.
+# Posts the form in the background once per ticket (a redrawn element must not post a used
+# ticket again); anything but 204 falls back to the plain submit, whose page says what failed.
+_BACKGROUND_POST = """<script>(() => {
+  const form = document.getElementById("calibrate-handoff");
+  const body = new FormData(form);
+  const key = body.get("ticket");
+  if (window.__calibrateHandoff === key) return;
+  window.__calibrateHandoff = key;
+  body.set("reply", "status");
+  fetch(form.action, {method: "POST", body, credentials: "same-origin"})
+    .then((r) => { if (r.status !== 204) form.submit(); })
+    .catch(() => form.submit());
+})();</script>"""
+_SUBMIT = '<script>document.getElementById("calibrate-handoff").submit();</script>'
 
-    Only server-made values go in (a ticket, a path, a language code, a translated label),
-    each escaped; the action must be one of this module's routes.
+
+def handoff_html(action: str, fields: dict[str, str], label: str, background: bool = False) -> str:
+    """The same-origin form that takes a ticket or a sign-out to a cookie route.
+
+    Submitted at once (the browser leaves the page), or with background=True posted by
+    fetch while the page stays (a sign-in: nothing to load again). Only server-made values
+    go in (a ticket, a path, a language code, a translated label), each escaped; the action
+    must be one of this module's routes.
     """
     if action not in (SESSION_PATH, SIGNOUT_PATH):
         raise ValueError(f"not a cookie route: {action!r}")
@@ -42,10 +62,11 @@ def handoff_html(action: str, fields: dict[str, str], label: str) -> str:
         f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(str(value))}">'
         for name, value in fields.items()
     )
+    hidden = " hidden" if background else ""
     return (
-        f'<form id="calibrate-handoff" method="post" action="{action}">{inputs}'
+        f'<form id="calibrate-handoff" method="post" action="{action}"{hidden}>{inputs}'
         f'<button type="submit">{html.escape(label)}</button></form>'
-        '<script>document.getElementById("calibrate-handoff").submit();</script>'
+        + (_BACKGROUND_POST if background else _SUBMIT)
     )
 
 
@@ -137,7 +158,12 @@ def make_session_route(
             return _refusal("session.err_busy", lang, 429)
         finally:
             cur.close()
-        response = RedirectResponse(safe_next(fields.get("next")), status_code=303)
+        # A background post (the page stays) needs only the cookie; a form, the way back.
+        response: Response
+        if fields.get("reply") == "status":
+            response = Response(status_code=204)
+        else:
+            response = RedirectResponse(safe_next(fields.get("next")), status_code=303)
         response.set_cookie(
             sessions.COOKIE,
             token,

@@ -171,7 +171,17 @@ def sign_in(
     page.get_by_role("button", name="Sign out" if lang == "en" else "退出登录").wait_for(
         timeout=30_000
     )
+    wait_cookie(page)
     wait_idle(page)
+
+
+def wait_cookie(page, timeout_s: float = 30) -> None:
+    """Wait for the session cookie the page posts in the background after a sign-in."""
+    deadline = time.time() + timeout_s
+    while not any(c["name"] == "calibrate_session" for c in page.context.cookies()):
+        if time.time() > deadline:
+            raise AssertionError("no session cookie after signing in")
+        page.wait_for_timeout(100)
 
 
 def open_page(page, title: str) -> None:

@@ -106,6 +106,31 @@ def test_reload_second_tab_and_dropped_connection_keep_the_person_on_their_page(
         context.close()
 
 
+def test_signing_in_sets_the_cookie_without_loading_the_page_again(srv, browser):
+    """A page load costs seconds on a slow laptop: the cookie is set in the background."""
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto(f"{srv.url}/?lang=en")
+        page.get_by_label("Username").fill("lead_central")
+        page.get_by_label("Password", exact=True).fill("calibrate-demo")
+        page.evaluate("window.__same_document = true")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign out").wait_for(timeout=30_000)
+        page.wait_for_function(
+            "() => performance.getEntriesByType('resource').some("
+            "e => e.name.endsWith('/auth/session'))",
+            timeout=30_000,
+        )
+        wait_idle(page)
+        assert page.evaluate("window.__same_document === true")
+        assert [c for c in context.cookies() if c["name"] == "calibrate_session"]
+        _reload(page)  # and the cookie it set keeps the person signed in
+        _signed_in(page)
+    finally:
+        context.close()
+
+
 def test_the_cookie_is_httponly_and_samesite_lax(srv, browser):
     context = browser.new_context(viewport=DESKTOP)
     try:
