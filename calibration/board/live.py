@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -60,7 +61,7 @@ class BoardCache:
 
     def board(
         self,
-        cur,
+        cur: duckdb.DuckDBPyConnection,
         viewer: User,
         cycle_id: int,
         version: tuple,
@@ -89,7 +90,7 @@ class BoardCache:
 
     def view(
         self,
-        cur,
+        cur: duckdb.DuckDBPyConnection,
         viewer: User,
         cycle_id: int,
         version: tuple,
@@ -109,7 +110,14 @@ class BoardCache:
                 b.views[lang] = _view(b, lang, None, None)
             return b.views[lang]
 
-    def snapshot(self, cur, viewer: User, cycle_id: int, version: tuple, load_inputs=None) -> dict:
+    def snapshot(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        viewer: User,
+        cycle_id: int,
+        version: tuple,
+        load_inputs: Callable[[str], dict] | None = None,
+    ) -> dict:
         """The snapshot (service.snapshot's dict) of cycle_id at version, filtered for viewer."""
         snap = self.board(cur, viewer, cycle_id, version, load_inputs).snap
         seen = _visible(viewer, snap["state"])
@@ -139,7 +147,12 @@ def state_frame(rows: dict[str, dict]) -> pd.DataFrame:
     return frame.sort_values("region").reset_index(drop=True)
 
 
-def _full(cur, cycle_id: int, version: tuple, load_inputs) -> Board:
+def _full(
+    cur: duckdb.DuckDBPyConnection,
+    cycle_id: int,
+    version: tuple,
+    load_inputs: Callable[[str], dict] | None,
+) -> Board:
     """The board read afresh: the cycle, its inputs, every event up to the version."""
     cycle = negotiation.get_cycle(cur, cycle_id)
     data = service.board_inputs(cur, cycle, load_inputs)
@@ -156,7 +169,7 @@ def _full(cur, cycle_id: int, version: tuple, load_inputs) -> Board:
     return Board(version, snap, rows, points)
 
 
-def _step(cur, base: Board, version: tuple) -> Board | None:
+def _step(cur: duckdb.DuckDBPyConnection, base: Board, version: tuple) -> Board | None:
     """base moved on to version by the events since; None when they need a fresh read."""
     events = bq.cycle_events_between(cur, base.snap["cycle"]["id"], base.version[0], version[0])
     kinds = set(events["kind"])
