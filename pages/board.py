@@ -27,8 +27,11 @@ if big:
 else:
     st.title(ctx.tr("board.title"))
 cycle_setup.flash()
+# Every screen's tick reads only this; the board itself is rebuilt when it changes.
+version = None if cycle_id is None else board_service.version(ctx.cursor(), cycle_id)
 if is_exec and not big:
-    cycle_setup.new_cycle_form(user, expanded=cycle_id is None)
+    data_version = None if version is None else version[2:]
+    cycle_setup.new_cycle_form(user, expanded=cycle_id is None, data_version=data_version)
 if cycle_id is None:
     st.info(ctx.tr("board.no_cycle"))
     st.stop()
@@ -36,9 +39,6 @@ if not big:
     board_live.controls()
     clock = st.container()
 paused = board_live.paused()
-
-# Every screen's tick reads only this; the board itself is rebuilt when it changes.
-version = board_service.version(ctx.cursor(), cycle_id)
 
 with timed("board.render"):
     view = cache.board_view(cache.board_db(), cycle_id, version, ctx.lang(), user)

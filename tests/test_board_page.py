@@ -60,6 +60,16 @@ def test_board_renders_headline_table_and_charts(seeded, lang):
     assert at.title[0].value in ("Live board", "实时看板")
     assert len(at.metric) == 4
     assert at.metric[0].value == "1,200"
+    # The first screen: headline and table; charts and the allocation wait to be asked for.
+    assert len(at.dataframe) == 1
+    assert not at.get("vega_lite_chart")
+    assert not at.error
+    at.session_state["board_charts"] = True
+    at.session_state["board_method"] = "suggestion"
+    at.run()
+    assert not at.exception, at.exception
+    # The regions chart, the allocation's chart and table (and its send form).
+    assert len(at.get("vega_lite_chart")) == 2
     assert len(at.dataframe) >= 2
     assert not at.error
 
@@ -160,6 +170,10 @@ def test_board_marks_and_announces_a_new_proposal(seeded):
     assert not at.exception, at.exception
     assert any("123" in t.value for t in at.toast), [t.value for t in at.toast]
     assert "●" in at.dataframe[0].value.iloc[:, 0].tolist()
+    from ui import cache
+
+    # The page's rerun built the new version from the one it showed (one row, not the board).
+    assert cache.board_cache(cache.board_db()).builds["incremental"] == 1
 
 
 def test_board_counter_needs_a_value_and_a_reason(seeded):
@@ -205,7 +219,9 @@ def _tick_every_region(at, regions: int) -> None:
 
 
 def test_board_sends_an_allocation_as_counter_offers(seeded, app_env):
-    at = _board(login("exec"), "What-if allocation")
+    at = login("exec")
+    at.session_state["board_method"] = "suggestion"
+    at = _board(at, "What-if allocation")
     regions = len(neg.cycle_state(connect(app_env).cursor(), seeded))
     # Nothing is ticked until the executive chooses: sending now names that, once.
     next(b for b in at.button if b.label == "Send counter-offers").click()

@@ -112,7 +112,9 @@ def changes(cycle_id: int, state: pd.DataFrame, table: pd.DataFrame) -> set[str]
     memo = st.session_state.setdefault("board_seen", {})
     lit = st.session_state.setdefault("board_lit", {})
     now = time.time()
-    fresh = board.changes_since(memo.get(cycle_id), state)
+    before = memo.get(cycle_id)
+    # The board's cache hands every screen the same state object until a change.
+    fresh = set() if before is state else board.changes_since(before, state)
     if fresh:
         rows = table.set_index("region")
         for region in sorted(fresh):

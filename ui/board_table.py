@@ -72,12 +72,12 @@ def headline(head: dict) -> None:
     st.caption(bview.counts_line(head, ctx.lang()))
 
 
-def regions_table(table: pd.DataFrame, lit: set[str], big: bool) -> None:
+def regions_table(table: pd.DataFrame, lit: set[str], big: bool, view_key: tuple) -> None:
     """One row per region: the projector's large paged st.table, or the detailed data grid."""
     if big:
         projector_table(table, lit)
     else:
-        detail_table(table, lit)
+        detail_table(table, lit, view_key)
     if table["older_run"].any():
         st.caption("⚠ " + ctx.tr("board.older_run"))
 
@@ -129,18 +129,27 @@ DETAIL_CSS = """<style>
 </style>"""
 
 
-def detail_table(table: pd.DataFrame, lit: set[str]) -> None:
-    """The normal layout's data grid; widths chosen so every column fits at 1440 px."""
+def detail_table(table: pd.DataFrame, lit: set[str], view_key: tuple) -> None:
+    """The normal layout's data grid; widths chosen so every column fits at 1440 px.
+
+    view_key (database, cycle, version): the styled grid is worked out once per change, zone
+    and set of marked regions, and shared by every screen that shows the same.
+    """
     st.html(DETAIL_CSS)
     lang = ctx.lang()
     tz = settings.company_tz()
     col = bview.column_labels(lang)
-    shown = bview.shown_table(table, lit, False, lang, tz)
-    numbers = [col[k] for k in bview.NUMBER_COLUMNS if col[k] in shown.columns]
+    numbers = [col[k] for k in bview.NUMBER_COLUMNS]
     pct = [col[k] for k in bview.PCT_COLUMNS]
+
+    def build() -> Styler:
+        shown = bview.shown_table(table, lit, False, lang, tz)
+        return frozen(styled(shown, table, numbers, pct))
+
+    grid = cache.board_styler(*view_key, lang, str(tz), tuple(sorted(lit)), _build=build)
     right = st.column_config.TextColumn(alignment="right", width=70)
     st.dataframe(
-        styled(shown, table, numbers, pct),
+        grid,
         hide_index=True,
         width="stretch",
         column_config={
@@ -159,27 +168,69 @@ def detail_table(table: pd.DataFrame, lit: set[str]) -> None:
     )
 
 
+def frozen(styler: Styler) -> Styler:
+    """The styler with its cells and styles worked out now, once.
+
+    Streamlit's st.dataframe asks a Styler for them on every draw (pandas' _compute and
+    _translate, per cell: ~40 ms at 200 regions); this one answers with what it worked out,
+    so a cached styler costs each screen only the serialisation. When every cell is already
+    the text shown (styled() formats the numbers) and there are no table styles, the cells
+    are their own display values and only the styled cells are looked at, grouped by style
+    in the order pandas gives them. Instance attributes: only this object changes
+    (tests/test_board_grid.py checks that it marshals exactly as the plain styler).
+    """
+    styler._compute()
+    data = styler.data
+    if styler.table_styles or not all(pd.api.types.is_string_dtype(data[c]) for c in data.columns):
+        done = styler._translate(False, False)
+    else:
+        groups: dict[tuple, list[str]] = {}
+        for (row, col), css in sorted(styler.ctx.items()):
+            if css:
+                groups.setdefault(tuple(css), []).append(f"row{row}_col{col}")
+        # Without "body" Streamlit takes the cells as they are instead of matching every
+        # cell's id (another ~25 ms a screen at 200 regions).
+        done = {
+            "table_styles": [],
+            "cellstyle": [{"props": list(p), "selectors": s} for p, s in groups.items()],
+            "body": [],
+        }
+    styler._compute = lambda: styler
+    styler._translate = lambda *args, **kwargs: done
+    return styler
+
+
 def charts(view: dict, cycle_id: int, version: tuple, big: bool, user: User) -> None:
-    """The regions and bridge charts, only the open tab's drawn."""
+    """The regions and bridge charts, in a section closed at first; only the open tab's drawn.
+
+    Charts are below the fold: a change costs the first screen its headline and table only,
+    and the charts are built (once per change, for every screen) when somebody opens them.
+    """
+    section = st.expander(
+        ctx.tr("board.charts"), key="board_charts", on_change="rerun", icon=":material/bar_chart:"
+    )
+    if not section.open:
+        return
     lang, db = ctx.lang(), cache.board_db()
-    chart_tabs = [ctx.tr("board.tab_regions"), ctx.tr("board.tab_bridge")]
-    tab_regions, tab_bridge = st.tabs(chart_tabs, key="board_chart_tab", on_change="rerun")
-    if tab_regions.open:
-        with tab_regions:
-            spec = cache.board_chart(db, cycle_id, version, lang, big, "regions", user)
-            st.vega_lite_chart(spec, width="stretch")
-            roll = view["rollup"]
-            if not roll.empty:
-                st.subheader(ctx.tr("board.rollup_title"))
-                st.dataframe(roll, hide_index=True, width="stretch")
-    if tab_bridge.open:
-        with tab_bridge:
-            spec = cache.board_chart(db, cycle_id, version, lang, big, "bridge", user)
-            st.vega_lite_chart(spec, width="stretch")
+    with section:
+        chart_tabs = [ctx.tr("board.tab_regions"), ctx.tr("board.tab_bridge")]
+        tab_regions, tab_bridge = st.tabs(chart_tabs, key="board_chart_tab", on_change="rerun")
+        if tab_regions.open:
+            with tab_regions:
+                spec = cache.board_chart(db, cycle_id, version, lang, big, "regions", user)
+                st.vega_lite_chart(spec, width="stretch")
+                roll = view["rollup"]
+                if not roll.empty:
+                    st.subheader(ctx.tr("board.rollup_title"))
+                    st.dataframe(roll, hide_index=True, width="stretch")
+        if tab_bridge.open:
+            with tab_bridge:
+                spec = cache.board_chart(db, cycle_id, version, lang, big, "bridge", user)
+                st.vega_lite_chart(spec, width="stretch")
 
 
 def render(view: dict, lit: set[str], cycle_id: int, version: tuple, big: bool, user: User) -> None:
     """Headline, counts, the per-region table and the charts."""
     headline(view["headline"])
-    regions_table(view["table"], lit, big)
+    regions_table(view["table"], lit, big, (cache.board_db(), cycle_id, version))
     charts(view, cycle_id, version, big, user)

@@ -100,8 +100,14 @@ def tab(user: User, view: dict, version: tuple, big: bool, can_send: bool) -> No
         board.METHODS,
         format_func=lambda m: board.method_label(m, lang),
         key="board_method",
+        # Nothing computed until a method is chosen: the tab is open by default, and a change
+        # on the board must not pay for an allocation nobody looks at.
+        index=None,
+        placeholder=ctx.tr("board.method_placeholder"),
     )
     st.caption(ctx.tr("board.whatif_note"))
+    if method is None:
+        return
     try:
         alloc, spec = cache.board_allocation(
             cache.board_db(), cycle_id, version, method, lang, big, user

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from calibration import settings
 from calibration.accounts.auth import User
 from calibration.board import charts as board_charts
+from calibration.board import live
 from calibration.board import service as board_service
 from calibration.board import view as bview
 from calibration.modeling import charts as charts_model
@@ -34,22 +37,50 @@ def board_inputs(db: str, metric: str, data_version: tuple) -> dict:
     return board_service.inputs(ctx.cursor(), metric)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def board_snapshot(db: str, cycle_id: int, version: tuple, _viewer: User) -> dict:
-    """The board's snapshot of a cycle at version."""
+@st.cache_resource(max_entries=4, show_spinner=False)
+def board_cache(db: str) -> live.BoardCache:
+    """The process-wide board cache of a database: each version built once, from the previous
+    one plus the events since, and the same objects handed to every screen (read-only)."""
+    return live.BoardCache()
+
+
+def board_snapshot(db: str, cycle_id: int, version: tuple, viewer: User) -> dict:
+    """The board's snapshot of a cycle at version (from board_cache: no copy per screen)."""
     # version = (last event, signatures, newest import, regions): the last two are the data's.
-    return board_service.snapshot(
+    return board_cache(db).snapshot(
         ctx.cursor(),
-        _viewer,
+        viewer,
         cycle_id,
+        version,
         load_inputs=lambda metric: board_inputs(db, metric, version[2:]),
     )
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def board_view(db: str, cycle_id: int, version: tuple, lang: str, _viewer: User) -> dict:
-    """Table, headline and rollup, built once per change for all screens."""
-    return bview.build(board_snapshot(db, cycle_id, version, _viewer), lang)
+def board_view(db: str, cycle_id: int, version: tuple, lang: str, viewer: User) -> dict:
+    """Table, headline and rollup, built once per change for all screens (board_cache)."""
+    return board_cache(db).view(
+        ctx.cursor(),
+        viewer,
+        cycle_id,
+        version,
+        lang,
+        load_inputs=lambda metric: board_inputs(db, metric, version[2:]),
+    )
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def board_styler(
+    db: str,
+    cycle_id: int,
+    version: tuple,
+    lang: str,
+    tz: str,
+    lit: tuple[str, ...],
+    _build: Callable[[], Styler],
+) -> Styler:
+    """The board's styled grid for one version, language, zone and set of marked regions,
+    built once (ui/board_table.detail_table) and shared read-only by every screen."""
+    return _build()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -76,6 +107,14 @@ def board_allocation(
     table = board_view(db, cycle_id, version, lang, _viewer)["table"]
     alloc = bview.allocation(snap, table, method)
     return alloc, board_charts.allocation_chart(alloc, lang, big=big).to_dict(validate=False)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cycle_defaults(db: str, data_version: tuple) -> dict[str, str]:
+    """Metrics a new cycle can be set on, each with its next period (they change only with an
+    import: data_version is board.service.version's data part)."""
+    cur = ctx.cursor()
+    return {m: model_service.next_period(cur, m) or "" for m in board_service.cycle_metrics(cur)}
 
 
 def board_db() -> str:

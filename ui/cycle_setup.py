@@ -9,6 +9,7 @@ from calibration.board import service as board_service
 from calibration.i18n import name_of
 from calibration.modeling import service as baseline
 from calibration.negotiation import service as neg
+from ui import cache
 from ui import context as ctx
 from ui import flash as kept
 from ui.text import plain
@@ -16,16 +17,25 @@ from ui.text import plain
 FIELDS = ("name", "metric", "period", "company_target", "dissent_threshold")
 
 
-def new_cycle_form(user: User, expanded: bool = False) -> None:
-    """Form: name, metric, period, company target and dissent threshold of a new draft cycle."""
+def new_cycle_form(user: User, expanded: bool = False, data_version: tuple | None = None) -> None:
+    """Form: name, metric, period, company target and dissent threshold of a new draft cycle.
+
+    data_version (board.service.version's data part): the metrics and their next periods are
+    read once per import instead of on every rerun of the live board.
+    """
     cur = ctx.cursor()
-    metrics = board_service.cycle_metrics(cur)
+    defaults = (
+        None if data_version is None else cache.cycle_defaults(cache.board_db(), data_version)
+    )
+    metrics = list(defaults) if defaults is not None else board_service.cycle_metrics(cur)
     with st.expander(ctx.tr("cycle.new"), expanded=expanded, icon=":material/add_circle:"):
         if not metrics:
             st.info(ctx.tr("cycle.no_data"))
             return
         metric = ctx.metric_select(ctx.tr("cycle.metric"), metrics, key="cycle_new_metric")
-        period_default = baseline.next_period(cur, metric) or ""
+        period_default = (
+            defaults.get(metric, "") if defaults else baseline.next_period(cur, metric) or ""
+        )
         with st.form("cycle_new", clear_on_submit=False):
             name = st.text_input(
                 ctx.tr("cycle.name"),

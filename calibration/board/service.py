@@ -64,8 +64,21 @@ def snapshot(
     """
     access.require(viewer, "board.read")
     cycle = negotiation.get_cycle(cur, cycle_id)
+    return {
+        "cycle": cycle,
+        "state": negotiation.cycle_state(cur, cycle_id, viewer),
+        **board_inputs(cur, cycle, load_inputs),
+        "signed": signed_count(cur, cycle),
+    }
+
+
+def board_inputs(
+    cur: duckdb.DuckDBPyConnection, cycle: dict, load_inputs: Callable[[str], dict] | None = None
+) -> dict:
+    """regions, history and signals as a cycle's board shows them (a locked cycle's regions
+    as they were at the lock); load_inputs(metric) replaces inputs() when given."""
     data = load_inputs(cycle["metric"]) if load_inputs else inputs(cur, cycle["metric"])
-    frozen = nq.frozen_region_frame(cur, cycle_id)
+    frozen = nq.frozen_region_frame(cur, cycle["id"])
     if not frozen.empty:
         # A locked cycle shows its regions as they were at the lock (issue 12).
         live = data["regions"]
@@ -75,9 +88,4 @@ def snapshot(
                 [frozen, live[~live["region"].isin(frozen["region"])]], ignore_index=True
             ).sort_values("region", ignore_index=True),
         }
-    return {
-        "cycle": cycle,
-        "state": negotiation.cycle_state(cur, cycle_id, viewer),
-        **data,
-        "signed": signed_count(cur, cycle),
-    }
+    return data

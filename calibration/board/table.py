@@ -319,29 +319,29 @@ def board_table(
     history: pd.DataFrame,
     period: str | Period,
     lang: str = "en",
+    points: pd.DataFrame | None = None,
+    labels: tuple[dict, dict] | None = None,
 ) -> pd.DataFrame:
-    """One row per region of the cycle with the board's columns (BOARD_COLUMNS)."""
-    s = _by_region(conform_state(state))
-    hist = history_points(history, period).reindex(s.index)
+    """One row per region of the cycle with the board's columns (BOARD_COLUMNS).
 
-    # Plain dicts: a .loc lookup per row cost ~0.3 ms, i.e. 60 ms for 200 regions.
-    name_of: dict[object, str] = {}
-    parent_of: dict[object, object] = {}
-    if regions is not None and not regions.empty:
-        for rid, en, zh, par in zip(
-            regions["region"],
-            regions["name_en"],
-            regions["name_zh"],
-            regions["parent"],
-            strict=True,
-        ):
-            name_of[rid] = region_name(str(rid), _s(en), _s(zh), lang)
-            parent_of[rid] = _s(par) or None
+    points: history_points(history, period), labels: region_labels(regions, lang), when the
+    caller keeps them (they change only with an import). Column types do not depend on the
+    values, so rows built apart can be put together (the board's cache replaces the rows a
+    change touched).
+    """
+    s = _by_region(conform_state(state))
+    hist = (history_points(history, period) if points is None else points).reindex(s.index)
+
+    name_of, parent_of = region_labels(regions, lang) if labels is None else labels
 
     def names(ids: Iterable[object]) -> list[object]:
         return [None if _s(rid) is None else name_of.get(rid, str(rid)) for rid in ids]
 
     parent = pd.Series([parent_of.get(r) for r in s.index], index=s.index, dtype="object")
+
+    def text(values: list[object]) -> pd.Series:
+        # One type whatever the values (all missing would be object): see the docstring.
+        return pd.Series(values, index=s.index, dtype="str")
 
     current = current_values(s)
     source = current_sources(s)
@@ -351,9 +351,9 @@ def board_table(
     table = pd.DataFrame(
         {
             "region": s["region"].astype("object"),
-            "name": names(s.index),
+            "name": text(names(s.index)),
             "parent": parent,
-            "parent_name": names(parent),
+            "parent_name": text(names(parent)),
             "last_actual": hist["last_actual"].astype("float64"),
             "last_actual_period": hist["last_actual_period"].astype("object"),
             "same_period_last_year": hist["same_period_last_year"].astype("float64"),
@@ -368,19 +368,44 @@ def board_table(
             "vs_last_year_pct": _pct(current, hist["same_period_last_year"]),
             "position": position_vs_interval(current, s["lower80"], s["upper80"]),
             "status": status,
-            "status_label": [t(f"board.status_{x}", lang) for x in status],
+            "status_label": text([t(f"board.status_{x}", lang) for x in status]),
             "flagged": s["flagged"].fillna(False).astype(bool),
             "counter_value": s["counter_value"].astype("float64"),
-            "justification_preview": [preview(x) for x in s["justification"]],
-            "last_change_at": s["last_change_at"],
+            "justification_preview": text([preview(x) for x in s["justification"]]),
+            # Fixed types: all-missing would otherwise be object, some-present datetime/float.
+            "last_change_at": _utc_times(s["last_change_at"]),
             "older_run": s["answered_older_run"].fillna(False).astype(bool),
-            "last_event_id": s["last_event_id"],
+            "last_event_id": pd.to_numeric(s["last_event_id"]).astype("float64"),
         }
     )
     order = table.assign(_p=table["parent_name"].fillna("")).sort_values(
         ["_p", "region"], kind="stable"
     )
     return order.drop(columns="_p").reset_index(drop=True)[list(BOARD_COLUMNS)]
+
+
+def _utc_times(values: pd.Series) -> pd.Series:
+    """Times as naive UTC datetime64[us] (the events' "at"), NaT where missing."""
+    times = pd.to_datetime(values, utc=True)
+    return times.dt.tz_localize(None).astype("datetime64[us]")
+
+
+def region_labels(regions: pd.DataFrame, lang: str) -> tuple[dict, dict]:
+    """(region → display name in lang, region → parent id) of a regions frame."""
+    # Plain dicts: a .loc lookup per row cost ~0.3 ms, i.e. 60 ms for 200 regions.
+    name_of: dict[object, str] = {}
+    parent_of: dict[object, object] = {}
+    if regions is not None and not regions.empty:
+        for rid, en, zh, par in zip(
+            regions["region"].tolist(),
+            regions["name_en"].tolist(),
+            regions["name_zh"].tolist(),
+            regions["parent"].tolist(),
+            strict=True,
+        ):
+            name_of[rid] = region_name(str(rid), _s(en), _s(zh), lang)
+            parent_of[rid] = _s(par) or None
+    return name_of, parent_of
 
 
 def _by_region(state: pd.DataFrame) -> pd.DataFrame:
@@ -487,14 +512,19 @@ def changes_since(previous_state: pd.DataFrame | None, state: pd.DataFrame) -> s
     """Regions whose last_event_id differs from the previous refresh (new regions included)."""
     if previous_state is None or previous_state.empty:
         return set()
-    previous_state, state = conform_state(previous_state), conform_state(state)
-    before = previous_state.set_index("region")["last_event_id"]
-    now = state.set_index("region")["last_event_id"]
-    old = before.reindex(now.index)
-    same = (old == now).fillna(False) | (old.isna() & now.isna())
-    # A region that was not on the board before counts as changed.
-    same &= now.index.isin(before.index)
-    return {str(r) for r in now.index[~same.to_numpy(bool)]}
+    for frame in (previous_state, state):
+        if "last_event_id" not in frame.columns or "region" not in frame.columns:
+            raise KeyError("cycle state lacks column(s): region, last_event_id")
+    # Plain dicts: every screen runs this on every refresh, and it needs two columns only.
+    before = dict(zip(previous_state["region"].tolist(), _ids(previous_state), strict=True))
+    now = zip(state["region"].tolist(), _ids(state), strict=True)
+    return {str(r) for r, e in now if r not in before or before[r] != e}
+
+
+def _ids(state: pd.DataFrame) -> list[float | None]:
+    """last_event_id as floats, None where missing (so that missing equals missing)."""
+    ids = pd.to_numeric(state["last_event_id"], errors="coerce").astype("float64")
+    return [None if math.isnan(x) else x for x in ids.tolist()]
 
 
 # ---------------------------------------------------------------------------- allocation

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, tzinfo
+from functools import lru_cache
 
 import pandas as pd
 
@@ -62,7 +63,19 @@ def page_at(now: float, seconds: float, pages: int) -> int:
 
 def fmt(value: float | None, pct: bool = False, unit: str | None = None) -> str:
     """A number as the board shows it (numbers.py): a signed change for %, a dash if missing."""
-    value = None if value is None or pd.isna(value) else float(value)
+    try:
+        number = None if value is None else float(value)
+    except (TypeError, ValueError):  # pd.NA and the like
+        number = None
+    # NaN is the one float unequal to itself (pd.isna per cell cost more than the lookup).
+    return _fmt(None if number is None or number != number else number, pct, unit)
+
+
+# The board formats every number cell of every changed version; most are the same numbers
+# as before (suggestions, last year), so a lookup instead of formatting (~10,000 cells at
+# 2,000 regions).
+@lru_cache(maxsize=1 << 16)
+def _fmt(value: float | None, pct: bool, unit: str | None) -> str:
     return numbers.delta(value, "%") if pct else numbers.number(value, unit)
 
 

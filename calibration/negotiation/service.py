@@ -1289,6 +1289,42 @@ def _apply(row: dict, ev: dict, payload: dict) -> None:
     row.update(last_event_id=int(ev["id"]), last_change_at=ev["at"], last_change_by=ev["actor"])
 
 
+def suggestion_rows(cur: duckdb.DuckDBPyConnection, cycle: dict) -> dict[str, dict]:
+    """Per-region state rows of a cycle before any decision (cycle_state's starting point)."""
+    rows: dict[str, dict] = {}
+    if cycle["run_id"] is not None:
+        for s in q.suggestions(cur, cycle["id"], cycle["run_id"]).to_dict("records"):
+            row = _empty_state(s["region"])
+            for col in SUGGESTION_COLUMNS[1:]:  # all but the region, the row's key
+                row[col] = s[col]
+            rows[s["region"]] = row
+    return rows
+
+
+def fold_decisions(rows: dict[str, dict], events: pd.DataFrame) -> set[str]:
+    """Apply events (cycle_events records, oldest first) to state rows in place, as
+    cycle_state does, and finish the rows they touched; returns those regions.
+
+    The board's cache replays only the events since its last copy (rows it copied first).
+    """
+    touched: set[str] = set()
+    for ev in events[events["kind"].isin(DECISION_KINDS)].to_dict("records"):
+        row = rows.setdefault(ev["region"], _empty_state(ev["region"]))
+        _apply(row, ev, json.loads(ev["payload"]))
+        touched.add(ev["region"])
+    finish_rows(rows, touched)
+    return touched
+
+
+def finish_rows(rows: dict[str, dict], regions: set[str] | None = None) -> None:
+    """The derived columns of state rows (answered_older_run, current number), in place."""
+    for region in rows if regions is None else regions:
+        row = rows[region]
+        if row["proposal_run_id"] is not None and row["run_id"] is not None:
+            row["answered_older_run"] = int(row["proposal_run_id"]) != int(row["run_id"])
+        row["current_value"], row["current_source"] = current_number(row)
+
+
 def current_number(row: dict) -> tuple[float | None, str | None]:
     """The one number a region stands at, with its source (CURRENT_SOURCES).
 
