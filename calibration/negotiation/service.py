@@ -17,6 +17,7 @@ import unicodedata
 import zipfile
 import zlib
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -26,7 +27,7 @@ from calibration.access import Scope
 from calibration.accounts import directory
 from calibration.accounts.auth import User
 from calibration.i18n import t
-from calibration.negotiation import notices
+from calibration.negotiation import notices, submit_cache
 from calibration.periods import parse_period
 from calibration.store import negotiation as q
 from calibration.store import users as uq
@@ -38,10 +39,10 @@ CONFIDENCE = ("low", "medium", "high")
 OUTCOMES = ("supported", "coaching", "escalate")
 SUPPORT_KINDS = ("headcount", "budget", "other")
 REGION_STATUSES = ("none", "proposed", "flagged", "countered", "agreed")
-# Events that change a region's negotiation state; comments and attachments do not, so a
-# comment never makes somebody's proposal stale.
-# hr_override (an executive lifting the HR gate with a reason) is a decision too.
-DECISION_KINDS = ("proposal", "review", "response", "counter_accepted", "hr_override")
+# Events that change a region's negotiation state (kept with the submit cache, which
+# follows them): comments and attachments do not, so a comment never makes somebody's
+# proposal stale.
+DECISION_KINDS = submit_cache.DECISION_KINDS
 DEFAULT_THRESHOLD = 0.15
 MIN_JUSTIFICATION = 20
 MAX_TEXT = 5000
@@ -790,62 +791,107 @@ def propose(
     """
     access.require(actor, "proposal.write", region)
     fields = validate_proposal(value, justification, support, risk, confidence, support_items)
+    expected = _opt_int(expected_last_event) or 0
 
-    def build() -> list[dict]:
-        cycle = _require_open(cur, cycle_id)
-        sugg = _current_row(cur, cycle, region)
-        decisions = q.region_decisions(cur, cycle_id, region, DECISION_KINDS)
-        _check_fresh(cur, cycle_id, region, expected_last_event, decisions)
-        previous = next((d for d in decisions if d["kind"] == "proposal"), None)
-        gap = dissent_gap(fields["value"], sugg["suggestion"])
-        flagged = dissent_check(fields["value"], sugg["suggestion"], cycle["dissent_threshold"])
+    def proposal(cycle: dict, sugg: dict | None, last: int, previous: int | None) -> dict:
+        # The checks and the event, from the state as of one event however it was read.
+        _check_open(cycle)
+        if cycle["run_id"] is None:
+            raise CycleStateError("nego.err_open_needs_run")
+        if sugg is None:
+            raise CycleStateError("nego.err_region_not_in_run", region=region)
+        if last != expected:
+            # Refusals only: who changed the region, for the message.
+            raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region, cur)
         payload = {
             "justification": fields["justification"],
             "support": fields["support"],
             "support_items": fields["support_items"],
             "risk": fields["risk"],
             "confidence": fields["confidence"],
-            "flagged": flagged,
-            "gap": gap,
+            "flagged": dissent_check(
+                fields["value"], sugg["suggestion"], cycle["dissent_threshold"]
+            ),
+            "gap": dissent_gap(fields["value"], sugg["suggestion"]),
             "threshold": cycle["dissent_threshold"],
-            "revises": previous["id"] if previous else None,
+            "revises": previous,
         }
-        if flagged:
-            # The HR partner is told in the same transaction that records the proposal.
-            notices.notify(
-                cur,
-                notices.people_who_may(cur, "review.resolve"),
-                "review_request",
-                "nego.inbox.review_request",
-                cycle_id,
-                region,
-                {
-                    "lead": actor.display_name,
-                    "value": numbers.number(fields["value"]),
-                    "suggestion": numbers.number(float(sugg["suggestion"])),
-                    "gap": numbers.percent(gap),
-                },
-            )
-        return [
-            _event(
-                actor,
-                cycle_id,
-                "proposal",
-                region=region,
-                value=fields["value"],
-                suggestion=float(sugg["suggestion"]),
-                run_id=int(cycle["run_id"]),
-                payload=payload,
-            )
-        ]
+        return _event(
+            actor,
+            cycle_id,
+            "proposal",
+            region=region,
+            value=fields["value"],
+            suggestion=float(sugg["suggestion"]),
+            run_id=int(cycle["run_id"]),
+            payload=payload,
+        )
 
-    # The checks and reads run before the append lock; under it, only what was appended for
-    # this region or cycle since is looked at (events.append_checked).
-    return events.append_checked(cur, build, cycle_id, region)[0]
+    def build() -> list[dict]:
+        # From the database: under the append lock when something came in between.
+        cycle = get_cycle(cur, cycle_id)
+        sugg = None
+        if cycle["run_id"] is not None:
+            sugg = q.suggestion_row(cur, cycle_id, cycle["run_id"], region)
+        decisions = q.region_decisions(cur, cycle_id, region, DECISION_KINDS)
+        previous = next((d["id"] for d in decisions if d["kind"] == "proposal"), None)
+        return [proposal(cycle, sugg, decisions[0]["id"] if decisions else 0, previous)]
+
+    checked: dict[str, list] = {}
+
+    def tell_hr(c: duckdb.DuckDBPyConnection, appended: list[dict]) -> None:
+        # The HR partner is told in the transaction that records the proposal, and only
+        # then: a proposal refused or rolled back tells no one.
+        if appended is checked.get("events"):
+            notes = checked["notes"]
+        else:
+            notes = _review_notes(c, actor, appended[0])
+        if notes:
+            notices.write(c, notes)
+
+    facts = submit_cache.facts(cur, cycle_id, region, _submit_cycle)
+    if facts is None:  # a database without a file: read in one snapshot, then append
+        return events.append_checked(cur, build, cycle_id, region, side=tell_hr)[0]
+    # The checks ran on the state as of facts.seen, before the append lock; under it, only
+    # what was appended for this region or cycle since is looked at (events.append_seen).
+    prepared = [proposal(facts.cycle, facts.suggestion, facts.last_decision, facts.last_proposal)]
+    # Who is told is read before the lock too; only the notes' insert waits for it.
+    checked.update(events=prepared, notes=_review_notes(cur, actor, prepared[0]))
+    return events.append_seen(
+        cur, Path(facts.path), prepared, facts.seen, cycle_id, region, build, side=tell_hr
+    )[0]
 
 
-def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
+def _review_notes(cur: duckdb.DuckDBPyConnection, lead: User, ev: dict) -> list[dict]:
+    """The inbox rows asking every HR partner to review a proposal event (none unless it is
+    flagged)."""
+    payload = ev["payload"]
+    if not payload["flagged"]:
+        return []
+    return notices.rows(
+        cur,
+        notices.people_who_may(cur, "review.resolve"),
+        "review_request",
+        "nego.inbox.review_request",
+        ev["cycle_id"],
+        ev["region"],
+        {
+            "lead": lead.display_name,
+            "value": numbers.number(ev["value"]),
+            "suggestion": numbers.number(float(ev["suggestion"])),
+            "gap": numbers.percent(payload["gap"]),
+        },
+    )
+
+
+def _submit_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[dict, dict[str, dict]]:
+    """A cycle and its current run's suggestions by region (what a submit checks)."""
     cycle = get_cycle(cur, cycle_id)
+    run_id = cycle["run_id"]
+    return cycle, ({} if run_id is None else q.suggestion_rows(cur, cycle_id, run_id))
+
+
+def _check_open(cycle: dict) -> None:
     if cycle["status"] != "open":
         key = (
             "nego.err_locked"
@@ -853,6 +899,11 @@ def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
             else ("nego.err_not_open")
         )
         raise CycleStateError(key, status=cycle["status"])
+
+
+def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
+    cycle = get_cycle(cur, cycle_id)
+    _check_open(cycle)
     return cycle
 
 

@@ -258,12 +258,60 @@ def last_region_event(
     }
 
 
-def insert_event(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
-    """Append one event (every column of EVENT_COLUMNS)."""
-    cur.execute(
-        f"INSERT INTO events ({_EVENT_SQL}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
-        [row[c] for c in EVENT_COLUMNS],
-    )
+# Rows per INSERT statement when events are appended together (13 parameters a row).
+_INSERT_CHUNK = 100
+
+
+def insert_events(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Append events (each with every column of EVENT_COLUMNS) in as few statements as can be:
+    a statement costs about as much as twenty more rows in it."""
+    one = "(" + ", ".join("?" * len(EVENT_COLUMNS)) + ")"
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        chunk = rows[start : start + _INSERT_CHUNK]
+        cur.execute(
+            f"INSERT INTO events ({_EVENT_SQL}) VALUES {', '.join([one] * len(chunk))}",
+            [row[c] for row in chunk for c in EVENT_COLUMNS],
+        )
+
+
+def events_concerning(
+    cur: duckdb.DuckDBPyConnection, since: int, cycle_id: int, region: str
+) -> tuple[str | None, list[tuple[int, int, str | None, str, str]]]:
+    """In one statement: the database's file, and (id, cycle_id, region, kind, hash) of event
+    `since` and of every newer event of the cycle for region or for the whole cycle."""
+    rows = cur.execute(
+        "SELECT d.path, e.id, e.cycle_id, e.region, e.kind, e.hash FROM"
+        " (SELECT path FROM duckdb_databases() WHERE database_name = current_database()) d"
+        " LEFT JOIN events e ON e.id >= ? AND (e.id = ? OR (e.cycle_id = ?"
+        " AND (e.region IS NULL OR e.region = ?)))"
+        " ORDER BY e.id",
+        [since, since, cycle_id, region],
+    ).fetchall()
+    path = rows[0][0] if rows and rows[0][0] else None
+    return path, [(int(r[1]), int(r[2]), r[3], r[4], r[5]) for r in rows if r[1] is not None]
+
+
+def decision_heads(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, kinds: tuple[str, ...]
+) -> dict[str, tuple[int, int | None]]:
+    """region -> (newest event id of the given kinds, newest proposal id or None)."""
+    rows = cur.execute(
+        "SELECT region, max(id), max(id) FILTER (WHERE kind = 'proposal') FROM events"
+        f" WHERE cycle_id = ? AND region IS NOT NULL AND kind IN ({', '.join('?' * len(kinds))})"
+        " GROUP BY region",
+        [cycle_id, *kinds],
+    ).fetchall()
+    return {r[0]: (int(r[1]), None if r[2] is None else int(r[2])) for r in rows}
+
+
+def suggestion_rows(cur: duckdb.DuckDBPyConnection, cycle_id: int, run_id: int) -> dict[str, dict]:
+    """region -> its row (SUGGESTION_COLUMNS) of one published run."""
+    rows = cur.execute(
+        f"SELECT {', '.join(SUGGESTION_COLUMNS)} FROM cycle_suggestions"
+        " WHERE cycle_id = ? AND run_id = ?",
+        [cycle_id, run_id],
+    ).fetchall()
+    return {r[2]: dict(zip(SUGGESTION_COLUMNS, r, strict=True)) for r in rows}
 
 
 def cycle_events(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> pd.DataFrame:
