@@ -49,6 +49,10 @@ SYSTEM_CYCLE = 0
 # The tables sealed with each write: one list, kept by the store that queries them.
 COVERED_TABLES = q.SEALED_TABLES
 
+# Writes that go with appended events (e.g. notifications), in the same transaction:
+# side(cur, [(context, events), ...]) once for every write of a group commit that names it.
+Side = Callable[[duckdb.DuckDBPyConnection, list[tuple[object, list[dict]]]], object]
+
 # One process-wide lock around every append: each event links to the one before it, so
 # appends must be serial. Re-entrant so a sealed write may call helpers that append.
 APPEND_LOCK = threading.RLock()
@@ -397,14 +401,15 @@ def append(
     cur: duckdb.DuckDBPyConnection,
     build: Callable[[], list[dict]],
     seal: Iterable[str] = (),
-    side: Callable[[duckdb.DuckDBPyConnection, list[dict]], object] | None = None,
+    side: Side | None = None,
+    context: object = None,
 ) -> list[int]:
     """Run build() and append the events it returns, in one serialised transaction.
 
     build runs inside the transaction and the append lock, so its checks see exactly the
     state the new events follow. Tables named in seal (written by build) get their digest
-    in the last event's payload. side(cur, events), when given, writes what goes with the
-    events (e.g. notifications) in the same transaction. The checkpoint file gets the new
+    in the last event's payload. side(cur, [(context, events)]), when given, writes what goes
+    with the events (e.g. notifications) in the same transaction. The checkpoint file gets the new
     head after the commit.
     """
     tables = tuple(seal)
@@ -421,7 +426,7 @@ def append(
                     path = db_file(cur)
                     key = resolve_key(path, create=True) or b""
                     if side is not None:
-                        side(cur, events)
+                        side(cur, [(context, events)])
                     digests = {t: table_digest(cur, key, t) for t in tables}
                     rows, before = _insert(cur, key, events, digests)
                 _write_checkpoint(cur, key, path, _anchor(rows))
@@ -442,9 +447,11 @@ class _Pending:
     events: list[dict]
     rows: list[dict]
     seen: int
+    seen_hash: str | None
     cycle_id: int
     region: str | None
-    side: Callable[[duckdb.DuckDBPyConnection, list[dict]], object] | None = None
+    side: Side | None = None
+    context: object = None
     done: bool = False
     conflict: bool = False
     ids: list[int] = field(default_factory=list)
@@ -512,11 +519,16 @@ def _commit_group(
                         before = q.last_event(cur)
                     last_id, prev = before
                     newest = _Newest()
-                    for eid, c, r, _ in newer:
+                    hashes = {}
+                    for eid, c, r, h in newer:
                         newest.add(eid, c, r)
+                        hashes[eid] = h
                     now = utcnow()
                     for it in batch:
-                        it.conflict = newest.touches(it)
+                        # Checked on another log than this (its event differs: a restore)?
+                        moved = it.seen_hash is not None and it.seen > 0
+                        moved = moved and hashes.get(it.seen) != it.seen_hash
+                        it.conflict = moved or newest.touches(it)
                         if it.conflict:
                             continue
                         rows, last_id, prev = _chain(key, it.rows, last_id, prev, now)
@@ -528,9 +540,13 @@ def _commit_group(
                     if chained:
                         # One statement for the whole group: per-statement cost dominates.
                         q.insert_events(cur, chained)
+                    # Each side once for the group (e.g. one read of who is told, one insert).
+                    sides: dict[Side, list[tuple[object, list[dict]]]] = {}
                     for it in taken:
                         if it.side is not None:
-                            it.side(cur, it.events)
+                            sides.setdefault(it.side, []).append((it.context, it.events))
+                    for side, writes in sides.items():
+                        side(cur, writes)
                 break
             except duckdb.TransactionException:
                 # Another connection (e.g. a second process-level writer) got there first.
@@ -556,22 +572,27 @@ def append_seen(
     cycle_id: int,
     region: str | None,
     rebuild: Callable[[], list[dict]],
-    side: Callable[[duckdb.DuckDBPyConnection, list[dict]], object] | None = None,
+    side: Side | None = None,
+    context: object = None,
+    seen_hash: str | None = None,
 ) -> list[int]:
     """Append events a caller built from the state as of event `seen`, holding the lock
     only for the append.
 
     Under APPEND_LOCK only the events appended since `seen` are looked at: when none belongs
-    to cycle_id and region (or to the whole cycle), the events are chained on; otherwise
+    to cycle_id and region (or to the whole cycle), and event `seen` has seen_hash (when
+    given: the caller's state came from this log), the events are chained on; otherwise
     rebuild() runs under the lock, exactly as append does. Writers that arrive while the
     lock is held are appended together in one commit by the next writer to get it (group
-    commit): one transaction, one insert and one checkpoint line for all. side(cur, events)
-    writes what goes with the events in that transaction (with the events appended).
+    commit): one transaction, one insert and one checkpoint line for all. side writes what
+    goes with the events in that transaction: side(cur, [(context, events), ...]) once for
+    every appended write of the group that names the same side.
     """
     if not events:
         return []
     key = resolve_key(path, create=True) or b""
-    item = _Pending(events, [_prepared(ev) for ev in events], seen, int(cycle_id), region, side)
+    rows = [_prepared(ev) for ev in events]
+    item = _Pending(events, rows, seen, seen_hash, int(cycle_id), region, side, context)
     # A database without a file is private to its connection: no group to join.
     group: object = str(path) if path is not None else item
     with _WAITING_LOCK:
@@ -584,7 +605,7 @@ def append_seen(
     if item.error is not None:
         raise item.error
     if item.conflict:
-        return append(cur, rebuild, side=side)
+        return append(cur, rebuild, side=side, context=context)
     return item.ids
 
 
@@ -593,7 +614,8 @@ def append_checked(
     build: Callable[[], list[dict]],
     cycle_id: int,
     region: str | None,
-    side: Callable[[duckdb.DuckDBPyConnection, list[dict]], object] | None = None,
+    side: Side | None = None,
+    context: object = None,
 ) -> list[int]:
     """Like append, but build() runs before the lock: the lock is held only for the append.
 
@@ -605,7 +627,7 @@ def append_checked(
         events = build()
     if not events:
         return []
-    return append_seen(cur, db_file(cur), events, seen, cycle_id, region, build, side)
+    return append_seen(cur, db_file(cur), events, seen, cycle_id, region, build, side, context)
 
 
 @contextmanager

@@ -634,6 +634,17 @@ def set_status(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, statu
         ]
 
     events.append(cur, build)
+    if status == "open":
+        _warm(cur, cycle_id)
+
+
+def _warm(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> None:
+    # The leads' first submits find the cycle cached; a failure here only means the first
+    # submit reads it instead (the decision is already recorded).
+    try:
+        submit_cache.warm(cur, cycle_id, _submit_cycle)
+    except (duckdb.Error, NegotiationError):
+        pass
 
 
 def open_cycle(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int) -> None:
@@ -737,7 +748,9 @@ def publish_run(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, run:
             )
         ]
 
-    return events.append(cur, build, seal=("cycle_suggestions",))[0]
+    event_id = events.append(cur, build, seal=("cycle_suggestions",))[0]
+    _warm(cur, cycle_id)
+    return event_id
 
 
 def _run_frame(run: dict) -> pd.DataFrame:
@@ -837,51 +850,58 @@ def propose(
         previous = next((d["id"] for d in decisions if d["kind"] == "proposal"), None)
         return [proposal(cycle, sugg, decisions[0]["id"] if decisions else 0, previous)]
 
-    checked: dict[str, list] = {}
-
-    def tell_hr(c: duckdb.DuckDBPyConnection, appended: list[dict]) -> None:
-        # The HR partner is told in the transaction that records the proposal, and only
-        # then: a proposal refused or rolled back tells no one.
-        if appended is checked.get("events"):
-            notes = checked["notes"]
-        else:
-            notes = _review_notes(c, actor, appended[0])
-        if notes:
-            notices.write(c, notes)
-
     facts = submit_cache.facts(cur, cycle_id, region, _submit_cycle)
     if facts is None:  # a database without a file: read in one snapshot, then append
-        return events.append_checked(cur, build, cycle_id, region, side=tell_hr)[0]
-    # The checks ran on the state as of facts.seen, before the append lock; under it, only
-    # what was appended for this region or cycle since is looked at (events.append_seen).
+        return events.append_checked(cur, build, cycle_id, region, side=_tell_hr, context=actor)[0]
+    # The checks ran on the cached state as of facts.seen, before the append lock; under it,
+    # only what was appended since is looked at (events.append_seen).
     prepared = [proposal(facts.cycle, facts.suggestion, facts.last_decision, facts.last_proposal)]
-    # Who is told is read before the lock too; only the notes' insert waits for it.
-    checked.update(events=prepared, notes=_review_notes(cur, actor, prepared[0]))
     return events.append_seen(
-        cur, Path(facts.path), prepared, facts.seen, cycle_id, region, build, side=tell_hr
+        cur,
+        Path(facts.path),
+        prepared,
+        facts.seen,
+        cycle_id,
+        region,
+        build,
+        side=_tell_hr,
+        context=actor,
+        seen_hash=facts.seen_hash,
     )[0]
 
 
-def _review_notes(cur: duckdb.DuckDBPyConnection, lead: User, ev: dict) -> list[dict]:
-    """The inbox rows asking every HR partner to review a proposal event (none unless it is
-    flagged)."""
-    payload = ev["payload"]
-    if not payload["flagged"]:
-        return []
-    return notices.rows(
-        cur,
-        notices.people_who_may(cur, "review.resolve"),
-        "review_request",
-        "nego.inbox.review_request",
-        ev["cycle_id"],
-        ev["region"],
-        {
-            "lead": lead.display_name,
-            "value": numbers.number(ev["value"]),
-            "suggestion": numbers.number(float(ev["suggestion"])),
-            "gap": numbers.percent(payload["gap"]),
-        },
-    )
+def _tell_hr(cur: duckdb.DuckDBPyConnection, proposals: list[tuple[object, list[dict]]]) -> None:
+    """Ask every HR partner to review each flagged proposal of (lead, [event]) pairs.
+
+    Runs in the transaction that records the proposals (a group commit's, for all of its
+    proposals at once), and only then: a proposal refused or rolled back tells no one.
+    """
+    flagged = [(lead, evs[0]) for lead, evs in proposals if evs[0]["payload"]["flagged"]]
+    if not flagged:
+        return
+    people = notices.people_who_may(cur, "review.resolve")
+    names: dict[int, dict] = {}
+    notes: list[dict] = []
+    for lead, ev in flagged:
+        cycle_id = int(ev["cycle_id"])
+        if cycle_id not in names:
+            names[cycle_id] = notices.region_names(cur, cycle_id)
+        notes += notices.rows(
+            cur,
+            people,
+            "review_request",
+            "nego.inbox.review_request",
+            cycle_id,
+            ev["region"],
+            {
+                "lead": lead.display_name,
+                "value": numbers.number(ev["value"]),
+                "suggestion": numbers.number(float(ev["suggestion"])),
+                "gap": numbers.percent(ev["payload"]["gap"]),
+            },
+            names[cycle_id],
+        )
+    notices.write(cur, notes)
 
 
 def _submit_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[dict, dict[str, dict]]:

@@ -1,20 +1,19 @@
-"""What a proposal's checks need, kept per process by the newest event id it is valid for.
+"""What a proposal's checks need, kept per process by the newest event it is valid for.
 
 A submit checks the cycle (status, threshold, published run), the region's suggestion and the
-region's newest decision. Those change only with events, so they are kept per database and
-cycle, tagged with the event (id, hash) they are valid as of. Before a submit:
+region's newest decision. Those change only with events, so they are kept per database file
+and cycle, tagged with the event (id, hash) they are valid as of. This process's own appends
+(events.appended_since: each append knows its new head) bring an entry forward without
+reading the database: a region's decision updates its row; anything for the whole cycle
+(status, publish, seals) drops the entry, and the next submit reads the cycle again, in one
+transaction, once for a burst.
 
-- this process's own appends since (events.appended_since) bring the entry forward without
-  reading the database: a region's decision updates its row, anything for the whole cycle
-  (status, publish, seals) drops the entry;
-- one statement reads the events since that concern the submit (its cycle as a whole or
-  its region; another process's appends show there) and checks the tag's hash, so a log
-  that is not the one the entry was read from (a restore) is never trusted.
-
-A miss (first use, a publish, a status change) reads the cycle in one transaction. What a
-submit then checks is the state as of `seen`, and events.append_seen refuses the append
-when anything for the region or the cycle came after `seen`: the cache can be late, never
-wrong.
+So a warm submit reads one thing before the append lock (which database file its cursor is
+on). What it checked is the state as of its tag; events.append_seen's group commit reads the
+events since that tag under the lock, refuses the shortcut when one of them concerns the
+region or the whole cycle (an append by another process shows there) or when the tag's hash
+is not the log's (a restore), and then checks again from the database. The cache can be
+late, never wrong.
 """
 
 from __future__ import annotations
@@ -52,13 +51,14 @@ class _Entry:
 
 
 class Facts(NamedTuple):
-    """What a submit checks, as of event `seen`, and the database file it was read from."""
+    """What a submit checks, as of event (seen, seen_hash), and the database file."""
 
     cycle: dict
     suggestion: dict | None
     last_decision: int
     last_proposal: int | None
     seen: int
+    seen_hash: str
     path: str
 
 
@@ -69,9 +69,6 @@ _CACHE: dict[str, dict[int, _Entry]] = {}
 _LOCK = threading.Lock()
 # Held while a cycle is read on a miss, so a burst reads it once.
 _LOAD_LOCK = threading.Lock()
-# The file the last submit used: its entry is looked up before the one statement that says
-# which file this cursor's database is (a process serves one database).
-_last_path: list[str | None] = [None]
 
 
 def _apply(entry: _Entry, rows: list[tuple[int, int, str | None, str, str]], cycle_id: int) -> bool:
@@ -114,32 +111,24 @@ def _install(path: str, cycle_id: int, entry: _Entry) -> None:
         cycles[cycle_id] = entry
 
 
-def _facts(entry: _Entry, region: str, path: str) -> Facts:
-    last, proposal = entry.decisions.get(region, (0, None))
-    return Facts(
-        dict(entry.cycle), entry.suggestions.get(region), last, proposal, entry.as_of, path
-    )
-
-
 def _name(path: str | None) -> str | None:
     """A database file's name as events names it (so its record of appends is found)."""
     return str(Path(path)) if path else None
 
 
-def _load(cur: duckdb.DuckDBPyConnection, cycle_id: int, load: Loader) -> tuple[str | None, _Entry]:
+def _load(cur: duckdb.DuckDBPyConnection, cycle_id: int, load: Loader) -> _Entry:
     """Read a cycle's entry in one transaction (a miss)."""
     with transaction(cur):
-        path = _name(q.database_path(cur))
         head, head_hash = q.last_event(cur)
         cycle, suggestions = load(cur, cycle_id)
         decisions = q.decision_heads(cur, cycle_id, DECISION_KINDS)
-    return path, _Entry(head, head_hash, cycle, suggestions, decisions)
+    return _Entry(head, head_hash, cycle, suggestions, decisions)
 
 
-def _mine(path: str | None, cycle_id: int, region: str) -> _Entry | None:
+def _mine(path: str, cycle_id: int, region: str) -> _Entry | None:
     """A copy of the cached entry with only region's decisions (under _LOCK: other submits
     bring the shared entry forward)."""
-    entry = _entry(path, cycle_id) if path else None
+    entry = _entry(path, cycle_id)
     if entry is None:
         return None
     decision = entry.decisions.get(region, (0, None))
@@ -147,48 +136,54 @@ def _mine(path: str | None, cycle_id: int, region: str) -> _Entry | None:
 
 
 def facts(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str, load: Loader) -> Facts | None:
-    """What a proposal for region checks, as of the newest event that concerns it.
+    """What a proposal for region checks, as of the newest event this process knows of.
 
-    None for a database without a file (nothing to key a cache by: the caller reads it
-    itself). load raises what a missing cycle raises.
+    One statement (which database file this cursor is on) when the cycle is cached; a miss
+    reads the cycle in one transaction, once for a burst of submits. None for a database
+    without a file (nothing to key a cache by: the caller reads it itself). load raises what
+    a missing cycle raises.
     """
     cycle_id = int(cycle_id)
-    for _ in range(3):
-        guess = _last_path[0]
-        with _LOCK:
-            mine = _mine(guess, cycle_id, region)
-        if mine is None:
-            # One submit reads the cycle; a burst's others wait for it and use its entry.
-            with _LOAD_LOCK:
+    path = _name(q.database_path(cur))
+    if path is None:
+        return None
+    with _LOCK:
+        mine = _mine(path, cycle_id, region)
+    if mine is None:
+        # One submit reads the cycle; a burst's others wait for it and use its entry.
+        with _LOAD_LOCK:
+            with _LOCK:
+                mine = _mine(path, cycle_id, region)
+            if mine is None:
+                fresh = _load(cur, cycle_id, load)
                 with _LOCK:
-                    mine = _mine(guess, cycle_id, region)
-                if mine is None:
-                    path, fresh = _load(cur, cycle_id, load)
-                    if path is None:
-                        return None
-                    _last_path[0] = path
-                    with _LOCK:
-                        _install(path, cycle_id, fresh)
-                        return _facts(fresh, region, path)
-        raw, rows = q.events_concerning(cur, mine.as_of, cycle_id, region)
-        path = _name(raw)
-        if path != guess:
-            # Another database than the last submit's: look its own entry up.
-            _last_path[0] = path
-            if path is None:
-                return None
-            continue
-        if not rows or rows[0][0] != mine.as_of or rows[0][4] != mine.as_of_hash:
-            # The entry's event is gone or differs: not the log it was read from.
-            with _LOCK:
-                _CACHE.get(path, {}).pop(cycle_id, None)
-            continue
-        if not _apply(mine, rows[1:], cycle_id):
-            # The cycle changed as a whole (status, publish) since the entry: read it again.
-            with _LOCK:
-                _CACHE.get(path, {}).pop(cycle_id, None)
-            continue
-        return _facts(mine, region, path)
-    # Every try met a change to the cycle: read it directly.
-    path, fresh = _load(cur, cycle_id, load)
-    return None if path is None else _facts(fresh, region, path)
+                    _install(path, cycle_id, fresh)
+                    mine = _Entry(
+                        fresh.as_of,
+                        fresh.as_of_hash,
+                        fresh.cycle,
+                        fresh.suggestions,
+                        {region: fresh.decisions.get(region, (0, None))},
+                    )
+    last, proposal = mine.decisions[region]
+    return Facts(
+        dict(mine.cycle),
+        mine.suggestions.get(region),
+        last,
+        proposal,
+        mine.as_of,
+        mine.as_of_hash,
+        path,
+    )
+
+
+def warm(cur: duckdb.DuckDBPyConnection, cycle_id: int, load: Loader) -> None:
+    """Read a cycle into the cache now (after it opens or gets a new run), so the first
+    burst of submits does not wait for it."""
+    path = _name(q.database_path(cur))
+    if path is None:
+        return
+    with _LOAD_LOCK:
+        fresh = _load(cur, int(cycle_id), load)
+        with _LOCK:
+            _install(path, int(cycle_id), fresh)

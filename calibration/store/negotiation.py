@@ -274,23 +274,6 @@ def insert_events(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
         )
 
 
-def events_concerning(
-    cur: duckdb.DuckDBPyConnection, since: int, cycle_id: int, region: str
-) -> tuple[str | None, list[tuple[int, int, str | None, str, str]]]:
-    """In one statement: the database's file, and (id, cycle_id, region, kind, hash) of event
-    `since` and of every newer event of the cycle for region or for the whole cycle."""
-    rows = cur.execute(
-        "SELECT d.path, e.id, e.cycle_id, e.region, e.kind, e.hash FROM"
-        " (SELECT path FROM duckdb_databases() WHERE database_name = current_database()) d"
-        " LEFT JOIN events e ON e.id >= ? AND (e.id = ? OR (e.cycle_id = ?"
-        " AND (e.region IS NULL OR e.region = ?)))"
-        " ORDER BY e.id",
-        [since, since, cycle_id, region],
-    ).fetchall()
-    path = rows[0][0] if rows and rows[0][0] else None
-    return path, [(int(r[1]), int(r[2]), r[3], r[4], r[5]) for r in rows if r[1] is not None]
-
-
 def decision_heads(
     cur: duckdb.DuckDBPyConnection, cycle_id: int, kinds: tuple[str, ...]
 ) -> dict[str, tuple[int, int | None]]:
