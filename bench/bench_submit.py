@@ -68,6 +68,7 @@ def _burst(n: int, serial: bool = False) -> dict:
         start_events = neg.verify_chain(cur).events
         barrier = threading.Barrier(n)
         latencies: list[float] = []
+        submit_cpu: list[float] = []
         failures: list[BaseException] = []
         lock = threading.Lock()
 
@@ -76,6 +77,7 @@ def _burst(n: int, serial: bool = False) -> dict:
             c = con.cursor()
             barrier.wait()
             t0 = time.perf_counter()
+            c0 = time.thread_time()
             try:
                 neg.propose(c, lead, cid, region, 80 + i % 30, **FIELDS, expected_last_event=None)
             except BaseException as exc:  # noqa: BLE001 - counted in the report
@@ -84,6 +86,8 @@ def _burst(n: int, serial: bool = False) -> dict:
                 return
             with lock:
                 latencies.append((time.perf_counter() - t0) * 1000)
+                # This thread's CPU in the call (its group commit included when it led one).
+                submit_cpu.append(time.thread_time() - c0)
 
         wall0 = time.perf_counter()
         cpu0 = time.process_time()
@@ -113,6 +117,7 @@ def _burst(n: int, serial: bool = False) -> dict:
         "max": max(latencies),
         "wall": wall,
         "cpu": cpu,
+        "submit_cpu": sum(submit_cpu),
         "chain": report.ok and report.events == start_events + n,
         "events": report.events,
         "notes": notes,
@@ -138,7 +143,7 @@ def run() -> str:
             f"| {label} | {len(runs)} | {min(r['stored'] for r in runs)} "
             f"| {sum(r['failed'] for r in runs)} | {med('p50'):.1f} | {med('p95'):.1f} "
             f"| {med('max'):.1f} | {med('wall'):.2f} | {med('cpu'):.2f} "
-            f"| {1000 * med('cpu') / n:.1f} | {each} "
+            f"| {1000 * med('submit_cpu') / n:.2f} | {each} "
             f"| {'OK' if ok else 'BROKEN'}, {runs[0]['notes']} HR notes |"
         )
         goal = GOALS.get((n, serial))
@@ -157,11 +162,13 @@ def run() -> str:
         "released together by a barrier; latency is from the call to `negotiation.propose`",
         "until it returns. Fresh DuckDB file per burst; the cycle was just opened. Values",
         "80–109 against a suggestion of 100, so one in six is flagged and notifies HR.",
-        f"Bursts run {RUNS} times; the table shows medians of the runs (CPU s: the bench",
-        "process's CPU time for the burst; chain: verified, one event per submit).",
+        f"Bursts run {RUNS} times; the table shows medians of the runs. CPU s: the bench",
+        "process's CPU time for the burst (with starting n threads and cursors); submit CPU:",
+        "the threads' own CPU inside `propose` (group commits included) per submit; chain:",
+        "verified, one event per submit.",
         "",
         "| burst | runs | stored | failed | p50 ms | p95 ms | max ms | wall s | CPU s "
-        "| CPU ms per submit | p95 of each run | chain |",
+        "| submit CPU ms each | p95 of each run | chain |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
         *rows,
         "",

@@ -110,6 +110,27 @@ def read_key_file(path: Path) -> bytes:
     return text.encode("ascii")
 
 
+# Key file -> ((inode, size, mtime), key): a submit reads its database's key without
+# opening the file again while the file is unchanged.
+_KEY_FILES: dict[str, tuple[tuple[int, int, int], bytes]] = {}
+
+
+def _read_key_cached(path: str) -> bytes | None:
+    """The key in a key file (None when there is none), re-read whenever the file changes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        _KEY_FILES.pop(path, None)
+        return None
+    sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _KEY_FILES.get(path)
+    if known is not None and known[0] == sig:
+        return known[1]
+    key = read_key_file(Path(path))
+    _KEY_FILES[path] = (sig, key)
+    return key
+
+
 def resolve_key(db_path: str | Path | None, create: bool = False) -> bytes | None:
     """The audit key for a database: $CALIBRATE_AUDIT_KEY, else its key file.
 
@@ -122,16 +143,15 @@ def resolve_key(db_path: str | Path | None, create: bool = False) -> bytes | Non
         return env.encode("utf-8")
     if db_path is None:
         return _MEMORY_KEY
-    path = key_path(db_path)
-    if path.exists():
-        return read_key_file(path)
-    if not create:
-        return None
+    path = str(db_path) + KEY_SUFFIX
+    key = _read_key_cached(path)
+    if key is not None or not create:
+        return key
     try:
-        return create_key_file(path)
+        return create_key_file(Path(path))
     except FileExistsError:
         # Another process created it between our check and our create.
-        return read_key_file(path)
+        return read_key_file(Path(path))
 
 
 def audit_key(cur: duckdb.DuckDBPyConnection, create: bool = False) -> bytes | None:

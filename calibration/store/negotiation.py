@@ -258,20 +258,32 @@ def last_region_event(
     }
 
 
-# Rows per INSERT statement when events are appended together (13 parameters a row).
-_INSERT_CHUNK = 100
+# SQL types of EVENT_COLUMNS, for inserting many events as one column array each.
+_EVENT_TYPES = (
+    "INTEGER",
+    "INTEGER",
+    "TEXT",
+    "TEXT",
+    "TEXT",
+    "TIMESTAMP",
+    "TEXT",
+    "DOUBLE",
+    "DOUBLE",
+    "INTEGER",
+    "TEXT",
+    "TEXT",
+    "TEXT",
+)
+_INSERT_EVENTS = f"INSERT INTO events ({_EVENT_SQL}) SELECT " + ", ".join(
+    f"unnest(?::{t}[])" for t in _EVENT_TYPES
+)
 
 
 def insert_events(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
-    """Append events (each with every column of EVENT_COLUMNS) in as few statements as can be:
-    a statement costs about as much as twenty more rows in it."""
-    one = "(" + ", ".join("?" * len(EVENT_COLUMNS)) + ")"
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        chunk = rows[start : start + _INSERT_CHUNK]
-        cur.execute(
-            f"INSERT INTO events ({_EVENT_SQL}) VALUES {', '.join([one] * len(chunk))}",
-            [row[c] for row in chunk for c in EVENT_COLUMNS],
-        )
+    """Append events (each with every column of EVENT_COLUMNS) in one statement: a column
+    array each, since a statement costs as much as many rows (and a VALUES list grows with
+    them)."""
+    cur.execute(_INSERT_EVENTS, [[row[c] for row in rows] for c in EVENT_COLUMNS])
 
 
 def decision_heads(
