@@ -409,7 +409,9 @@ def appended_since(
         if event_id == rec.base_id:
             return list(rec.rows) if event_hash == rec.base_hash else None
         at = event_id - rec.base_id - 1
-        if at < 0 or rec.rows[at][0] != event_id or rec.rows[at][4] != event_hash:
+        if not 0 <= at < len(rec.rows) or rec.rows[at][0] != event_id:
+            return None
+        if rec.rows[at][4] != event_hash:
             return None
         return [rec.rows[i] for i in range(at + 1, len(rec.rows))]
 

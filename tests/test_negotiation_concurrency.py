@@ -12,6 +12,7 @@ from tests.nego_fixtures import ANALYST, EXEC, GOOD, LEAD_EAST, make_run
 def test_fifty_leads_at_once(con):
     regions = [f"r{i:02d}" for i in range(50)]
     cur = con.cursor()
+    _with_hr(cur)
     cid = neg.create_cycle(cur, EXEC, "Q1", "new_customers", "2026Q1", 5000)
     neg.publish_run(cur, ANALYST, cid, make_run(1, {r: 100.0 for r in regions}))
     neg.open_cycle(cur, EXEC, cid)
@@ -36,8 +37,12 @@ def test_fifty_leads_at_once(con):
     state = neg.cycle_state(cur, cid).set_index("region")
     assert (state["status"] != "none").all()
     assert state["proposal_value"].to_dict() == {r: 70.0 + i for i, r in enumerate(regions)}
-    # 70..84 are more than 15% below 100
+    # 70..84 are more than 15% below 100, and HR is asked to review each of them (the group
+    # commits write their notes together)
     assert int(state["flagged"].sum()) == 15
+    notes = _hr_notes(cur)
+    flagged = set(state.index[state["flagged"].astype(bool)])
+    assert sorted(n["region"] for n in notes) == sorted(flagged)
     report = neg.verify_chain(cur)
     assert report.ok and report.events == 4 + 50
 
