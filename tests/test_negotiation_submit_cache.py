@@ -147,3 +147,28 @@ def test_a_database_replaced_under_the_same_file_is_read_afresh(tmp_path):
     row = _state(cur, cid, "east")
     assert row["proposal_suggestion"] == 100 and not row["flagged"]
     assert neg.verify_chain(cur).ok
+
+
+def test_a_cache_behind_the_form_does_not_refuse_it(cur, monkeypatch):
+    """An append the cache never heard of (as another process's would be) must not turn a
+    form drawn after it into a stale refusal: refusals are decided on the database."""
+    from calibration import events
+
+    cid = open_cycle(cur)
+    first = neg.propose(cur, LEAD_EAST, cid, "east", 210, **GOOD, expected_last_event=None)
+    monkeypatch.setattr(events, "_note", lambda *args, **kwargs: None)
+    counter = neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "east",
+        "counter",
+        expected_last_event=first,
+        counter_value=215,
+        reason="East can reach 215 with the partner channel.",
+    )
+    monkeypatch.undo()
+    revised = neg.propose(cur, LEAD_EAST, cid, "east", 212, **GOOD, expected_last_event=counter)
+    row = _state(cur, cid, "east")
+    assert row["last_event_id"] == revised and row["proposal_value"] == 212
+    assert neg.verify_chain(cur).ok

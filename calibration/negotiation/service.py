@@ -853,9 +853,18 @@ def propose(
     facts = submit_cache.facts(cur, cycle_id, region, _submit_cycle)
     if facts is None:  # a database without a file: read in one snapshot, then append
         return events.append_checked(cur, build, cycle_id, region, side=_tell_hr, context=actor)[0]
-    # The checks ran on the cached state as of facts.seen, before the append lock; under it,
+    # The checks run on the cached state as of facts.seen, before the append lock; under it,
     # only what was appended since is looked at (events.append_seen).
-    prepared = [proposal(facts.cycle, facts.suggestion, facts.last_decision, facts.last_proposal)]
+    if facts.last_decision != expected:
+        # The cache may be behind what the person saw (e.g. another process appended): a
+        # refusal is decided on the database, under the lock.
+        return events.append(cur, build, side=_tell_hr, context=actor)[0]
+    try:
+        prepared = [
+            proposal(facts.cycle, facts.suggestion, facts.last_decision, facts.last_proposal)
+        ]
+    except CycleStateError:
+        return events.append(cur, build, side=_tell_hr, context=actor)[0]
     return events.append_seen(
         cur,
         Path(facts.path),
