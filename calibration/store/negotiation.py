@@ -286,6 +286,11 @@ def insert_events(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     cur.execute(_INSERT_EVENTS, [[row[c] for row in rows] for c in EVENT_COLUMNS])
 
 
+def insert_event(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+    """Append one event (every column of EVENT_COLUMNS)."""
+    insert_events(cur, [row])
+
+
 def decision_heads(
     cur: duckdb.DuckDBPyConnection, cycle_id: int, kinds: tuple[str, ...]
 ) -> dict[str, tuple[int, int | None]]:
