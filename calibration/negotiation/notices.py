@@ -65,6 +65,16 @@ def region_names(cur: duckdb.DuckDBPyConnection, cycle_id: int | None) -> dict[s
     return out
 
 
+def names_of(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, regions: list[str]
+) -> dict[str, dict[str, str]]:
+    """region_names for some regions only (one small read instead of every region)."""
+    return {
+        r: {lang: region_name(r, en, zh, lang) for lang in ("en", "zh")}
+        for r, en, zh in nq.region_labels(cur, cycle_id, regions)
+    }
+
+
 def rows(
     cur: duckdb.DuckDBPyConnection,
     usernames: Iterable[str],
@@ -104,8 +114,15 @@ def rows(
     ]
 
 
+# Up to this many rows are written with plain statements (two a row); more go through one
+# DataFrame insert, whose registration alone costs about as much as a dozen statements.
+_FEW_NOTES = 4
+
+
 def write(cur: duckdb.DuckDBPyConnection, notes: list[dict]) -> int:
     """Append the rows (caller holds the transaction); returns how many."""
+    if len(notes) <= _FEW_NOTES:
+        return len(tq.insert_notifications(cur, notes))
     return tq.insert_notification_batch(cur, notes)
 
 

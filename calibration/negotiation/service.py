@@ -889,12 +889,15 @@ def _tell_hr(cur: duckdb.DuckDBPyConnection, proposals: list[tuple[object, list[
     if not flagged:
         return
     people = notices.people_who_may(cur, "review.resolve")
+    if not people:
+        return
     names: dict[int, dict] = {}
     notes: list[dict] = []
     for lead, ev in flagged:
         cycle_id = int(ev["cycle_id"])
         if cycle_id not in names:
-            names[cycle_id] = notices.region_names(cur, cycle_id)
+            regions = [e["region"] for _, e in flagged if int(e["cycle_id"]) == cycle_id]
+            names[cycle_id] = notices.names_of(cur, cycle_id, regions)
         notes += notices.rows(
             cur,
             people,

@@ -377,6 +377,22 @@ FROZEN_COLUMNS = (
 )
 
 
+def region_labels(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, regions: list[str]
+) -> list[tuple[str, str | None, str | None]]:
+    """(region, name_en, name_zh) of some regions: as frozen at the cycle's lock when it
+    was locked, else from the regions file (None where neither names it)."""
+    return cur.execute(
+        "SELECT w.region,"
+        " CASE WHEN f.region IS NOT NULL THEN f.name_en ELSE g.name_en END,"
+        " CASE WHEN f.region IS NOT NULL THEN f.name_zh ELSE g.name_zh END"
+        " FROM unnest(?::TEXT[]) AS w(region)"
+        " LEFT JOIN regions g ON g.region = w.region"
+        " LEFT JOIN cycle_regions f ON f.cycle_id = ? AND f.region = w.region",
+        [sorted(set(regions)), int(cycle_id)],
+    ).fetchall()
+
+
 def freeze_regions(
     cur: duckdb.DuckDBPyConnection, cycle_id: int, regions: list[str], frozen_at: datetime
 ) -> None:
