@@ -172,3 +172,33 @@ def test_a_cache_behind_the_form_does_not_refuse_it(cur, monkeypatch):
     row = _state(cur, cid, "east")
     assert row["last_event_id"] == revised and row["proposal_value"] == 212
     assert neg.verify_chain(cur).ok
+
+
+def test_who_reviews_follows_account_changes(cur):
+    """Who HR asks is kept between group commits, by what the policy decides on: a new HR
+    account and a role taken away are followed at once."""
+    from calibration.store import sso as sq
+    from calibration.store import tracking as tq
+    from calibration.store import transaction
+    from calibration.store import users as uq
+    from calibration.store.core import utcnow
+
+    def add_hr(name: str) -> None:
+        with transaction(cur):
+            uq.insert_user(cur, name, name, "hrbp", "!no-password", [], utcnow())
+
+    def asked() -> dict[str, int]:
+        return {u: len(tq.list_notifications(cur, u)) for u in ("hr1", "hr2")}
+
+    add_hr("hr1")
+    cid = open_cycle(cur, {"east": 220.0, "south": 200.0, "north": 180.0})
+    neg.propose(cur, LEAD_EAST, cid, "east", 150, **GOOD, expected_last_event=None)
+    assert asked() == {"hr1": 1, "hr2": 0}
+    add_hr("hr2")
+    neg.propose(cur, LEAD_SOUTH, cid, "south", 150, **GOOD, expected_last_event=None)
+    assert asked() == {"hr1": 2, "hr2": 1}
+    with transaction(cur):
+        sq.set_role(cur, "hr1", "analyst")
+    lead_north = type(LEAD_EAST)("lead_north", "Lead North", "lead", frozenset({"north"}))
+    neg.propose(cur, lead_north, cid, "north", 120, **GOOD, expected_last_event=None)
+    assert asked() == {"hr1": 2, "hr2": 2}

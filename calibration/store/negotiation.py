@@ -377,6 +377,20 @@ FROZEN_COLUMNS = (
 )
 
 
+def accounts_version(cur: duckdb.DuckDBPyConnection) -> tuple[int, ...]:
+    """Changes whenever an account is added or removed or changes role, or a region binding
+    changes: what the access policy decides on, as a cache key (content, not a file)."""
+    return tuple(
+        int(v)
+        for v in cur.execute(
+            "SELECT (SELECT count(*) FROM users),"
+            " (SELECT coalesce(bit_xor(hash(username, role)), 0) FROM users),"
+            " (SELECT count(*) FROM user_regions),"
+            " (SELECT coalesce(bit_xor(hash(username, region)), 0) FROM user_regions)"
+        ).fetchall()[0]
+    )
+
+
 def region_labels(
     cur: duckdb.DuckDBPyConnection, cycle_id: int, regions: list[str]
 ) -> list[tuple[str, str | None, str | None]]:
