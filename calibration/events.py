@@ -25,6 +25,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ SEAL_KIND = "seal"
 SYSTEM_CYCLE = 0
 # The tables sealed with each write: one list, kept by the store that queries them.
 COVERED_TABLES = q.SEALED_TABLES
+
+# Writes that go with appended events (e.g. notifications), in the same transaction:
+# side(cur, [(context, events), ...]) once for every write of a group commit that names it.
+Side = Callable[[duckdb.DuckDBPyConnection, list[tuple[object, list[dict]]]], object]
 
 # One process-wide lock around every append: each event links to the one before it, so
 # appends must be serial. Re-entrant so a sealed write may call helpers that append.
@@ -105,6 +110,27 @@ def read_key_file(path: Path) -> bytes:
     return text.encode("ascii")
 
 
+# Key file -> ((inode, size, mtime), key): a submit reads its database's key without
+# opening the file again while the file is unchanged.
+_KEY_FILES: dict[str, tuple[tuple[int, int, int], bytes]] = {}
+
+
+def _read_key_cached(path: str) -> bytes | None:
+    """The key in a key file (None when there is none), re-read whenever the file changes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        _KEY_FILES.pop(path, None)
+        return None
+    sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _KEY_FILES.get(path)
+    if known is not None and known[0] == sig:
+        return known[1]
+    key = read_key_file(Path(path))
+    _KEY_FILES[path] = (sig, key)
+    return key
+
+
 def resolve_key(db_path: str | Path | None, create: bool = False) -> bytes | None:
     """The audit key for a database: $CALIBRATE_AUDIT_KEY, else its key file.
 
@@ -117,16 +143,15 @@ def resolve_key(db_path: str | Path | None, create: bool = False) -> bytes | Non
         return env.encode("utf-8")
     if db_path is None:
         return _MEMORY_KEY
-    path = key_path(db_path)
-    if path.exists():
-        return read_key_file(path)
-    if not create:
-        return None
+    path = str(db_path) + KEY_SUFFIX
+    key = _read_key_cached(path)
+    if key is not None or not create:
+        return key
     try:
-        return create_key_file(path)
+        return create_key_file(Path(path))
     except FileExistsError:
         # Another process created it between our check and our create.
-        return read_key_file(path)
+        return read_key_file(Path(path))
 
 
 def audit_key(cur: duckdb.DuckDBPyConnection, create: bool = False) -> bytes | None:
@@ -287,45 +312,127 @@ def _prepared(ev: dict, seal: dict[str, str] | None = None) -> dict:
 
 
 def _chain(
-    cur: duckdb.DuckDBPyConnection,
     key: bytes,
     rows: list[dict],
     last_id: int,
     prev: str,
     now: datetime,
-) -> tuple[list[int], int, str]:
-    """Insert prepared rows after (last_id, prev); returns their ids and the new head."""
-    ids = []
+) -> tuple[list[dict], int, str]:
+    """Chain prepared rows on after (last_id, prev); returns the full rows and the new head."""
+    out = []
     for prepared in rows:
         last_id += 1
         row = {**prepared, "id": last_id, "at": now, "prev_hash": prev}
         row["hash"] = keyed_hash(key, prev, row)
-        q.insert_event(cur, row)
         prev = row["hash"]
-        ids.append(last_id)
-    return ids, last_id, prev
+        out.append(row)
+    return out, last_id, prev
 
 
 def _insert(
     cur: duckdb.DuckDBPyConnection, key: bytes, events: list[dict], seal: dict[str, str]
-) -> tuple[list[int], dict]:
-    """Insert events after the current head; returns their ids and the new head."""
-    last_id, prev = q.last_event(cur)
+) -> tuple[list[dict], tuple[int, str]]:
+    """Insert events after the current head; returns their rows and the head before them."""
+    before = q.last_event(cur)
     rows = [_prepared(ev, seal if i == len(events) - 1 else None) for i, ev in enumerate(events)]
-    ids, last_id, prev = _chain(cur, key, rows, last_id, prev, utcnow())
-    return ids, {"events": last_id, "head": prev}
+    chained, _, _ = _chain(key, rows, *before, utcnow())
+    q.insert_events(cur, chained)
+    return chained, before
+
+
+def _anchor(rows: list[dict]) -> dict:
+    """The head after rows (the newest of them) as an anchor."""
+    return {"events": rows[-1]["id"], "head": rows[-1]["hash"]}
+
+
+# ----------------------------------------------------------------------------- the record
+
+# How many of this process's newest appends are remembered per database (see appended_since).
+RECORD_ROWS = 4096
+
+
+@dataclass
+class _Record:
+    """This process's appends to one database, consecutive from the event (base_id, base_hash)."""
+
+    base_id: int
+    base_hash: str
+    rows: deque = field(default_factory=deque)  # (id, cycle_id, region, kind, hash)
+
+
+_RECORDS: dict[str, _Record] = {}
+_RECORD_LOCK = threading.Lock()
+# Databases remembered at once (a test process opens a fresh file per test).
+_RECORD_FILES = 8
+
+
+def _note(path: Path | None, before: tuple[int, str], rows: list[dict]) -> None:
+    """Remember rows just committed after the head `before` (called under APPEND_LOCK)."""
+    if path is None or not rows:
+        return
+    name = str(path)
+    with _RECORD_LOCK:
+        rec = _RECORDS.get(name)
+        last = (rec.rows[-1][0], rec.rows[-1][4]) if rec and rec.rows else None
+        if rec is None or (last or (rec.base_id, rec.base_hash)) != tuple(before):
+            # First append here, or the log moved without this process (a restore, another
+            # writer): what is remembered starts again from the head this append followed.
+            rec = _Record(int(before[0]), str(before[1]))
+            _RECORDS.pop(name, None)
+            _RECORDS[name] = rec
+            while len(_RECORDS) > _RECORD_FILES:
+                _RECORDS.pop(next(iter(_RECORDS)))
+        for r in rows:
+            rec.rows.append((r["id"], r["cycle_id"], r["region"], r["kind"], r["hash"]))
+        while len(rec.rows) > RECORD_ROWS:
+            old = rec.rows.popleft()
+            rec.base_id, rec.base_hash = old[0], old[4]
+
+
+def appended_since(
+    path: Path | str, event_id: int, event_hash: str
+) -> list[tuple[int, int, str | None, str, str]] | None:
+    """Events this process appended after event event_id, oldest first, as (id, cycle_id,
+    region, kind, hash); [] when it appended none it knows to be later.
+
+    None when the remembered appends do not follow that event (it is older than what is
+    remembered, or its hash differs: the log is not the one it was read from). Lets a
+    cache kept by the newest event id catch up without reading the database.
+    """
+    with _RECORD_LOCK:
+        rec = _RECORDS.get(str(path))
+        if rec is None:
+            return []
+        last_id = rec.rows[-1][0] if rec.rows else rec.base_id
+        if event_id > last_id:
+            return []
+        if event_id == rec.base_id:
+            return list(rec.rows) if event_hash == rec.base_hash else None
+        at = event_id - rec.base_id - 1
+        if not 0 <= at < len(rec.rows) or rec.rows[at][0] != event_id:
+            return None
+        if rec.rows[at][4] != event_hash:
+            return None
+        return [rec.rows[i] for i in range(at + 1, len(rec.rows))]
+
+
+# ----------------------------------------------------------------------------- append
 
 
 def append(
     cur: duckdb.DuckDBPyConnection,
     build: Callable[[], list[dict]],
     seal: Iterable[str] = (),
+    side: Side | None = None,
+    context: object = None,
 ) -> list[int]:
     """Run build() and append the events it returns, in one serialised transaction.
 
     build runs inside the transaction and the append lock, so its checks see exactly the
     state the new events follow. Tables named in seal (written by build) get their digest
-    in the last event's payload. The checkpoint file gets the new head after the commit.
+    in the last event's payload. side(cur, [(context, events)]), when given, writes what goes
+    with the events (e.g. notifications) in the same transaction. The checkpoint file gets the new
+    head after the commit.
     """
     tables = tuple(seal)
     key = b""
@@ -340,10 +447,13 @@ def append(
                     # write never creates a key file (e.g. on a read-only deployment).
                     path = db_file(cur)
                     key = resolve_key(path, create=True) or b""
+                    if side is not None:
+                        side(cur, [(context, events)])
                     digests = {t: table_digest(cur, key, t) for t in tables}
-                    ids, anchor = _insert(cur, key, events, digests)
-                _write_checkpoint(cur, key, path, anchor)
-                return ids
+                    rows, before = _insert(cur, key, events, digests)
+                _write_checkpoint(cur, key, path, _anchor(rows))
+                _note(path, before, rows)
+                return [r["id"] for r in rows]
         except duckdb.TransactionException:
             # Another connection (e.g. a second process-level writer) got there first.
             if attempt == _RETRIES - 1:
@@ -354,12 +464,16 @@ def append(
 
 @dataclass(eq=False)
 class _Pending:
-    """One prepared write waiting in a group commit (see append_checked)."""
+    """One prepared write waiting in a group commit (see append_seen)."""
 
+    events: list[dict]
     rows: list[dict]
     seen: int
+    seen_hash: str | None
     cycle_id: int
     region: str | None
+    side: Side | None = None
+    context: object = None
     done: bool = False
     conflict: bool = False
     ids: list[int] = field(default_factory=list)
@@ -416,34 +530,54 @@ def _commit_group(
         for attempt in range(_RETRIES):
             try:
                 taken: list[_Pending] = []
+                chained: list[dict] = []
                 with transaction(cur):
                     # One query for both: what came after the oldest snapshot, and the head.
                     oldest = min(it.seen for it in batch)
                     newer = q.events_from(cur, oldest)
                     if newer and newer[0][0] == oldest:
-                        last_id, prev = newer[-1][0], newer[-1][3]
+                        before = (newer[-1][0], newer[-1][3])
                     else:
-                        last_id, prev = q.last_event(cur)
+                        before = q.last_event(cur)
+                    last_id, prev = before
                     newest = _Newest()
-                    for eid, c, r, _ in newer:
+                    hashes = {}
+                    for eid, c, r, h in newer:
                         newest.add(eid, c, r)
+                        hashes[eid] = h
                     now = utcnow()
                     for it in batch:
-                        it.conflict = newest.touches(it)
+                        # Checked on another log than this (its event differs: a restore)?
+                        moved = it.seen_hash is not None and it.seen > 0
+                        moved = moved and hashes.get(it.seen) != it.seen_hash
+                        it.conflict = moved or newest.touches(it)
                         if it.conflict:
                             continue
-                        it.ids, last_id, prev = _chain(cur, key, it.rows, last_id, prev, now)
+                        rows, last_id, prev = _chain(key, it.rows, last_id, prev, now)
+                        it.ids = [r["id"] for r in rows]
+                        chained.extend(rows)
                         # A later writer of this group for the same region must check again.
                         newest.add(last_id, it.cycle_id, it.region)
                         taken.append(it)
+                    if chained:
+                        # One statement for the whole group: per-statement cost dominates.
+                        q.insert_events(cur, chained)
+                    # Each side once for the group (e.g. one read of who is told, one insert).
+                    sides: dict[Side, list[tuple[object, list[dict]]]] = {}
+                    for it in taken:
+                        if it.side is not None:
+                            sides.setdefault(it.side, []).append((it.context, it.events))
+                    for side, writes in sides.items():
+                        side(cur, writes)
                 break
             except duckdb.TransactionException:
                 # Another connection (e.g. a second process-level writer) got there first.
                 if attempt == _RETRIES - 1:
                     raise
                 time.sleep(0.01 * (2**attempt))
-        if taken:
-            _write_checkpoint(cur, key, path, {"events": last_id, "head": prev})
+        if chained:
+            _write_checkpoint(cur, key, path, _anchor(chained))
+            _note(path, before, chained)
     except BaseException as exc:  # every waiting writer reports it; nothing was appended
         for it in batch:
             it.error = exc
@@ -452,29 +586,35 @@ def _commit_group(
             it.done = True
 
 
-def append_checked(
+def append_seen(
     cur: duckdb.DuckDBPyConnection,
-    build: Callable[[], list[dict]],
+    path: Path | None,
+    events: list[dict],
+    seen: int,
     cycle_id: int,
     region: str | None,
+    rebuild: Callable[[], list[dict]],
+    side: Side | None = None,
+    context: object = None,
+    seen_hash: str | None = None,
 ) -> list[int]:
-    """Like append, but build() runs before the lock: the lock is held only for the append.
+    """Append events a caller built from the state as of event `seen`, holding the lock
+    only for the append.
 
-    build runs on one snapshot of the database (its checks, reads and the payloads), outside
-    APPEND_LOCK. Under the lock only the events appended since that snapshot are looked at:
-    when none belongs to cycle_id and region (or to the whole cycle), the prepared events
-    are chained on; otherwise build runs again under the lock, exactly as append does.
-    Writers that arrive while the lock is held are appended together in one commit by the
-    next writer to get it (group commit): one transaction and one checkpoint line for all.
+    Under APPEND_LOCK only the events appended since `seen` are looked at: when none belongs
+    to cycle_id and region (or to the whole cycle), and event `seen` has seen_hash (when
+    given: the caller's state came from this log), the events are chained on; otherwise
+    rebuild() runs under the lock, exactly as append does. Writers that arrive while the
+    lock is held are appended together in one commit by the next writer to get it (group
+    commit): one transaction, one insert and one checkpoint line for all. side writes what
+    goes with the events in that transaction: side(cur, [(context, events), ...]) once for
+    every appended write of the group that names the same side.
     """
-    with transaction(cur):  # one snapshot: the head and everything build reads
-        seen = q.last_event_id(cur)
-        events = build()
     if not events:
         return []
-    path = db_file(cur)
     key = resolve_key(path, create=True) or b""
-    item = _Pending([_prepared(ev) for ev in events], seen, int(cycle_id), region)
+    rows = [_prepared(ev) for ev in events]
+    item = _Pending(events, rows, seen, seen_hash, int(cycle_id), region, side, context)
     # A database without a file is private to its connection: no group to join.
     group: object = str(path) if path is not None else item
     with _WAITING_LOCK:
@@ -487,8 +627,29 @@ def append_checked(
     if item.error is not None:
         raise item.error
     if item.conflict:
-        return append(cur, build)
+        return append(cur, rebuild, side=side, context=context)
     return item.ids
+
+
+def append_checked(
+    cur: duckdb.DuckDBPyConnection,
+    build: Callable[[], list[dict]],
+    cycle_id: int,
+    region: str | None,
+    side: Side | None = None,
+    context: object = None,
+) -> list[int]:
+    """Like append, but build() runs before the lock: the lock is held only for the append.
+
+    build runs on one snapshot of the database (its checks, reads and the payloads), outside
+    APPEND_LOCK, and must not write (side does, with the events); then append_seen.
+    """
+    with transaction(cur):  # one snapshot: the head and everything build reads
+        seen = q.last_event_id(cur)
+        events = build()
+    if not events:
+        return []
+    return append_seen(cur, db_file(cur), events, seen, cycle_id, region, build, side, context)
 
 
 @contextmanager
@@ -511,11 +672,11 @@ def sealed(
             before = [q.table_count(cur, t) for t in tables]
             yield cur
             after = [q.table_count(cur, t) for t in tables]
-            ids: list[int] = []
+            rows: list[dict] = []
             if after != before:
                 key = audit_key(cur, create=True) or b""
                 seal = {t: table_digest(cur, key, t) for t in tables}
-                ids, _ = _insert(
+                rows, head_before = _insert(
                     cur,
                     key,
                     [
@@ -529,8 +690,10 @@ def sealed(
                     ],
                     seal,
                 )
-        if ids:
-            _write_checkpoint(cur, key)
+        if rows:
+            path = db_file(cur)
+            _write_checkpoint(cur, key, path, _anchor(rows))
+            _note(path, head_before, rows)
 
 
 # ----------------------------------------------------------------------------- verify

@@ -17,6 +17,7 @@ import unicodedata
 import zipfile
 import zlib
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -26,7 +27,7 @@ from calibration.access import Scope
 from calibration.accounts import directory
 from calibration.accounts.auth import User
 from calibration.i18n import t
-from calibration.negotiation import notices
+from calibration.negotiation import notices, submit_cache
 from calibration.periods import parse_period
 from calibration.store import negotiation as q
 from calibration.store import users as uq
@@ -38,10 +39,10 @@ CONFIDENCE = ("low", "medium", "high")
 OUTCOMES = ("supported", "coaching", "escalate")
 SUPPORT_KINDS = ("headcount", "budget", "other")
 REGION_STATUSES = ("none", "proposed", "flagged", "countered", "agreed")
-# Events that change a region's negotiation state; comments and attachments do not, so a
-# comment never makes somebody's proposal stale.
-# hr_override (an executive lifting the HR gate with a reason) is a decision too.
-DECISION_KINDS = ("proposal", "review", "response", "counter_accepted", "hr_override")
+# Events that change a region's negotiation state (kept with the submit cache, which
+# follows them): comments and attachments do not, so a comment never makes somebody's
+# proposal stale.
+DECISION_KINDS = submit_cache.DECISION_KINDS
 DEFAULT_THRESHOLD = 0.15
 MIN_JUSTIFICATION = 20
 MAX_TEXT = 5000
@@ -633,6 +634,17 @@ def set_status(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, statu
         ]
 
     events.append(cur, build)
+    if status == "open":
+        _warm(cur, cycle_id)
+
+
+def _warm(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> None:
+    # The leads' first submits find the cycle cached; a failure here only means the first
+    # submit reads it instead (the decision is already recorded).
+    try:
+        submit_cache.warm(cur, cycle_id, _submit_cycle)
+    except (duckdb.Error, NegotiationError):
+        pass
 
 
 def open_cycle(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int) -> None:
@@ -736,7 +748,9 @@ def publish_run(cur: duckdb.DuckDBPyConnection, actor: User, cycle_id: int, run:
             )
         ]
 
-    return events.append(cur, build, seal=("cycle_suggestions",))[0]
+    event_id = events.append(cur, build, seal=("cycle_suggestions",))[0]
+    _warm(cur, cycle_id)
+    return event_id
 
 
 def _run_frame(run: dict) -> pd.DataFrame:
@@ -790,62 +804,126 @@ def propose(
     """
     access.require(actor, "proposal.write", region)
     fields = validate_proposal(value, justification, support, risk, confidence, support_items)
+    expected = _opt_int(expected_last_event) or 0
 
-    def build() -> list[dict]:
-        cycle = _require_open(cur, cycle_id)
-        sugg = _current_row(cur, cycle, region)
-        decisions = q.region_decisions(cur, cycle_id, region, DECISION_KINDS)
-        _check_fresh(cur, cycle_id, region, expected_last_event, decisions)
-        previous = next((d for d in decisions if d["kind"] == "proposal"), None)
-        gap = dissent_gap(fields["value"], sugg["suggestion"])
-        flagged = dissent_check(fields["value"], sugg["suggestion"], cycle["dissent_threshold"])
+    def proposal(cycle: dict, sugg: dict | None, last: int, previous: int | None) -> dict:
+        # The checks and the event, from the state as of one event however it was read.
+        _check_open(cycle)
+        if cycle["run_id"] is None:
+            raise CycleStateError("nego.err_open_needs_run")
+        if sugg is None:
+            raise CycleStateError("nego.err_region_not_in_run", region=region)
+        if last != expected:
+            # Refusals only: who changed the region, for the message.
+            raise _stale(q.last_region_event(cur, cycle_id, region, DECISION_KINDS), region, cur)
         payload = {
             "justification": fields["justification"],
             "support": fields["support"],
             "support_items": fields["support_items"],
             "risk": fields["risk"],
             "confidence": fields["confidence"],
-            "flagged": flagged,
-            "gap": gap,
+            "flagged": dissent_check(
+                fields["value"], sugg["suggestion"], cycle["dissent_threshold"]
+            ),
+            "gap": dissent_gap(fields["value"], sugg["suggestion"]),
             "threshold": cycle["dissent_threshold"],
-            "revises": previous["id"] if previous else None,
+            "revises": previous,
         }
-        if flagged:
-            # The HR partner is told in the same transaction that records the proposal.
-            notices.notify(
-                cur,
-                notices.people_who_may(cur, "review.resolve"),
-                "review_request",
-                "nego.inbox.review_request",
-                cycle_id,
-                region,
-                {
-                    "lead": actor.display_name,
-                    "value": numbers.number(fields["value"]),
-                    "suggestion": numbers.number(float(sugg["suggestion"])),
-                    "gap": numbers.percent(gap),
-                },
-            )
-        return [
-            _event(
-                actor,
-                cycle_id,
-                "proposal",
-                region=region,
-                value=fields["value"],
-                suggestion=float(sugg["suggestion"]),
-                run_id=int(cycle["run_id"]),
-                payload=payload,
-            )
+        return _event(
+            actor,
+            cycle_id,
+            "proposal",
+            region=region,
+            value=fields["value"],
+            suggestion=float(sugg["suggestion"]),
+            run_id=int(cycle["run_id"]),
+            payload=payload,
+        )
+
+    def build() -> list[dict]:
+        # From the database: under the append lock when something came in between.
+        cycle = get_cycle(cur, cycle_id)
+        sugg = None
+        if cycle["run_id"] is not None:
+            sugg = q.suggestion_row(cur, cycle_id, cycle["run_id"], region)
+        decisions = q.region_decisions(cur, cycle_id, region, DECISION_KINDS)
+        previous = next((d["id"] for d in decisions if d["kind"] == "proposal"), None)
+        return [proposal(cycle, sugg, decisions[0]["id"] if decisions else 0, previous)]
+
+    facts = submit_cache.facts(cur, cycle_id, region, _submit_cycle)
+    if facts is None:  # a database without a file: read in one snapshot, then append
+        return events.append_checked(cur, build, cycle_id, region, side=_tell_hr, context=actor)[0]
+    # The checks run on the cached state as of facts.seen, before the append lock; under it,
+    # only what was appended since is looked at (events.append_seen).
+    if facts.last_decision != expected:
+        # The cache may be behind what the person saw (e.g. another process appended): a
+        # refusal is decided on the database, under the lock.
+        return events.append(cur, build, side=_tell_hr, context=actor)[0]
+    try:
+        prepared = [
+            proposal(facts.cycle, facts.suggestion, facts.last_decision, facts.last_proposal)
         ]
+    except CycleStateError:
+        return events.append(cur, build, side=_tell_hr, context=actor)[0]
+    return events.append_seen(
+        cur,
+        Path(facts.path),
+        prepared,
+        facts.seen,
+        cycle_id,
+        region,
+        build,
+        side=_tell_hr,
+        context=actor,
+        seen_hash=facts.seen_hash,
+    )[0]
 
-    # The checks and reads run before the append lock; under it, only what was appended for
-    # this region or cycle since is looked at (events.append_checked).
-    return events.append_checked(cur, build, cycle_id, region)[0]
+
+def _tell_hr(cur: duckdb.DuckDBPyConnection, proposals: list[tuple[object, list[dict]]]) -> None:
+    """Ask every HR partner to review each flagged proposal of (lead, [event]) pairs.
+
+    Runs in the transaction that records the proposals (a group commit's, for all of its
+    proposals at once), and only then: a proposal refused or rolled back tells no one.
+    """
+    flagged = [(lead, evs[0]) for lead, evs in proposals if evs[0]["payload"]["flagged"]]
+    if not flagged:
+        return
+    people = notices.people_who_may(cur, "review.resolve")
+    if not people:
+        return
+    names: dict[int, dict] = {}
+    notes: list[dict] = []
+    for lead, ev in flagged:
+        cycle_id = int(ev["cycle_id"])
+        if cycle_id not in names:
+            regions = [e["region"] for _, e in flagged if int(e["cycle_id"]) == cycle_id]
+            names[cycle_id] = notices.names_of(cur, cycle_id, regions)
+        notes += notices.rows(
+            cur,
+            people,
+            "review_request",
+            "nego.inbox.review_request",
+            cycle_id,
+            ev["region"],
+            {
+                "lead": lead.display_name,
+                "value": numbers.number(ev["value"]),
+                "suggestion": numbers.number(float(ev["suggestion"])),
+                "gap": numbers.percent(ev["payload"]["gap"]),
+            },
+            names[cycle_id],
+        )
+    notices.write(cur, notes)
 
 
-def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
+def _submit_cycle(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> tuple[dict, dict[str, dict]]:
+    """A cycle and its current run's suggestions by region (what a submit checks)."""
     cycle = get_cycle(cur, cycle_id)
+    run_id = cycle["run_id"]
+    return cycle, ({} if run_id is None else q.suggestion_rows(cur, cycle_id, run_id))
+
+
+def _check_open(cycle: dict) -> None:
     if cycle["status"] != "open":
         key = (
             "nego.err_locked"
@@ -853,6 +931,11 @@ def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
             else ("nego.err_not_open")
         )
         raise CycleStateError(key, status=cycle["status"])
+
+
+def _require_open(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> dict:
+    cycle = get_cycle(cur, cycle_id)
+    _check_open(cycle)
     return cycle
 
 

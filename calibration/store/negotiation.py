@@ -258,12 +258,60 @@ def last_region_event(
     }
 
 
+# SQL types of EVENT_COLUMNS, for inserting many events as one column array each.
+_EVENT_TYPES = (
+    "INTEGER",
+    "INTEGER",
+    "TEXT",
+    "TEXT",
+    "TEXT",
+    "TIMESTAMP",
+    "TEXT",
+    "DOUBLE",
+    "DOUBLE",
+    "INTEGER",
+    "TEXT",
+    "TEXT",
+    "TEXT",
+)
+_INSERT_EVENTS = f"INSERT INTO events ({_EVENT_SQL}) SELECT " + ", ".join(
+    f"unnest(?::{t}[])" for t in _EVENT_TYPES
+)
+
+
+def insert_events(cur: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Append events (each with every column of EVENT_COLUMNS) in one statement: a column
+    array each, since a statement costs as much as many rows (and a VALUES list grows with
+    them)."""
+    cur.execute(_INSERT_EVENTS, [[row[c] for row in rows] for c in EVENT_COLUMNS])
+
+
 def insert_event(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
     """Append one event (every column of EVENT_COLUMNS)."""
-    cur.execute(
-        f"INSERT INTO events ({_EVENT_SQL}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
-        [row[c] for c in EVENT_COLUMNS],
-    )
+    insert_events(cur, [row])
+
+
+def decision_heads(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, kinds: tuple[str, ...]
+) -> dict[str, tuple[int, int | None]]:
+    """region -> (newest event id of the given kinds, newest proposal id or None)."""
+    rows = cur.execute(
+        "SELECT region, max(id), max(id) FILTER (WHERE kind = 'proposal') FROM events"
+        f" WHERE cycle_id = ? AND region IS NOT NULL AND kind IN ({', '.join('?' * len(kinds))})"
+        " GROUP BY region",
+        [cycle_id, *kinds],
+    ).fetchall()
+    return {r[0]: (int(r[1]), None if r[2] is None else int(r[2])) for r in rows}
+
+
+def suggestion_rows(cur: duckdb.DuckDBPyConnection, cycle_id: int, run_id: int) -> dict[str, dict]:
+    """region -> its row (SUGGESTION_COLUMNS) of one published run."""
+    rows = cur.execute(
+        f"SELECT {', '.join(SUGGESTION_COLUMNS)} FROM cycle_suggestions"
+        " WHERE cycle_id = ? AND run_id = ?",
+        [cycle_id, run_id],
+    ).fetchall()
+    return {r[2]: dict(zip(SUGGESTION_COLUMNS, r, strict=True)) for r in rows}
 
 
 def cycle_events(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> pd.DataFrame:
@@ -327,6 +375,36 @@ FROZEN_COLUMNS = (
     "lead_username",
     "lead_name",
 )
+
+
+def accounts_version(cur: duckdb.DuckDBPyConnection) -> tuple[int, ...]:
+    """Changes whenever an account is added or removed or changes role, or a region binding
+    changes: what the access policy decides on, as a cache key (content, not a file)."""
+    return tuple(
+        int(v)
+        for v in cur.execute(
+            "SELECT (SELECT count(*) FROM users),"
+            " (SELECT coalesce(bit_xor(hash(username, role)), 0) FROM users),"
+            " (SELECT count(*) FROM user_regions),"
+            " (SELECT coalesce(bit_xor(hash(username, region)), 0) FROM user_regions)"
+        ).fetchall()[0]
+    )
+
+
+def region_labels(
+    cur: duckdb.DuckDBPyConnection, cycle_id: int, regions: list[str]
+) -> list[tuple[str, str | None, str | None]]:
+    """(region, name_en, name_zh) of some regions: as frozen at the cycle's lock when it
+    was locked, else from the regions file (None where neither names it)."""
+    return cur.execute(
+        "SELECT w.region,"
+        " CASE WHEN f.region IS NOT NULL THEN f.name_en ELSE g.name_en END,"
+        " CASE WHEN f.region IS NOT NULL THEN f.name_zh ELSE g.name_zh END"
+        " FROM unnest(?::TEXT[]) AS w(region)"
+        " LEFT JOIN regions g ON g.region = w.region"
+        " LEFT JOIN cycle_regions f ON f.cycle_id = ? AND f.region = w.region",
+        [sorted(set(regions)), int(cycle_id)],
+    ).fetchall()
 
 
 def freeze_regions(
