@@ -172,23 +172,21 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
             icon=":material/warning:",
         )
     labels = confidence_labels()
+
+    def text_field(field: str, widget: str) -> None:
+        # A free-text field (label and help: nego.<field>, nego.<field>_help), its error under it.
+        st.text_area(
+            ctx.tr(f"nego.{field}"),
+            key=widget,
+            help=ctx.tr(f"nego.{field}_help"),
+            max_chars=neg.MAX_TEXT,
+            on_change=save,
+        )
+        _field_error(cycle_id, region, field)
+
     with st.container(border=True, key="nego_proposal_form"):
-        st.text_area(
-            ctx.tr("nego.justification"),
-            key=k("nego_just"),
-            help=ctx.tr("nego.justification_help"),
-            max_chars=neg.MAX_TEXT,
-            on_change=save,
-        )
-        _field_error(cycle_id, region, "justification")
-        st.text_area(
-            ctx.tr("nego.support"),
-            key=k("nego_support"),
-            help=ctx.tr("nego.support_help"),
-            max_chars=neg.MAX_TEXT,
-            on_change=save,
-        )
-        _field_error(cycle_id, region, "support")
+        text_field("justification", k("nego_just"))
+        text_field("support", k("nego_support"))
         h1, h2 = st.columns(2)
         h1.number_input(
             ctx.tr("nego.extra_headcount"),
@@ -207,14 +205,7 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
             on_change=save,
         )
         _field_error(cycle_id, region, "support_items")
-        st.text_area(
-            ctx.tr("nego.risk"),
-            key=k("nego_risk"),
-            help=ctx.tr("nego.risk_help"),
-            max_chars=neg.MAX_TEXT,
-            on_change=save,
-        )
-        _field_error(cycle_id, region, "risk")
+        text_field("risk", k("nego_risk"))
         # Translated labels as options (not format_func), mapped back in the callback.
         # A constant signature keeps the widget's identity (and the choice) across reruns.
         if ss.get(k("nego_conf")) not in labels:

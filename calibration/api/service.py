@@ -22,16 +22,6 @@ from calibration.negotiation import service as neg
 from calibration.store import api as q
 from calibration.store import backup as store_backup
 
-CYCLE_FIELDS = (
-    "id",
-    "name",
-    "metric",
-    "period",
-    "status",
-    "company_target",
-    "dissent_threshold",
-    "run_id",
-)
 TARGET_COLUMNS = (
     "cycle_id",
     "cycle",
@@ -103,7 +93,7 @@ def rejection(exc: importer.ImportRejected) -> dict:
 def cycles(cur: duckdb.DuckDBPyConnection, user: User) -> list[dict]:
     """Every cycle, newest first (the fields `python -m calibration cycles --json` prints)."""
     access.require(user, "cycle.list")
-    return [{k: c[k] for k in CYCLE_FIELDS} for c in neg.list_cycles(cur)]
+    return neg.cycle_summaries(cur)
 
 
 def targets(cur: duckdb.DuckDBPyConnection, user: User, cycle_id: int) -> pd.DataFrame:

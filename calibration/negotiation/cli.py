@@ -20,23 +20,7 @@ def _open(args: argparse.Namespace):
 def cmd_cycles(args: argparse.Namespace) -> int:
     """List cycles (id, metric, period, status, company_target)."""
     con = _open(args)
-    rows = [
-        {
-            k: c[k]
-            for k in (
-                "id",
-                "name",
-                "metric",
-                "period",
-                "status",
-                "company_target",
-                "dissent_threshold",
-                "run_id",
-            )
-        }
-        for c in neg.list_cycles(con.cursor())
-    ]
-    print_cycles(rows, args.json)
+    print_cycles(neg.cycle_summaries(con.cursor()), args.json)
     return 0
 
 

@@ -71,25 +71,24 @@ def region_names(cur: duckdb.DuckDBPyConnection, cycle_id: int | None) -> dict[s
     """region -> {"en", "zh"} display names; a locked cycle's as frozen at the lock."""
     regions = dq.list_regions(cur)
     out = {
-        r: {lang: region_name(r, en, zh, lang) for lang in ("en", "zh")}
+        r: _both_names(r, en, zh)
         for r, en, zh in zip(regions["region"], regions["name_en"], regions["name_zh"], strict=True)
     }
     if cycle_id is not None:
         for r, row in nq.frozen_regions(cur, int(cycle_id)).items():
-            out[r] = {
-                lang: region_name(r, row["name_en"], row["name_zh"], lang) for lang in ("en", "zh")
-            }
+            out[r] = _both_names(r, row["name_en"], row["name_zh"])
     return out
+
+
+def _both_names(region: str, en: str | None, zh: str | None) -> dict[str, str]:
+    return {lang: region_name(region, en, zh, lang) for lang in ("en", "zh")}
 
 
 def names_of(
     cur: duckdb.DuckDBPyConnection, cycle_id: int, regions: list[str]
 ) -> dict[str, dict[str, str]]:
     """region_names for some regions only (one small read instead of every region)."""
-    return {
-        r: {lang: region_name(r, en, zh, lang) for lang in ("en", "zh")}
-        for r, en, zh in nq.region_labels(cur, cycle_id, regions)
-    }
+    return {r: _both_names(r, en, zh) for r, en, zh in nq.region_labels(cur, cycle_id, regions)}
 
 
 def rows(

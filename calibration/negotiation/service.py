@@ -504,6 +504,24 @@ def list_cycles(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     return [_cycle_dict(cur, r) for r in q.list_cycles(cur)]
 
 
+# What `python -m calibration cycles --json` and GET /api/v1/cycles give of each cycle.
+CYCLE_FIELDS = (
+    "id",
+    "name",
+    "metric",
+    "period",
+    "status",
+    "company_target",
+    "dissent_threshold",
+    "run_id",
+)
+
+
+def cycle_summaries(cur: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every cycle (newest first), only the CYCLE_FIELDS a listing shows."""
+    return [{k: c[k] for k in CYCLE_FIELDS} for c in list_cycles(cur)]
+
+
 def default_cycle_id(cur: duckdb.DuckDBPyConnection) -> int | None:
     """The cycle a page shows when none is chosen: the newest open one, else the newest."""
     cycles = list_cycles(cur)

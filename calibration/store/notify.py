@@ -11,6 +11,8 @@ from datetime import datetime
 
 import duckdb
 
+from calibration.store.tracking import NOTIFICATION_COLUMNS
+
 PREF_COLUMNS = (
     "username",
     "email",
@@ -83,17 +85,7 @@ def unrouted_notifications(
     cur: duckdb.DuckDBPyConnection, since: datetime, limit: int = 500
 ) -> list[dict]:
     """Notifications created at or after since that no pass has routed yet, oldest first."""
-    cols = (
-        "notification_id",
-        "username",
-        "kind",
-        "cycle_id",
-        "region",
-        "event_id",
-        "message_key",
-        "params",
-        "created_at",
-    )
+    cols = ("notification_id", *NOTIFICATION_COLUMNS)
     rows = cur.execute(
         f"SELECT {', '.join('n.' + c for c in cols)} FROM notifications n"
         " WHERE n.created_at >= ? AND NOT EXISTS (SELECT 1 FROM notification_routes r"
