@@ -37,12 +37,12 @@ def restore(key: str, widgets: dict[str, str], bind_field: str | None = None) ->
     user = ctx.current_user()
     if key in done or user is None:
         return
-    done.add(key)
     try:
         draft = drafts.load(ctx.cursor(), user, key)
     except duckdb.Error:
         log.exception("draft %s could not be read", key)
-        return
+        return  # tried again on the next run: a passing lock must not lose the draft
+    done.add(key)
     if draft is None:
         return
     st.session_state.setdefault(_SAVED, {})[key] = (draft.updated_at, "restored")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -173,6 +174,11 @@ def sign_in(
     )
     wait_cookie(page)
     wait_idle(page)
+
+
+def number_text(value: str) -> re.Pattern[str]:
+    """A number input's text for value, however many decimals it shows."""
+    return re.compile(rf"^{re.escape(value)}(\.0+)?$")
 
 
 def wait_cookie(page, timeout_s: float = 30) -> None:

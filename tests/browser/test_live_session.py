@@ -8,8 +8,9 @@ import re
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import number_text, wait_idle
 from tests.browser.steps import (
     fill_proposal,
     goto_my_region,
@@ -129,8 +130,10 @@ def test_respond_form_survives_live_changes(server, browser, shot) -> None:
         shot(board, "live_session_01_form_after_other_region")
         form = board.locator(".st-key-board_respond_form")
         assert _shows(form, "South") and not _shows(form, "Central")
-        assert float(form.get_by_label("Counter value").input_value()) == 214
-        assert form.get_by_label("Reason (required for a counter)").input_value() == SOUTH_REASON
+        expect(form.get_by_label("Counter value")).to_have_value(number_text("214"), timeout=15_000)
+        expect(form.get_by_label("Reason (required for a counter)")).to_have_value(
+            SOUTH_REASON, timeout=15_000
+        )
         form.get_by_role("button", name="Send response").click()
         board.get_by_text("Response recorded for South.").wait_for(timeout=30_000)
         wait_idle(board)
@@ -143,7 +146,7 @@ def test_respond_form_survives_live_changes(server, browser, shot) -> None:
         wait_idle(board)
         form = board.locator(".st-key-board_respond_form")
         assert _shows(form, "North")
-        assert float(form.get_by_label("Counter value").input_value()) == 199
+        expect(form.get_by_label("Counter value")).to_have_value(number_text("199"), timeout=15_000)
         form.get_by_role("button", name="Send response").click()
         board.get_by_text("Response recorded for North.").wait_for(timeout=30_000)
     finally:

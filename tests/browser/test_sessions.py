@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
-from tests.browser.conftest import Server, _need_browser, sign_in, wait_idle
+from tests.browser.conftest import Server, _need_browser, number_text, sign_in, wait_idle
 from tests.browser.steps import DESKTOP
 from tests.factories import copy_demo
 
@@ -49,6 +50,31 @@ def _open(page, title: str, path: str) -> None:
 def _reload(page) -> None:
     page.reload()
     wait_idle(page)
+
+
+def _state(srv: Server, page) -> str:
+    """What a failed assertion should show: the page's cycle, draft notes and server errors."""
+    notes = [
+        t
+        for t in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
+        if "Draft" in t
+    ]
+    try:
+        sidebar = page.locator("[data-testid='stSidebar']").inner_text(timeout=2_000)
+    except PlaywrightTimeout:
+        sidebar = "(no sidebar)"
+    cycle = " | ".join(line for line in sidebar.splitlines() if line.strip())[:300]
+    errors = [line for line in srv.log.read_text(errors="replace").splitlines() if "Error" in line]
+    return f"url={page.url} sidebar={cycle!r} notes={notes} server errors={errors[-8:]}"
+
+
+def _has_value(srv: Server, page, label: str, value: str) -> None:
+    """The text box shows value (the page may still be drawing it)."""
+    box = page.get_by_role("textbox", name=label, exact=True)
+    try:
+        expect(box).to_have_value(value, timeout=15_000)
+    except AssertionError as exc:
+        raise AssertionError(f"{label}: {box.input_value()!r}; {_state(srv, page)}") from exc
 
 
 def _respond_tab(page):
@@ -151,14 +177,22 @@ def test_a_half_typed_proposal_survives_a_reload_and_keeps_its_stale_check(srv, 
         lead = lead_ctx.new_page()
         sign_in(lead, srv.url, "lead_north")
         typed = "Two renewals slipped into Q2; half-typed before the Wi-Fi dropped"
+        # Nothing typed yet, so nothing kept yet: the note below is this field's save.
+        assert not lead.get_by_text("Draft saved at", exact=False).count(), _state(srv, lead)
         box = lead.get_by_role("textbox", name="Justification", exact=True)
         box.fill(typed)
         box.press("Tab")  # leaving the field sends it (and saves the draft)
         # The form says when the draft was kept: only then is a reload safe.
         lead.get_by_text("Draft saved at", exact=False).wait_for(timeout=30_000)
+        # A new tab of the same browser finds it, as the reloaded one must.
+        other = lead_ctx.new_page()
+        other.goto(lead.url)
+        _signed_in(other)
+        _has_value(srv, other, "Justification", typed)
+        other.close()
         _reload(lead)
         _signed_in(lead)
-        assert lead.get_by_role("textbox", name="Justification", exact=True).input_value() == typed
+        _has_value(srv, lead, "Justification", typed)
         assert lead.get_by_text("Draft restored", exact=False).count()
         # The region changes after the draft was typed: the executive counters North.
         board = exec_ctx.new_page()
@@ -200,15 +234,17 @@ def test_a_half_typed_counter_survives_a_reload_and_is_cleared_when_sent(srv, br
         _reload(board)
         _signed_in(board)
         form = _respond_tab(board)
-        assert float(form.get_by_label("Counter value").input_value()) == 205
-        assert form.get_by_label("Reason (required for a counter)").input_value() == (
-            "Half-typed: the south pipeline"
+        # A restored widget mounts empty and takes its value an instant later: wait for it.
+        expect(form.get_by_label("Counter value")).to_have_value(number_text("205"), timeout=15_000)
+        expect(form.get_by_label("Reason (required for a counter)")).to_have_value(
+            "Half-typed: the south pipeline", timeout=15_000
         )
         form.get_by_role("button", name="Send response").click()
         # South: the region the restored draft was typed for.
         board.get_by_text("Response recorded for South.").wait_for(timeout=30_000)
         _reload(board)
         form = _respond_tab(board)
+        wait_idle(board)
         assert form.get_by_label("Reason (required for a counter)").input_value() == ""
     finally:
         context.close()
