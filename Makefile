@@ -2,7 +2,7 @@ PY ?= .venv/bin/python
 PIP ?= .venv/bin/pip
 PORT ?= 8501
 
-.PHONY: run test load venv lint bench demo clean
+.PHONY: run test load screenshots venv lint bench demo clean
 
 .venv/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -24,6 +24,11 @@ test: venv lint
 # not part of `make test`; tests/browser/test_concurrency.py is its small twin there.
 load: venv
 	$(PY) -m pytest -q -s -p no:cacheprovider -m load
+
+# The browser tests again, with a picture of every step and every screen (en and zh, 1440 px
+# and the 1280x720 projector) in test-artifacts/screenshots/: look at them before a release.
+screenshots: venv
+	CALIBRATE_SCREENSHOTS=1 $(PY) -m pytest -q -n 3 --dist loadfile tests/browser -m "not load"
 
 lint: venv
 	$(PY) -m ruff check .

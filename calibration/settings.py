@@ -148,6 +148,11 @@ def demo_dir() -> Path:
     return Path(os.environ.get("CALIBRATE_DEMO_DIR", str(ROOT / "data" / "demo")))
 
 
+def cheap_password_hashes() -> bool:
+    """Test suites only (CALIBRATE_TEST_CHEAP_PASSWORDS=1): the cheapest argon2 profile."""
+    return os.environ.get("CALIBRATE_TEST_CHEAP_PASSWORDS") == "1"
+
+
 def read_only() -> bool:
     """Open the database read-only (CALIBRATE_READ_ONLY=1), e.g. to review an archive."""
     return os.environ.get("CALIBRATE_READ_ONLY", "") in ("1", "true", "yes")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -12,6 +15,7 @@ from calibration.accounts.auth import SYSTEM, AuthError, User
 from calibration.cli import main as cli_main
 from calibration.store import connect
 from calibration.store import users as uq
+from tests.factories import ROOT
 
 
 def test_add_and_authenticate(cur):
@@ -123,3 +127,17 @@ def test_each_role_has_its_pages():
     assert "review" in pages("hrbp") and "board" not in pages("hrbp")
     assert "my_region" in pages("lead") and "model_lab" not in pages("lead")
     assert pages("nobody") == ()
+
+
+def test_only_the_test_suite_gets_cheap_password_hashes():
+    """Without the test-only variable, people's passwords get argon2-cffi's full defaults."""
+    env = {k: v for k, v in os.environ.items() if k != "CALIBRATE_TEST_CHEAP_PASSWORDS"}
+    probe = (
+        "from argon2 import PasswordHasher; from calibration.accounts import auth; "
+        "d = PasswordHasher(); h = auth._hasher; "
+        "print(h.memory_cost == d.memory_cost and h.time_cost == d.time_cost)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "True", out.stderr

@@ -138,15 +138,27 @@ def browser():
 
 @pytest.fixture
 def shot():
-    """Save a full-page screenshot under test-artifacts/screenshots/NAME.png."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    """Save a full-page screenshot under test-artifacts/screenshots/NAME.png (see screenshot)."""
 
-    def take(page, name: str) -> Path:
-        path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
+    def take(page, name: str, failure: bool = False) -> Path | None:
+        return screenshot(page, ARTIFACTS / f"{name}.png", full_page=True, failure=failure)
 
     return take
+
+
+def screenshots_wanted() -> bool:
+    """Pictures of every step only when asked (`make screenshots`): each costs the test
+    machine a re-layout and a PNG, a fifth of the browser tests' time."""
+    return os.environ.get("CALIBRATE_SCREENSHOTS", "") not in ("", "0")
+
+
+def screenshot(page, path: Path, full_page: bool = False, failure: bool = False) -> Path | None:
+    """Save the page as path when screenshots are wanted, or always for a failure."""
+    if not (failure or screenshots_wanted()):
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 def wait_idle(page, timeout: float = 30_000) -> None:
@@ -157,6 +169,8 @@ def wait_idle(page, timeout: float = 30_000) -> None:
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
         timeout=timeout,
     )
+    # A rerun the last action asked for may not have started yet (a click during a
+    # reconnect was lost with a shorter pause here): give it the time to begin.
     page.wait_for_timeout(400)
 
 

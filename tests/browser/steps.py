@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from calibration.accounts import auth
 from calibration.modeling import service as baseline
@@ -96,13 +97,26 @@ def refresh_board(page) -> None:
 def board_respond(
     page, region_label: str, action: str, value: float | None = None, reason: str = ""
 ) -> None:
-    """On the board's Respond tab: accept or counter one region's proposal."""
-    refresh_board(page)
-    page.get_by_role("tab", name="Respond").click()
-    form = page.locator(".st-key-board_respond_form")
-    form.wait_for(timeout=30_000)
-    form.get_by_label("Region").first.click()
-    page.get_by_role("option", name=region_label, exact=True).click()
+    """On the board's Respond tab: accept or counter one region's proposal.
+
+    The tab lists what the last full run saw: when the region is not offered yet (its
+    proposal came with a live tick), the whole board is run again first.
+    """
+    for attempt in range(2):
+        page.get_by_role("tab", name="Respond").click()
+        form = page.locator(".st-key-board_respond_form")
+        option = page.get_by_role("option", name=region_label, exact=True)
+        try:
+            form.wait_for(timeout=30_000 if attempt else 5_000)
+            form.get_by_label("Region").first.click()
+            option.wait_for(timeout=3_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt:
+                raise
+            page.keyboard.press("Escape")
+            refresh_board(page)
+    option.click()
     label = "Accept the proposal" if action == "accept" else "Counter with another number"
     form.get_by_text(label, exact=True).click()
     if value is not None:

@@ -3,7 +3,7 @@
 Fails on raw keys (`new_customers`), None/nan/null/NaT, numbers with three or more decimals,
 English words on a Chinese page (outside product names and units), and any request to a
 host other than the app's own. Table cells are read from the grid's accessible cells (the
-data grid draws on a canvas). Screenshots: test-artifacts/screenshots/every_screen/.
+data grid draws on a canvas). Screenshots (`make screenshots`): test-artifacts/screenshots/every_screen/.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from calibration.access import ROLE_PAGES
 from calibration.demo.workshop import DEMO_ACCOUNTS
 from calibration.i18n import LANGS, t
 from calibration.negotiation.service import cycle_choices
-from tests.browser.conftest import ARTIFACTS, Server, _need_browser, sign_in, wait_idle
+from tests.browser.conftest import (
+    ARTIFACTS,
+    Server,
+    _need_browser,
+    screenshots_wanted,
+    sign_in,
+    wait_idle,
+)
 from tests.browser.screen_checks import context_of, offences, typed_texts, without
 from tests.factories import copy_demo
 
@@ -145,6 +152,8 @@ def _read_page(page) -> str:
 
 
 def _screenshot(page, path: Path) -> None:
+    if not screenshots_wanted():
+        return
     """The whole page at 1440 px wide: Streamlit scrolls inside its main area, so the window
     is made as tall as the content for the picture, then put back."""
     # The content's own height (the scrolling element differs between pages).

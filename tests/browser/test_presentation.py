@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from calibration.i18n import t
-from tests.browser.conftest import ARTIFACTS, Server, _need_browser, sign_in, wait_idle
+from tests.browser.conftest import (
+    ARTIFACTS,
+    Server,
+    _need_browser,
+    screenshot,
+    sign_in,
+    wait_idle,
+)
 from tests.browser.load_data import PASSWORD, region_ids, seed_workshop
 from tests.browser.steps import fill_proposal, goto_my_region, submit_proposal
 from tests.factories import copy_demo
@@ -128,8 +135,7 @@ def test_six_regions_fit_one_projector_screen(demo_server, browser, lang) -> Non
         assert page.get_by_text(re.compile(page_pattern(lang))).count() == 0
         # The clock says which zone it is in.
         page.get_by_text(re.compile("Asia/Shanghai")).first.wait_for(timeout=10_000)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"six_regions_{lang}.png"))
+        screenshot(page, SHOTS / f"six_regions_{lang}.png")
         # The exit control brings the normal board back.
         page.get_by_role("button", name=t("board.exit_presentation", lang)).click()
         wait_idle(page)
@@ -152,7 +158,7 @@ def test_a_toast_does_not_cover_the_table(demo_server, browser) -> None:
         box = toast.bounding_box()
         table = page.locator("[data-testid='stTable']").bounding_box()
         assert box and table
-        page.screenshot(path=str(SHOTS / "toast_en.png"))
+        screenshot(page, SHOTS / "toast_en.png")
         assert inside(box)
         assert not overlaps(box, table), f"toast {box} covers the table {table}"
         # Large enough to read from the back of the room.
@@ -189,7 +195,7 @@ def test_fourteen_regions_page_by_themselves(many_server, browser, lang) -> None
                 seen[number] = shown
                 for box in page.evaluate(ROW_BOXES):
                     assert inside(box), f"page {number}: a row at {box} is off screen"
-                page.screenshot(path=str(SHOTS / f"fourteen_page{number}_{lang}.png"))
+                screenshot(page, SHOTS / f"fourteen_page{number}_{lang}.png")
             if len(seen) == pages and len(seen) > 1:
                 break
             page.wait_for_timeout(250)
@@ -238,7 +244,7 @@ def test_normal_board_shows_every_column_at_1440(demo_server, browser) -> None:
         header.first.wait_for(state="attached", timeout=30_000)
         # No column hidden behind a horizontal scroll: the grid's content fits its frame.
         widths = grid.locator(".dvn-scroller").first.evaluate("e => [e.scrollWidth, e.clientWidth]")
-        page.screenshot(path=str(SHOTS / "normal_1440_en.png"))
+        screenshot(page, SHOTS / "normal_1440_en.png")
         assert widths[0] <= widths[1], f"the board's table scrolls sideways: {widths}"
     finally:
         context.close()
