@@ -24,7 +24,7 @@ from scipy import stats
 
 from models import calibrate
 from models.ets import EtsPaths, ets_forecast, ets_paths
-from models.features import SignalFeatures, signal_changes
+from models.features import SignalFeatures, shared_features, signal_changes
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
 
 HISTORY = "history"
@@ -486,7 +486,7 @@ def select_pooling(
     Only data before the target are used, so choosing it adds no look-ahead.
     """
     designs = []
-    features = SignalFeatures(panel)  # shared by the origins below
+    features = shared_features(panel)  # shared by the origins below (and other settings)
     for o in range(target - origins, target):
         if o - panel.start <= panel.seasons + 1:
             continue
@@ -592,7 +592,8 @@ class FitCache:
 
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
-        self.features = SignalFeatures(panel)  # kept here: the panel itself is shared, read-only
+        # Shared by every cache of this panel (the panel itself is shared, read-only).
+        self.features = shared_features(panel)
         self.items: dict[tuple, tuple[Design, Fit]] = {}
         self.work: dict[str, np.ndarray] = {}  # buffers every fit of this panel reuses
         # Per design settings: (target, XᵀWX, XᵀWy) of the first round at the last target.
@@ -661,7 +662,12 @@ class FitCache:
     def ets(self, target: int) -> np.ndarray:
         """Batched damped-trend exponential smoothing forecast for `target` (causal)."""
         if self._ets is None or self._ets.periods <= target - self.panel.start:
-            self._ets = ets_paths(self.panel, max(target + 1, self.panel.end + 1))
+            # The paths depend on the panel only: shared with every other setting's cache.
+            paths = self.features.memo.get("ets")
+            if paths is None or paths.periods <= target - self.panel.start:
+                paths = ets_paths(self.panel, max(target + 1, self.panel.end + 1))
+                self.features.memo["ets"] = paths
+            self._ets = paths
             self._ets_at = {}
         if target not in self._ets_at:
             self._ets_at[target] = ets_forecast(self._ets, target)

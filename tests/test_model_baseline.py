@@ -308,3 +308,34 @@ def test_reasons_for_some_rows_only() -> None:
         assert some[col].iloc[[1, 5]].tolist() == full[col].iloc[[1, 5]].tolist()
         assert (some[col].drop(index=[1, 5]) == "").all()
         assert (full[col] != "").all()
+
+
+def test_settings_of_one_panel_share_its_features_and_equal_a_fresh_panel() -> None:
+    import gc
+    import weakref
+
+    from models import features
+    from models.panel import build_panel
+
+    h, s = make_panel(n_regions=30, n_periods=28, seed=8)
+    panel = build_panel(h, s, "Q")
+    first = BaselineModel(half_life=5.0).fit(None, None, panel=panel)
+    first.predict()
+    second = BaselineModel(half_life=9.0).fit(None, None, panel=panel)
+    out = second.predict()
+    # A new half-life reuses the panel's signal changes, design base and smoothing paths.
+    assert second._cache is not first._cache
+    assert second._cache.features is first._cache.features
+    assert second._cache._ets is first._cache._ets
+    # ...and gives what a model on a panel of its own gives, to the last bit.
+    fresh = BaselineModel(half_life=9.0).fit(h, s).predict()
+    num = out.select_dtypes("number").columns
+    np.testing.assert_array_equal(out[num].to_numpy(), fresh[num].to_numpy())
+    # The shared registry does not keep a panel alive.
+    other = build_panel(h, s, "Q")
+    BaselineModel().fit(None, None, panel=other)
+    key, ref = id(other), weakref.ref(other)
+    assert key in features._SHARED
+    del other
+    gc.collect()
+    assert ref() is None and key not in features._SHARED
