@@ -249,11 +249,21 @@ class Fit:
 
     coef: np.ndarray  # (R, p)
     coef_pooled: np.ndarray  # (p,)
-    a_inv: np.ndarray  # (R, p, p)
+    factor: SpdStack  # Cholesky factors of XᵀWX + prior (the matrices whose inverse is a_inv)
     sigma2: np.ndarray  # (R,) residual variance on the log scale
     dof: np.ndarray  # (R,) residual degrees of freedom
     n_eff: np.ndarray  # (R,)
     w: np.ndarray  # (R, N) final observation weights (recency x robustness)
+
+    @property
+    def a_inv(self) -> np.ndarray:
+        """(XᵀWX + prior)⁻¹ per region, (R, p, p): built on request only (a forecast's
+        variance needs a quadratic form, Fit.quad, which the factor gives directly)."""
+        return self.factor.inverse()
+
+    def quad(self, x: np.ndarray) -> np.ndarray:
+        """xᵀ a_inv x per region for rows x (R, p)."""
+        return self.factor.quad(x)
 
 
 class SpdStack:
@@ -267,6 +277,7 @@ class SpdStack:
     def __init__(self, a: np.ndarray, work: dict | None = None) -> None:
         self.a = a
         self.work = work
+        self.prior: np.ndarray | None = None  # the shared ridge added to each XᵀWX (_solve)
         p = a.shape[0]
         # With `work`, the factor is the caller's buffer: valid until the next stack built
         # with the same buffers (a fit keeps only its last round's stack).
@@ -300,6 +311,53 @@ class SpdStack:
         out = np.ascontiguousarray(x.T)
         if len(self.bad):
             out[self.bad] = np.linalg.solve(self._bad_matrices(), rhs[self.bad, :, None])[..., 0]
+        return out
+
+    def detach(self) -> SpdStack:
+        """A copy that owns its factor (this one may live in reused buffers)."""
+        out = SpdStack.__new__(SpdStack)
+        out.work = None
+        out.low = self.low.copy()
+        out.bad = self.bad
+        out.a = self.a.copy() if len(self.bad) else self.a[:, :, :0]
+        return out
+
+    def _forward(self, rhs: np.ndarray, lower: bool = False) -> np.ndarray:
+        """L⁻¹ rhs per matrix: rhs (p, k, R), or (p, k) shared by every matrix.
+
+        lower: rhs is a shared lower-triangular (p, p), so L⁻¹ rhs is too (row i ends at i).
+        """
+        low = self.low
+        p, r = low.shape[0], low.shape[2]
+        z = np.zeros((p, rhs.shape[1], r))
+        for i in range(p):
+            k = i + 1 if lower else rhs.shape[1]
+            top = rhs[i, :k] if rhs.ndim == 3 else rhs[i, :k, None]
+            if i:
+                top = top - (low[i, :i, None, :] * z[:i, :k]).sum(0)
+            np.divide(top, low[i, i], out=z[i, :k])
+        return z
+
+    def quad(self, x: np.ndarray) -> np.ndarray:
+        """xᵀ m⁻¹ x for every matrix, x (R, p): |L⁻¹x|², no inverse formed."""
+        out = (self._forward(x.T[:, None, :]) ** 2).sum((0, 1))
+        if len(self.bad):
+            xb = x[self.bad]
+            sol = np.linalg.solve(self._bad_matrices(), xb[:, :, None])[..., 0]
+            out[self.bad] = (xb * sol).sum(1)
+        return out
+
+    def trace_inv(self, m: np.ndarray) -> np.ndarray:
+        """trace(mᵢ⁻¹ m) for a symmetric positive semi-definite m (p, p) shared by all:
+        |L⁻¹C|² (Frobenius) with m = CCᵀ, no inverse formed."""
+        try:
+            root, lower = np.linalg.cholesky(m), True
+        except np.linalg.LinAlgError:
+            lam, vec = np.linalg.eigh(m)
+            root, lower = vec * np.sqrt(np.maximum(lam, 0.0)), False
+        out = (self._forward(root, lower) ** 2).sum((0, 1))
+        if len(self.bad):
+            out[self.bad] = np.einsum("rpq,qp->r", np.linalg.inv(self._bad_matrices()), m)
         return out
 
     def inverse(self) -> np.ndarray:
@@ -389,6 +447,7 @@ def _solve(
     coef_pool = np.linalg.solve(a_pool + jitter * w_tot, b.sum(axis=0))
     prior = pooling * a_pool / w_tot + jitter
     lhs = SpdStack(np.add(a, prior[:, :, None], out=_buffer(work, "lhs", a.shape)), work)
+    lhs.prior = prior
     return lhs.solve(b + (prior @ coef_pool)[None]), coef_pool, lhs
 
 
@@ -442,10 +501,12 @@ def fit_design(
             w = _huber(d, coef, work, keep=it == n_iter - 2)
             a, b = _products(d, w, work)
     resid = d.g - np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1))[:, 0, :]
-    a_inv = lhs.inverse()
+    factor = lhs.detach()
     sw = w.sum(1)
     n_eff = np.where(sw > 0, sw**2 / np.maximum((w**2).sum(1), 1e-300), 0.0)
-    df_model = np.einsum("rpq,pqr->r", a_inv, a)  # trace(A⁻¹ XᵀWX), both symmetric
+    # trace((XᵀWX + prior)⁻¹ XᵀWX) = p - trace((XᵀWX + prior)⁻¹ prior): the prior is the
+    # same for every region, so one shared square root and a forward pass give it.
+    df_model = a.shape[0] - factor.trace_inv(lhs.prior)
     dof = np.maximum(n_eff - df_model, 1.0)
     s2 = (w * resid**2).sum(1) / np.maximum(sw, 1e-12) * n_eff / dof
     # Shrink each region's variance toward the pooled one, as for the coefficients.
@@ -453,7 +514,7 @@ def fit_design(
     nu = max(pooling, 1.0)
     s2 = (n_eff * s2 + nu * pooled) / (n_eff + nu)
     s2 = np.where(np.isfinite(s2), s2, pooled)
-    return Fit(coef, coef_pool, a_inv, s2, dof + nu, n_eff, w)
+    return Fit(coef, coef_pool, factor, s2, dof + nu, n_eff, w)
 
 
 def scale_vector(dims: list[str], scales: dict[str, float] | None) -> np.ndarray:
@@ -515,7 +576,7 @@ def center(d: Design, f: Fit, scales: dict[str, float] | None) -> tuple[np.ndarr
     v = scale_vector(d.dims, scales)
     mu = d.log_base + (d.x_new * f.coef * v).sum(1)
     xt = d.x_new * v
-    var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
+    var = f.sigma2 * (1.0 + f.quad(xt))
     return mu, np.sqrt(np.maximum(var, 0))
 
 
@@ -566,7 +627,7 @@ def forecast(
             mu_b = np.log(suggestion + d.offset)
         mu = np.where(np.isfinite(mu_b), mu_b, mu)
     xt = d.x_new * v
-    var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
+    var = f.sigma2 * (1.0 + f.quad(xt))
     sd = np.sqrt(np.maximum(var, 0))
     if cal is None:
         q = stats.t.ppf(0.5 + level / 2, df=f.dof)

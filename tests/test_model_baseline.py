@@ -339,3 +339,25 @@ def test_settings_of_one_panel_share_its_features_and_equal_a_fresh_panel() -> N
     del other
     gc.collect()
     assert ref() is None and key not in features._SHARED
+
+
+def test_factor_quadratic_form_and_trace_equal_the_explicit_inverse() -> None:
+    from models.baseline import SpdStack
+
+    rng = np.random.default_rng(3)
+    p, r = 5, 40
+    g = rng.normal(size=(r, p, 8))
+    mats = g @ g.transpose(0, 2, 1) + 0.1 * np.eye(p)
+    mats[7] = np.diag([1.0, -2.0, 3.0, 1.0, 1.0])  # not positive definite: LAPACK instead
+    stack = SpdStack(np.ascontiguousarray(mats.transpose(1, 2, 0))).detach()
+    assert list(stack.bad) == [7]
+    inv = np.linalg.inv(mats)
+    x = rng.normal(size=(r, p))
+    m = rng.normal(size=(p, p))
+    m = m @ m.T
+    np.testing.assert_allclose(stack.quad(x), np.einsum("rp,rpq,rq->r", x, inv, x), rtol=1e-10)
+    np.testing.assert_allclose(stack.trace_inv(m), np.einsum("rpq,qp->r", inv, m), rtol=1e-10)
+    np.testing.assert_allclose(stack.inverse(), inv, rtol=1e-9, atol=1e-12)
+    # A shared matrix that is only semi-definite takes the eigenvalue root.
+    semi = np.outer(x[0], x[0])
+    np.testing.assert_allclose(stack.trace_inv(semi), np.einsum("rpq,qp->r", inv, semi), rtol=1e-9)
