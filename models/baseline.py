@@ -35,7 +35,7 @@ COMPONENTS = (HISTORY, *DIMENSIONS)
 class Design:
     """Training rows and the prediction row for one target period, all regions."""
 
-    X: np.ndarray  # (R, N, p)
+    X: np.ndarray  # (R, N, p): N periods from the first with any usable row to the target
     g: np.ndarray  # (R, N) response: log growth vs same season last year
     w: np.ndarray  # (R, N) recency weights, 0 for unusable rows
     x_new: np.ndarray  # (R, p)
@@ -105,6 +105,7 @@ class _DesignBase:
     prefix_min: np.ndarray  # (R, T) smallest known y before each period (inf when none)
     names: list[str]
     n_hist: int
+    lead: int  # first period (index) with a usable row in any region
 
 
 def _design_base(
@@ -141,6 +142,7 @@ def _design_base(
         prefix_min=np.minimum.accumulate(before, axis=1),
         names=names,
         n_hist=len(cols),
+        lead=int(np.argmax(valid.any(axis=0))) if valid.any() else n_t,
     )
     features.memo[key] = base
     return base
@@ -172,7 +174,12 @@ def build_design(
     s = panel.seasons
     n_rows = base.X.shape[0]
     nh = base.n_hist
-    X, g, valid = base.X[:, :ti], base.g[:, :ti], base.valid[:, :ti]
+    shifted = np.flatnonzero(base.prefix_min[:, ti] <= 0)  # regions not positive
+    # Periods before the first usable row of any region carry no weight: left out, so the
+    # fit's products and robust rounds skip them (4 of 40 quarters when seasonal). Rebuilt
+    # regions may have rows there, so designs with any keep every period.
+    lead = 0 if len(shifted) else min(base.lead, ti - 1)
+    X, g, valid = base.X[:, lead:ti], base.g[:, lead:ti], base.valid[:, lead:ti]
     # The prediction row, whether or not the target's own response is known.
     x_new = np.empty((n_rows, base.X.shape[2]))
     for i, c in enumerate(_history_row(base, ti, s)):
@@ -182,11 +189,10 @@ def build_design(
     log_base = _log_base(base.ly, base.ly_last, ti, s)
     offset = np.zeros(n_rows)
     patch = [j for j, u in enumerate(units) if np.isfinite(u)]  # signals not positive
-    shifted = np.flatnonzero(base.prefix_min[:, ti] <= 0)  # regions not positive
     if patch or len(shifted):
         X, g, valid = _copy_design(X), g.copy(), valid.copy()
         for j in patch:
-            np.copyto(X[:, :, nh + j], np.where(valid, changes[j][:, :ti], 0.0))
+            np.copyto(X[:, :, nh + j], np.where(valid, changes[j][:, lead:ti], 0.0))
     if len(shifted):
         y = panel.y_until(target + 1)[shifted, : ti + 1].copy()
         y[:, ti] = np.nan
@@ -199,7 +205,7 @@ def build_design(
         g[shifted] = np.where(ok, g_s[:, :ti], 0.0)
         valid[shifted] = ok
         log_base[shifted] = _log_base(ly, ffill(ly), ti, s)
-    age = (ti - 1) - np.arange(ti)
+    age = (ti - 1) - np.arange(lead, ti)
     w = np.where(valid, 0.5 ** (age / float(half_life))[None, :], 0.0)
     n_sig = len(changes)
     return Design(
@@ -283,14 +289,22 @@ class SpdStack:
         # with the same buffers (a fit keeps only its last round's stack).
         low = _buffer(work, "spd_low", a.shape)  # only the lower triangle is written or read
         ok = np.ones(a.shape[2], dtype=bool)
+        # Sums are taken in place one term at a time: (j, R) temporaries per step cost more
+        # in allocation and page faults than the arithmetic (here and in the solves).
+        tmp = np.empty((p, a.shape[2]))
         for j in range(p):
-            piv = a[j, j] - (low[j, :j] ** 2).sum(0) if j else a[j, j].copy()
+            piv = a[j, j].copy()
+            for k in range(j):
+                piv -= np.multiply(low[j, k], low[j, k], out=tmp[0])
             ok &= piv > 0
             d = np.sqrt(np.where(piv > 0, piv, 1.0))
             low[j, j] = d
             if j + 1 < p:
-                t = a[j + 1 :, j] - (low[j + 1 :, :j] * low[j, :j]).sum(1) if j else a[j + 1 :, j]
-                low[j + 1 :, j] = t / d
+                col = low[j + 1 :, j]
+                col[...] = a[j + 1 :, j]
+                for k in range(j):
+                    col -= np.multiply(low[j + 1 :, k], low[j, k], out=tmp[: p - j - 1])
+                col /= d
         self.low = low
         self.bad = np.flatnonzero(~ok)
 
@@ -302,12 +316,18 @@ class SpdStack:
         low = self.low
         p = low.shape[0]
         b = rhs.T
-        z = np.empty_like(b)
+        z = np.empty(b.shape)
+        tmp = np.empty(b.shape[1])
         for i in range(p):
-            z[i] = (b[i] - (low[i, :i] * z[:i]).sum(0)) / low[i, i]
-        x = np.empty_like(b)
+            z[i] = b[i]
+            for j in range(i):
+                z[i] -= np.multiply(low[i, j], z[j], out=tmp)
+            z[i] /= low[i, i]
+        x = z  # back substitution in place: row i is final before rows above it read it
         for i in reversed(range(p)):
-            x[i] = (z[i] - (low[i + 1 :, i] * x[i + 1 :]).sum(0)) / low[i, i]
+            for j in range(i + 1, p):
+                x[i] -= np.multiply(low[j, i], x[j], out=tmp)
+            x[i] /= low[i, i]
         out = np.ascontiguousarray(x.T)
         if len(self.bad):
             out[self.bad] = np.linalg.solve(self._bad_matrices(), rhs[self.bad, :, None])[..., 0]
@@ -329,13 +349,19 @@ class SpdStack:
         """
         low = self.low
         p, r = low.shape[0], low.shape[2]
-        z = np.zeros((p, rhs.shape[1], r))
+        n_k = rhs.shape[1]
+        z = np.zeros((p, n_k, r))
+        tmp = np.empty((n_k, r))
+        # Accumulated in place, one earlier row at a time: an (i, k, R) temporary per row
+        # cost more in page faults than the arithmetic.
         for i in range(p):
-            k = i + 1 if lower else rhs.shape[1]
-            top = rhs[i, :k] if rhs.ndim == 3 else rhs[i, :k, None]
-            if i:
-                top = top - (low[i, :i, None, :] * z[:i, :k]).sum(0)
-            np.divide(top, low[i, i], out=z[i, :k])
+            k = i + 1 if lower else n_k
+            top = z[i, :k]
+            top[...] = rhs[i, :k] if rhs.ndim == 3 else rhs[i, :k, None]
+            for j in range(i):
+                kj = min(j + 1, k) if lower else k  # row j of a lower result ends at j
+                top[:kj] -= np.multiply(z[j, :kj], low[i, j], out=tmp[:kj])
+            top /= low[i, i]
         return z
 
     def quad(self, x: np.ndarray) -> np.ndarray:
