@@ -342,15 +342,18 @@ class SpdStack:
         out.a = self.a.copy() if len(self.bad) else self.a[:, :, :0]
         return out
 
-    def _forward(self, rhs: np.ndarray, lower: bool = False) -> np.ndarray:
+    def _forward(
+        self, rhs: np.ndarray, lower: bool = False, work: dict | None = None
+    ) -> np.ndarray:
         """L⁻¹ rhs per matrix: rhs (p, k, R), or (p, k) shared by every matrix.
 
-        lower: rhs is a shared lower-triangular (p, p), so L⁻¹ rhs is too (row i ends at i).
+        lower: rhs is a shared lower-triangular (p, p), so L⁻¹ rhs is too: row i is
+        written up to column i only (the rest of the result is not set).
         """
         low = self.low
         p, r = low.shape[0], low.shape[2]
         n_k = rhs.shape[1]
-        z = np.zeros((p, n_k, r))
+        z = _buffer(work, "forward", (p, n_k, r))
         tmp = np.empty((n_k, r))
         # Accumulated in place, one earlier row at a time: an (i, k, R) temporary per row
         # cost more in page faults than the arithmetic.
@@ -373,15 +376,19 @@ class SpdStack:
             out[self.bad] = (xb * sol).sum(1)
         return out
 
-    def trace_inv(self, m: np.ndarray) -> np.ndarray:
+    def trace_inv(self, m: np.ndarray, work: dict | None = None) -> np.ndarray:
         """trace(mᵢ⁻¹ m) for a symmetric positive semi-definite m (p, p) shared by all:
-        |L⁻¹C|² (Frobenius) with m = CCᵀ, no inverse formed."""
+        |L⁻¹C|² (Frobenius) with m = CCᵀ, no inverse formed. work: reused buffers."""
         try:
             root, lower = np.linalg.cholesky(m), True
         except np.linalg.LinAlgError:
             lam, vec = np.linalg.eigh(m)
             root, lower = vec * np.sqrt(np.maximum(lam, 0.0)), False
-        out = (self._forward(root, lower) ** 2).sum((0, 1))
+        z = self._forward(root, lower, work)
+        out = np.zeros(z.shape[2])
+        for i in range(z.shape[0]):
+            row = z[i, : i + 1] if lower else z[i]
+            out += np.einsum("kr,kr->r", row, row)
         if len(self.bad):
             out[self.bad] = np.einsum("rpq,qp->r", np.linalg.inv(self._bad_matrices()), m)
         return out
@@ -452,7 +459,7 @@ def _huber(d: Design, coef: np.ndarray, work: dict | None = None, keep: bool = T
     # d.w * min(1, 1.5 / max(|r| / scale, 1e-12)), in place: four (R, N) arrays fewer. The
     # weights are a buffer of `work` unless kept (the last round's go into the Fit).
     u = np.abs(resid, out=np.empty((r, n)) if keep else _buffer(work, "huber", (r, n)))
-    sd = mad_scale(u, d.w, absolute=True)
+    sd = mad_scale(u, d.w, absolute=True, work=work)
     u /= sd[:, None]
     np.maximum(u, 1e-12, out=u)
     np.divide(1.5, u, out=u)
@@ -488,13 +495,17 @@ def _buffer(work: dict | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
     return flat[:size].reshape(shape)
 
 
-def mad_scale(resid: np.ndarray, w: np.ndarray, absolute: bool = False) -> np.ndarray:
+def mad_scale(
+    resid: np.ndarray, w: np.ndarray, absolute: bool = False, work: dict | None = None
+) -> np.ndarray:
     """Per row, 1.4826 x the median absolute residual over usable cells (w > 0).
 
-    absolute: resid holds absolute values already.
+    absolute: resid holds absolute values already. work: reused buffers (see _buffer).
     """
     use = w > 0
-    a = np.where(use, resid if absolute else np.abs(resid), np.inf)
+    a = _buffer(work, "mad", resid.shape)
+    a.fill(np.inf)
+    np.copyto(a, resid if absolute else np.abs(resid), where=use)
     a.sort(axis=1)
     n = use.sum(1)
     rows = np.arange(a.shape[0])
@@ -526,17 +537,22 @@ def fit_design(
         if it < n_iter - 1:
             w = _huber(d, coef, work, keep=it == n_iter - 2)
             a, b = _products(d, w, work)
-    resid = d.g - np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1))[:, 0, :]
+    resid = _buffer(work, "resid", (w.shape[0], 1, w.shape[1]))
+    np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1), out=resid)
+    resid = np.subtract(d.g, resid[:, 0, :], out=resid[:, 0, :])
     factor = lhs.detach()
     sw = w.sum(1)
-    n_eff = np.where(sw > 0, sw**2 / np.maximum((w**2).sum(1), 1e-300), 0.0)
+    sq = _buffer(work, "huber", w.shape)  # (R, N) scratch: squares, summed per region
+    n_eff = np.where(sw > 0, sw**2 / np.maximum(np.multiply(w, w, out=sq).sum(1), 1e-300), 0.0)
     # trace((XᵀWX + prior)⁻¹ XᵀWX) = p - trace((XᵀWX + prior)⁻¹ prior): the prior is the
     # same for every region, so one shared square root and a forward pass give it.
-    df_model = a.shape[0] - factor.trace_inv(lhs.prior)
+    df_model = a.shape[0] - factor.trace_inv(lhs.prior, work)
     dof = np.maximum(n_eff - df_model, 1.0)
-    s2 = (w * resid**2).sum(1) / np.maximum(sw, 1e-12) * n_eff / dof
+    np.multiply(resid, resid, out=sq)
+    wss = np.multiply(sq, w, out=sq).sum(1)  # weighted sum of squared residuals
+    s2 = wss / np.maximum(sw, 1e-12) * n_eff / dof
     # Shrink each region's variance toward the pooled one, as for the coefficients.
-    pooled = float(np.sum(w * resid**2) / max(float(sw.sum()), 1e-12))
+    pooled = float(wss.sum() / max(float(sw.sum()), 1e-12))
     nu = max(pooling, 1.0)
     s2 = (n_eff * s2 + nu * pooled) / (n_eff + nu)
     s2 = np.where(np.isfinite(s2), s2, pooled)
