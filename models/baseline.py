@@ -272,6 +272,30 @@ class Fit:
         return self.factor.quad(x)
 
 
+class _PackedLower:
+    """The lower triangles of a (p, p, R) stack, row by row as (p(p+1)/2, R): what a kept
+    factor needs (entries low[i, j], j <= i), at half the memory of the full stack."""
+
+    def __init__(self, low: np.ndarray) -> None:
+        p = low.shape[0]
+        self.shape = low.shape
+        self.rows = np.empty((p * (p + 1) // 2, low.shape[2]))
+        for i in range(p):
+            self.rows[i * (i + 1) // 2 : (i + 1) * (i + 2) // 2] = low[i, : i + 1]
+
+    def __getitem__(self, ij: tuple[int, int]) -> np.ndarray:
+        i, j = ij
+        return self.rows[i * (i + 1) // 2 + j]
+
+    def full(self) -> np.ndarray:
+        """The (p, p, R) stack, zero above the diagonal."""
+        p = self.shape[0]
+        out = np.zeros(self.shape)
+        for i in range(p):
+            out[i, : i + 1] = self.rows[i * (i + 1) // 2 : (i + 1) * (i + 2) // 2]
+        return out
+
+
 class SpdStack:
     """Cholesky factors of a stack of symmetric positive definite matrices.
 
@@ -337,7 +361,7 @@ class SpdStack:
         """A copy that owns its factor (this one may live in reused buffers)."""
         out = SpdStack.__new__(SpdStack)
         out.work = None
-        out.low = self.low.copy()
+        out.low = _PackedLower(self.low)  # half the memory of (p, p, R): no upper triangle
         out.bad = self.bad
         out.a = self.a.copy() if len(self.bad) else self.a[:, :, :0]
         return out
@@ -395,7 +419,7 @@ class SpdStack:
 
     def inverse(self) -> np.ndarray:
         """m⁻¹ for every matrix, (R, p, p)."""
-        low = self.low
+        low = self.low.full() if isinstance(self.low, _PackedLower) else self.low
         p = low.shape[0]
         inv = _buffer(self.work, "spd_inv", low.shape)  # L⁻¹, lower triangular, row by row
         inv.fill(0.0)
