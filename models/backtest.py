@@ -278,15 +278,16 @@ def choose_settings(
 ) -> tuple[BaselineModel, list[dict]]:
     """The candidate settings with the lowest model WAPE on the tuning origins only."""
     tried = []
-    best, best_err = model, float("inf")
-    for cand in candidates:
+    best, best_err, best_at = model, float("inf"), -1
+    for i, cand in enumerate(candidates):
         m = BaselineModel(**{**model.get_params(), **cand})
         err = _model_wape(panel, tuning, m, None)
         tried.append({**cand, "tuning_wape": err, "chosen": False})
         if err < best_err - 1e-12:
-            best, best_err = m, err
-    for t in tried:
-        t["chosen"] = t["combine"] == best.combine
+            best, best_err, best_at = m, err, i
+    # By position: candidates may share a value (two with combine=False, say).
+    if best_at >= 0:
+        tried[best_at]["chosen"] = True
     return best, tried
 
 
