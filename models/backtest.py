@@ -278,15 +278,16 @@ def choose_settings(
 ) -> tuple[BaselineModel, list[dict]]:
     """The candidate settings with the lowest model WAPE on the tuning origins only."""
     tried = []
-    best, best_err = model, float("inf")
-    for cand in candidates:
+    best, best_err, best_at = model, float("inf"), -1
+    for i, cand in enumerate(candidates):
         m = BaselineModel(**{**model.get_params(), **cand})
         err = _model_wape(panel, tuning, m, None)
         tried.append({**cand, "tuning_wape": err, "chosen": False})
         if err < best_err - 1e-12:
-            best, best_err = m, err
-    for t in tried:
-        t["chosen"] = t["combine"] == best.combine
+            best, best_err, best_at = m, err, i
+    # By position: candidates may share a value (two with combine=False, say).
+    if best_at >= 0:
+        tried[best_at]["chosen"] = True
     return best, tried
 
 
@@ -312,12 +313,12 @@ def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
     def col(values: list[np.ndarray | None]) -> np.ndarray:
         return np.concatenate([np.full(r, np.nan) if v is None else v for v in values] or [[]])
 
-    def rep(values: list) -> np.ndarray:
-        return np.repeat(np.array(values, dtype=object), r)
+    def rep(values: list):
+        return _strings(values, np.repeat(np.arange(len(values)), r))
 
     return pd.DataFrame(
         {
-            "region": np.tile(np.array(panel.regions, dtype=object), n),
+            "region": _strings(panel.regions, np.tile(np.arange(r), n)),
             "period": rep([panel.label(b.target) for b in blocks]),
             "ordinal": np.repeat(np.array([b.target for b in blocks], dtype=np.int64), r),
             "method": rep([b.method for b in blocks]),
@@ -327,6 +328,12 @@ def long_frame(panel: Panel, blocks: list[Block]) -> pd.DataFrame:
             "actual": col([b.actual for b in blocks]),
         }
     )
+
+
+def _strings(values: list[str], idx: np.ndarray):
+    """String column values[idx]: a take from the distinct strings, since converting a
+    repeated object array re-encodes every row (45 ms of 140 for 450,000 rows)."""
+    return pd.array(list(values), dtype="str").take(idx)
 
 
 class _ModelFits:

@@ -24,7 +24,7 @@ from scipy import stats
 
 from models import calibrate
 from models.ets import EtsPaths, ets_forecast, ets_paths
-from models.features import SignalFeatures, signal_changes
+from models.features import SignalFeatures, shared_features, signal_changes
 from models.panel import DIMENSIONS, Panel, build_panel, ffill, infer_freq, lag, to_ordinal
 
 HISTORY = "history"
@@ -35,7 +35,7 @@ COMPONENTS = (HISTORY, *DIMENSIONS)
 class Design:
     """Training rows and the prediction row for one target period, all regions."""
 
-    X: np.ndarray  # (R, N, p)
+    X: np.ndarray  # (R, N, p): N periods from the first with any usable row to the target
     g: np.ndarray  # (R, N) response: log growth vs same season last year
     w: np.ndarray  # (R, N) recency weights, 0 for unusable rows
     x_new: np.ndarray  # (R, p)
@@ -105,6 +105,7 @@ class _DesignBase:
     prefix_min: np.ndarray  # (R, T) smallest known y before each period (inf when none)
     names: list[str]
     n_hist: int
+    lead: int  # first period (index) with a usable row in any region
 
 
 def _design_base(
@@ -141,6 +142,7 @@ def _design_base(
         prefix_min=np.minimum.accumulate(before, axis=1),
         names=names,
         n_hist=len(cols),
+        lead=int(np.argmax(valid.any(axis=0))) if valid.any() else n_t,
     )
     features.memo[key] = base
     return base
@@ -172,7 +174,12 @@ def build_design(
     s = panel.seasons
     n_rows = base.X.shape[0]
     nh = base.n_hist
-    X, g, valid = base.X[:, :ti], base.g[:, :ti], base.valid[:, :ti]
+    shifted = np.flatnonzero(base.prefix_min[:, ti] <= 0)  # regions not positive
+    # Periods before the first usable row of any region carry no weight: left out, so the
+    # fit's products and robust rounds skip them (4 of 40 quarters when seasonal). Rebuilt
+    # regions may have rows there, so designs with any keep every period.
+    lead = 0 if len(shifted) else min(base.lead, ti - 1)
+    X, g, valid = base.X[:, lead:ti], base.g[:, lead:ti], base.valid[:, lead:ti]
     # The prediction row, whether or not the target's own response is known.
     x_new = np.empty((n_rows, base.X.shape[2]))
     for i, c in enumerate(_history_row(base, ti, s)):
@@ -182,11 +189,10 @@ def build_design(
     log_base = _log_base(base.ly, base.ly_last, ti, s)
     offset = np.zeros(n_rows)
     patch = [j for j, u in enumerate(units) if np.isfinite(u)]  # signals not positive
-    shifted = np.flatnonzero(base.prefix_min[:, ti] <= 0)  # regions not positive
     if patch or len(shifted):
         X, g, valid = _copy_design(X), g.copy(), valid.copy()
         for j in patch:
-            np.copyto(X[:, :, nh + j], np.where(valid, changes[j][:, :ti], 0.0))
+            np.copyto(X[:, :, nh + j], np.where(valid, changes[j][:, lead:ti], 0.0))
     if len(shifted):
         y = panel.y_until(target + 1)[shifted, : ti + 1].copy()
         y[:, ti] = np.nan
@@ -199,7 +205,7 @@ def build_design(
         g[shifted] = np.where(ok, g_s[:, :ti], 0.0)
         valid[shifted] = ok
         log_base[shifted] = _log_base(ly, ffill(ly), ti, s)
-    age = (ti - 1) - np.arange(ti)
+    age = (ti - 1) - np.arange(lead, ti)
     w = np.where(valid, 0.5 ** (age / float(half_life))[None, :], 0.0)
     n_sig = len(changes)
     return Design(
@@ -249,11 +255,45 @@ class Fit:
 
     coef: np.ndarray  # (R, p)
     coef_pooled: np.ndarray  # (p,)
-    a_inv: np.ndarray  # (R, p, p)
+    factor: SpdStack  # Cholesky factors of XᵀWX + prior (the matrices whose inverse is a_inv)
     sigma2: np.ndarray  # (R,) residual variance on the log scale
     dof: np.ndarray  # (R,) residual degrees of freedom
     n_eff: np.ndarray  # (R,)
     w: np.ndarray  # (R, N) final observation weights (recency x robustness)
+
+    @property
+    def a_inv(self) -> np.ndarray:
+        """(XᵀWX + prior)⁻¹ per region, (R, p, p): built on request only (a forecast's
+        variance needs a quadratic form, Fit.quad, which the factor gives directly)."""
+        return self.factor.inverse()
+
+    def quad(self, x: np.ndarray) -> np.ndarray:
+        """xᵀ a_inv x per region for rows x (R, p)."""
+        return self.factor.quad(x)
+
+
+class _PackedLower:
+    """The lower triangles of a (p, p, R) stack, row by row as (p(p+1)/2, R): what a kept
+    factor needs (entries low[i, j], j <= i), at half the memory of the full stack."""
+
+    def __init__(self, low: np.ndarray) -> None:
+        p = low.shape[0]
+        self.shape = low.shape
+        self.rows = np.empty((p * (p + 1) // 2, low.shape[2]))
+        for i in range(p):
+            self.rows[i * (i + 1) // 2 : (i + 1) * (i + 2) // 2] = low[i, : i + 1]
+
+    def __getitem__(self, ij: tuple[int, int]) -> np.ndarray:
+        i, j = ij
+        return self.rows[i * (i + 1) // 2 + j]
+
+    def full(self) -> np.ndarray:
+        """The (p, p, R) stack, zero above the diagonal."""
+        p = self.shape[0]
+        out = np.zeros(self.shape)
+        for i in range(p):
+            out[i, : i + 1] = self.rows[i * (i + 1) // 2 : (i + 1) * (i + 2) // 2]
+        return out
 
 
 class SpdStack:
@@ -267,19 +307,28 @@ class SpdStack:
     def __init__(self, a: np.ndarray, work: dict | None = None) -> None:
         self.a = a
         self.work = work
+        self.prior: np.ndarray | None = None  # the shared ridge added to each XᵀWX (_solve)
         p = a.shape[0]
         # With `work`, the factor is the caller's buffer: valid until the next stack built
         # with the same buffers (a fit keeps only its last round's stack).
         low = _buffer(work, "spd_low", a.shape)  # only the lower triangle is written or read
         ok = np.ones(a.shape[2], dtype=bool)
+        # Sums are taken in place one term at a time: (j, R) temporaries per step cost more
+        # in allocation and page faults than the arithmetic (here and in the solves).
+        tmp = np.empty((p, a.shape[2]))
         for j in range(p):
-            piv = a[j, j] - (low[j, :j] ** 2).sum(0) if j else a[j, j].copy()
+            piv = a[j, j].copy()
+            for k in range(j):
+                piv -= np.multiply(low[j, k], low[j, k], out=tmp[0])
             ok &= piv > 0
             d = np.sqrt(np.where(piv > 0, piv, 1.0))
             low[j, j] = d
             if j + 1 < p:
-                t = a[j + 1 :, j] - (low[j + 1 :, :j] * low[j, :j]).sum(1) if j else a[j + 1 :, j]
-                low[j + 1 :, j] = t / d
+                col = low[j + 1 :, j]
+                col[...] = a[j + 1 :, j]
+                for k in range(j):
+                    col -= np.multiply(low[j + 1 :, k], low[j, k], out=tmp[: p - j - 1])
+                col /= d
         self.low = low
         self.bad = np.flatnonzero(~ok)
 
@@ -291,20 +340,86 @@ class SpdStack:
         low = self.low
         p = low.shape[0]
         b = rhs.T
-        z = np.empty_like(b)
+        z = np.empty(b.shape)
+        tmp = np.empty(b.shape[1])
         for i in range(p):
-            z[i] = (b[i] - (low[i, :i] * z[:i]).sum(0)) / low[i, i]
-        x = np.empty_like(b)
+            z[i] = b[i]
+            for j in range(i):
+                z[i] -= np.multiply(low[i, j], z[j], out=tmp)
+            z[i] /= low[i, i]
+        x = z  # back substitution in place: row i is final before rows above it read it
         for i in reversed(range(p)):
-            x[i] = (z[i] - (low[i + 1 :, i] * x[i + 1 :]).sum(0)) / low[i, i]
+            for j in range(i + 1, p):
+                x[i] -= np.multiply(low[j, i], x[j], out=tmp)
+            x[i] /= low[i, i]
         out = np.ascontiguousarray(x.T)
         if len(self.bad):
             out[self.bad] = np.linalg.solve(self._bad_matrices(), rhs[self.bad, :, None])[..., 0]
         return out
 
+    def detach(self) -> SpdStack:
+        """A copy that owns its factor (this one may live in reused buffers)."""
+        out = SpdStack.__new__(SpdStack)
+        out.work = None
+        out.low = _PackedLower(self.low)  # half the memory of (p, p, R): no upper triangle
+        out.bad = self.bad
+        out.a = self.a.copy() if len(self.bad) else self.a[:, :, :0]
+        return out
+
+    def _forward(
+        self, rhs: np.ndarray, lower: bool = False, work: dict | None = None
+    ) -> np.ndarray:
+        """L⁻¹ rhs per matrix: rhs (p, k, R), or (p, k) shared by every matrix.
+
+        lower: rhs is a shared lower-triangular (p, p), so L⁻¹ rhs is too: row i is
+        written up to column i only (the rest of the result is not set).
+        """
+        low = self.low
+        p, r = low.shape[0], low.shape[2]
+        n_k = rhs.shape[1]
+        z = _buffer(work, "forward", (p, n_k, r))
+        tmp = np.empty((n_k, r))
+        # Accumulated in place, one earlier row at a time: an (i, k, R) temporary per row
+        # cost more in page faults than the arithmetic.
+        for i in range(p):
+            k = i + 1 if lower else n_k
+            top = z[i, :k]
+            top[...] = rhs[i, :k] if rhs.ndim == 3 else rhs[i, :k, None]
+            for j in range(i):
+                kj = min(j + 1, k) if lower else k  # row j of a lower result ends at j
+                top[:kj] -= np.multiply(z[j, :kj], low[i, j], out=tmp[:kj])
+            top /= low[i, i]
+        return z
+
+    def quad(self, x: np.ndarray) -> np.ndarray:
+        """xᵀ m⁻¹ x for every matrix, x (R, p): |L⁻¹x|², no inverse formed."""
+        out = (self._forward(x.T[:, None, :]) ** 2).sum((0, 1))
+        if len(self.bad):
+            xb = x[self.bad]
+            sol = np.linalg.solve(self._bad_matrices(), xb[:, :, None])[..., 0]
+            out[self.bad] = (xb * sol).sum(1)
+        return out
+
+    def trace_inv(self, m: np.ndarray, work: dict | None = None) -> np.ndarray:
+        """trace(mᵢ⁻¹ m) for a symmetric positive semi-definite m (p, p) shared by all:
+        |L⁻¹C|² (Frobenius) with m = CCᵀ, no inverse formed. work: reused buffers."""
+        try:
+            root, lower = np.linalg.cholesky(m), True
+        except np.linalg.LinAlgError:
+            lam, vec = np.linalg.eigh(m)
+            root, lower = vec * np.sqrt(np.maximum(lam, 0.0)), False
+        z = self._forward(root, lower, work)
+        out = np.zeros(z.shape[2])
+        for i in range(z.shape[0]):
+            row = z[i, : i + 1] if lower else z[i]
+            out += np.einsum("kr,kr->r", row, row)
+        if len(self.bad):
+            out[self.bad] = np.einsum("rpq,qp->r", np.linalg.inv(self._bad_matrices()), m)
+        return out
+
     def inverse(self) -> np.ndarray:
         """m⁻¹ for every matrix, (R, p, p)."""
-        low = self.low
+        low = self.low.full() if isinstance(self.low, _PackedLower) else self.low
         p = low.shape[0]
         inv = _buffer(self.work, "spd_inv", low.shape)  # L⁻¹, lower triangular, row by row
         inv.fill(0.0)
@@ -368,7 +483,7 @@ def _huber(d: Design, coef: np.ndarray, work: dict | None = None, keep: bool = T
     # d.w * min(1, 1.5 / max(|r| / scale, 1e-12)), in place: four (R, N) arrays fewer. The
     # weights are a buffer of `work` unless kept (the last round's go into the Fit).
     u = np.abs(resid, out=np.empty((r, n)) if keep else _buffer(work, "huber", (r, n)))
-    sd = mad_scale(u, d.w, absolute=True)
+    sd = mad_scale(u, d.w, absolute=True, work=work)
     u /= sd[:, None]
     np.maximum(u, 1e-12, out=u)
     np.divide(1.5, u, out=u)
@@ -389,6 +504,7 @@ def _solve(
     coef_pool = np.linalg.solve(a_pool + jitter * w_tot, b.sum(axis=0))
     prior = pooling * a_pool / w_tot + jitter
     lhs = SpdStack(np.add(a, prior[:, :, None], out=_buffer(work, "lhs", a.shape)), work)
+    lhs.prior = prior
     return lhs.solve(b + (prior @ coef_pool)[None]), coef_pool, lhs
 
 
@@ -403,13 +519,17 @@ def _buffer(work: dict | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
     return flat[:size].reshape(shape)
 
 
-def mad_scale(resid: np.ndarray, w: np.ndarray, absolute: bool = False) -> np.ndarray:
+def mad_scale(
+    resid: np.ndarray, w: np.ndarray, absolute: bool = False, work: dict | None = None
+) -> np.ndarray:
     """Per row, 1.4826 x the median absolute residual over usable cells (w > 0).
 
-    absolute: resid holds absolute values already.
+    absolute: resid holds absolute values already. work: reused buffers (see _buffer).
     """
     use = w > 0
-    a = np.where(use, resid if absolute else np.abs(resid), np.inf)
+    a = _buffer(work, "mad", resid.shape)
+    a.fill(np.inf)
+    np.copyto(a, resid if absolute else np.abs(resid), where=use)
     a.sort(axis=1)
     n = use.sum(1)
     rows = np.arange(a.shape[0])
@@ -433,7 +553,9 @@ def fit_design(
     array per round costs as much CPU in page faults as the products written into it.
     first: XᵀWX (p, p, R) and XᵀWy with the design's own weights d.w, when the caller has them.
     """
-    n_iter = 3 if robust else 1
+    # Robust: one Huber re-weighting of the plain fit. A second one changed no panel's
+    # WAPE or coverage by more than 0.0001 and cost a third of the fit (bench/RESULTS.md).
+    n_iter = 2 if robust else 1
     w = d.w
     a, b = first if first is not None else _products(d, w, work)
     for it in range(n_iter):
@@ -441,19 +563,26 @@ def fit_design(
         if it < n_iter - 1:
             w = _huber(d, coef, work, keep=it == n_iter - 2)
             a, b = _products(d, w, work)
-    resid = d.g - np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1))[:, 0, :]
-    a_inv = lhs.inverse()
+    resid = _buffer(work, "resid", (w.shape[0], 1, w.shape[1]))
+    np.matmul(coef[:, None, :], d.X.transpose(0, 2, 1), out=resid)
+    resid = np.subtract(d.g, resid[:, 0, :], out=resid[:, 0, :])
+    factor = lhs.detach()
     sw = w.sum(1)
-    n_eff = np.where(sw > 0, sw**2 / np.maximum((w**2).sum(1), 1e-300), 0.0)
-    df_model = np.einsum("rpq,pqr->r", a_inv, a)  # trace(A⁻¹ XᵀWX), both symmetric
+    sq = _buffer(work, "huber", w.shape)  # (R, N) scratch: squares, summed per region
+    n_eff = np.where(sw > 0, sw**2 / np.maximum(np.multiply(w, w, out=sq).sum(1), 1e-300), 0.0)
+    # trace((XᵀWX + prior)⁻¹ XᵀWX) = p - trace((XᵀWX + prior)⁻¹ prior): the prior is the
+    # same for every region, so one shared square root and a forward pass give it.
+    df_model = a.shape[0] - factor.trace_inv(lhs.prior, work)
     dof = np.maximum(n_eff - df_model, 1.0)
-    s2 = (w * resid**2).sum(1) / np.maximum(sw, 1e-12) * n_eff / dof
+    np.multiply(resid, resid, out=sq)
+    wss = np.multiply(sq, w, out=sq).sum(1)  # weighted sum of squared residuals
+    s2 = wss / np.maximum(sw, 1e-12) * n_eff / dof
     # Shrink each region's variance toward the pooled one, as for the coefficients.
-    pooled = float(np.sum(w * resid**2) / max(float(sw.sum()), 1e-12))
+    pooled = float(wss.sum() / max(float(sw.sum()), 1e-12))
     nu = max(pooling, 1.0)
     s2 = (n_eff * s2 + nu * pooled) / (n_eff + nu)
     s2 = np.where(np.isfinite(s2), s2, pooled)
-    return Fit(coef, coef_pool, a_inv, s2, dof + nu, n_eff, w)
+    return Fit(coef, coef_pool, factor, s2, dof + nu, n_eff, w)
 
 
 def scale_vector(dims: list[str], scales: dict[str, float] | None) -> np.ndarray:
@@ -486,7 +615,7 @@ def select_pooling(
     Only data before the target are used, so choosing it adds no look-ahead.
     """
     designs = []
-    features = SignalFeatures(panel)  # shared by the origins below
+    features = shared_features(panel)  # shared by the origins below (and other settings)
     for o in range(target - origins, target):
         if o - panel.start <= panel.seasons + 1:
             continue
@@ -515,7 +644,7 @@ def center(d: Design, f: Fit, scales: dict[str, float] | None) -> tuple[np.ndarr
     v = scale_vector(d.dims, scales)
     mu = d.log_base + (d.x_new * f.coef * v).sum(1)
     xt = d.x_new * v
-    var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
+    var = f.sigma2 * (1.0 + f.quad(xt))
     return mu, np.sqrt(np.maximum(var, 0))
 
 
@@ -566,7 +695,7 @@ def forecast(
             mu_b = np.log(suggestion + d.offset)
         mu = np.where(np.isfinite(mu_b), mu_b, mu)
     xt = d.x_new * v
-    var = f.sigma2 * (1.0 + np.einsum("rp,rpq,rq->r", xt, f.a_inv, xt))
+    var = f.sigma2 * (1.0 + f.quad(xt))
     sd = np.sqrt(np.maximum(var, 0))
     if cal is None:
         q = stats.t.ppf(0.5 + level / 2, df=f.dof)
@@ -592,7 +721,8 @@ class FitCache:
 
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
-        self.features = SignalFeatures(panel)  # kept here: the panel itself is shared, read-only
+        # Shared by every cache of this panel (the panel itself is shared, read-only).
+        self.features = shared_features(panel)
         self.items: dict[tuple, tuple[Design, Fit]] = {}
         self.work: dict[str, np.ndarray] = {}  # buffers every fit of this panel reuses
         # Per design settings: (target, XᵀWX, XᵀWy) of the first round at the last target.
@@ -661,7 +791,12 @@ class FitCache:
     def ets(self, target: int) -> np.ndarray:
         """Batched damped-trend exponential smoothing forecast for `target` (causal)."""
         if self._ets is None or self._ets.periods <= target - self.panel.start:
-            self._ets = ets_paths(self.panel, max(target + 1, self.panel.end + 1))
+            # The paths depend on the panel only: shared with every other setting's cache.
+            paths = self.features.memo.get("ets")
+            if paths is None or paths.periods <= target - self.panel.start:
+                paths = ets_paths(self.panel, max(target + 1, self.panel.end + 1))
+                self.features.memo["ets"] = paths
+            self._ets = paths
             self._ets_at = {}
         if target not in self._ets_at:
             self._ets_at[target] = ets_forecast(self._ets, target)

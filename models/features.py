@@ -9,6 +9,8 @@ target, is rebuilt from the masked data, exactly as before.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,16 +34,44 @@ class SignalFeatures:
     """
 
     def __init__(self, panel: Panel) -> None:
-        self.panel = panel
+        # Weak: the shared registry below must not keep a panel alive. Whoever uses these
+        # features holds the panel itself.
+        self._panel = weakref.ref(panel)
         self._arrays: _SignalArrays | None = None
         # Other panel-wide arrays built once by their users (models.baseline's design base).
         self.memo: dict = {}
+
+    @property
+    def panel(self) -> Panel | None:
+        """The panel these features describe (None once it is gone)."""
+        return self._panel()
 
     def arrays(self, end: int) -> _SignalArrays:
         """Arrays covering ordinals up to end - 1, computed on first need or when too short."""
         if self._arrays is None or self._arrays.end < end:
             self._arrays = _compute(self.panel, end)
         return self._arrays
+
+
+_SHARED: dict[int, SignalFeatures] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_features(panel: Panel) -> SignalFeatures:
+    """The one SignalFeatures of `panel`, shared by every fit cache of it.
+
+    Features, design bases and smoothing paths do not depend on the half-life or pooling,
+    so the Model Lab's fit for a new setting reuses them (about 0.2 s at 10,000 stores).
+    Entries go when their panel is collected. What is kept is only ever replaced whole,
+    never changed in place, so threads may share it.
+    """
+    key = id(panel)
+    with _SHARED_LOCK:
+        hit = _SHARED.get(key)
+        if hit is None or hit.panel is not panel:
+            hit = _SHARED[key] = SignalFeatures(panel)
+            weakref.finalize(panel, _SHARED.pop, key, None)
+        return hit
 
 
 def level_scale(v: np.ndarray) -> float:

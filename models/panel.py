@@ -138,8 +138,10 @@ def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
     # Factorize first, then map only the distinct labels: far faster than a dict map per
     # row or a Categorical built against an Arrow-backed category index. -1 = not found.
     codes, uniques = pd.factorize(values.astype(str))
-    pos = {c: i for i, c in enumerate(categories)}
-    lookup = np.array([pos.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)
+    # get_indexer: -1 where a label is not a category (a dict lookup per label took 19 ms
+    # of a 10,000-region build).
+    found = pd.Index(categories, dtype=object).get_indexer(pd.Index(uniques, dtype=object))
+    lookup = np.append(found.astype(np.int64), -1)
     return lookup[codes]  # a missing value has code -1, which picks the trailing -1
 
 

@@ -131,3 +131,18 @@ def test_optimise_scales_never_worse() -> None:
     assert set(scales) == {"market", "pipeline", "capacity"}
     again = backtest(h, s, origins=8, model=BaselineModel(scales=scales)).scores["model"]["wape"]
     assert again == pytest.approx(err)
+
+
+def test_nested_tuning_marks_only_the_chosen_candidate() -> None:
+    # Candidates that share a "combine" value must not all be marked chosen.
+    from models.backtest import choose_settings, split_origins
+
+    h, s = make_panel(n_regions=8, n_periods=28, seed=4)
+    panel = build_panel(h, s, "Q")
+    tune_at, _ = split_origins(panel, 4, 3)
+    cands = ({"combine": False, "half_life": 4.0}, {"combine": False, "half_life": 12.0})
+    best, tried = choose_settings(panel, tune_at, BaselineModel(), cands)
+    assert [t["chosen"] for t in tried].count(True) == 1
+    chosen = next(t for t in tried if t["chosen"])
+    assert chosen["half_life"] == best.half_life
+    assert chosen["tuning_wape"] == min(t["tuning_wape"] for t in tried)

@@ -308,3 +308,78 @@ def test_reasons_for_some_rows_only() -> None:
         assert some[col].iloc[[1, 5]].tolist() == full[col].iloc[[1, 5]].tolist()
         assert (some[col].drop(index=[1, 5]) == "").all()
         assert (full[col] != "").all()
+
+
+def test_settings_of_one_panel_share_its_features_and_equal_a_fresh_panel() -> None:
+    import gc
+    import weakref
+
+    from models import features
+    from models.panel import build_panel
+
+    h, s = make_panel(n_regions=30, n_periods=28, seed=8)
+    panel = build_panel(h, s, "Q")
+    first = BaselineModel(half_life=5.0).fit(None, None, panel=panel)
+    first.predict()
+    second = BaselineModel(half_life=9.0).fit(None, None, panel=panel)
+    out = second.predict()
+    # A new half-life reuses the panel's signal changes, design base and smoothing paths.
+    assert second._cache is not first._cache
+    assert second._cache.features is first._cache.features
+    assert second._cache._ets is first._cache._ets
+    # ...and gives what a model on a panel of its own gives, to the last bit.
+    fresh = BaselineModel(half_life=9.0).fit(h, s).predict()
+    num = out.select_dtypes("number").columns
+    np.testing.assert_array_equal(out[num].to_numpy(), fresh[num].to_numpy())
+    # The shared registry does not keep a panel alive.
+    other = build_panel(h, s, "Q")
+    BaselineModel().fit(None, None, panel=other)
+    key, ref = id(other), weakref.ref(other)
+    assert key in features._SHARED
+    del other
+    gc.collect()
+    assert ref() is None and key not in features._SHARED
+
+
+def test_factor_quadratic_form_and_trace_equal_the_explicit_inverse() -> None:
+    from models.baseline import SpdStack
+
+    rng = np.random.default_rng(3)
+    p, r = 5, 40
+    g = rng.normal(size=(r, p, 8))
+    mats = g @ g.transpose(0, 2, 1) + 0.1 * np.eye(p)
+    mats[7] = np.diag([1.0, -2.0, 3.0, 1.0, 1.0])  # not positive definite: LAPACK instead
+    stack = SpdStack(np.ascontiguousarray(mats.transpose(1, 2, 0))).detach()
+    assert list(stack.bad) == [7]
+    inv = np.linalg.inv(mats)
+    x = rng.normal(size=(r, p))
+    m = rng.normal(size=(p, p))
+    m = m @ m.T
+    np.testing.assert_allclose(stack.quad(x), np.einsum("rp,rpq,rq->r", x, inv, x), rtol=1e-10)
+    np.testing.assert_allclose(stack.trace_inv(m), np.einsum("rpq,qp->r", inv, m), rtol=1e-10)
+    np.testing.assert_allclose(stack.inverse(), inv, rtol=1e-9, atol=1e-12)
+    # A shared matrix that is only semi-definite takes the eigenvalue root.
+    semi = np.outer(x[0], x[0])
+    np.testing.assert_allclose(stack.trace_inv(semi), np.einsum("rpq,qp->r", inv, semi), rtol=1e-9)
+
+
+def test_robust_fit_is_one_huber_reweighting_of_the_plain_fit() -> None:
+    # One re-weighting: a second one moved WAPE and coverage on no panel by more than
+    # 0.0001 (bench/RESULTS.md) and cost a third of the fit's time at 10,000 series.
+    from dataclasses import replace
+
+    from models.baseline import _huber, build_design, fit_design
+    from models.panel import build_panel
+
+    h, s = make_panel(n_regions=25, n_periods=28, noise=0.2, seed=9)
+    h = h.copy()
+    h.loc[h.index[::37], "value"] *= 2.5  # spikes for the Huber weights to cut
+    panel = build_panel(h, s, "Q")
+    d = build_design(panel, panel.end, 8.0)
+    plain = fit_design(d, 12.0, robust=False)
+    w = _huber(d, plain.coef)
+    assert (w < d.w).any()
+    robust = fit_design(d, 12.0, robust=True)
+    manual = fit_design(replace(d, w=w), 12.0, robust=False)
+    np.testing.assert_allclose(robust.coef, manual.coef, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(robust.w, w, rtol=0, atol=0)
