@@ -9,16 +9,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from calibration import settings
-from calibration.accounts import auth
-from calibration.data import importer
-from calibration.demo import workshop as demo
-from calibration.store import StoreError, connect
-from calibration.store import users as uq
+from calibration import access, settings
+from calibration.data.report import KINDS
+from calibration.store.core import StoreError
 from calibration.store.options import EXIT_MISSING, add_db, add_server, existing_db, open_db
+
+# Features are imported inside the commands that use them (here and in each feature's CLI):
+# `--help` and the --server forms start in a fraction of a second, not after two seconds of
+# pandas, scipy and statsmodels they do not need.
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from calibration.demo import workshop as demo
+
     con = open_db(args)
     for line in demo.init_database(con.cursor()):
         print(line)
@@ -26,6 +29,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from calibration.demo import workshop as demo
+
     con = open_db(args)
     for line in demo.load_demo(con.cursor()):
         print(line)
@@ -33,6 +38,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from calibration.accounts import auth
+    from calibration.data import importer
+
     con = open_db(args)
     try:
         result = importer.import_file(
@@ -57,6 +65,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from calibration.accounts import auth
+
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -87,7 +97,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_email(args: argparse.Namespace) -> int:
-    from calibration.accounts import sso
+    from calibration.accounts import auth, sso
     from calibration.i18n import t
 
     con = open_db(args)
@@ -101,6 +111,8 @@ def cmd_user_email(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
+    from calibration.store import users as uq
+
     con = open_db(args)
     rows = uq.list_users(con.cursor())
     if args.json:
@@ -115,7 +127,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from calibration.store import backup
+    from calibration.store import backup, connect
 
     path = existing_db(args)
     if path is None:
@@ -154,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("import", help="import a history, signals, regions or actuals file")
-    p.add_argument("kind", choices=importer.KINDS)
+    p.add_argument("kind", choices=KINDS)
     p.add_argument("file")
     p.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first)")
     p.add_argument(
@@ -168,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     usub = p.add_subparsers(dest="user_command", required=True)
     pa = usub.add_parser("add", help="add an account")
     pa.add_argument("name")
-    pa.add_argument("--role", required=True, choices=auth.ROLES)
+    pa.add_argument("--role", required=True, choices=access.ROLES)
     pa.add_argument("--region", action="append", default=[], help="region a lead leads (repeat)")
     pa.add_argument("--display-name", default=None)
     pa.add_argument("--password-stdin", action="store_true", help="read the password from stdin")

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 from calibration import access, settings
-from calibration.accounts import auth
-from calibration.api import service, tokens
 from calibration.api.client import Answer, Client, ClientError
-from calibration.data import importer
+from calibration.data import report
 from calibration.i18n import t
-from calibration.store import backup
 from calibration.store import options as store_options
+
+# Services are imported inside the commands (see calibration/cli.py): a --server command
+# needs only the HTTP client and the report types.
 
 # Exit codes as the local commands use them: 2 refused input, 3 server/database, 4 not allowed.
 _EXIT = {400: 2, 401: 4, 403: 4, 404: 2, 405: 2, 409: 2, 413: 2, 422: 2}
@@ -24,6 +24,9 @@ _EXIT = {400: 2, 401: 4, 403: 4, 404: 2, 405: 2, 409: 2, 413: 2, 422: 2}
 
 
 def cmd_token_add(args: argparse.Namespace) -> int:
+    from calibration.accounts import auth
+    from calibration.api import tokens
+
     con = store_options.open_db(args)
     try:
         token = tokens.add_token(con.cursor(), auth.SYSTEM, args.name, args.scope)
@@ -37,6 +40,9 @@ def cmd_token_add(args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
+    from calibration.accounts import auth
+    from calibration.api import tokens
+
     con = store_options.open_db(args)
     frame = tokens.list_tokens(con.cursor(), auth.SYSTEM)
     rows = [
@@ -53,6 +59,9 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from calibration.accounts import auth
+    from calibration.api import tokens
+
     con = store_options.open_db(args)
     try:
         tokens.revoke_token(con.cursor(), auth.SYSTEM, args.name)
@@ -101,8 +110,8 @@ def remote_import(args: argparse.Namespace, api: Client) -> int:
     path = Path(args.file)
     if not path.is_file():
         print(
-            importer.ImportRejected(
-                [importer.Problem(path.name, None, None, "file not found")]
+            report.ImportRejected(
+                [report.Problem(path.name, None, None, "file not found")]
             ).report(),
             file=sys.stderr,
         )
@@ -119,13 +128,13 @@ def remote_import(args: argparse.Namespace, api: Client) -> int:
     )
     if answer.status == 422:
         body = answer.json()
-        problems = [importer.Problem(**p) for p in body.get("problems", [])]
-        print(importer.ImportRejected(problems, body.get("total")).report(), file=sys.stderr)
+        problems = [report.Problem(**p) for p in body.get("problems", [])]
+        print(report.ImportRejected(problems, body.get("total")).report(), file=sys.stderr)
         return 2
     if answer.status != 200:
         return _refused(answer)
     r = answer.json()
-    result = importer.ImportResult(
+    result = report.ImportResult(
         r["kind"], r["file_name"], r["rows"], r["new"], r["updated"], r["source_id"]
     )
     print(result.summary())
@@ -145,10 +154,11 @@ def remote_cycles(args: argparse.Namespace, api: Client) -> int:
 
 def remote_export(args: argparse.Namespace, api: Client) -> int:
     """`audit export` through the API."""
+    from calibration.negotiation.cli import export_format
+
     out = Path(args.out)
-    fmt = out.suffix.lower().lstrip(".")
-    if fmt not in service.DECISION_FORMATS:
-        print("--out must end in .csv or .xlsx", file=sys.stderr)
+    fmt = export_format(out)
+    if fmt is None:
         return 2
     answer = api.call("GET", f"cycles/{int(args.cycle)}/decisions", {"format": fmt})
     if answer.status != 200:
@@ -167,6 +177,9 @@ def remote_backup(args: argparse.Namespace, api: Client) -> int:
     answer = api.call("POST", "backup")
     if answer.status != 200:
         return _refused(answer)
+    from calibration.api import service
+    from calibration.store import backup
+
     try:
         service.extract_backup(answer.body, out)
     except (ValueError, OSError) as exc:
@@ -180,6 +193,8 @@ def remote_backup(args: argparse.Namespace, api: Client) -> int:
 
 def remote_verify(args: argparse.Namespace, api: Client) -> int:
     """`audit verify` through the API (a --backup folder's anchor is read here, sent there)."""
+    from calibration.store import backup
+
     anchors = [
         {"source": f"backup {folder}", **backup.manifest_anchor(Path(folder))}
         for folder in args.backup or []

@@ -15,7 +15,6 @@ import struct
 import unicodedata
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,15 +26,18 @@ from charset_normalizer import from_bytes
 from calibration import access, settings
 from calibration.accounts.auth import User
 from calibration.data.actuals import DecreasingCumulativeError, to_daily
+from calibration.data.report import KINDS as KINDS
+from calibration.data.report import MAX_REPORTED as MAX_REPORTED
+from calibration.data.report import ImportRejected as ImportRejected
+from calibration.data.report import ImportResult as ImportResult
+from calibration.data.report import Problem as Problem
 from calibration.periods import parse_series
 from calibration.store import data as q
 from calibration.store import tracking as tq
 from calibration.store import transaction
 from calibration.store.core import utcnow
 
-KINDS = ("history", "signals", "regions", "actuals")
 DIMENSIONS = ("market", "pipeline", "capacity")
-MAX_REPORTED = 50
 
 # Header aliases (lower-case, stripped) → canonical column.
 ALIASES = {
@@ -73,67 +75,6 @@ KEYS = {
 _DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]00:00:00(?:\.0+)?)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a file was refused: where and why."""
-
-    file: str
-    row: int | None
-    column: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column:
-            where.append(f"column '{self.column}'")
-        return f"{', '.join(where)}: {self.reason}"
-
-
-class ImportRejected(Exception):
-    """The file was refused; nothing was written."""
-
-    def __init__(self, problems: list[Problem], total: int | None = None) -> None:
-        self.problems = problems[:MAX_REPORTED]
-        self.total = total if total is not None else len(problems)
-        super().__init__(self.report())
-
-    def report(self) -> str:
-        """The first problems, one per line, and the total count."""
-        lines = [str(p) for p in self.problems]
-        if self.total > len(self.problems):
-            lines.append(f"... and {self.total - len(self.problems)} more problems")
-        lines.append(f"{self.total} problem(s); nothing was imported.")
-        return "\n".join(lines)
-
-
-@dataclass
-class ImportResult:
-    """What an accepted import did."""
-
-    kind: str
-    file_name: str
-    rows: int
-    inserted: int
-    updated: int
-    source_id: int | None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def unchanged(self) -> int:
-        """Rows identical to what was stored."""
-        return self.rows - self.inserted - self.updated
-
-    def summary(self) -> str:
-        """One line for the CLI and the page."""
-        base = (
-            f"{self.file_name}: {self.rows} {self.kind} rows — {self.inserted} new, "
-            f"{self.updated} updated, {self.unchanged} unchanged"
-        )
-        return base + ("" if self.source_id else " (nothing to change)")
 
 
 ACCEPTED_ENCODINGS = "UTF-8, UTF-8 with BOM, or GBK/GB18030"

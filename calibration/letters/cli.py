@@ -12,9 +12,6 @@ import logging
 import sys
 from pathlib import Path
 
-from calibration.accounts import auth
-from calibration.letters import service as lt
-
 
 def _open(args: argparse.Namespace, db: str | None):
     from calibration.store.options import open_db
@@ -25,6 +22,9 @@ def _open(args: argparse.Namespace, db: str | None):
 
 def cmd_write(args: argparse.Namespace) -> int:
     """Issue (if due), archive and write every letter of a cycle, both languages."""
+    from calibration.accounts import auth
+    from calibration.letters import service as lt
+
     if args.cycle is None or args.out is None:
         print(
             "letters: --cycle and --out are required (or use: letters verify FILE.pdf)",
@@ -49,6 +49,8 @@ def cmd_write(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Exit 0 when the file is exactly an archived letter, 1 otherwise."""
+    from calibration.letters import service as lt
+
     path = Path(args.file)
     try:
         data = path.read_bytes()
@@ -65,6 +67,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a locked cycle's agreed targets as CSV or JSON."""
+    from calibration.accounts import auth
+    from calibration.letters import service as lt
+
     con = _open(args, args.export_db or args.db)
     cycle = args.export_cycle if args.export_cycle is not None else args.cycle
     if cycle is None:

@@ -7,10 +7,6 @@ import json
 import math
 from pathlib import Path
 
-from calibration import exports, settings
-from calibration.modeling import service as baseline
-from calibration.store import connect
-
 PRED_COLUMNS = ["region", "period", "method", "forecast", "lower80", "upper80", "actual"]
 
 
@@ -23,13 +19,14 @@ def _pooling(text: str) -> float | str:
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
+    # Defaults filled in by _params: the model is not imported to build the parser.
     p.add_argument("--metric", required=True)
-    p.add_argument("--half-life", type=float, default=baseline.DEFAULTS["half_life"])
+    p.add_argument("--half-life", type=float, default=None, help="default 8 quarters")
     p.add_argument(
         "--pooling",
         type=_pooling,
-        default=baseline.DEFAULTS["pooling"],
-        help="prior strength toward the all-region fit, or 'auto'",
+        default=None,
+        help="prior strength toward the all-region fit, or 'auto' (default 12)",
     )
     # --weights is the flag's former name, kept so existing scripts still run.
     p.add_argument(
@@ -43,9 +40,11 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _params(args: argparse.Namespace) -> dict:
+    from calibration.modeling import service as baseline
+
     return {
-        "half_life": args.half_life,
-        "pooling": args.pooling,
+        "half_life": baseline.DEFAULTS["half_life"] if args.half_life is None else args.half_life,
+        "pooling": baseline.DEFAULTS["pooling"] if args.pooling is None else args.pooling,
         "scales": baseline.parse_scales(args.scales),
     }
 
@@ -58,6 +57,10 @@ def _num(v: object) -> object:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Print backtest scores of the model and the naive methods."""
+    from calibration import exports, settings
+    from calibration.modeling import service as baseline
+    from calibration.store import connect
+
     cur = connect(args.db or settings.db_path()).cursor()
     out = baseline.run_backtest(
         cur,
@@ -86,6 +89,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Print the per-region suggestion with interval, contributions and reason."""
+    from calibration import settings
+    from calibration.modeling import service as baseline
+    from calibration.store import connect
+
     cur = connect(args.db or settings.db_path()).cursor()
     df = baseline.suggest(cur, args.metric, args.period, **_params(args))
     rows = [
@@ -116,7 +123,10 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_save_run(args: argparse.Namespace) -> int:
     """Fit, backtest and store a model run as the system user."""
+    from calibration import settings
     from calibration.accounts import auth
+    from calibration.modeling import service as baseline
+    from calibration.store import connect
 
     cur = connect(args.db or settings.db_path()).cursor()
     run_id = baseline.save_run(
@@ -128,6 +138,10 @@ def cmd_save_run(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """List saved model runs."""
+    from calibration import settings
+    from calibration.modeling import service as baseline
+    from calibration.store import connect
+
     cur = connect(args.db or settings.db_path()).cursor()
     df = baseline.list_runs(cur, args.metric)
     rows = [
@@ -153,6 +167,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the model subcommands to the main CLI."""
+
     p = sub.add_parser("backtest", help="backtest the baseline against naive methods")
     _model_args(p)
     p.add_argument("--origins", type=int, default=8)

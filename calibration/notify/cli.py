@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from calibration.notify import config, service
-from calibration.store import notify as q
 from calibration.store.options import add_db, open_db
 
 
 def cmd_send(args: argparse.Namespace) -> int:
     """Route new notifications and send the deliveries that are due, once."""
+    from calibration.notify import config, service
+
     company = config.company()
     if not company.configured:
         print("nothing to send: no SMTP server or robot webhook is configured")
@@ -24,6 +24,9 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Deliveries per status and what is configured (no passwords or webhook URLs)."""
+    from calibration.notify import config
+    from calibration.store import notify as q
+
     cur = open_db(args).cursor()
     counts = {"pending": 0, "sent": 0, "failed": 0, **q.status_counts(cur)}
     print(", ".join(f"{k} {v}" for k, v in counts.items()))

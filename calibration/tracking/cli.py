@@ -6,12 +6,11 @@ import argparse
 import sys
 from datetime import date
 
-from calibration.accounts import auth
-from calibration.tracking import service as ts
-
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from calibration.accounts import auth
     from calibration.store.options import open_db
+    from calibration.tracking import service as ts
 
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else None
