@@ -392,3 +392,19 @@ def test_board_shows_the_counter_and_the_agreed_number_beside_its_delta(seeded, 
     shown = at.dataframe[0].value
     row = shown[shown["Region"] == "South"].iloc[0]
     assert (row["Current number"], row["From"]) == ("203", "agreed")
+
+
+def test_regions_total_below_the_suggestion_is_not_shown_as_good_news(seeded):
+    """The change under "Regions now" has no sign (the arrow says it): its colour must
+    follow the arrow, not the unsigned number (a "↓ 52" in green read as good news)."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    at = _board(login("exec"))
+    current = at.metric[1].proto
+    expected = {
+        MetricProto.MetricDirection.DOWN: MetricProto.MetricColor.RED,
+        MetricProto.MetricDirection.UP: MetricProto.MetricColor.GREEN,
+        MetricProto.MetricDirection.NONE: MetricProto.MetricColor.GRAY,
+    }
+    assert current.direction != MetricProto.MetricDirection.NONE  # the seeded board differs
+    assert current.color == expected[current.direction]

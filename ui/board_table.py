@@ -49,12 +49,15 @@ def headline(head: dict) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(ctx.tr("board.kpi_target"), fmt(head["company_target"]))
     change = head["current_sum"] - head["suggestion_sum"]
+    way = "up" if change >= 0.5 else "down" if change <= -0.5 else "off"
     c2.metric(
         ctx.tr("board.kpi_current_sum"),
         fmt(head["current_sum"]),
-        # The arrow says the direction: the number after it carries no sign ("↓ 53").
+        # The arrow says the direction: the number after it carries no sign ("↓ 53"), so its
+        # colour is set by the direction too (unsigned, it would always be green).
         delta=fmt(abs(change)),
-        delta_arrow="up" if change >= 0.5 else "down" if change <= -0.5 else "off",
+        delta_arrow=way,
+        delta_color={"up": "green", "down": "red", "off": "gray"}[way],
         help=f"{ctx.tr('board.kpi_suggestion_sum')}: {fmt(head['suggestion_sum'])}",
     )
     # The % is relative to the regions' sum, as in the seeds (980 vs 1,200: a 22% gap).
