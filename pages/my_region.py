@@ -72,7 +72,7 @@ else:
         ctx.tr("nego.current_number", source=ctx.tr(f"nego.source.{row['current_source']}")),
         fmt(row["current_value"]),
         delta=(
-            f"{row['current_value'] - row['proposal_value']:+,.0f} "
+            f"{forms.signed(row['current_value'] - row['proposal_value'])} "
             + ctx.tr("nego.vs_your_proposal", value=fmt(row["proposal_value"]))
         )
         if row["proposal_value"] is not None and row["current_source"] != "proposal"

@@ -494,3 +494,15 @@ def test_lock_hint_says_who_can_lock() -> None:
         "You can lock the cycle once every region is agreed"
     )
     assert t("board.lock_help", "zh").startswith("所有区域达成一致后,您即可锁定本周期")
+
+
+def test_bridge_labels_write_changes_as_the_rest_of_the_app():
+    """The waterfall's labels: "+13" and "−43" (U+2212, calibration/numbers.py), no "-43"."""
+    state = make_state(proposal_value=[120.0, 180.0, np.nan])
+    table = board.board_table(state, REGIONS, make_history(), "2026Q1")
+    h = board.headline(state, 1200)
+    spec = charts_board.bridge_chart(h, table, "en", big=False).to_dict()
+    labels = [row["text"] for data in spec["datasets"].values() for row in data if "text" in row]
+    changes = [s for s in labels if s[0] in "+-\u2212"]
+    assert changes and not [s for s in changes if s.startswith("-")], labels
+    assert any(s.startswith("\u2212") for s in changes), labels

@@ -203,3 +203,32 @@ def test_attachment_listed_with_download(seeded):
     at = my_region()
     assert "Renewal status" in [t.value for t in at.text]
     assert any(d.label == "Download renewal.pdf" for d in at.get("download_button"))
+
+
+def test_an_agreed_counter_below_the_proposal_shows_one_minus_sign(seeded):
+    """The current number's change against the lead's proposal is written like every other
+    signed number (U+2212, as calibration/numbers.py), not with a hyphen ("-20")."""
+    path, cid = seeded
+    con = connect(path)
+    cur = con.cursor()
+    from calibration.accounts.auth import load_user
+
+    lead = load_user(cur, "lead_east")
+    neg.propose(cur, lead, cid, "east", 220, **GOOD, expected_last_event=None)
+    seen = int(neg.cycle_state(cur, cid).set_index("region").loc["east", "last_event_id"])
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "east",
+        "counter",
+        counter_value=200,
+        reason="Plan",
+        expected_last_event=seen,
+    )
+    seen = int(neg.cycle_state(cur, cid).set_index("region").loc["east", "last_event_id"])
+    neg.accept_counter(cur, lead, cid, "east", expected_last_event=seen)
+    con.close()
+    at = my_region()
+    (current,) = [m for m in at.metric if m.proto.body == "200"]
+    assert current.proto.delta.startswith("\u221220 "), current.proto.delta

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from calibration import charts_theme as theme
+from calibration import numbers
 from calibration.board.table import method_label
 from calibration.i18n import t
 
@@ -225,7 +226,7 @@ def bridge_chart(
     steps["kind_label"] = steps["kind"].map(kind_label)
     steps["top"] = steps[["start", "end"]].max(axis=1)
     steps["text"] = [
-        f"{e:,.0f}" if k == "total" else f"{d:+,.0f}"
+        numbers.number(e) if k == "total" else numbers.delta(d)
         for k, e, d in zip(steps["kind"], steps["end"], steps["delta"], strict=True)
     ]
     order = list(steps["step"])

@@ -36,6 +36,11 @@ def fmt(value: float | None, unit: str | None = None) -> str:
     return numbers.number(None if value is None or pd.isna(value) else float(value), unit)
 
 
+def signed(value: float | None, unit: str | None = None) -> str:
+    """A change with its sign, in its unit (+8, −3; never −0): numbers.delta."""
+    return numbers.delta(None if value is None or pd.isna(value) else float(value), unit)
+
+
 def pct(value: float) -> str:
     """A fraction as a percentage (at most one decimal): numbers.percent."""
     return numbers.percent(value)
