@@ -99,12 +99,10 @@ class BoardCache:
     ) -> dict:
         """cycle, state, table, headline and rollup (view.build's dict) for viewer in lang."""
         b = self.board(cur, viewer, cycle_id, version, load_inputs)
-        state = b.snap["state"]
-        seen = _visible(viewer, state)
-        if not seen.all():
+        mine = _for_viewer(viewer, b.snap)
+        if mine is not b.snap:
             # A viewer who may not see every region gets a board of their own (not shared).
-            mine = state[seen].reset_index(drop=True)
-            return bview.build({**b.snap, "state": mine}, lang)
+            return bview.build(mine, lang)
         with self._cycle_locks[cycle_id]:
             if lang not in b.views:
                 b.views[lang] = _view(b, lang, None, None)
@@ -119,9 +117,13 @@ class BoardCache:
         load_inputs: Callable[[str], dict] | None = None,
     ) -> dict:
         """The snapshot (service.snapshot's dict) of cycle_id at version, filtered for viewer."""
-        snap = self.board(cur, viewer, cycle_id, version, load_inputs).snap
-        seen = _visible(viewer, snap["state"])
-        return snap if seen.all() else {**snap, "state": snap["state"][seen].reset_index(drop=True)}
+        return _for_viewer(viewer, self.board(cur, viewer, cycle_id, version, load_inputs).snap)
+
+
+def _for_viewer(viewer: User, snap: dict) -> dict:
+    """snap itself when viewer sees every region, else a copy with only their regions."""
+    seen = _visible(viewer, snap["state"])
+    return snap if seen.all() else {**snap, "state": snap["state"][seen].reset_index(drop=True)}
 
 
 def _visible(viewer: User, state: pd.DataFrame) -> np.ndarray:
