@@ -161,6 +161,23 @@ def screenshot(page, path: Path, full_page: bool = False, failure: bool = False)
     return path
 
 
+def page_report(page, log: Path | None = None) -> str:
+    """What a failed browser step should print: the URL, the messages and field errors on
+    screen, whether a script is running, and the server's last errors (CI keeps no pictures)."""
+    try:
+        alerts = page.locator("[data-testid='stAlert']").all_inner_texts()
+        running = page.locator("[data-testid='stStatusWidget']").all_inner_texts()
+        title = page.locator("h1").first.inner_text(timeout=2_000)
+    except Exception as exc:  # a closed or crashed page still gets a line
+        return f"url={page.url} (unreadable: {exc.__class__.__name__})"
+    lines = [f"url={page.url} title={title!r} status={running} alerts={alerts}"]
+    if log is not None and log.exists():
+        text = log.read_text(errors="replace").splitlines()
+        errors = [line for line in text if "Error" in line or "Traceback" in line]
+        lines.append(f"server errors: {errors[-8:]}")
+    return " ".join(lines)
+
+
 def wait_idle(page, timeout: float = 30_000) -> None:
     """Wait until Streamlit has finished running the script."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import duckdb
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from calibration.accounts import auth
 from calibration.modeling import service as baseline
 from calibration.negotiation import service as neg
 from calibration.store import connect
-from tests.browser.conftest import open_page, sign_in, wait_idle
+from tests.browser.conftest import open_page, page_report, sign_in, wait_idle
 
 # Small viewports keep 30 board contexts affordable on a 2-core machine.
 DESKTOP = {"width": 1400, "height": 1000}
@@ -55,25 +56,41 @@ def wait_board_counts(page, timeout_s: float = 20, **want: int) -> tuple[int, in
 
 
 def fill_proposal(page, value: float, justification: str, support: str, risk: str) -> None:
-    """Fill My region's proposal form (the number first: the HR warning reacts to it)."""
+    """Fill My region's proposal form (the number first: the HR warning reacts to it).
+
+    Each text is applied with Ctrl+Enter, as Streamlit's text areas offer, and the run it
+    starts is awaited: a text that waits for its blur could still be in the box when a busy
+    machine runs the submit (seen in CI: the risk never reached the server, so the submit
+    was refused as incomplete).
+    """
     number = page.get_by_label("Proposed target")
     number.fill(f"{value:.0f}")
     number.press("Enter")
     wait_idle(page)
-    # By role: the help "?" buttons carry the same label ("Help for Justification").
-    page.get_by_role("textbox", name="Justification", exact=True).fill(justification)
-    page.get_by_role("textbox", name="Support needed", exact=True).fill(support)
-    page.get_by_role("textbox", name="Risk", exact=True).fill(risk)
+    texts = {"Justification": justification, "Support needed": support, "Risk": risk}
+    for label, text in texts.items():
+        # By role: the help "?" buttons carry the same label ("Help for Justification").
+        box = page.get_by_role("textbox", name=label, exact=True)
+        box.fill(text)
+        box.press("Control+Enter")
+        wait_idle(page)
     # Chosen explicitly: the radio's default is lost after the number's rerun
     # (pages/my_region.py changes `index` between runs; see the e2e report).
     form = page.locator(".st-key-nego_proposal_form")
     form.get_by_text("medium", exact=True).click()
+    wait_idle(page)
+    for label, text in texts.items():
+        expect(page.get_by_role("textbox", name=label, exact=True)).to_have_value(text)
 
 
-def submit_proposal(page) -> None:
-    """Click Submit proposal and wait for the rerun."""
+def submit_proposal(page, log: Path | None = None) -> None:
+    """Click Submit proposal and wait for "Proposal saved." (or say what the page shows)."""
     page.get_by_role("button", name="Submit proposal").click()
     wait_idle(page)
+    try:
+        page.get_by_text("Proposal saved.").first.wait_for(timeout=30_000)
+    except PlaywrightTimeoutError as exc:
+        raise AssertionError(f"the proposal was not saved: {page_report(page, log)}") from exc
 
 
 def choose(page, label: str, option: str) -> None:

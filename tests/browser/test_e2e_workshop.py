@@ -26,7 +26,14 @@ from pathlib import Path
 import pytest
 
 from calibration.negotiation import service as neg
-from tests.browser.conftest import ROOT, Server, _need_browser, open_page, wait_idle
+from tests.browser.conftest import (
+    ROOT,
+    Server,
+    _need_browser,
+    open_page,
+    page_report,
+    wait_idle,
+)
 from tests.browser.steps import (
     board_counts,
     board_respond,
@@ -103,11 +110,14 @@ def test_whole_workshop(workshop, browser, shot, tmp_path: Path) -> None:
     people: dict = {}
     try:
         _workshop(server, cid, suggestions, browser, shot, tmp_path, people)
-    except Exception:
-        # Every person's screen at the moment of failure, for the CI artifacts.
+    except Exception as exc:
+        # Every person's screen at the moment of failure: pictures for the CI artifacts,
+        # and what each screen said in the message (CI's log is often all there is).
+        reports = []
         for username, page in people.items():
             shot(page, f"e2e_fail_{username}", failure=True)
-        raise
+            reports.append(f"{username}: {page_report(page, server.log)}")
+        raise AssertionError(f"{exc}\n" + "\n".join(reports)) from exc
     finally:
         for page in people.values():
             page.context.close()
@@ -172,7 +182,7 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
             # The warning appears while typing, before submitting.
             page.get_by_text("the proposal will go to HR review").wait_for()
             shot(page, "e2e_02_east_hr_warning")
-        submit_proposal(page)
+        submit_proposal(page, server.log)
         if lead == "lead_east":
             page.get_by_text("went to HR review").wait_for()
             shot(page, "e2e_03_east_submitted_flagged")

@@ -21,7 +21,7 @@ def test_script_justification_is_visible_text_and_never_runs(server, browser, sh
         goto_my_region(lead)
         # 1 is far below any suggestion: the proposal is flagged, so the HRBP sees it.
         fill_proposal(lead, 1, justification=PAYLOAD, support=PAYLOAD, risk=PAYLOAD)
-        submit_proposal(lead)
+        submit_proposal(lead, server.log)
         lead.get_by_text("went to HR review").wait_for()
         lead.get_by_role("textbox", name="Comment", exact=True).fill(PAYLOAD)
         lead.get_by_role("button", name="Post", exact=True).click()

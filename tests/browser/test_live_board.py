@@ -36,7 +36,7 @@ def test_board_shows_a_new_proposal_without_reload(server, browser, shot) -> Non
             "None beyond the plan.",
             "Partner onboarding may slip.",
         )
-        submit_proposal(lead)
+        submit_proposal(lead, server.log)
         lead.get_by_text("Proposal saved.").wait_for()
         stored_at = time.monotonic()
         # The demo has 3 of 6 proposed; the 1 s fragment must show the 4th by itself.

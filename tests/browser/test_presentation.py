@@ -152,7 +152,7 @@ def test_a_toast_does_not_cover_the_table(demo_server, browser) -> None:
         sign_in(lead, demo_server.url, "lead_southwest")
         goto_my_region(lead)
         fill_proposal(lead, 150, "Two partner deals signed.", "One more AE.", "Onboarding slip.")
-        submit_proposal(lead)
+        submit_proposal(lead, demo_server.log)
         toast = page.locator("[data-testid='stToast']").first
         toast.wait_for(timeout=30_000)
         box = toast.bounding_box()
