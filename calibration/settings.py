@@ -43,6 +43,11 @@ def board_refresh_seconds() -> float:
     return max(0.5, float(os.environ.get("CALIBRATE_BOARD_REFRESH", "3")))
 
 
+def board_highlight_seconds() -> float:
+    """How long a changed region keeps its mark on the board (CALIBRATE_BOARD_HIGHLIGHT, default 15)."""
+    return max(1.0, float(os.environ.get("CALIBRATE_BOARD_HIGHLIGHT", "15")))
+
+
 def company_tz() -> ZoneInfo:
     """The company's time zone for clocks people read (CALIBRATE_TZ, an IANA name; default UTC)."""
     try:

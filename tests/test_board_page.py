@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 
@@ -174,6 +176,24 @@ def test_board_marks_and_announces_a_new_proposal(seeded):
 
     # The page's rerun built the new version from the one it showed (one row, not the board).
     assert cache.board_cache(cache.board_db()).builds["incremental"] == 1
+
+
+def test_a_board_mark_fades_after_the_configured_time(seeded, monkeypatch):
+    from ui import context as ctx
+
+    at = _board(login("exec"))
+    cur = ctx.connection().cursor()
+    lead = auth.load_user(cur, "lead_south")
+    region = sorted(lead.regions)[0]
+    neg.propose(cur, lead, seeded, region, 123, *GOOD.values(), expected_last_event=None)
+    at.run()
+    assert "●" in at.dataframe[0].value.iloc[:, 0].tolist()
+    # Marked for 15 s by default; a company may want it shorter (CALIBRATE_BOARD_HIGHLIGHT).
+    monkeypatch.setenv("CALIBRATE_BOARD_HIGHLIGHT", "1")
+    time.sleep(1.1)
+    at.run()
+    assert not at.exception, at.exception
+    assert "●" not in at.dataframe[0].value.iloc[:, 0].tolist()
 
 
 def test_board_counter_needs_a_value_and_a_reason(seeded):

@@ -17,9 +17,6 @@ from ui import context as ctx
 from ui.text import plain
 from ui.timings import timed
 
-HIGHLIGHT_SECONDS = 15
-
-
 # Projector layout for 1280×720: no sidebar or header, the title row holds the clock and the
 # exit, large type, a dark counts line, and toasts in the title row's band above the headline
 # (never over the table). Streamlit has no setting for any of it; a literal, since pages pass
@@ -131,7 +128,7 @@ def changes(cycle_id: int, state: pd.DataFrame, table: pd.DataFrame) -> set[str]
                     icon=":material/notifications:",
                 )
     memo[cycle_id] = state
-    return {r for r, at in lit.items() if now - at < HIGHLIGHT_SECONDS}
+    return {r for r, at in lit.items() if now - at < settings.board_highlight_seconds()}
 
 
 def live(
@@ -156,7 +153,8 @@ def live(
         with timed("board.tick"):
             now_version = board_service.version(ctx.cursor(), cycle_id)
             lit_at = st.session_state.get("board_lit", {})
-            faded = any(time.time() - lit_at.get(r, 0) >= HIGHLIGHT_SECONDS for r in lit)
+            shown_for = settings.board_highlight_seconds()
+            faded = any(time.time() - lit_at.get(r, 0) >= shown_for for r in lit)
         if now_version != shown_version or faded:
             st.session_state["board_tick_rerun"] = True
             st.rerun(scope="app")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from tests.browser.conftest import number_text, wait_idle
+from tests.browser.conftest import Server, _demo_server, number_text, wait_idle
 from tests.browser.steps import (
     fill_proposal,
     goto_my_region,
@@ -21,6 +22,7 @@ from tests.browser.steps import (
 )
 
 pytestmark = pytest.mark.browser
+FADE_SECONDS = 4
 SOUTH_REASON = "South's pipeline supports more: two partner deals close in March."
 
 
@@ -105,7 +107,15 @@ def test_accept_on_a_flagged_region_is_refused(server, browser, shot) -> None:
     ]
 
 
-def test_respond_form_survives_live_changes(server, browser, shot) -> None:
+@pytest.fixture
+def quick_fade_server(tmp_path, demo_template, monkeypatch) -> Iterator[Server]:
+    """A demo server whose board marks fade after 4 s rather than 15 (the wait below)."""
+    monkeypatch.setenv("CALIBRATE_BOARD_HIGHLIGHT", str(FADE_SECONDS))
+    yield from _demo_server(tmp_path, demo_template)
+
+
+def test_respond_form_survives_live_changes(quick_fade_server, browser, shot) -> None:
+    server = quick_fade_server
     board_ctx, board = new_person(browser, server.url, "exec")
     lead_ctx, lead = new_person(browser, server.url, "lead_central")
     try:
@@ -123,7 +133,7 @@ def test_respond_form_survives_live_changes(server, browser, shot) -> None:
             "None beyond the plan.",
             "Distributor payments may slip.",
         )
-        submit_proposal(lead)
+        submit_proposal(lead, server.log)
         lead.get_by_text("Proposal saved.").wait_for()
         wait_board_counts(board, timeout_s=30, proposed=4)
         wait_idle(board)
@@ -141,8 +151,8 @@ def test_respond_form_survives_live_changes(server, browser, shot) -> None:
         # The executive's own answer arrives on the tick while the next form is half filled.
         form = board.locator(".st-key-board_respond_form")
         _half_fill_counter(board, form, "North", 199, "North can stretch with the new partner.")
-        # The highlight of the own answer fades after 15 s: a whole-page rerun.
-        board.wait_for_timeout(17_000)
+        # The highlight of the own answer fades: a whole-page rerun.
+        board.wait_for_timeout((FADE_SECONDS + 2) * 1000)
         wait_idle(board)
         form = board.locator(".st-key-board_respond_form")
         assert _shows(form, "North")
@@ -185,7 +195,7 @@ def test_paused_board_refuses_a_stale_accept_and_shows_agreed_numbers(
             "Two more account executives.",
             "The partner contract is not live yet.",
         )
-        submit_proposal(north)
+        submit_proposal(north, server.log)
         north.get_by_text(re.compile("Proposal saved")).wait_for()
         form.get_by_role("button", name="Send response").click()
         board.get_by_text(
