@@ -55,25 +55,27 @@ def wait_board_counts(page, timeout_s: float = 20, **want: int) -> tuple[int, in
         page.wait_for_timeout(200)
 
 
+def enter(page, box, text: str) -> None:
+    """Type text into a Streamlit input and apply it (Enter; Ctrl+Enter in a text area), then
+    wait for the run it starts: a value left for its blur can still be on its way when the
+    next click runs (seen in CI: the last field never reached the server)."""
+    box.fill(text)
+    is_area = box.evaluate("el => el.tagName === 'TEXTAREA'")
+    box.press("Control+Enter" if is_area else "Enter")
+    wait_idle(page)
+
+
 def fill_proposal(page, value: float, justification: str, support: str, risk: str) -> None:
     """Fill My region's proposal form (the number first: the HR warning reacts to it).
 
-    Each text is applied with Ctrl+Enter, as Streamlit's text areas offer, and the run it
-    starts is awaited: a text that waits for its blur could still be in the box when a busy
-    machine runs the submit (seen in CI: the risk never reached the server, so the submit
-    was refused as incomplete).
+    Each text is applied and awaited (see enter): in CI the risk never reached the server,
+    so the submit was refused as incomplete.
     """
-    number = page.get_by_label("Proposed target")
-    number.fill(f"{value:.0f}")
-    number.press("Enter")
-    wait_idle(page)
+    enter(page, page.get_by_label("Proposed target"), f"{value:.0f}")
     texts = {"Justification": justification, "Support needed": support, "Risk": risk}
     for label, text in texts.items():
         # By role: the help "?" buttons carry the same label ("Help for Justification").
-        box = page.get_by_role("textbox", name=label, exact=True)
-        box.fill(text)
-        box.press("Control+Enter")
-        wait_idle(page)
+        enter(page, page.get_by_role("textbox", name=label, exact=True), text)
     # Chosen explicitly: the radio's default is lost after the number's rerun
     # (pages/my_region.py changes `index` between runs; see the e2e report).
     form = page.locator(".st-key-nego_proposal_form")
@@ -137,9 +139,9 @@ def board_respond(
     label = "Accept the proposal" if action == "accept" else "Counter with another number"
     form.get_by_text(label, exact=True).click()
     if value is not None:
-        form.get_by_label("Counter value").fill(f"{value:.0f}")
+        enter(page, form.get_by_label("Counter value"), f"{value:.0f}")
     if reason:
-        form.get_by_label("Reason (required for a counter)").fill(reason)
+        enter(page, form.get_by_label("Reason (required for a counter)"), reason)
     form.get_by_role("button", name="Send response").click()
     page.get_by_text(f"Response recorded for {region_label}.").wait_for(timeout=30_000)
     wait_idle(page)

@@ -15,7 +15,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Server, _need_browser, number_text, sign_in, wait_idle
-from tests.browser.steps import DESKTOP
+from tests.browser.steps import DESKTOP, enter
 from tests.factories import copy_demo
 
 pytestmark = pytest.mark.browser
@@ -200,15 +200,19 @@ def test_a_half_typed_proposal_survives_a_reload_and_keeps_its_stale_check(srv, 
         form = _respond_tab(board)
         _choose_region(board, form, "North")
         form.get_by_text("Counter with another number", exact=True).click()
-        form.get_by_label("Counter value").fill("175")
-        form.get_by_label("Reason (required for a counter)").fill("Pipeline supports more.")
+        enter(board, form.get_by_label("Counter value"), "175")
+        enter(
+            board, form.get_by_label("Reason (required for a counter)"), "Pipeline supports more."
+        )
         form.get_by_role("button", name="Send response").click()
         board.get_by_text("Response recorded for North.").wait_for(timeout=30_000)
         # The restored draft is still bound to what the lead saw when typing it.
         _reload(lead)
         _signed_in(lead)
-        lead.get_by_role("textbox", name="Support needed", exact=True).fill("One more AE")
-        lead.get_by_role("textbox", name="Risk", exact=True).fill("A key renewal is in doubt")
+        enter(lead, lead.get_by_role("textbox", name="Support needed", exact=True), "One more AE")
+        enter(
+            lead, lead.get_by_role("textbox", name="Risk", exact=True), "A key renewal is in doubt"
+        )
         lead.get_by_role("button", name="Submit proposal").click()
         lead.get_by_text("North changed", exact=False).first.wait_for(timeout=30_000)
     finally:
