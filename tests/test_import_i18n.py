@@ -249,6 +249,8 @@ def test_data_page_in_chinese_shows_the_reason_in_chinese(app_env: Path) -> None
     assert uploader, "this Streamlit's AppTest exposes no file_uploader"
     uploader[0].upload("bad.csv", (H + "east,2025Q1,n,-5\n").encode(), "text/csv")
     at.run()
+    at.button(key="upload_go").click()
+    at.run()
     assert not at.exception, at.exception
     assert errors(at) == ["文件被拒绝:共 1 个问题,未导入任何数据。"], errors(at)
     (table,) = [d.value for d in at.dataframe if "原因" in d.value.columns]

@@ -10,6 +10,7 @@ from calibration import settings
 from calibration.accounts.auth import User
 from calibration.data import importer
 from calibration.data import service as data_service
+from calibration.i18n import t
 from calibration.tracking import service as tracking_service
 from ui import context as ctx
 from ui import uploads
@@ -18,13 +19,15 @@ from ui import uploads
 def show_rejection(exc: importer.ImportRejected) -> None:
     """The refusal and its problems: file, row, column, reason."""
     st.error(ctx.tr("data.rejected", total=exc.total))
+    lang = ctx.lang()
+    # Reasons in the session's language; file and column names stay as the file has them.
     st.dataframe(
-        pd.DataFrame([p.__dict__ for p in exc.problems]).rename(
-            columns={
-                "file": ctx.tr("data.col_file"),
-                "row": ctx.tr("data.col_row"),
-                "column": ctx.tr("data.col_column"),
-                "reason": ctx.tr("data.col_reason"),
+        pd.DataFrame(
+            {
+                ctx.tr("data.col_file"): [p.file for p in exc.problems],
+                ctx.tr("data.col_row"): [p.row for p in exc.problems],
+                ctx.tr("data.col_column"): [p.column for p in exc.problems],
+                ctx.tr("data.col_reason"): [p.text(lang) for p in exc.problems],
             }
         ),
         hide_index=True,
@@ -34,10 +37,12 @@ def show_rejection(exc: importer.ImportRejected) -> None:
 
 def upload_tab(cur: duckdb.DuckDBPyConnection, user: User) -> None:
     """The upload form; the import runs only on the button, never on preview."""
+    lang = ctx.lang()
     kind = st.selectbox(
         ctx.tr("data.kind"),
         importer.KINDS,
-        format_func=lambda k: ctx.tr(f"data.kind_{k}"),
+        # The language bound now: a format_func called outside the run has no session.
+        format_func=lambda k: t(f"data.kind_{k}", lang),
         key="upload_kind",
     )
     st.caption(ctx.tr(f"data.contract_{kind}"))

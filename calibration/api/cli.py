@@ -111,7 +111,7 @@ def remote_import(args: argparse.Namespace, api: Client) -> int:
     if not path.is_file():
         print(
             report.ImportRejected(
-                [report.Problem(path.name, None, None, "file not found")]
+                [report.Problem.of(path.name, None, None, "data.err.not_found")]
             ).report(),
             file=sys.stderr,
         )

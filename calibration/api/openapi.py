@@ -63,7 +63,16 @@ def document() -> dict:
                         "file": {"type": "string"},
                         "row": {"type": "integer", "nullable": True},
                         "column": {"type": "string", "nullable": True},
-                        "reason": {"type": "string"},
+                        "reason": {"type": "string", "description": "In English."},
+                        "key": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "Translation key of the reason (calibration/locale).",
+                        },
+                        "params": {
+                            "type": "object",
+                            "description": "Values the key's text is formatted with.",
+                        },
                     },
                 },
                 "Rejected": {

@@ -78,12 +78,20 @@ def import_file(
 
 
 def rejection(exc: importer.ImportRejected) -> dict:
-    """The 422 body: the first problems (file, row, column, reason) and their total."""
+    """The 422 body: the first problems (file, row, column, English reason, and the reason's
+    translation key and params) and their total."""
     return {
         "error": "rejected",
         "message": f"{exc.total} problem(s); nothing was imported.",
         "problems": [
-            {"file": p.file, "row": p.row, "column": p.column, "reason": p.reason}
+            {
+                "file": p.file,
+                "row": p.row,
+                "column": p.column,
+                "reason": p.reason,
+                "key": p.key,
+                "params": p.params,
+            }
             for p in exc.problems
         ],
         "total": exc.total,

@@ -77,28 +77,24 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-ACCEPTED_ENCODINGS = "UTF-8, UTF-8 with BOM, or GBK/GB18030"
+def _rejected(
+    name: str, key: str, row: int | None = None, column: str | None = None, **params: object
+) -> ImportRejected:
+    """ImportRejected with a single problem, its reason the English text of key."""
+    return ImportRejected([Problem.of(name, row, column, key, **params)])
 
 
-def _refuse(name: str, reason: str, row: int | None = None, column: str | None = None) -> NoReturn:
-    """Raise ImportRejected with a single problem."""
-    raise ImportRejected([Problem(name, row, column, reason)])
+def _refuse(name: str, key: str, **params: object) -> NoReturn:
+    """Raise ImportRejected with a single problem about the whole file."""
+    raise _rejected(name, key, **params)
 
 
 def _wrong_encoding(name: str, data: bytes) -> ImportRejected:
     """The refusal for text in an encoding we do not accept, naming a guess when there is one."""
     best = from_bytes(data[:200_000]).best()
-    guess = f" (it looks like {best.encoding})" if best is not None else ""
-    return ImportRejected(
-        [
-            Problem(
-                name,
-                None,
-                None,
-                f"the text encoding is not one we accept{guess}; save the file as {ACCEPTED_ENCODINGS}",
-            )
-        ]
-    )
+    if best is None:
+        return _rejected(name, "data.err.encoding")
+    return _rejected(name, "data.err.encoding_guess", encoding=best.encoding)
 
 
 def _plausible_chinese(text: str) -> bool:
@@ -128,9 +124,7 @@ def _plausible_chinese(text: str) -> bool:
 def decode_csv(name: str, data: bytes) -> str:
     """Text of a CSV file in UTF-8 (with or without BOM) or GBK; refuse anything else."""
     if b"\x00" in data[:4096]:
-        raise ImportRejected(
-            [Problem(name, None, None, "the file is binary or UTF-16; save it as CSV (UTF-8)")]
-        )
+        raise _rejected(name, "data.err.binary")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -154,11 +148,9 @@ def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame
     """
     limit = settings.max_upload_mb() * 1024 * 1024
     if len(data) > limit:
-        raise ImportRejected(
-            [Problem(name, None, None, f"the file is larger than {settings.max_upload_mb()} MB")]
-        )
+        raise _rejected(name, "data.err.too_large", mb=settings.max_upload_mb())
     if not data.strip():
-        raise ImportRejected([Problem(name, None, None, "the file is empty")])
+        raise _rejected(name, "data.err.empty")
     if data[:4] == b"PK\x03\x04":
         check_xlsx(name, data)
         try:
@@ -166,13 +158,9 @@ def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame
                 io.BytesIO(data), sheet_name=sheet or 0, dtype=str, engine="calamine"
             )
         except ValueError as exc:
-            raise ImportRejected(
-                [Problem(name, None, None, f"cannot read the sheet: {exc}")]
-            ) from None
+            raise _rejected(name, "data.err.sheet", detail=str(exc)) from None
         except Exception:
-            raise ImportRejected(
-                [Problem(name, None, None, "the file is not a readable XLSX workbook")]
-            ) from None
+            raise _rejected(name, "data.err.not_xlsx") from None
     else:
         text = decode_csv(name, data)
         _check_csv_shape(name, data, text)
@@ -183,42 +171,17 @@ def read_table(name: str, data: bytes, sheet: str | None = None) -> pd.DataFrame
 
 
 def _too_many_rows(name: str) -> ImportRejected:
-    return ImportRejected(
-        [
-            Problem(
-                name,
-                None,
-                None,
-                f"the file has more than {settings.max_import_rows():,} rows (the limit)",
-            )
-        ]
-    )
+    return _rejected(name, "data.err.too_many_rows", limit=settings.max_import_rows())
 
 
 def _too_many_columns(name: str, found: int) -> ImportRejected:
-    return ImportRejected(
-        [
-            Problem(
-                name,
-                1,
-                None,
-                f"the file has {found:,} columns; at most {settings.max_import_columns()} are accepted",
-            )
-        ]
+    return _rejected(
+        name, "data.err.too_many_columns", 1, found=found, limit=settings.max_import_columns()
     )
 
 
 def _long_cell(name: str, row: int | None, column: str | None) -> ImportRejected:
-    return ImportRejected(
-        [
-            Problem(
-                name,
-                row,
-                column,
-                f"a cell is longer than {settings.max_cell_chars():,} characters (the limit)",
-            )
-        ]
-    )
+    return _rejected(name, "data.err.long_cell", row, column, limit=settings.max_cell_chars())
 
 
 def _check_csv_shape(name: str, data: bytes, text: str) -> None:
@@ -294,11 +257,11 @@ def _member_chunks(name: str, data: bytes, info: zipfile.ZipInfo):
     caught when it overruns, instead of being trusted by the parser.
     """
     if info.flag_bits & 0x1:
-        _refuse(name, "the workbook is encrypted; save it without a password")
+        _refuse(name, "data.err.encrypted")
     off = info.header_offset
     sig, *_rest, n_len, x_len = struct.unpack("<IHHHHHIIIHH", data[off : off + 30])
     if sig != 0x04034B50:
-        _refuse(name, "the file is not a readable XLSX workbook")
+        _refuse(name, "data.err.not_xlsx")
     start = off + 30 + n_len + x_len
     raw = memoryview(data)[start : start + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
@@ -306,7 +269,7 @@ def _member_chunks(name: str, data: bytes, info: zipfile.ZipInfo):
             yield bytes(raw[i : i + _CHUNK])
         return
     if info.compress_type != zipfile.ZIP_DEFLATED:
-        _refuse(name, "the workbook uses an unsupported compression; save it again in Excel")
+        _refuse(name, "data.err.compression")
     inflater = zlib.decompressobj(-15)
     try:
         for i in range(0, len(raw), 64 * 1024):
@@ -321,7 +284,7 @@ def _member_chunks(name: str, data: bytes, info: zipfile.ZipInfo):
         if tail:
             yield tail
     except zlib.error:
-        _refuse(name, "the file is not a readable XLSX workbook")
+        _refuse(name, "data.err.not_xlsx")
 
 
 def check_xlsx(name: str, data: bytes) -> None:
@@ -334,32 +297,24 @@ def check_xlsx(name: str, data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        _refuse(name, "the file is not a readable XLSX workbook")
+        _refuse(name, "data.err.not_xlsx")
     if len(infos) > settings.xlsx_max_members():
-        _refuse(
-            name,
-            f"the workbook has {len(infos):,} parts; at most "
-            f"{settings.xlsx_max_members():,} are accepted",
-        )
+        _refuse(name, "data.err.parts", count=len(infos), limit=settings.xlsx_max_members())
     part_limit = settings.xlsx_max_member_mb() * mb
     total_limit = settings.xlsx_max_uncompressed_mb() * mb
     ratio = settings.xlsx_max_ratio()
-    unpacked_msg = (
-        f"the workbook unpacks to more than {settings.xlsx_max_uncompressed_mb()} MB "
-        f"(the limit; at most {settings.xlsx_max_member_mb()} MB per part)"
-    )
+    unpacked = {
+        "mb": settings.xlsx_max_uncompressed_mb(),
+        "part_mb": settings.xlsx_max_member_mb(),
+    }
     total = 0
     for info in infos:
         total += info.file_size
         if info.file_size > part_limit or total > total_limit:
-            _refuse(name, unpacked_msg)
+            _refuse(name, "data.err.unpacked", **unpacked)
         # Small parts compress well legitimately; a large one this compressible is a bomb.
         if info.file_size > mb and info.file_size > ratio * max(info.compress_size, 1):
-            _refuse(
-                name,
-                f"the workbook is compressed more than {ratio}:1 "
-                "(the limit), which only a decompression bomb does",
-            )
+            _refuse(name, "data.err.ratio", ratio=ratio)
     max_rows, max_cols = settings.max_import_rows(), settings.max_import_columns()
     max_cell = settings.max_cell_chars()
     actual_total = 0
@@ -372,13 +327,9 @@ def check_xlsx(name: str, data: bytes) -> None:
             produced += len(chunk)
             actual_total += len(chunk)
             if produced > info.file_size:
-                _refuse(
-                    name,
-                    f"part {info.filename} unpacks to more than its header says "
-                    "(a damaged or hostile workbook)",
-                )
+                _refuse(name, "data.err.part_lies", part=info.filename)
             if produced > part_limit or actual_total > total_limit:
-                _refuse(name, unpacked_msg)
+                _refuse(name, "data.err.unpacked", **unpacked)
             if not is_xml:
                 continue
             buf = carry + chunk
@@ -433,9 +384,9 @@ def _parse_csv(name: str, text: str) -> pd.DataFrame:
             io.StringIO(text), dtype=str, keep_default_na=False, sep="\t" if tabbed else ","
         )
     except pd.errors.EmptyDataError:
-        raise ImportRejected([Problem(name, None, None, "the file is empty")]) from None
+        raise _rejected(name, "data.err.empty") from None
     except pd.errors.ParserError as exc:
-        raise ImportRejected([Problem(name, None, None, f"not a valid CSV: {exc}")]) from None
+        raise _rejected(name, "data.err.csv", detail=str(exc)) from None
 
 
 def normalise_columns(name: str, frame: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -450,9 +401,7 @@ def normalise_columns(name: str, frame: pd.DataFrame, kind: str) -> pd.DataFrame
     if missing:
         raise ImportRejected(
             [
-                Problem(
-                    name, 1, col, f"required column is missing (found: {', '.join(frame.columns)})"
-                )
+                Problem.of(name, 1, col, "data.err.missing_column", found=", ".join(frame.columns))
                 for col in missing
             ]
         )
@@ -461,7 +410,7 @@ def normalise_columns(name: str, frame: pd.DataFrame, kind: str) -> pd.DataFrame
     for col in keep:
         frame[col] = frame[col].fillna("").astype(str).str.strip()
     if frame.empty:
-        raise ImportRejected([Problem(name, None, None, "the file has a header but no rows")])
+        raise _rejected(name, "data.err.no_rows")
     return frame
 
 
@@ -477,30 +426,38 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers, pd.Series(bad, index=values.index)
 
 
+def _scalar(value: object) -> object:
+    """A plain Python value (not numpy's), so a problem's params serialise to JSON."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 class _Collector:
     """Gathers problems row by row, vectorised where the checks are."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.items: list[tuple[int, str, str]] = []
+        self.items: list[tuple[int, str, Problem]] = []
 
-    def add_mask(self, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
+    def add_mask(self, mask: pd.Series, column: str, key: str, **params: object) -> None:
+        """A problem (key, params) at each row of mask; a Series param gives each row its value."""
         if not mask.any():
             return
         idx = np.flatnonzero(mask.to_numpy())
-        reasons = reason if isinstance(reason, str) else None
         for i in idx[: MAX_REPORTED * 2]:
-            r = reasons if reasons is not None else str(reason.iloc[i])
-            self.items.append((int(i), column, r))
+            values = {
+                k: _scalar(v.iloc[i] if isinstance(v, pd.Series) else v) for k, v in params.items()
+            }
+            problem = Problem.of(self.name, int(i) + 2, column, key, **values)
+            self.items.append((int(i), column, problem))
         self.extra = getattr(self, "extra", 0) + max(0, len(idx) - MAX_REPORTED * 2)
 
     def raise_if_any(self) -> None:
         if not self.items:
             return
-        self.items.sort()
+        # By row, column and English reason, the order reports have always had.
+        self.items.sort(key=lambda item: (item[0], item[1], item[2].reason))
         total = len(self.items) + getattr(self, "extra", 0)
-        problems = [Problem(self.name, i + 2, col, reason) for i, col, reason in self.items]
-        raise ImportRejected(problems, total)
+        raise ImportRejected([problem for _, _, problem in self.items], total)
 
 
 def validate(
@@ -513,12 +470,13 @@ def validate(
     """Check every row of a normalised frame; return the frame ready to store."""
     issues = _Collector(name)
     for col in REQUIRED[kind]:
-        issues.add_mask(frame[col] == "", col, "value is missing")
+        issues.add_mask(frame[col] == "", col, "data.err.missing_value")
     max_id = settings.max_region_id_chars()
     issues.add_mask(
         frame["region"].str.len() > max_id,
         "region",
-        f"region id is longer than {max_id} characters",
+        "data.err.long_region_id",
+        limit=max_id,
     )
     if kind == "regions":
         return _validate_regions(cur, name, frame, issues)
@@ -529,29 +487,31 @@ def validate(
     issues.add_mask(
         (frame["period"] != "") & parsed["freq"].isna(),
         "period",
-        "unrecognised period (use 2025Q1, 2025-Q1, 2025-03 or 2025)",
+        "data.err.bad_period",
     )
     years = pd.to_numeric(parsed["label"].str[:4], errors="coerce")
     issues.add_mask(
         parsed["freq"].notna() & ~years.between(settings.MIN_YEAR, settings.MAX_YEAR),
         "period",
-        f"the year is outside {settings.MIN_YEAR}–{settings.MAX_YEAR}",
+        "data.err.period_year",
+        low=settings.MIN_YEAR,
+        high=settings.MAX_YEAR,
     )
     values, bad_value = parse_numbers(frame["value"])
     raw = frame["value"].str.lower()
     issues.add_mask(
         (frame["value"] != "") & bad_value & raw.isin(["nan", "inf", "-inf", "+inf", "infinity"]),
         "value",
-        "NaN or infinite values are not allowed",
+        "data.err.not_finite",
     )
     issues.add_mask(
         (frame["value"] != "") & bad_value & ~raw.isin(["nan", "inf", "-inf", "+inf", "infinity"]),
         "value",
-        "not a number",
+        "data.err.not_a_number",
     )
     group_col = "metric" if kind == "history" else "signal"
     if kind == "history":
-        issues.add_mask(~bad_value & (values < 0), "value", "negative values are not allowed")
+        issues.add_mask(~bad_value & (values < 0), "value", "data.err.negative")
         stored = {m: q.metric_frequency(cur, m) for m in frame["metric"].unique()}
     else:
         stored = q.signal_frequencies(cur)
@@ -564,15 +524,19 @@ def validate(
     want = frame[group_col].map(expected)
     mixed = valid_freq & want.notna() & (freq != want)
     if mixed.any():
-        names = {"Q": "quarterly", "M": "monthly", "A": "annual"}
+        # One key per frequency, so each language names it in its own words.
+        for code, key in (
+            ("Q", "data.err.mixed_quarterly"),
+            ("M", "data.err.mixed_monthly"),
+            ("A", "data.err.mixed_annual"),
+        ):
+            issues.add_mask(mixed & (want == code), "period", key, name=frame[group_col])
         issues.add_mask(
-            mixed,
+            mixed & ~want.isin(["Q", "M", "A"]),
             "period",
-            "mixed frequencies: "
-            + frame[group_col]
-            + " is "
-            + want.map(names).fillna("")
-            + ", this period is not",
+            "data.err.mixed_other",
+            name=frame[group_col],
+            frequency="",
         )
     dimension = pd.Series("market", index=frame.index)
     if kind == "signals" and "dimension" in frame.columns:
@@ -580,7 +544,8 @@ def validate(
         issues.add_mask(
             (given != "") & ~given.isin(DIMENSIONS),
             "dimension",
-            f"unknown dimension (use {', '.join(DIMENSIONS)})",
+            "data.err.dimension",
+            allowed=", ".join(DIMENSIONS),
         )
         dimension = given.where(given != "", "market")
     keys = list(KEYS[kind])
@@ -593,11 +558,9 @@ def validate(
         issues.add_mask(
             later,
             keys[-1],
-            "duplicate of row "
-            + (first_row.fillna(-2).astype(int) + 2).astype(str)
-            + " (same "
-            + ", ".join(keys)
-            + ")",
+            "data.err.duplicate",
+            first=first_row.fillna(-2).astype(int) + 2,
+            columns=", ".join(keys),
         )
     issues.raise_if_any()
 
@@ -631,18 +594,20 @@ def _validate_actuals(
     issues.add_mask(
         (frame["date"] != "") & dates.isna(),
         "date",
-        "unrecognised date (use 2026-01-05 or 2026/1/5)",
+        "data.err.bad_date",
     )
     issues.add_mask(
         dates.notna() & ~dates.dt.year.between(settings.MIN_YEAR, settings.MAX_YEAR),
         "date",
-        f"the date is outside the years {settings.MIN_YEAR}–{settings.MAX_YEAR}",
+        "data.err.date_year",
+        low=settings.MIN_YEAR,
+        high=settings.MAX_YEAR,
     )
     dates = dates.where(dates.dt.year.between(settings.MIN_YEAR, settings.MAX_YEAR))
     values, bad_value = parse_numbers(frame["value"])
-    issues.add_mask((frame["value"] != "") & bad_value, "value", "not a number")
-    what = "cumulative" if cumulative else "daily"
-    issues.add_mask(~bad_value & (values < 0), "value", f"negative {what} values are not allowed")
+    issues.add_mask((frame["value"] != "") & bad_value, "value", "data.err.not_a_number")
+    negative = "data.err.negative_cumulative" if cumulative else "data.err.negative_daily"
+    issues.add_mask(~bad_value & (values < 0), "value", negative)
     key = frame[["region", "metric"]].assign(date=dates)
     dup = key.duplicated(keep="first") & dates.notna()
     if dup.any():
@@ -650,11 +615,9 @@ def _validate_actuals(
         issues.add_mask(
             dup,
             "date",
-            "duplicate of row "
-            + (pd.Series(first.to_numpy(), index=frame.index).fillna(-2).astype(int) + 2).astype(
-                str
-            )
-            + " (same region, metric, date)",
+            "data.err.duplicate",
+            first=pd.Series(first.to_numpy(), index=frame.index).fillna(-2).astype(int) + 2,
+            columns="region, metric, date",
         )
     issues.raise_if_any()
     clean = pd.DataFrame(
@@ -669,8 +632,11 @@ def _validate_actuals(
             issues.add_mask(
                 at_row,
                 "value",
-                f"cumulative value for region {region} decreases on {day:%Y-%m-%d}: "
-                f"{value:g} after {prev:g}",
+                "data.err.cumulative_decreases",
+                region=region,
+                day=f"{day:%Y-%m-%d}",
+                value=float(value),
+                previous=float(prev),
             )
         issues.raise_if_any()
         raise
@@ -682,7 +648,7 @@ def _validate_regions(
     cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, issues: _Collector
 ) -> pd.DataFrame:
     dup = frame["region"].duplicated(keep="first") & (frame["region"] != "")
-    issues.add_mask(dup, "region", "duplicate region id")
+    issues.add_mask(dup, "region", "data.err.duplicate_region")
     max_id, max_name = settings.max_region_id_chars(), settings.max_display_name_chars()
     for col, limit in (
         ("parent", max_id),
@@ -691,12 +657,12 @@ def _validate_regions(
         ("name_zh", max_name),
     ):
         if col in frame.columns:
-            issues.add_mask(frame[col].str.len() > limit, col, f"longer than {limit} characters")
+            issues.add_mask(frame[col].str.len() > limit, col, "data.err.too_long", limit=limit)
     if "parent" in frame.columns:
         for i, chain in _ancestor_loops(cur, frame):
             mask = pd.Series(False, index=frame.index)
             mask.iloc[i] = True
-            issues.add_mask(mask, "parent", "the region would be its own ancestor (" + chain + ")")
+            issues.add_mask(mask, "parent", "data.err.own_ancestor", chain=chain)
     issues.raise_if_any()
     name_col = frame["name"] if "name" in frame.columns else pd.Series("", index=frame.index)
     name_zh = frame["name_zh"] if "name_zh" in frame.columns else pd.Series("", index=frame.index)
@@ -797,16 +763,10 @@ def import_file(
     """Import a file from disk (see import_bytes)."""
     path = Path(path)
     if not path.is_file():
-        raise ImportRejected([Problem(path.name, None, None, "file not found")])
+        raise _rejected(path.name, "data.err.not_found")
     size = path.stat().st_size
     if size > settings.max_upload_mb() * 1024 * 1024:
-        raise ImportRejected(
-            [
-                Problem(
-                    path.name, None, None, f"the file is larger than {settings.max_upload_mb()} MB"
-                )
-            ]
-        )
+        raise _rejected(path.name, "data.err.too_large", mb=settings.max_upload_mb())
     return import_bytes(
         cur, actor, kind, path.name, path.read_bytes(), sheet, cumulative=cumulative
     )

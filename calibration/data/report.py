@@ -5,18 +5,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from calibration.i18n import t
+
 KINDS = ("history", "signals", "regions", "actuals")
 MAX_REPORTED = 50
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a file was refused: where and why."""
+    """One reason a file was refused: where and why (English `reason`, and its key to translate)."""
 
     file: str
     row: int | None
     column: str | None
     reason: str
+    # The translation key (calibration/locale/data.json) and its values; None for a
+    # problem from elsewhere (an older API server's body), shown by its reason.
+    key: str | None = None
+    params: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(
+        cls, file: str, row: int | None, column: str | None, key: str, **params: object
+    ) -> Problem:
+        """A problem whose English reason is the key's English text (one source per sentence)."""
+        return cls(file, row, column, t(key, "en", **params), key, params)
+
+    def text(self, lang: str) -> str:
+        """The reason in lang: its key translated when it has one, else the English reason."""
+        return t(self.key, lang, **self.params) if self.key else self.reason
 
     def __str__(self) -> str:
         where = [self.file]
