@@ -243,7 +243,9 @@ def test_import_of_a_bad_file_is_422_with_the_first_50_problems_and_changes_noth
     body = reply.json()
     assert body["total"] >= 60 and len(body["problems"]) == 50
     first = body["problems"][0]
-    assert set(first) == {"file", "row", "column", "reason"} and first["column"] == "value"
+    assert set(first) == {"file", "row", "column", "reason", "key", "params"}
+    assert first["column"] == "value" and first["reason"] == "not a number"
+    assert first["key"] == "data.err.not_a_number" and first["params"] == {}
     assert _counts(api) == before
 
 
