@@ -12,6 +12,7 @@ from calibration.accounts.auth import SYSTEM
 from calibration.api import service as api_service
 from calibration.data import importer, report
 from calibration.i18n import catalog, t
+from tests.bomb_files import xlsx_sheet
 from tests.factories import ROOT
 
 H = "region,period,metric,value\n"
@@ -165,6 +166,21 @@ ENGLISH: dict[str, tuple[str, bytes, dict[str, str], bool, str]] = {
         {},
         False,
         "wide.csv, row 1: the file has 1,500 columns; at most 200 are accepted",
+    ),
+    "sjis": (
+        "regions",
+        "region,name\ntokyo,東京本社\nosaka,大阪支店\n".encode("shift_jis"),
+        {},
+        False,
+        "sjis.csv: the text encoding is not one we accept (it looks like cp932); "
+        "save the file as UTF-8, UTF-8 with BOM, or GBK/GB18030",
+    ),
+    "dense": (
+        "history",
+        xlsx_sheet(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'),
+        {},
+        False,
+        "dense.csv, row 1: the file has 16,384 columns; at most 200 are accepted",
     ),
     "cell": (
         "history",
