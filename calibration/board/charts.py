@@ -266,7 +266,7 @@ def bridge_chart(
     target = headline.get("company_target")
     if target is not None and not (isinstance(target, float) and math.isnan(target)):
         # Constant marks on the shared dataset: keep one row so the line is drawn once.
-        label = f"{t('board.bridge_target', lang)} {target:,.0f}"
+        label = f"{t('board.bridge_target', lang)} {numbers.number(target)}"
         first = "datum.order == 0"
         layers.append(
             alt.Chart()

@@ -144,7 +144,7 @@ def shown_table(
         "same_period_last_year": table["same_period_last_year"].to_numpy(),
         "suggestion": table["suggestion"].to_numpy(),
         "interval": [
-            f"{lo:,.0f} – {hi:,.0f}" if pd.notna(lo) and pd.notna(hi) else "–"
+            f"{fmt(lo)} – {fmt(hi)}" if pd.notna(lo) and pd.notna(hi) else "–"
             for lo, hi in zip(table["lower80"], table["upper80"], strict=True)
         ],
         "proposal": table["current"]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from calibration import charts_theme as theme
+from calibration import numbers
 from calibration.i18n import t
 from calibration.tracking.path import STATUS_COLORS, STATUSES, daily_pace, status_of
 
@@ -128,7 +129,9 @@ def tracking_chart(
     target_df = pd.DataFrame(
         {
             "target": [float(row["target"])],
-            "label": [f"{t('tracking.series.target', lang)} {float(row['target']):,.0f}"],
+            "label": [
+                f"{t('tracking.series.target', lang)} {numbers.number(float(row['target']))}"
+            ],
             "date": [path_r["date"].iloc[0]],
         }
     )
