@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.steps import fill_proposal, goto_my_region, new_person, submit_proposal
+from tests.browser.steps import enter, fill_proposal, goto_my_region, new_person, submit_proposal
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_script_justification_is_visible_text_and_never_runs(server, browser, sh
         fill_proposal(lead, 1, justification=PAYLOAD, support=PAYLOAD, risk=PAYLOAD)
         submit_proposal(lead, server.log)
         lead.get_by_text("went to HR review").wait_for()
-        lead.get_by_role("textbox", name="Comment", exact=True).fill(PAYLOAD)
+        enter(lead, lead.get_by_role("textbox", name="Comment", exact=True), PAYLOAD)
         lead.get_by_role("button", name="Post", exact=True).click()
         lead.get_by_text("<script>alert(1)</script>").first.wait_for()
         shot(lead, "hostile_01_lead_comment")
