@@ -10,13 +10,15 @@ from calibration.accounts import sso
 from calibration.accounts import web as accounts_web
 from calibration.api.routes import routes as api_routes
 from calibration.notify import worker as notify_worker
+from ui import sso as ui_sso
 from ui.context import connection
 
 app = st.App(
     "app.py",
     # Single sign-on from CALIBRATE_OIDC_* variables (None: off, or set in secrets.toml).
     secrets=sso.secrets_from_env(os.environ),
-    routes=[*accounts_web.routes(), *api_routes()],
+    # Sign-out of a single sign-on session also ends it at the provider (ui.sso).
+    routes=[*accounts_web.routes(end_session=ui_sso.end_session_url), *api_routes()],
     middleware=accounts_web.middleware(),
     # The delivery worker sends e-mail and robot messages while the server runs; it uses
     # the process's one connection, the same the pages use (ui.context.connection).

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import itertools
 import json
 import logging
+import socket
+import threading
 import time
+import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 
@@ -384,3 +390,64 @@ def test_cli_sets_and_removes_the_sign_in_email(db_path, capsys):
     assert "Account nobody does not exist." in capsys.readouterr().err
     assert cli.main(["user", "email", "lead_east", "--db", str(db_path)]) == 0
     assert "lead_east: sign-in email (none)" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- sign-out
+
+
+@contextlib.contextmanager
+def _discovery_server(document: object) -> Iterator[str]:
+    """A provider's discovery document served on loopback; yields its URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            body = json.dumps(document).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/.well-known/openid-configuration"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _config(metadata_url: str) -> sso.SSOConfig:
+    return sso.SSOConfig(
+        server_metadata_url=metadata_url,
+        client_id="calibrate",
+        name="Acme",
+        redirect_uri="https://calibrate.acme.example/oauth2callback",
+    )
+
+
+def test_sign_out_goes_to_the_providers_end_session_and_back_to_the_app():
+    endpoint = "https://id.acme.example/logout"
+    with _discovery_server({"end_session_endpoint": endpoint}) as url:
+        address = sso.end_session_url(_config(url), "zh")
+    parts = urllib.parse.urlsplit(address)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == endpoint
+    assert urllib.parse.parse_qs(parts.query) == {
+        "client_id": ["calibrate"],
+        "post_logout_redirect_uri": ["https://calibrate.acme.example/?lang=zh"],
+    }
+
+
+def test_no_end_session_endpoint_or_no_provider_means_a_local_sign_out_only():
+    with _discovery_server({"issuer": "https://id.acme.example"}) as url:
+        assert sso.end_session_url(_config(url), "en") is None
+    with _discovery_server({"end_session_endpoint": "javascript:alert(1)"}) as url:
+        assert sso.end_session_url(_config(url), "en") is None
+    # Nobody listening: the sign-out must not hang or fail (the app's session ends anyway).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert sso.end_session_url(_config(f"http://127.0.0.1:{port}/x"), "en") is None

@@ -38,6 +38,13 @@ def config() -> sso.SSOConfig | None:
     return settings()[0]
 
 
+def end_session_url(lang: str) -> str | None:
+    """The provider's end-session address for a signing-out browser (server.py's sign-out
+    route asks; None when single sign-on is off)."""
+    cfg = config()
+    return sso.end_session_url(cfg, lang) if cfg is not None else None
+
+
 def accept_identity(cur: duckdb.DuckDBPyConnection) -> None:
     """Sign in the person the provider vouches for (app.py calls this before routing).
 

@@ -179,6 +179,14 @@ def end(
     return q.revoke(cur, session_id, now or utcnow(), reason, None)
 
 
+def method_of_token(cur: duckdb.DuckDBPyConnection, token: str) -> str | None:
+    """How the session a cookie token stands for was signed in (password, join, sso)."""
+    if not token or len(token) > MAX_SECRET_CHARS:
+        return None
+    session = q.get_by_token(cur, secret_hash(token))
+    return session["method"] if session is not None else None
+
+
 def end_token(
     cur: duckdb.DuckDBPyConnection,
     token: str,

@@ -21,10 +21,13 @@ import json
 import logging
 import re
 import secrets
+import threading
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode, urlsplit
 
 import duckdb
 
@@ -80,6 +83,8 @@ class SSOConfig:
     server_metadata_url: str
     client_id: str
     name: str
+    # Where the provider sends people back (…/oauth2callback): its origin is the app's.
+    redirect_uri: str = ""
     groups_claim: str = DEFAULT_GROUPS_CLAIM
     group_roles: Mapping[str, GroupRole] = field(default_factory=dict)
     max_age_minutes: int = DEFAULT_MAX_AGE_MINUTES
@@ -244,10 +249,57 @@ def config_from_secrets(secrets_: Mapping) -> SSOConfig | None:
         server_metadata_url=str(auth_section["server_metadata_url"]),
         client_id=str(auth_section["client_id"]),
         name=str(own.get("name") or settings.company_name()),
+        redirect_uri=str(auth_section["redirect_uri"]),
         groups_claim=str(own.get("groups_claim") or DEFAULT_GROUPS_CLAIM),
         group_roles=parse_group_roles(own.get("group_roles")),
         max_age_minutes=_minutes(own.get("max_age_minutes", DEFAULT_MAX_AGE_MINUTES)),
     )
+
+
+# ----------------------------------------------------------------------------- sign-out
+
+# The provider's discovery documents by URL, with when they were read: a sign-out needs only
+# its end_session_endpoint, which changes rarely (read again after an hour).
+_DISCOVERY: dict[str, tuple[float, dict]] = {}
+_DISCOVERY_LOCK = threading.Lock()
+DISCOVERY_SECONDS = 3600
+DISCOVERY_TIMEOUT = 5.0
+MAX_DISCOVERY_BYTES = 1_000_000
+
+
+def _discovery(url: str) -> dict:
+    """The provider's discovery document (cached; {} when it cannot be read)."""
+    now = time.monotonic()
+    with _DISCOVERY_LOCK:
+        kept = _DISCOVERY.get(url)
+        if kept is not None and now - kept[0] < DISCOVERY_SECONDS:
+            return kept[1]
+    try:
+        with urllib.request.urlopen(url, timeout=DISCOVERY_TIMEOUT) as response:  # noqa: S310
+            document = json.loads(response.read(MAX_DISCOVERY_BYTES))
+    except (OSError, ValueError) as exc:
+        # Sign-out still ends Calibrate's session; only the provider's stays (logged).
+        log.warning("single sign-on: discovery document unreadable at sign-out: %s", exc)
+        return {}
+    document = document if isinstance(document, dict) else {}
+    with _DISCOVERY_LOCK:
+        _DISCOVERY[url] = (now, document)
+    return document
+
+
+def end_session_url(cfg: SSOConfig, lang: str) -> str | None:
+    """Where a signing-out browser goes to end its session at the provider as well
+    (OpenID Connect RP-initiated logout), coming back to the sign-in page; None when the
+    provider offers no end_session_endpoint or the app's address is unknown."""
+    endpoint = _discovery(cfg.server_metadata_url).get("end_session_endpoint")
+    parts = urlsplit(cfg.redirect_uri)
+    if not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in ("http", "https"):
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    back = f"{parts.scheme}://{parts.netloc}/?{urlencode({'lang': lang})}"
+    query = urlencode({"client_id": cfg.client_id, "post_logout_redirect_uri": back})
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
 # ----------------------------------------------------------------------------- claims

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import duckdb
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -28,6 +29,8 @@ from calibration.store import shared_connection
 
 SESSION_PATH = "/auth/session"
 SIGNOUT_PATH = "/auth/signout"
+# lang -> the provider's end-session address for a signing-out browser, or None.
+EndSession = Callable[[str], str | None]
 MAX_NEXT_CHARS = 500
 log = logging.getLogger("calibrate")
 
@@ -180,8 +183,10 @@ def make_session_route(
 
 def make_signout_route(
     connect: Callable[[], duckdb.DuckDBPyConnection] = _connection,
+    end_session: EndSession | None = None,
 ) -> Callable[[Request], object]:
-    """The handler of POST /auth/signout: end the cookie's session, clear it, go to sign-in."""
+    """The handler of POST /auth/signout: end the cookie's session, clear it, go to sign-in
+    (through the provider's end-session page when the session came from single sign-on)."""
 
     async def signout_route(request: Request) -> Response:
         fields = await _fields(request)
@@ -190,13 +195,20 @@ def make_signout_route(
             log.warning("sign-out refused: cross-site request")
             return _refusal("session.err_cross_site", lang, 403)
         token = request.cookies.get(sessions.COOKIE, "")
+        method = None
         if token and not settings.read_only():
             cur = connect().cursor()
             try:
+                method = sessions.method_of_token(cur, token)
                 sessions.end_token(cur, token)
             finally:
                 cur.close()
-        response = RedirectResponse(f"/?lang={lang}", status_code=303)
+        target = f"/?lang={lang}"
+        if method == "sso" and end_session is not None:
+            # A shared laptop: the next "Sign in with …" must not find the last person
+            # still signed in at the provider. The discovery read may wait on the network.
+            target = await run_in_threadpool(end_session, lang) or target
+        response = RedirectResponse(target, status_code=303)
         response.delete_cookie(
             sessions.COOKIE,
             path="/",
@@ -209,11 +221,14 @@ def make_signout_route(
     return signout_route
 
 
-def routes(connect: Callable[[], duckdb.DuckDBPyConnection] = _connection) -> list[BaseRoute]:
-    """Routes that set and clear the session cookie."""
+def routes(
+    connect: Callable[[], duckdb.DuckDBPyConnection] = _connection,
+    end_session: EndSession | None = None,
+) -> list[BaseRoute]:
+    """Routes that set and clear the session cookie (end_session: see make_signout_route)."""
     return [
         Route(SESSION_PATH, make_session_route(connect), methods=["POST"]),
-        Route(SIGNOUT_PATH, make_signout_route(connect), methods=["POST"]),
+        Route(SIGNOUT_PATH, make_signout_route(connect, end_session), methods=["POST"]),
     ]
 
 

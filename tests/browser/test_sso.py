@@ -164,3 +164,32 @@ def test_unknown_person_is_sent_to_their_administrator(sso_server, browser, shot
     page.get_by_role("button", name="End session").click(timeout=30_000)
     page.get_by_role("button", name="Sign in with Acme").wait_for(timeout=30_000)
     context.close()
+
+
+def test_signing_out_ends_the_provider_session_too(sso_server, browser):
+    """On a shared meeting-room laptop the next "Sign in with Acme" must not silently sign in
+    the person before: sign-out also ends the session at the provider (RP-initiated logout)."""
+    context, page = sso_sign_in(browser, sso_server.url, "exec-1")
+    page.get_by_role("heading", name="Live board").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Sign out").click()
+    # The provider's own end-session page, told where to come back to.
+    page.get_by_role("heading", name="End Session").wait_for(timeout=30_000)
+    assert sso_server.url in page.content()
+    page.get_by_role("button", name="End session").click()
+    page.get_by_role("button", name="Sign in with Acme").wait_for(timeout=30_000)
+    assert page.get_by_text("Signed in as").count() == 0
+    context.close()
+
+
+def test_a_password_sign_out_stays_in_the_app(sso_server, browser):
+    """Only a session that came from the provider is sent there on sign-out."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(sso_server.url)
+    page.get_by_label("Username").fill("exec")
+    page.get_by_label("Password", exact=True).fill("calibrate-demo")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Sign out").click(timeout=30_000)
+    page.get_by_role("button", name="Sign in with Acme").wait_for(timeout=30_000)
+    assert page.url.startswith(sso_server.url)
+    context.close()
