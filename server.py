@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from calibration.accounts import sso
+from calibration.accounts import retention, sso
 from calibration.accounts import web as accounts_web
 from calibration.api.routes import routes as api_routes
 from calibration.notify import worker as notify_worker
@@ -20,7 +20,8 @@ app = st.App(
     # Sign-out of a single sign-on session also ends it at the provider (ui.sso).
     routes=[*accounts_web.routes(end_session=ui_sso.end_session_url), *api_routes()],
     middleware=accounts_web.middleware(),
-    # The delivery worker sends e-mail and robot messages while the server runs; it uses
-    # the process's one connection, the same the pages use (ui.context.connection).
-    lifespan=notify_worker.lifespan(connection),
+    # The delivery worker sends e-mail and robot messages while the server runs, and the
+    # housekeeper forgets old access records once a day; both use the process's one
+    # connection, the same the pages use (ui.context.connection).
+    lifespan=retention.lifespan(connection, notify_worker.lifespan(connection)),
 )

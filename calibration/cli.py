@@ -139,6 +139,26 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    from calibration import settings
+    from calibration.accounts import retention
+    from calibration.store import connect
+
+    days = args.days if args.days is not None else settings.retention_days()
+    if days < 1:
+        print("retention is off (CALIBRATE_RETENTION_DAYS=0): nothing to forget; give --days")
+        return 2
+    path = existing_db(args)
+    if path is None:
+        return EXIT_MISSING
+    con = connect(path)
+    counts = retention.prune(con.cursor(), days, dry_run=args.dry_run)
+    verb = "would forget" if args.dry_run else "forgot"
+    listed = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+    print(f"{verb} access records older than {days} days: {listed}")
+    return 0
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     from calibration.store import backup
 
@@ -201,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     add_server(p)
     p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser(
+        "prune", help="forget access records (API calls, sign-ins, sessions) older than N days"
+    )
+    p.add_argument("--days", type=int, default=None, help="default: CALIBRATE_RETENTION_DAYS")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be forgotten")
+    add_db(p)
+    p.set_defaults(func=cmd_prune)
 
     p = sub.add_parser("restore", help="load a backup folder into a new database file")
     p.add_argument("source", type=Path, help="the backup folder")

@@ -252,6 +252,14 @@ def robot_setting(channel: str, what: str = "WEBHOOKS") -> str:
     return os.environ.get(f"CALIBRATE_{channel.upper()}_{what}", "")
 
 
+def retention_days() -> int:
+    """Days access records are kept (CALIBRATE_RETENTION_DAYS, default 400; 0: forever)."""
+    try:
+        return max(0, int(os.environ.get("CALIBRATE_RETENTION_DAYS", "400")))
+    except ValueError:
+        return 400
+
+
 def notify_interval() -> float:
     """Seconds between the server's delivery passes (CALIBRATE_NOTIFY_INTERVAL, 0: off)."""
     try:
