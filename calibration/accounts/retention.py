@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from typing import Any
 import duckdb
 
 from calibration import settings
+from calibration.periodic import Periodic
 from calibration.store import retention as q
 from calibration.store.core import utcnow
 
@@ -41,7 +41,7 @@ def prune(
     return q.count_old(cur, before) if dry_run else q.prune(cur, before)
 
 
-class Housekeeper:
+class Housekeeper(Periodic):
     """Prunes once FIRST_PASS_SECONDS after the start, then every PASS_SECONDS, on a daemon
     thread, while retention is on and the database is writable."""
 
@@ -51,26 +51,12 @@ class Housekeeper:
         first: float = FIRST_PASS_SECONDS,
         every: float = PASS_SECONDS,
     ) -> None:
+        super().__init__("calibrate-retention", first, every)
         self.connect = connect
-        self.first, self.every = first, every
-        self.passes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="calibrate-retention", daemon=True)
 
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Ask the thread to stop and wait for it."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the thread is running."""
-        return self._thread.is_alive()
+    def step(self) -> None:
+        """One pass."""
+        self.run_once()
 
     def run_once(self) -> dict[str, int] | None:
         """One pass (None when retention is off or the database read-only)."""
@@ -85,16 +71,6 @@ class Housekeeper:
         if any(counts.values()):
             log.info("retention: forgot records older than %s days: %s", days, counts)
         return counts
-
-    def _loop(self) -> None:
-        wait = self.first
-        while not self._stop.wait(wait):
-            try:
-                self.run_once()
-            except Exception:  # noqa: BLE001 - housekeeping must never stop the server
-                log.exception("retention pass failed")
-            self.passes += 1
-            wait = self.every
 
 
 def lifespan(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +18,7 @@ import duckdb
 
 from calibration import settings
 from calibration.notify import config, service
+from calibration.periodic import Periodic
 from calibration.store import shared_connection
 
 log = logging.getLogger("calibrate.notify")
@@ -31,42 +31,20 @@ def default_connection() -> duckdb.DuckDBPyConnection:
     return shared_connection(settings.db_path())
 
 
-class Worker:
+class Worker(Periodic):
     """Runs service.run_pass every `interval` seconds on a daemon thread until stopped."""
 
     def __init__(self, connect: Connect, interval: float) -> None:
+        super().__init__("calibrate-notify", interval, interval)
         self.connect = connect
         self.interval = interval
-        self.passes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="calibrate-notify", daemon=True)
 
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Ask the thread to stop and wait for it (at most timeout seconds)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the thread is running."""
-        return self._thread.is_alive()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                # Settings are read each pass, so a changed environment needs no restart
-                # of the loop (only of the process, which is how env changes arrive).
-                result = service.run_pass(self.connect(), config.company())
-                if result.queued or result.sent or result.errors:
-                    log.info("notify pass: %s", result.summary())
-            except Exception:  # noqa: BLE001 - the sender must outlive any one bad pass
-                log.exception("notify pass failed")
-            self.passes += 1
+    def step(self) -> None:
+        """One delivery pass. Settings are read each pass, so a changed environment needs no
+        restart of the loop (only of the process, which is how env changes arrive)."""
+        result = service.run_pass(self.connect(), config.company())
+        if result.queued or result.sent or result.errors:
+            log.info("notify pass: %s", result.summary())
 
 
 def make_worker(connect: Connect | None = None) -> Worker | None:
