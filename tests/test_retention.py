@@ -5,6 +5,7 @@ notifications, pending deliveries and the audit chain are not."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -126,6 +127,9 @@ def test_the_servers_lifespan_runs_the_housekeeper_beside_the_notify_worker(con)
             assert state["housekeeper"].alive
             return state
 
-    state = asyncio.run(serve())
+    # On a thread of its own: a browser test earlier in this worker may have left an event
+    # loop running on this one (Playwright's sync API), where asyncio.run is refused.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        state = pool.submit(asyncio.run, serve()).result(timeout=60)
     assert "notify_worker" in state  # the inner lifespan's state is passed on
     assert not state["housekeeper"].alive  # stopped with the server
