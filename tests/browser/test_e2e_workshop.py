@@ -38,7 +38,6 @@ from tests.browser.steps import (
     board_counts,
     board_respond,
     choose,
-    enter,
     fill_proposal,
     goto_my_region,
     new_person,
@@ -201,9 +200,12 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     hr.get_by_role("heading", name="Review queue").first.wait_for()
     hr.get_by_text("East", exact=False).first.wait_for()
     shot(hr, "e2e_05_review_queue")
-    hr.get_by_text("supported", exact=True).first.click()
-    enter(hr, hr.get_by_label("Note"), "Checked with the lead: the renewal risk is documented.")
-    hr.get_by_role("button", name="Resolve").click()
+    # Within East's review box: the page may hold other boxes with the same labels.
+    review = hr.locator(".st-key-nego_resolve_east")
+    review.get_by_text("supported", exact=True).click()
+    wait_idle(hr)
+    review.get_by_label("Note").fill("Checked with the lead: the renewal risk is documented.")
+    review.get_by_role("button", name="Resolve").click()
     hr.get_by_text("Review saved.").wait_for()
     wait_idle(hr)
     shot(hr, "e2e_06_review_resolved")
