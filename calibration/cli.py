@@ -140,13 +140,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from calibration import settings
     from calibration.accounts import retention
     from calibration.store import connect
 
     days = args.days if args.days is not None else settings.retention_days()
     if days < 1:
-        print("retention is off (CALIBRATE_RETENTION_DAYS=0): nothing to forget; give --days")
+        print(
+            "prune: keep at least one day (--days N); CALIBRATE_RETENTION_DAYS=0 keeps everything",
+            file=sys.stderr,
+        )
         return 2
     path = existing_db(args)
     if path is None:

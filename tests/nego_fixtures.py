@@ -62,3 +62,17 @@ def last_id(cur, cid: int, region: str) -> int | None:
     state = neg.cycle_state(cur, cid)
     v = state.loc[state["region"] == region, "last_event_id"].iloc[0]
     return None if pd.isna(v) else int(v)
+
+
+def counter(cur, cid: int, region: str, value: float, reason: str) -> None:
+    """The executive counters a region's proposal as of its last decision (as the board would)."""
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        region,
+        "counter",
+        counter_value=value,
+        reason=reason,
+        expected_last_event=last_id(cur, cid, region),
+    )

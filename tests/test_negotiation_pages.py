@@ -7,7 +7,7 @@ import pytest
 from calibration.negotiation import service as neg
 from calibration.store import connect
 from tests.apptest_helpers import errors, login, scoped
-from tests.nego_fixtures import ANALYST, EXEC, GOOD, last_id, make_run
+from tests.nego_fixtures import ANALYST, EXEC, GOOD, counter, last_id, make_run
 
 JUST = "Search interest fell 12% and a key renewal slipped to Q2."
 
@@ -133,16 +133,7 @@ def test_stale_write_shows_reload_message(seeded):
         cur, load_user(cur, "lead_east"), cid, "east", 200, **GOOD, expected_last_event=None
     )
     at = my_region()  # the lead's page now shows that proposal
-    neg.respond(
-        cur,
-        EXEC,
-        cid,
-        "east",
-        "counter",
-        counter_value=215,
-        reason="Pipeline",
-        expected_last_event=last_id(cur, cid, "east"),
-    )
+    counter(cur, cid, "east", 215, "Pipeline")
     fill(at, 205)
     submit(at)
     # What changed, by region name (issue 12).
@@ -214,16 +205,7 @@ def test_an_agreed_counter_below_the_proposal_shows_one_minus_sign(seeded):
 
     lead = load_user(cur, "lead_east")
     neg.propose(cur, lead, cid, "east", 220, **GOOD, expected_last_event=None)
-    neg.respond(
-        cur,
-        EXEC,
-        cid,
-        "east",
-        "counter",
-        counter_value=200,
-        reason="Plan",
-        expected_last_event=last_id(cur, cid, "east"),
-    )
+    counter(cur, cid, "east", 200, "Plan")
     neg.accept_counter(cur, lead, cid, "east", expected_last_event=last_id(cur, cid, "east"))
     con.close()
     at = my_region()

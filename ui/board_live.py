@@ -128,7 +128,8 @@ def changes(cycle_id: int, state: pd.DataFrame, table: pd.DataFrame) -> set[str]
                     icon=":material/notifications:",
                 )
     memo[cycle_id] = state
-    return {r for r, at in lit.items() if now - at < settings.board_highlight_seconds()}
+    shown_for = settings.board_highlight_seconds()
+    return {r for r, at in lit.items() if now - at < shown_for}
 
 
 def live(

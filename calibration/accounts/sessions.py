@@ -179,26 +179,22 @@ def end(
     return q.revoke(cur, session_id, now or utcnow(), reason, None)
 
 
-def method_of_token(cur: duckdb.DuckDBPyConnection, token: str) -> str | None:
-    """How the session a cookie token stands for was signed in (password, join, sso)."""
-    if not token or len(token) > MAX_SECRET_CHARS:
-        return None
-    session = q.get_by_token(cur, secret_hash(token))
-    return session["method"] if session is not None else None
-
-
 def end_token(
     cur: duckdb.DuckDBPyConnection,
     token: str,
     reason: str = "signed_out",
     now: datetime | None = None,
-) -> bool:
+) -> str | None:
     """End the session a cookie token stands for (signed out, or replaced by a new sign-in
-    in the same browser)."""
+    in the same browser); how it was signed in (password, join, sso), None when no session
+    has this token."""
     if not token or len(token) > MAX_SECRET_CHARS:
-        return False
+        return None
     session = q.get_by_token(cur, secret_hash(token))
-    return session is not None and end(cur, session["session_id"], reason, now)
+    if session is None:
+        return None
+    end(cur, session["session_id"], reason, now)
+    return session["method"]
 
 
 def revoke(

@@ -199,8 +199,7 @@ def make_signout_route(
         if token and not settings.read_only():
             cur = connect().cursor()
             try:
-                method = sessions.method_of_token(cur, token)
-                sessions.end_token(cur, token)
+                method = sessions.end_token(cur, token)
             finally:
                 cur.close()
         target = f"/?lang={lang}"

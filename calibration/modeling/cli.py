@@ -167,7 +167,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the model subcommands to the main CLI."""
-
     p = sub.add_parser("backtest", help="backtest the baseline against naive methods")
     _model_args(p)
     p.add_argument("--origins", type=int, default=8)
