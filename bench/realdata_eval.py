@@ -112,6 +112,11 @@ def _fmt(v: float | None) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{v:.3f}"
 
 
+def _setting(tried: dict) -> str:
+    """A tuning candidate as text: combine=auto, level_gap=True."""
+    return ", ".join(f"{k}={v}" for k, v in tried.items() if k not in ("tuning_wape", "chosen"))
+
+
 def run() -> str:
     """Markdown section with every number, goals marked met or missed."""
     t0 = time.perf_counter()
@@ -147,14 +152,14 @@ def run() -> str:
         mw, sw, hw = sc["model"]["wape"], sc["seasonal_naive"]["wape"], sc["holt_winters"]["wape"]
         cov = sc["model"]["coverage80"]
         chosen = [t for t in r["tuning"] if t["chosen"]]
-        tried = ", ".join(f"combine={t['combine']}: {t['tuning_wape']:.3f}" for t in r["tuning"])
+        tried = ", ".join(f"{_setting(t)}: {t['tuning_wape']:.3f}" for t in r["tuning"])
         checks = [
             f"model/seasonal-naive WAPE {mw / sw:.3f} ({'met' if mw <= 0.90 * sw else 'MISSED'}, "
             "goal ≤ 0.90)",
             f"model/Holt-Winters WAPE {mw / hw:.3f} ({'met' if mw <= 0.95 * hw else 'MISSED'}, "
             "goal ≤ 0.95)",
             f"coverage80 {cov:.3f} ({'met' if 0.75 <= cov <= 0.85 else 'MISSED'}, goal 0.75–0.85)",
-            f"tuning WAPE {tried}; chosen combine={chosen[0]['combine'] if chosen else '–'}",
+            f"tuning WAPE {tried}; chosen {_setting(chosen[0]) if chosen else '–'}",
         ]
         verdicts.append(f"- **{name}**: " + "; ".join(checks))
     lines += ["", *verdicts, "", f"Total time {time.perf_counter() - t0:.1f} s.", ""]

@@ -269,8 +269,14 @@ def _model_wape(panel: Panel, targets: list[int], model: BaselineModel, cache) -
 
 
 # Settings the nested backtest chooses between on its tuning origins: with or without
-# the exponential-smoothing combination (pooling and half-life stay the analyst's).
-CANDIDATES: tuple[dict, ...] = ({"combine": "auto"}, {"combine": False})
+# the exponential-smoothing combination, with or without level gaps to the signals
+# (pooling and half-life stay the analyst's).
+CANDIDATES: tuple[dict, ...] = (
+    {"combine": "auto"},
+    {"combine": False},
+    {"combine": "auto", "level_gap": True},
+    {"combine": False, "level_gap": True},
+)
 
 
 def choose_settings(

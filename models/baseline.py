@@ -46,6 +46,10 @@ class Design:
     names: list[str]
     dims: list[str]  # "history" or a dimension, per column
     signal_cols: list[int] = field(default_factory=list)
+    # With level gaps (BaselineModel.level_gap): per signal, the column of its gap term,
+    # in the order of signal_cols (empty without), and the gap at prediction (R, K).
+    gap_cols: list[int] = field(default_factory=list)
+    gap_new: np.ndarray | None = None
     # (K,) NaN where change_new is a log change, else the unit it is measured in (a signal
     # that is not always positive changes by differences of level / unit).
     change_unit: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -106,12 +110,49 @@ class _DesignBase:
     names: list[str]
     n_hist: int
     lead: int  # first period (index) with a usable row in any region
+    gaps: np.ndarray | None = None  # (K, R, T) level gap per signal (level_gap), else None
+
+
+GAP_HALF_LIFE = 8.0  # periods: the recency-weighted mean a level gap is measured against
+GAP_POOLING = 10.0  # gap terms are pulled toward the pooled fit this many times harder
+
+
+def level_gaps(ly: np.ndarray, xf: np.ndarray) -> np.ndarray:
+    """Per signal, how far the series ran ahead of it: (K, R, T), finite.
+
+    Row t holds log y_{t-1} - log x_{t-1} (both known before t) minus its recency-weighted
+    mean over the region's periods up to t - 1 (half-life GAP_HALF_LIFE): positive when the
+    series stands higher against its driver than it usually does, which tends to revert
+    (an error-correction term, as in Grunfeld's investment ~ lagged value and capital).
+    Causal by construction. Zero where unknown (a signal or a series not positive).
+    """
+    with np.errstate(all="ignore"):  # logs of values not positive are dropped below
+        gap = lag(ly[None] - np.log(xf.transpose(1, 0, 2)), 1)
+    ok = np.isfinite(gap)
+    gap = np.where(ok, gap, 0.0)
+    out = np.zeros_like(gap)
+    num = np.zeros(gap.shape[:2])
+    den = np.zeros(gap.shape[:2])
+    decay = 0.5 ** (1.0 / GAP_HALF_LIFE)
+    for t in range(gap.shape[2]):
+        num *= decay
+        num += gap[:, :, t]
+        den *= decay
+        den += ok[:, :, t]
+        with np.errstate(all="ignore"):
+            out[:, :, t] = np.where(ok[:, :, t], gap[:, :, t] - num / den, 0.0)
+    return out
 
 
 def _design_base(
-    panel: Panel, end: int, momentum: bool, reversion: bool, features: SignalFeatures
+    panel: Panel,
+    end: int,
+    momentum: bool,
+    reversion: bool,
+    features: SignalFeatures,
+    level_gap: bool = False,
 ) -> _DesignBase:
-    key = ("design", momentum, reversion)
+    key = _base_key(momentum, reversion, level_gap)
     hit = features.memo.get(key)
     if hit is not None and hit.end >= end:
         return hit
@@ -125,8 +166,10 @@ def _design_base(
     valid = np.isfinite(g)
     # Stored feature-major (R, p, T) and seen as (R, T, p): each column is a contiguous row,
     # which is the layout the fit's weighted products read fastest.
-    xt = np.zeros((y.shape[0], len(cols) + sig.log_change.shape[0], n_t))
-    for i, c in enumerate([*cols, *sig.log_change[:, :, :n_t]]):
+    gaps = level_gaps(ly, sig.xf[:, :, :n_t]) if level_gap else None
+    extra = [] if gaps is None else list(gaps)
+    xt = np.zeros((y.shape[0], len(cols) + sig.log_change.shape[0] + len(extra), n_t))
+    for i, c in enumerate([*cols, *sig.log_change[:, :, :n_t], *extra]):
         np.copyto(xt[:, i], c, where=valid)
     X = xt.transpose(0, 2, 1)
     known = np.where(np.isfinite(y), y, np.inf)
@@ -143,9 +186,15 @@ def _design_base(
         names=names,
         n_hist=len(cols),
         lead=int(np.argmax(valid.any(axis=0))) if valid.any() else n_t,
+        gaps=gaps,
     )
     features.memo[key] = base
     return base
+
+
+def _base_key(momentum: bool, reversion: bool, level_gap: bool) -> tuple:
+    # The design base's key in SignalFeatures.memo (shared by every setting's fit cache).
+    return ("design", momentum, reversion, level_gap)
 
 
 def build_design(
@@ -155,6 +204,7 @@ def build_design(
     momentum: bool = True,
     reversion: bool = True,
     features: SignalFeatures | None = None,
+    level_gap: bool = False,
 ) -> Design:
     """Features for every period before `target` (training) and for `target` itself.
 
@@ -169,7 +219,7 @@ def build_design(
     # Signals: causal forward fill, then year-over-year change (log when positive); shared
     # by every target of this panel and cut at this one.
     changes, units = signal_changes(panel, target, features)
-    base = _design_base(panel, target + 1, momentum, reversion, features)
+    base = _design_base(panel, target + 1, momentum, reversion, features, level_gap)
     ti = target - panel.start
     s = panel.seasons
     n_rows = base.X.shape[0]
@@ -184,8 +234,12 @@ def build_design(
     x_new = np.empty((n_rows, base.X.shape[2]))
     for i, c in enumerate(_history_row(base, ti, s)):
         x_new[:, i] = c
+    n_sig = len(changes)
+    gap_cols = list(range(nh + n_sig, nh + 2 * n_sig)) if base.gaps is not None else []
     for j, c in enumerate(changes):
         x_new[:, nh + j] = c[:, ti]
+    for j, col in enumerate(gap_cols):
+        x_new[:, col] = base.gaps[j][:, ti]
     log_base = _log_base(base.ly, base.ly_last, ti, s)
     offset = np.zeros(n_rows)
     patch = [j for j, u in enumerate(units) if np.isfinite(u)]  # signals not positive
@@ -193,13 +247,18 @@ def build_design(
         X, g, valid = _copy_design(X), g.copy(), valid.copy()
         for j in patch:
             np.copyto(X[:, :, nh + j], np.where(valid, changes[j][:, lead:ti], 0.0))
+            if gap_cols:  # no log gap to a signal that is not positive: the term is off
+                X[:, :, gap_cols[j]] = 0.0
+                x_new[:, gap_cols[j]] = 0.0
     if len(shifted):
         y = panel.y_until(target + 1)[shifted, : ti + 1].copy()
         y[:, ti] = np.nan
         offset[shifted] = _offset(y)
         ly, g_s, cols, _ = _history_columns(y, offset[shifted], s, momentum, reversion)
         ok = np.isfinite(g_s[:, :ti])
-        sub = np.stack([*cols, *(c[shifted] for c in changes)], axis=-1)
+        # A series that needs a shift has no log gap to its signals: those terms are off.
+        off = [np.zeros_like(c[shifted]) for c in changes] if gap_cols else []
+        sub = np.stack([*cols, *(c[shifted] for c in changes), *off], axis=-1)
         X[shifted] = np.where(ok[..., None], sub[:, :ti], 0.0)
         x_new[shifted] = sub[:, ti]
         g[shifted] = np.where(ok, g_s[:, :ti], 0.0)
@@ -207,7 +266,7 @@ def build_design(
         log_base[shifted] = _log_base(ly, ffill(ly), ti, s)
     age = (ti - 1) - np.arange(lead, ti)
     w = np.where(valid, 0.5 ** (age / float(half_life))[None, :], 0.0)
-    n_sig = len(changes)
+    gap_names = [f"{n}:gap" for n in panel.signal_names] if gap_cols else []
     return Design(
         X=X,
         g=g,
@@ -218,9 +277,12 @@ def build_design(
         offset=offset,
         change_new=x_new[:, nh : nh + n_sig].copy(),
         change_unit=np.array(units, dtype=float),
-        names=[*base.names, *panel.signal_names],
-        dims=[HISTORY] * nh + list(panel.signal_dims),
+        names=[*base.names, *panel.signal_names, *gap_names],
+        # A gap term belongs to its signal's dimension: the analyst's scale covers both.
+        dims=[HISTORY] * nh + list(panel.signal_dims) * (2 if gap_cols else 1),
         signal_cols=list(range(nh, nh + n_sig)),
+        gap_cols=gap_cols,
+        gap_new=x_new[:, gap_cols].copy() if gap_cols else None,
         base_rows=not patch and not len(shifted),
     )
 
@@ -492,9 +554,17 @@ def _huber(d: Design, coef: np.ndarray, work: dict | None = None, keep: bool = T
 
 
 def _solve(
-    a: np.ndarray, b: np.ndarray, w: np.ndarray, pooling: float, work: dict | None = None
+    a: np.ndarray,
+    b: np.ndarray,
+    w: np.ndarray,
+    pooling: float,
+    work: dict | None = None,
+    harder: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, SpdStack]:
-    """Per-region coefficients shrunk toward the pooled fit, from XᵀWX (p, p, R) and XᵀWy."""
+    """Per-region coefficients shrunk toward the pooled fit, from XᵀWX (p, p, R) and XᵀWy.
+
+    harder: columns pulled GAP_POOLING times harder toward the pooled fit (the level gaps).
+    """
     p = a.shape[0]
     a_pool = a.sum(axis=2)
     w_tot = max(float(w.sum()), 1e-12)
@@ -503,6 +573,13 @@ def _solve(
     jitter = 1e-10 * scale * np.eye(p)
     coef_pool = np.linalg.solve(a_pool + jitter * w_tot, b.sum(axis=0))
     prior = pooling * a_pool / w_tot + jitter
+    if harder:
+        # How fast a series reverts to its driver is a property of the business more than
+        # of one region, and a region's few years identify it poorly: pooled harder.
+        # D·prior·D with D diagonal keeps the prior symmetric positive definite.
+        dvec = np.ones(p)
+        dvec[harder] = np.sqrt(GAP_POOLING)
+        prior = prior * dvec[:, None] * dvec[None, :]
     lhs = SpdStack(np.add(a, prior[:, :, None], out=_buffer(work, "lhs", a.shape)), work)
     lhs.prior = prior
     return lhs.solve(b + (prior @ coef_pool)[None]), coef_pool, lhs
@@ -559,7 +636,7 @@ def fit_design(
     w = d.w
     a, b = first if first is not None else _products(d, w, work)
     for it in range(n_iter):
-        coef, coef_pool, lhs = _solve(a, b, w, pooling, work)
+        coef, coef_pool, lhs = _solve(a, b, w, pooling, work, d.gap_cols)
         if it < n_iter - 1:
             w = _huber(d, coef, work, keep=it == n_iter - 2)
             a, b = _products(d, w, work)
@@ -609,6 +686,7 @@ def select_pooling(
     reversion: bool = True,
     origins: int = 4,
     grid: tuple[float, ...] = POOLING_GRID,
+    level_gap: bool = False,
 ) -> float:
     """Pooling strength with the lowest one-step WAPE over the `origins` periods before target.
 
@@ -619,7 +697,7 @@ def select_pooling(
     for o in range(target - origins, target):
         if o - panel.start <= panel.seasons + 1:
             continue
-        d = build_design(panel, o, half_life, momentum, reversion, features)
+        d = build_design(panel, o, half_life, momentum, reversion, features, level_gap)
         actual = panel.y[:, o - panel.start]
         designs.append((d, actual))
     if not designs:
@@ -669,13 +747,18 @@ def forecast(
     eta_hist = eta[:, hist_cols].sum(1)
     m = np.exp(d.log_base + eta_hist)  # shifted scale, history only
     history = m - d.offset
-    sig = eta[:, d.signal_cols]
+    k = len(d.signal_cols)
+    sig = eta[:, d.signal_cols + d.gap_cols]  # each signal's change, then its level gap
     total = sig.sum(1)
     # Logarithmic-mean split: each signal gets its share of the multiplicative change,
     # signs follow the log effects and the parts add up to the whole.
     with np.errstate(all="ignore"):
         factor = np.where(np.abs(total) > 1e-12, np.expm1(total) / total, 1.0)
     sig_contrib = m[:, None] * sig * factor[:, None]
+    # A signal's effect is its change's part plus its level gap's part (when fitted).
+    gap_contrib = sig_contrib[:, k:] if d.gap_cols else None
+    if d.gap_cols:
+        sig_contrib = sig_contrib[:, :k] + gap_contrib
     dims_sig = [d.dims[i] for i in d.signal_cols]
     contrib = {HISTORY: history}
     for dim in DIMENSIONS:
@@ -687,7 +770,9 @@ def forecast(
         lam = np.where(np.isfinite(other), lam, 1.0)
         other = np.nan_to_num(other)
         sig_contrib = sig_contrib * lam[:, None]
-        contrib = {k: v_ * lam for k, v_ in contrib.items()}
+        if gap_contrib is not None:
+            gap_contrib = gap_contrib * lam[:, None]
+        contrib = {c: v_ * lam for c, v_ in contrib.items()}
         contrib[HISTORY] = contrib[HISTORY] + (1.0 - lam) * other
     suggestion = contrib[HISTORY] + contrib["market"] + contrib["pipeline"] + contrib["capacity"]
     if blend is not None:
@@ -712,6 +797,7 @@ def forecast(
         "upper80": upper,
         "contrib": contrib,
         "signal_contrib": sig_contrib,
+        "gap_contrib": gap_contrib,  # (R, K) the level gaps' share of signal_contrib, or None
         "sd_log": sd,
     }
 
@@ -739,7 +825,13 @@ class FitCache:
         hit = self.items.get(key)
         if hit is None:
             d = build_design(
-                self.panel, target, model.half_life, model.momentum, model.reversion, self.features
+                self.panel,
+                target,
+                model.half_life,
+                model.momentum,
+                model.reversion,
+                self.features,
+                model.level_gap,
             )
             pooling = model.pooling_at(self.panel, target)
             first = self._first_products(d, target, model)
@@ -763,13 +855,13 @@ class FitCache:
         """
         if not d.base_rows:
             return None
-        key = (model.half_life, model.momentum, model.reversion)
+        key = (model.half_life, model.momentum, model.reversion, model.level_gap)
         state = self._gram.get(key)
         if state is None or state[0] > target:
             a, b = _products(d, d.w, None)  # fresh arrays, kept beyond the next fit
         else:
             t0, a, b = state  # arrays of this cache only: updated in place
-            base = self.features.memo[("design", model.momentum, model.reversion)]
+            base = self.features.memo[_base_key(model.momentum, model.reversion, model.level_gap)]
             decay = 0.5 ** (1.0 / float(model.half_life))
             lo, hi = t0 - self.panel.start, target - self.panel.start
             # The new periods' rows, period-major (k, p, R): one pass over the base.
@@ -786,7 +878,14 @@ class FitCache:
 
     @staticmethod
     def _key(model: BaselineModel) -> tuple:
-        return (model.half_life, model.pooling, model.robust, model.momentum, model.reversion)
+        return (
+            model.half_life,
+            model.pooling,
+            model.robust,
+            model.momentum,
+            model.reversion,
+            model.level_gap,
+        )
 
     def ets(self, target: int) -> np.ndarray:
         """Batched damped-trend exponential smoothing forecast for `target` (causal)."""
@@ -899,6 +998,10 @@ class ReasonInputs:
     change: np.ndarray  # (R, K) year-over-year change per signal
     contrib: np.ndarray  # (R, K) effect on the suggestion per signal
     unit: np.ndarray | None  # (K,) NaN for a log change, else the unit of a level change
+    # With level gaps: (R, K) each signal's log gap to its usual level against the series,
+    # and the part of contrib that comes from it (None without level gaps).
+    gap: np.ndarray | None = None
+    gap_contrib: np.ndarray | None = None
 
 
 SHRINK_ERRORS = 8  # pseudo-origins of all-region error each region's error is shrunk toward
@@ -915,6 +1018,10 @@ class BaselineModel:
     scales: the analyst's scale per dimension (market, pipeline, capacity), 0..2, default 1:
         it multiplies the dimension's fitted effect after the fit (not a regression weight).
     weights: the former name of scales, still accepted.
+    level_gap: also fit, per signal, how far the series ran ahead of it (log level gap
+        against its recency-weighted mean, see level_gaps), so a series that outran its
+        driver is expected to come back toward it. Off by default; the nested backtest's
+        tuning origins choose it per panel (models.backtest.CANDIDATES).
     """
 
     def __init__(
@@ -929,6 +1036,7 @@ class BaselineModel:
         freq: str | None = None,
         combine: bool | str = "auto",
         weights: dict[str, float] | None = None,
+        level_gap: bool = False,
     ) -> None:
         if scales is not None and weights is not None:
             raise ValueError("give scales (weights is its former name), not both")
@@ -941,6 +1049,7 @@ class BaselineModel:
         self.level = level
         self.freq = freq
         self.combine = combine
+        self.level_gap = level_gap
 
     def get_params(self) -> dict:
         """Settings as a dict (scikit-learn convention)."""
@@ -954,6 +1063,7 @@ class BaselineModel:
             "level": self.level,
             "freq": self.freq,
             "combine": self.combine,
+            "level_gap": self.level_gap,
         }
 
     def fit(
@@ -998,7 +1108,13 @@ class BaselineModel:
         """The pooling strength used for a fit at `target` (chosen there when "auto")."""
         if self.pooling == "auto":
             return select_pooling(
-                panel, target, self.half_life, self.robust, self.momentum, self.reversion
+                panel,
+                target,
+                self.half_life,
+                self.robust,
+                self.momentum,
+                self.reversion,
+                level_gap=self.level_gap,
             )
         return float(self.pooling)
 
@@ -1053,6 +1169,8 @@ class BaselineModel:
             change=d.change_new,
             contrib=out["signal_contrib"],
             unit=d.change_unit,
+            gap=d.gap_new,
+            gap_contrib=out["gap_contrib"],
         )
         return df, parts
 

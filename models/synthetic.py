@@ -86,3 +86,44 @@ def make_panel(
     sig = pd.concat(rows, ignore_index=True)
     sig["period"] = sig["ordinal"].map(labels)
     return hist, sig
+
+
+def make_reverting_panel(
+    n_regions: int = 20,
+    n_periods: int = 30,
+    speed: float = 0.5,
+    noise: float = 0.05,
+    seed: int = 0,
+    start: int = 1990,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Annual history and one market signal where the series reverts to its driver.
+
+    log y_t = log y_{t-1} + speed x (c + log x_{t-1} - log y_{t-1}) + noise, with x a log
+    random walk and c a region's own ratio: a series that ran ahead of its driver comes
+    back (error correction), which year-over-year changes alone do not describe.
+    """
+    rng = np.random.default_rng(seed)
+    regions = [f"r{i:04d}" for i in range(n_regions)]
+    ords = start + np.arange(n_periods)
+    logx = 6.0 + np.cumsum(rng.normal(0.02, 0.1, (n_regions, n_periods)), axis=1)
+    ratio = rng.normal(-2.0, 0.5, n_regions)
+    logy = np.empty((n_regions, n_periods))
+    logy[:, 0] = logx[:, 0] + ratio + rng.normal(0, 0.3, n_regions)
+    for t in range(1, n_periods):
+        pull = ratio + logx[:, t - 1] - logy[:, t - 1]
+        logy[:, t] = logy[:, t - 1] + speed * pull + rng.normal(0, noise, n_regions)
+    labels = [from_ordinal("A", int(o)).label for o in ords]
+
+    def long(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "region": np.repeat(regions, n_periods),
+                "ordinal": np.tile(ords, n_regions),
+                "period": np.tile(labels, n_regions),
+                "value": values.reshape(-1),
+            }
+        )
+
+    hist = long(np.exp(logy)).assign(season=0)
+    sig = long(np.exp(logx)).assign(signal="market_size", dimension="market")
+    return hist, sig

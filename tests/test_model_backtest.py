@@ -9,7 +9,7 @@ import pytest
 from models.backtest import backtest, naive_forecasts, optimise_scales
 from models.baseline import BaselineModel
 from models.panel import build_panel
-from models.synthetic import make_panel
+from models.synthetic import make_panel, make_reverting_panel
 
 
 def _toy() -> pd.DataFrame:
@@ -71,17 +71,19 @@ def _turns_non_positive(h: pd.DataFrame, s: pd.DataFrame) -> tuple[pd.DataFrame,
     return h, s
 
 
+@pytest.mark.parametrize("level_gap", [False, True])
 @pytest.mark.parametrize("edit", [None, _turns_non_positive])
-def test_backtest_forecast_equals_fit_on_truncated_data(edit) -> None:
+def test_backtest_forecast_equals_fit_on_truncated_data(edit, level_gap: bool) -> None:
     h, s = make_panel(n_regions=5, seed=12)
     if edit is not None:
         h, s = edit(h, s)
-    bt = backtest(h, s, origins=4)
+    bt = backtest(h, s, origins=4, model=BaselineModel(level_gap=level_gap))
     pred = bt.predictions[bt.predictions.method == "model"]
     for label in bt.origins:
         o = int(pred[pred.period == label]["ordinal"].iloc[0])
         keep_s = (s["ordinal"] < o) | ((s["dimension"] == "capacity") & (s["ordinal"] == o))
-        df = BaselineModel().fit(h[h.ordinal < o], s[keep_s], o).predict()
+        model = BaselineModel(level_gap=level_gap)
+        df = model.fit(h[h.ordinal < o], s[keep_s], o).predict()
         got = pred[pred.period == label].set_index("region")
         want = df.set_index("region").loc[got.index]
         np.testing.assert_allclose(want["suggestion"], got["forecast"], rtol=1e-12)
@@ -146,3 +148,44 @@ def test_nested_tuning_marks_only_the_chosen_candidate() -> None:
     chosen = next(t for t in tried if t["chosen"])
     assert chosen["half_life"] == best.half_life
     assert chosen["tuning_wape"] == min(t["tuning_wape"] for t in tried)
+
+
+def test_level_gap_helps_where_the_series_reverts_to_its_driver() -> None:
+    """A series pulled back toward its driver (error correction): growth-only features
+    miss the pull, the level gap term finds it, and the nested tuning picks it."""
+    from models.backtest import CANDIDATES
+
+    h, s = make_reverting_panel(n_regions=20, n_periods=30, seed=3)
+    without = backtest(h, s, origins=8).scores["model"]
+    with_gap = backtest(h, s, origins=8, model=BaselineModel(level_gap=True)).scores["model"]
+    assert with_gap["wape"] < 0.9 * without["wape"], (with_gap, without)
+    assert 0.7 <= with_gap["coverage80"] <= 0.9
+    m = BaselineModel(level_gap=True).fit(h, s)
+    gap = m.feature_names_.index("market_size:gap")
+    assert m.feature_dims_[gap] == "market"
+    assert m.coef_pooled_[gap] < -0.2  # ran ahead of the driver: expect less growth
+    nested = backtest(h, s, origins=8, tuning=4, candidates=CANDIDATES)
+    chosen = next(t for t in nested.tuning if t["chosen"])
+    assert chosen.get("level_gap") is True
+    assert nested.params["level_gap"] is True
+    assert nested.scores["model"]["wape"] < 0.9 * without["wape"]
+
+
+def test_level_gap_interval_calibrated_from_earlier_errors_only() -> None:
+    """With level gaps, changing actuals and signals at or after an origin moves nothing
+    of that origin's forecast or interval."""
+    h, s = make_reverting_panel(n_regions=12, n_periods=26, seed=5)
+    model = BaselineModel(level_gap=True)
+    first = backtest(h, s, origins=4, model=model).predictions.query("method == 'model'")
+    o = int(first["ordinal"].min())
+    rng = np.random.default_rng(2)
+    h2, s2 = h.copy(), s.copy()
+    late_h, late_s = h2["ordinal"] >= o, s2["ordinal"] >= o
+    h2.loc[late_h, "value"] *= rng.uniform(0.2, 5.0, late_h.sum())
+    s2.loc[late_s, "value"] *= rng.uniform(0.2, 5.0, late_s.sum())
+    second = backtest(h2, s2, origins=4, model=BaselineModel(level_gap=True)).predictions
+    second = second.query("method == 'model'")
+    a = first[first.ordinal == o].set_index("region")
+    b = second[second.ordinal == o].set_index("region").loc[a.index]
+    cols = ["forecast", "lower80", "upper80"]
+    np.testing.assert_allclose(a[cols], b[cols], rtol=1e-12)

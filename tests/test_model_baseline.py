@@ -19,10 +19,12 @@ def _split(signals: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return cap, ~cap
 
 
-def test_no_look_ahead() -> None:
+@pytest.mark.parametrize("level_gap", [False, True])
+def test_no_look_ahead(level_gap: bool) -> None:
     h, s = make_panel(n_regions=5, n_periods=28, seed=1)
     target = 2016 * 4 + 20  # 2021Q1, with 8 periods after it in the data
-    base = BaselineModel().fit(h, s, target).predict()
+
+    base = BaselineModel(level_gap=level_gap).fit(h, s, target).predict()
     rng = np.random.default_rng(9)
     h2 = h.copy()
     late = h2["ordinal"] >= target
@@ -31,19 +33,19 @@ def test_no_look_ahead() -> None:
     cap, other = _split(s2)
     future = (other & (s2["ordinal"] >= target)) | (cap & (s2["ordinal"] > target))
     s2.loc[future, "value"] = rng.uniform(1, 1e3, future.sum())
-    moved = BaselineModel().fit(h2, s2, target).predict()
+    moved = BaselineModel(level_gap=level_gap).fit(h2, s2, target).predict()
     cols = ["suggestion", "lower80", "upper80", *COMPONENTS]
     np.testing.assert_allclose(moved[cols].to_numpy(), base[cols].to_numpy(), rtol=1e-12)
     # Dropping the rows entirely gives the same answer too.
     s3 = s[~future]
     h3 = h[~late]
-    dropped = BaselineModel().fit(h3, s3, target).predict()
+    dropped = BaselineModel(level_gap=level_gap).fit(h3, s3, target).predict()
     np.testing.assert_allclose(dropped[cols].to_numpy(), base[cols].to_numpy(), rtol=1e-12)
     # Capacity plans for the target period itself are allowed to move the forecast.
     s4 = s.copy()
     plan = cap & (s4["ordinal"] == target)
     s4.loc[plan, "value"] *= 1.5
-    planned = BaselineModel().fit(h, s4, target).predict()
+    planned = BaselineModel(level_gap=level_gap).fit(h, s4, target).predict()
     assert (planned["capacity"] - base["capacity"]).abs().min() > 0
     assert not np.allclose(planned["suggestion"], base["suggestion"])
 
@@ -383,3 +385,50 @@ def test_robust_fit_is_one_huber_reweighting_of_the_plain_fit() -> None:
     manual = fit_design(replace(d, w=w), 12.0, robust=False)
     np.testing.assert_allclose(robust.coef, manual.coef, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(robust.w, w, rtol=0, atol=0)
+
+
+def test_level_gap_reasons_and_contributions() -> None:
+    """With level gaps, contributions still add up exactly, each signal's effect holds its
+    gap's part, and the reason names the gap in both languages."""
+    from models.synthetic import make_reverting_panel
+
+    h, s = make_reverting_panel(n_regions=15, n_periods=24, seed=8)
+    m = BaselineModel(level_gap=True).fit(h, s)
+    table, parts = m.explain()
+    total = table["history"] + table["market"] + table["pipeline"] + table["capacity"]
+    np.testing.assert_allclose(total, table["suggestion"], rtol=1e-12)
+    np.testing.assert_allclose(parts.contrib[:, 0], table["market"], rtol=1e-12)
+    assert parts.gap is not None and parts.gap_contrib is not None
+    assert np.abs(parts.gap_contrib).max() > 0
+    # A scale of 0 on the market removes the change and the gap alike.
+    off = m.predict(scales={"market": 0.0})
+    assert (off["market"] == 0).all()
+    df = with_reasons(table, parts)
+    gaps = [en for en in df["reason_en"] if "level against market size" in en]
+    assert len(gaps) >= 5
+    assert all("vs usual:" in en for en in gaps)
+    assert sum("相对market size的水平比常态" in zh for zh in df["reason_zh"]) == len(gaps)
+    # Region 0's gap as the reason states it: expm1 of the log gap, signed.
+    from calibration.modeling.reasons import fmt_pct
+
+    en0 = df["reason_en"].iloc[0]
+    if "level against" in en0:
+        assert f"level against market size {fmt_pct(parts.gap[0, 0])} vs usual" in en0
+
+
+def test_level_gap_carried_products_equal_a_fit_from_scratch() -> None:
+    from models.baseline import FitCache, build_design, fit_design
+    from models.panel import build_panel
+
+    h, s = make_panel(n_regions=30, n_periods=30, seed=5)
+    panel = build_panel(h, s, "Q")
+    cache = FitCache(panel)
+    model = BaselineModel(half_life=5.0, level_gap=True)
+    for t in range(panel.end - 4, panel.end + 1):
+        d, f = cache.get(t, model)
+        assert d.base_rows and len(d.gap_cols) == len(panel.signal_names)
+        fresh = fit_design(build_design(panel, t, 5.0, level_gap=True), 12.0)
+        np.testing.assert_allclose(f.coef, fresh.coef, rtol=1e-10, atol=1e-12)
+    # Without gaps the same cache keeps its own fits (the setting is part of the key).
+    d0, _ = cache.get(panel.end, BaselineModel(half_life=5.0))
+    assert not d0.gap_cols and d0.X.shape[2] == d.X.shape[2] - len(panel.signal_names)

@@ -66,18 +66,28 @@ def reasons(
     contrib: np.ndarray,
     unit: np.ndarray | None = None,
     top: int = 3,
+    gap: np.ndarray | None = None,
+    gap_contrib: np.ndarray | None = None,
 ) -> tuple[list[str], list[str]]:
     """English and Chinese reason per region: own history, then the top signal effects.
 
     suggestion, history: (R,); change, contrib: (R, K) per signal; unit: (K,) NaN for a
     log change, else the unit of a level change (see models.features.level_scale).
+    gap, gap_contrib: (R, K) with level gaps (models.baseline.level_gaps): how far the
+    series stands against each signal compared with usual (log), and the part of contrib
+    that comes from it; the change and the gap are then told as two effects.
     """
-    units = [float("nan")] * len(signals) if unit is None else [float(u) for u in unit]
+    k_sig = len(signals)
+    units = [float("nan")] * k_sig if unit is None else [float(u) for u in unit]
     langs = ("en", "zh")
     labels = {lang: [signal_label(n, lang) for n in signals] for lang in langs}
     sep = {lang: t("model.reason.sep", lang) for lang in langs}
     hist_t = {lang: _template("model.reason.history", lang) for lang in langs}
     sig_t = {lang: _template("model.reason.signal", lang) for lang in langs}
+    gap_t = {lang: _template("model.reason.gap", lang) for lang in langs}
+    if gap is not None and gap_contrib is not None:
+        # Effects 0..K-1: each signal's change; K..2K-1: each signal's level gap.
+        contrib = np.concatenate([contrib - gap_contrib, gap_contrib], axis=1)
     order = np.argsort(-np.abs(contrib), axis=1)[:, :top].tolist() if contrib.size else None
     # Python floats: per-element numpy scalar access dominates a loop over 2,000 regions.
     sugg, hist = suggestion.tolist(), history.tolist()
@@ -97,8 +107,14 @@ def reasons(
             c = contrib_l[r][k]
             if round(abs(c), dec) == 0:
                 continue
+            val = fmt_signed(c, dec)
+            if k >= k_sig:  # a level gap: the series against the signal, vs usual
+                j, pct = k - k_sig, fmt_pct(gap[r, k - k_sig])
+                en.append(gap_t["en"].format(signal=labels["en"][j], gap=pct, value=val))
+                zh.append(gap_t["zh"].format(signal=labels["zh"][j], gap=pct, value=val))
+                continue
             # Numbers are formatted once and shared by both languages.
-            pct, val = fmt_change(change[r, k], units[k]), fmt_signed(c, dec)
+            pct = fmt_change(change[r, k], units[k])
             en.append(sig_t["en"].format(signal=labels["en"][k], change=pct, value=val))
             zh.append(sig_t["zh"].format(signal=labels["zh"][k], change=pct, value=val))
         en_out.append(sep["en"].join(en))
@@ -122,6 +138,8 @@ def with_reasons(
         parts.change[idx],
         parts.contrib[idx],
         parts.unit,
+        gap=None if parts.gap is None else parts.gap[idx],
+        gap_contrib=None if parts.gap_contrib is None else parts.gap_contrib[idx],
     )
     if rows is None:
         table["reason_en"], table["reason_zh"] = en, zh
