@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, wait_idle
+from tests.browser.conftest import CHROMIUM_ARGS, FULL_CHROMIUM, ROOT, Server, wait_idle
 
 RUNS = 5
 PAGES = {
@@ -77,8 +77,8 @@ def run() -> str:
     """Markdown section: median browser load times of the board and My region."""
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        return f"## Page load in the browser (bench/bench_browser.py)\n\nSkipped: no {CHROMIUM}.\n"
+    if not Path(FULL_CHROMIUM).exists():
+        return f"## Page load in the browser (bench/bench_browser.py)\n\nSkipped: no {FULL_CHROMIUM}.\n"
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         env = {**os.environ, "CALIBRATE_DB": str(db)}
@@ -94,7 +94,7 @@ def run() -> str:
         results: dict[str, list[dict[str, float]]] = {}
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = pw.chromium.launch(executable_path=FULL_CHROMIUM, args=CHROMIUM_ARGS)
                 pid = server.proc.pid
                 for title in PAGES:
                     _measure(browser, server.url, title, pid)  # warm-up: caches, imports

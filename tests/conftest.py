@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import threading
 from pathlib import Path
 
 # Before numpy loads (here and in the servers the tests start, which inherit it): OpenBLAS's
@@ -123,6 +124,25 @@ def app_env(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CALIBRATE_DB", str(demo_db))
     monkeypatch.chdir(ROOT)
     return demo_db
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In the controlling process, build the letters' cached base fonts in the background.
+
+    On a fresh machine the first letter costs ~20 s of CPU for them; started here, the
+    build is done before the workers need it (and the cache's lock makes the rest wait)."""
+    if hasattr(session.config, "workerinput"):
+        return
+
+    def warm() -> None:
+        try:
+            from calibration.letters.pdf import render
+
+            render.warm_fonts()
+        except Exception:  # no CJK font here: the letter tests say so themselves
+            pass
+
+    threading.Thread(target=warm, name="warm-letter-fonts", daemon=True).start()
 
 
 def pytest_report_header(config):  # noqa: D103

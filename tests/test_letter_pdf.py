@@ -551,3 +551,55 @@ def test_zip_letters_is_deterministic_and_complete(rendered: dict[str, bytes]) -
 def test_zip_letters_refuses_unsafe_names(name: str) -> None:
     with pytest.raises(ValueError):
         zip_letters({name: b"x"})
+
+
+def test_a_font_is_built_once_however_many_ask_at_the_same_moment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a fresh machine every server thread and process rendering its first letter asks
+    for the same base font (~20 s of CPU): one builds it, the others wait and reuse it."""
+    import threading
+
+    monkeypatch.setenv("CALIBRATE_FONT_CACHE", str(tmp_path / "fonts"))
+    letter_pdf._cache_dir.cache_clear()
+    builds: list[Path] = []
+    real = letter_pdf._subset_to_file
+    gate = threading.Barrier(4)
+
+    def counted(face, chars, target):
+        builds.append(target)
+        real(face, chars, target)
+
+    monkeypatch.setattr(letter_pdf, "_subset_to_file", counted)
+    face = letter_pdf.find_cjk_font().regular
+    chars = frozenset(map(ord, "东区目标"))
+    found: list[Path] = []
+
+    def ask() -> None:
+        gate.wait()
+        found.append(letter_pdf._derived_font(face, chars, "doc"))
+
+    try:
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        # Another process holding the folder's lock keeps this one from building.
+        import fcntl
+
+        again = frozenset(map(ord, "南区"))
+        with open(tmp_path / "fonts" / ".build.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            waiter = threading.Thread(
+                target=lambda: found.append(letter_pdf._derived_font(face, again, "doc"))
+            )
+            waiter.start()
+            waiter.join(timeout=1.0)
+            assert waiter.is_alive(), "built while another process held the lock"
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        waiter.join()
+    finally:
+        letter_pdf._cache_dir.cache_clear()
+    assert len(builds) == 2 and len(set(found)) == 2 and len(found) == 5
+    assert all(p.is_file() for p in found)

@@ -8,7 +8,9 @@ language and logo give the same bytes, so an archived file's SHA-256 can be re-d
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import hashlib
 import logging
 import os
@@ -246,10 +248,32 @@ def _derived_font(face: FontFile, chars: frozenset[int], tag: str) -> Path:
     folder = _cache_dir()
     target = folder / f"{face.path.stem}-{face.index}-{tag}-{key}{'.otf' if is_cff else '.ttf'}"
     if not target.is_file():
-        _subset_to_file(face, chars, target)
-        if tag == "doc":
-            _prune_doc_fonts(folder)
+        with _building(folder):
+            # Another process may have built it while this one waited for the lock.
+            if not target.is_file():
+                _subset_to_file(face, chars, target)
+                if tag == "doc":
+                    _prune_doc_fonts(folder)
     return target
+
+
+@contextlib.contextmanager
+def _building(folder: Path):
+    """Hold the cache folder's build lock: one process builds a font, the others wait.
+
+    A base font takes ~20 s of CPU; without the lock, every server and worker that renders
+    its first letter at the same moment (a fresh machine) builds the same file.
+    """
+    with open(folder / ".build.lock", "a+b") as lock, _thread_build_lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# flock is per open file, not per thread: threads of one process queue here first.
+_thread_build_lock = threading.Lock()
 
 
 @cache
