@@ -159,10 +159,8 @@ def sign_letter(page, password: str = "calibrate-demo") -> None:
 
 def goto_my_region(page) -> None:
     """Open My region (a lead's landing page) and wait for the form."""
-    heading = page.get_by_role("heading", name=re.compile("^My region"))
-    if not heading.count():  # a lead lands here: clicking the link would only run it again
-        open_page(page, "My region")
-    heading.first.wait_for(timeout=30_000)
+    open_page(page, "My region")
+    page.get_by_role("heading", name=re.compile("^My region")).first.wait_for(timeout=30_000)
 
 
 def seed_cycle(
