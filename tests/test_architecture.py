@@ -59,17 +59,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 # Back-edges still in the tree, each named with its module and the reason (none left).
 KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {}
-BASE = {
-    "settings",
-    "i18n",
-    "periods",
-    "exports",
-    "access",
-    "charts_theme",
-    "numbers",
-    "periodic",
-    "asset_cache",
-}
+BASE = {"settings", "i18n", "periods", "exports", "access", "charts_theme", "numbers", "periodic"}
 
 SQL = re.compile(
     r"^\s*(SELECT\b.+\bFROM\b|INSERT\s+INTO\b|UPDATE\s+\w+\s+SET\b|DELETE\s+FROM\b"
