@@ -254,10 +254,7 @@ def robot_setting(channel: str, what: str = "WEBHOOKS") -> str:
 
 def retention_days() -> int:
     """Days access records are kept (CALIBRATE_RETENTION_DAYS, default 400; 0: forever)."""
-    try:
-        return max(0, int(os.environ.get("CALIBRATE_RETENTION_DAYS", "400")))
-    except ValueError:
-        return 400
+    return max(0, _int("CALIBRATE_RETENTION_DAYS", 400))
 
 
 def notify_interval() -> float:

@@ -756,8 +756,9 @@ def forecast(
         factor = np.where(np.abs(total) > 1e-12, np.expm1(total) / total, 1.0)
     sig_contrib = m[:, None] * sig * factor[:, None]
     # A signal's effect is its change's part plus its level gap's part (when fitted).
-    gap_contrib = sig_contrib[:, k:] if d.gap_cols else None
+    gap_contrib = None
     if d.gap_cols:
+        gap_contrib = sig_contrib[:, k:]
         sig_contrib = sig_contrib[:, :k] + gap_contrib
     dims_sig = [d.dims[i] for i in d.signal_cols]
     contrib = {HISTORY: history}

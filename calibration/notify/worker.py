@@ -37,7 +37,6 @@ class Worker(Periodic):
     def __init__(self, connect: Connect, interval: float) -> None:
         super().__init__("calibrate-notify", interval, interval)
         self.connect = connect
-        self.interval = interval
 
     def step(self) -> None:
         """One delivery pass. Settings are read each pass, so a changed environment needs no
@@ -63,7 +62,7 @@ def lifespan(connect: Connect | None = None) -> Callable[[Any], Any]:
         worker = make_worker(connect)
         if worker is not None:
             worker.start()
-            log.info("notify worker started (every %s s)", worker.interval)
+            log.info("notify worker started (every %s s)", worker.every)
         try:
             yield {"notify_worker": worker}
         finally:
