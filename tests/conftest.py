@@ -17,7 +17,17 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # Hundreds of sign-ins (AppTest and browsers): the cheapest argon2 profile, 0.26 s less each.
 os.environ.setdefault("CALIBRATE_TEST_CHEAP_PASSWORDS", "1")
 
+import functools  # noqa: E402
+
 import pytest  # noqa: E402
+from streamlit.components.v2 import manifest_scanner  # noqa: E402
+
+# Each new AppTest's first run scans every installed package's metadata for Streamlit
+# components (0.15 s of CPU; the suite makes hundreds of AppTests). The packages do not
+# change during a test run: one scan per process.
+manifest_scanner.scan_component_manifests = functools.cache(
+    manifest_scanner.scan_component_manifests
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -164,12 +174,9 @@ SLOW_FIRST = (
     "tests/browser/test_concurrency.py",
     "tests/browser/test_sso.py",
     "tests/browser/test_user_text_browser.py",
-    "tests/browser/test_offline.py",
     "tests/browser/test_bomb_upload.py",
-    "tests/browser/test_live_board.py",
     "tests/browser/test_hostile_browser.py",
     "tests/browser/test_idle_board.py",
-    "tests/browser/test_browser_foundation.py",
 )
 
 

@@ -1,7 +1,8 @@
 """The whole workshop in a real browser: every person in their own browser context.
 
 analyst publishes a run → executive opens the cycle → six leads propose (East more than 15%
-below the suggestion and warned about HR review) → the HRBP resolves East → the executive
+below the suggestion and warned about HR review), and the executive's board shows each
+proposal by itself, never reloaded → the HRBP resolves East → the executive
 counters South → South's lead accepts → the executive accepts the rest and locks → East's
 lead and the executive sign East's consensus letter and the PDF is downloaded → the analyst
 uploads actuals on the Data page → Tracking shows East's early warning → after the server
@@ -165,6 +166,10 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
     wait_idle(board)
     assert board_counts(board)[:2] == (0, 6)
     shot(board, "e2e_01_board_empty")
+    # A marker on the window survives the live part's reruns but not a reload: the board
+    # must show the proposals by itself.
+    board.evaluate("() => { window.__noReload = true; }")
+    loads = board.evaluate("() => performance.getEntriesByType('navigation').length")
 
     # 2. Six leads propose, each in their own browser context.
     for n, (lead, label, share) in enumerate(LEADS, start=1):
@@ -194,6 +199,8 @@ def _workshop(server, cid, suggestions, browser, shot, tmp_path: Path, people: d
             wait_board_counts(board, proposed=n)
     wait_board_counts(board, proposed=6, flagged=1)
     shot(board, "e2e_04_board_all_proposed")
+    assert board.evaluate("() => window.__noReload === true"), "the board was reloaded"
+    assert board.evaluate("() => performance.getEntriesByType('navigation').length") == loads
 
     # 3. The HRBP resolves East's review.
     hr = person("hrbp")
