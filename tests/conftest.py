@@ -21,6 +21,7 @@ import functools  # noqa: E402
 
 import pytest  # noqa: E402
 from streamlit.components.v2 import manifest_scanner  # noqa: E402
+from streamlit.testing.v1 import app_test  # noqa: E402
 
 # Each new AppTest's first run scans every installed package's metadata for Streamlit
 # components (0.15 s of CPU; the suite makes hundreds of AppTests). The packages do not
@@ -28,6 +29,11 @@ from streamlit.components.v2 import manifest_scanner  # noqa: E402
 manifest_scanner.scan_component_manifests = functools.cache(
     manifest_scanner.scan_component_manifests
 )
+# AppTest compiles app.py and the page it runs again on every run (with Streamlit's magic
+# pass over the syntax tree: a tenth of an AppTest's CPU); a server compiles each script
+# once. The scripts do not change during a test run: one cache per process.
+_SCRIPTS = app_test.ScriptCache()
+app_test.ScriptCache = lambda: _SCRIPTS
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
