@@ -36,6 +36,17 @@ def hostile_server(
     srv.stop()
 
 
+@pytest.fixture(scope="module")
+def lead_east(hostile_server: Server, browser) -> Iterator:
+    """East's lead on My region, signed in once for the module's tests (which only read)."""
+    ctx, lead = new_person(browser, hostile_server.url, "lead_east")
+    try:
+        lead.get_by_text("My region:").first.wait_for()
+        yield lead
+    finally:
+        ctx.close()
+
+
 def _assert_inert(page, app: str) -> None:
     """No link or image to another host, no colour span, and the literal text is visible."""
     host = urlsplit(app).netloc
@@ -51,37 +62,29 @@ def _assert_inert(page, app: str) -> None:
     assert HOSTILE in main
 
 
-def test_inbox_and_my_region_show_hostile_markdown_as_text(hostile_server, browser, shot) -> None:
+def test_inbox_and_my_region_show_hostile_markdown_as_text(
+    hostile_server, lead_east, browser, shot
+) -> None:
     exec_ctx, ex = new_person(browser, hostile_server.url, "exec")
-    lead_ctx = None
     try:
         ex.get_by_role("link", name=re.compile(r"^Inbox")).first.click()  # "Inbox (N)"
         wait_idle(ex)
         ex.get_by_text("submitted a root cause").first.wait_for()
         shot(ex, "user_text_01_exec_inbox")
         _assert_inert(ex, hostile_server.url)
-
-        lead_ctx, lead = new_person(browser, hostile_server.url, "lead_east")
-        lead.get_by_text("My region:").first.wait_for()
-        shot(lead, "user_text_02_lead_my_region")
-        _assert_inert(lead, hostile_server.url)
     finally:
         exec_ctx.close()
-        if lead_ctx is not None:
-            lead_ctx.close()
+    shot(lead_east, "user_text_02_lead_my_region")
+    _assert_inert(lead_east, hostile_server.url)
 
 
-def test_tables_with_user_text_offer_no_builtin_csv_download(hostile_server, browser, shot) -> None:
-    ctx, lead = new_person(browser, hostile_server.url, "lead_east")
-    try:
-        lead.get_by_text("My region:").first.wait_for()
-        grid = lead.locator("[data-testid='stDataFrame']").first
-        grid.scroll_into_view_if_needed()
-        grid.hover()
-        wait_idle(lead)
-        # The toolbar is drawn on hover; its other actions show it is there.
-        lead.get_by_role("button", name="Search").first.wait_for()
-        shot(lead, "user_text_03_grid_toolbar")
-        assert lead.get_by_role("button", name="Download as CSV").count() == 0
-    finally:
-        ctx.close()
+def test_tables_with_user_text_offer_no_builtin_csv_download(lead_east, shot) -> None:
+    lead = lead_east
+    grid = lead.locator("[data-testid='stDataFrame']").first
+    grid.scroll_into_view_if_needed()
+    grid.hover()
+    wait_idle(lead)
+    # The toolbar is drawn on hover; its other actions show it is there.
+    lead.get_by_role("button", name="Search").first.wait_for()
+    shot(lead, "user_text_03_grid_toolbar")
+    assert lead.get_by_role("button", name="Download as CSV").count() == 0
