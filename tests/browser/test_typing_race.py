@@ -86,3 +86,21 @@ def test_typing_survives_the_dissent_warning_going(module_server, browser) -> No
         _assert_kept(page, box, before)
     finally:
         context.close()
+
+
+def test_typing_survives_the_first_change_after_signing_in(module_server, browser) -> None:
+    """A lead signs in, lands on My region and types at once: the sign-in's background
+    hand-off (drawn on the first run only) must not move the page when it goes."""
+    context = browser.new_context(viewport=DESKTOP)
+    held_socket.install(context)
+    page = context.new_page()
+    try:
+        sign_in(page, module_server.url, "lead_south")
+        page.get_by_role("heading", name="My region").first.wait_for()
+        box = page.get_by_role("textbox", name="Risk", exact=True)
+        before = box.input_value()
+        box.evaluate("el => { el.__typing_mark = 1; }")
+        _type_through_the_answer(page, "100000", box)
+        _assert_kept(page, box, before)
+    finally:
+        context.close()
