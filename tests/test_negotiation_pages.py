@@ -253,3 +253,24 @@ def test_the_form_keeps_its_place_whatever_shows_above_it(seeded):
     at.run()  # the executive's counter-offer box above the form
     assert any("Counter-offer" in h.value for h in at.subheader)
     assert form_places(at) == base
+
+
+def test_the_review_box_keeps_its_place_when_the_region_moves_on(seeded):
+    """The HR partner types a note while the executive counters the flagged region: the
+    "now at" line that appears above the note must not move the note's box."""
+    path, cid = seeded
+    at = my_region()
+    fill(at, 150)
+    submit(at)
+    hr = login("hrbp")
+    hr.switch_page("pages/review.py")
+    hr.run()
+    base = place(hr, "nego_note_east")
+    assert base is not None
+    con = connect(path)
+    counter(con.cursor(), cid, "east", 215, "Pipeline")
+    con.close()
+    hr.run()
+    assert not hr.exception, hr.exception
+    assert any("215" in c.value for c in hr.caption), [c.value for c in hr.caption]
+    assert place(hr, "nego_note_east") == base
