@@ -274,3 +274,19 @@ def test_the_review_box_keeps_its_place_when_the_region_moves_on(seeded):
     assert not hr.exception, hr.exception
     assert any("215" in c.value for c in hr.caption), [c.value for c in hr.caption]
     assert place(hr, "nego_note_east") == base
+
+
+def test_typing_survives_a_visit_to_another_page(seeded):
+    """A lead types the justification, looks at the Inbox and comes back: the text is still
+    in the form (Streamlit drops a widget's value on a page without it) and in the draft."""
+    at = my_region()
+    at.text_area(key=scoped(at, "nego_just")).input(JUST).run()
+    at.switch_page("pages/inbox.py")
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/my_region.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.text_area(key=scoped(at, "nego_just")).value == JUST
+    at.text_area(key=scoped(at, "nego_risk")).input("Renewal in doubt").run()  # saves the draft
+    assert at.text_area(key=scoped(at, "nego_just")).value == JUST
