@@ -16,6 +16,7 @@ above a form now has a place drawn on every run (ui/slots.py).
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import held_socket
 from tests.browser.conftest import sign_in, wait_idle
@@ -36,16 +37,17 @@ def _lead(browser, url: str, username: str):
     return context, page
 
 
-def _type_through_the_answer(page, number: str, box) -> None:
-    """Apply number, then type into box before and after the run it starts is drawn."""
+def _type_through_the_answer(page, field, text: str, box, settled, count: int) -> None:
+    """Apply text in field, then type into box before and after the run it starts is drawn
+    (settled: what that run shows, count times, once it is drawn)."""
     held_socket.hold(page)
-    field = page.get_by_label("Proposed target")
-    field.fill(number)
+    field.fill(text)
     field.press("Enter")
     box.click()
     page.keyboard.press("End")
     page.keyboard.type(FIRST)
     held_socket.release(page)
+    expect(settled).to_have_count(count, timeout=30_000)
     held_socket.wait_delivered(page)
     wait_idle(page)
     page.keyboard.type(SECOND)
@@ -64,13 +66,13 @@ def _assert_kept(page, box, before: str) -> None:
 def test_typing_survives_the_dissent_warning_appearing(module_server, browser) -> None:
     context, page = _lead(browser, module_server.url, "lead_southwest")
     try:
-        enter(page, page.get_by_label("Proposed target"), "100000")
-        assert page.get_by_text(WARNING).count() == 0
+        number, warning = page.get_by_label("Proposed target"), page.get_by_text(WARNING)
+        enter(page, number, "100000")
+        expect(warning).to_have_count(0)
         box = page.get_by_role("textbox", name="Justification", exact=True)
         before = box.input_value()
         box.evaluate("el => { el.__typing_mark = 1; }")
-        _type_through_the_answer(page, "1", box)
-        assert page.get_by_text(WARNING).count() == 1
+        _type_through_the_answer(page, number, "1", box, warning, 1)
         _assert_kept(page, box, before)
     finally:
         context.close()
@@ -79,13 +81,13 @@ def test_typing_survives_the_dissent_warning_appearing(module_server, browser) -
 def test_typing_survives_the_dissent_warning_going(module_server, browser) -> None:
     context, page = _lead(browser, module_server.url, "lead_north")
     try:
-        enter(page, page.get_by_label("Proposed target"), "1")
-        page.get_by_text(WARNING).wait_for()
+        number, warning = page.get_by_label("Proposed target"), page.get_by_text(WARNING)
+        enter(page, number, "1")
+        expect(warning).to_have_count(1)
         box = page.get_by_role("textbox", name="Support needed", exact=True)
         before = box.input_value()
         box.evaluate("el => { el.__typing_mark = 1; }")
-        _type_through_the_answer(page, "100000", box)
-        assert page.get_by_text(WARNING).count() == 0
+        _type_through_the_answer(page, number, "100000", box, warning, 0)
         _assert_kept(page, box, before)
     finally:
         context.close()
@@ -103,7 +105,10 @@ def test_typing_survives_the_first_change_after_signing_in(module_server, browse
         box = page.get_by_role("textbox", name="Risk", exact=True)
         before = box.input_value()
         box.evaluate("el => { el.__typing_mark = 1; }")
-        _type_through_the_answer(page, "100000", box)
+        handoff = page.locator(".st-key-session_handoff")
+        expect(handoff).to_have_count(1)  # drawn by the sign-in's run, gone with the next
+        number = page.get_by_label("Proposed target")
+        _type_through_the_answer(page, number, "100000", box, handoff, 0)
         _assert_kept(page, box, before)
     finally:
         context.close()
@@ -128,18 +133,8 @@ def test_typing_survives_the_board_respond_errors_going(module_server, browser) 
         box = form.get_by_role("textbox", name="Reason (required for a counter)", exact=True)
         before = box.input_value()
         box.evaluate("el => { el.__typing_mark = 1; }")
-        held_socket.hold(page)
-        value = form.get_by_label("Counter value")
-        value.fill("140")
-        value.press("Enter")
-        box.click()
-        page.keyboard.press("End")
-        page.keyboard.type(FIRST)
-        held_socket.release(page)
-        held_socket.wait_delivered(page)
-        wait_idle(page)
-        page.keyboard.type(SECOND)
-        assert page.get_by_text("Enter a number of 0 or more.").count() == 0
+        errors = page.get_by_text("Enter a number of 0 or more.")
+        _type_through_the_answer(page, form.get_by_label("Counter value"), "140", box, errors, 0)
         _assert_kept(page, box, before)
     finally:
         context.close()
