@@ -103,6 +103,8 @@ def test_typing_survives_the_first_change_after_signing_in(module_server, browse
         sign_in(page, module_server.url, "lead_south")
         page.get_by_role("heading", name="My region").first.wait_for()
         box = page.get_by_role("textbox", name="Risk", exact=True)
+        # South's demo proposal has a risk: the box mounts empty and takes it an instant later.
+        expect(box).not_to_have_value("")
         before = box.input_value()
         box.evaluate("el => { el.__typing_mark = 1; }")
         handoff = page.locator(".st-key-session_handoff")
