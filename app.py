@@ -18,6 +18,7 @@ from ui import context as ctx
 from ui import sso as sso_ui
 from ui.join_link import accept_join_link
 from ui.signin import language_picker, login_view
+from ui.slots import slot
 from ui.text import plain
 
 ROOT = Path(__file__).parent
@@ -128,15 +129,18 @@ def main() -> None:
     except StoreError as exc:
         st.error(ctx.tr("app.db_error", error=plain(str(exc))))
         st.stop()
-    ctx.navigate_if_pending()  # a sign-in's cookie hand-off or a sign-out: the browser leaves
+    # A sign-in's cookie hand-off (first run only) or a sign-out (the browser leaves), in a
+    # place drawn on every run: the page below must not move when the hand-off is gone.
+    handoff = slot()
+    ctx.navigate_if_pending(handoff)
     # The session before anything else: this tab's, or the cookie's after a reload.
     user = ctx.resolve_session(cur)
     if accept_join_link(cur):  # a projector QR link signs a lead in on the workshop's cycle
-        ctx.navigate_if_pending()
+        ctx.navigate_if_pending(handoff)
         user = ctx.current_user()
     if user is None:
         sso_ui.accept_identity(cur)  # back from the company's sign-in page (single sign-on)
-        ctx.navigate_if_pending()
+        ctx.navigate_if_pending(handoff)
         user = ctx.current_user()
     if user is None and sso_ui.refused():
         # A person the company vouches for but Calibrate does not know: never a default role.

@@ -11,7 +11,7 @@ from calibration.negotiation import service as neg
 from ui import context as ctx
 from ui import flash
 from ui.comment_thread import ThreadKeys, comment_thread
-from ui.proposal_form import SLOT, counter_offer, proposal_form, remember_seen
+from ui.proposal_form import SLOT, counter_offer, notices, proposal_form, remember_seen
 from ui.text import plain
 
 user = ctx.require_user("my_region")
@@ -80,10 +80,7 @@ else:
         delta_color="off",
     )
 c4.metric(ctx.tr("nego.state"), ctx.tr(f"nego.region_status.{row['status']}"))
-if row["answered_older_run"]:
-    st.warning(ctx.tr("nego.answered_older_run", run=row["proposal_run_id"]))
-if row["review_outcome"]:
-    st.info(ctx.tr("nego.review_outcome", outcome=ctx.tr(f"nego.outcome.{row['review_outcome']}")))
+notices(row)
 
 st.subheader(ctx.tr("nego.history_heading"))
 history, _ = data_service.region_data(cur, user, region)
@@ -111,8 +108,7 @@ with st.container(border=True):
         st.altair_chart(charts.contributions_chart(contributions, lang), width="stretch")
 
 # ---------------------------------------------------------------- counter-offer and proposal
-if row["status"] == "countered" and cycle["status"] == "open":
-    counter_offer(user, cycle_id, region, row, labels)
+counter_offer(user, cycle, region, row, labels)
 if cycle["status"] == "open":
     proposal_form(user, cycle, region, row, labels)
 elif cycle["status"] in ("locked", "tracking", "closed"):

@@ -11,6 +11,7 @@ from ui import context as ctx
 from ui import drafts, flash, review_form, tables
 from ui.comment_thread import ThreadKeys, comment_thread
 from ui.review_form import resolve_form
+from ui.slots import slot
 from ui.text import plain
 
 SLOT = "review"
@@ -79,9 +80,12 @@ for row in queue.to_dict("records"):
                 gap=forms.pct(row["gap"]),
             )
         )
+        # What comes and goes with the region's decisions has a place drawn on every run:
+        # the note's box below must not move while it is typed in (ui/slots.py).
+        now_at, override = slot(), slot()
         if row["current_source"] != "proposal":
             # Where the region stands now (e.g. already agreed at a counter of 203).
-            st.caption(
+            now_at.caption(
                 ctx.tr(
                     "nego.now_at",
                     value=fmt(row["current_value"]),
@@ -90,11 +94,11 @@ for row in queue.to_dict("records"):
                 )
             )
         if row["hr_override_reason"]:
-            st.warning(
+            override.warning(
                 ctx.tr("nego.hr_override_queue", actor=plain(row["hr_override_by_name"])),
                 icon=":material/gpp_maybe:",
             )
-            st.text(row["hr_override_reason"])
+            override.text(row["hr_override_reason"])
         st.caption(
             ctx.tr(
                 "nego.proposed_by",
@@ -110,9 +114,13 @@ for row in queue.to_dict("records"):
         ):
             st.markdown(f"**{ctx.tr(label)}**")
             st.text(row[field])
+        items = slot()
         if row["support_items"]:
-            st.markdown(f"**{ctx.tr('nego.support_items')}**")
-            tables.show(forms.support_items_table(row["support_items"], ctx.lang()), "nego.item")
+            with items:
+                st.markdown(f"**{ctx.tr('nego.support_items')}**")
+                tables.show(
+                    forms.support_items_table(row["support_items"], ctx.lang()), "nego.item"
+                )
         with st.expander(ctx.tr("nego.thread")):
             comment_thread(
                 cur,

@@ -38,3 +38,22 @@ def errors(at: AppTest) -> list[str]:
 def scoped(at: AppTest, name: str) -> str:
     """The session key of a widget whose key is scoped by cycle and region (My region)."""
     return next(k for k in at.session_state if str(k).startswith(f"{name}_"))
+
+
+def place(at: AppTest, key: str) -> tuple[int, ...] | None:
+    """Where the widget with key sits: its index in each block on the way from the page.
+
+    The browser keeps a widget (and what is being typed in it) only while every block on
+    that way keeps its index; see tests/browser/test_typing_race.py.
+    """
+
+    def walk(node, path: tuple[int, ...]) -> tuple[int, ...] | None:
+        for index, child in getattr(node, "children", {}).items():
+            if getattr(child, "key", None) == key:
+                return (*path, index)
+            found = walk(child, (*path, index))
+            if found is not None:
+                return found
+        return None
+
+    return walk(at.main, ())

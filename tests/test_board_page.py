@@ -11,7 +11,7 @@ from calibration.accounts import auth
 from calibration.demo import workshop as demo
 from calibration.negotiation import service as neg
 from calibration.store import connect
-from tests.apptest_helpers import login
+from tests.apptest_helpers import login, place
 from tests.nego_fixtures import GOOD, make_run
 
 
@@ -428,3 +428,45 @@ def test_regions_total_below_the_suggestion_is_not_shown_as_good_news(seeded):
     }
     assert current.direction != MetricProto.MetricDirection.NONE  # the seeded board differs
     assert current.color == expected[current.direction]
+
+
+RESPOND_TYPED = ("board_respond_value", "board_respond_reason", "board_respond_override")
+
+
+def test_the_respond_form_keeps_its_place_whatever_shows_above_it(seeded):
+    """Field errors, kept messages and "nothing to answer" come and go (a live tick reruns
+    the page) while the executive types; the form's widgets must not move (a moved block
+    is drawn again empty in the browser, losing the typing: tests/browser/test_typing_race.py)."""
+    at = _board(login("exec"), "Respond")
+
+    def places() -> dict:
+        return {key: place(at, key) for key in RESPOND_TYPED}
+
+    base = places()
+    assert None not in base.values(), base
+    at.radio[0].set_value("counter")
+    next(b for b in at.button if b.label == "Send response").click()
+    at.run()  # refused: the errors show above the form, once
+    assert "Enter a number of 0 or more." in [e.value for e in at.error]
+    assert places() == base
+    at.run()
+    assert not at.error
+    assert places() == base
+    at.radio[0].set_value("counter")
+    at.number_input(key="board_respond_value").set_value(140)
+    at.text_area(key="board_respond_reason").input("The new AE starts in February.")
+    next(b for b in at.button if b.label == "Send response").click()
+    at.run()  # "Response recorded", and nothing is left to answer
+    assert any("Response recorded" in s.value for s in at.success)
+    assert places() == base
+    at.run()
+    assert places() == base
+    from ui import context as ctx
+
+    cur = ctx.connection().cursor()  # the app's own connection (one per file in-process)
+    lead = auth.load_user(cur, "lead_south")
+    region = sorted(lead.regions)[0]
+    neg.propose(cur, lead, seeded, region, 123, *GOOD.values(), expected_last_event=None)
+    at.run()  # as the live tick would: a new proposal is marked and announced
+    assert any("123" in t.value for t in at.toast)
+    assert places() == base

@@ -6,7 +6,7 @@ import pytest
 
 from calibration.negotiation import service as neg
 from calibration.store import connect
-from tests.apptest_helpers import errors, login, scoped
+from tests.apptest_helpers import errors, login, place, scoped
 from tests.nego_fixtures import ANALYST, EXEC, GOOD, counter, last_id, make_run
 
 JUST = "Search interest fell 12% and a key renewal slipped to Q2."
@@ -211,3 +211,82 @@ def test_an_agreed_counter_below_the_proposal_shows_one_minus_sign(seeded):
     at = my_region()
     (current,) = [m for m in at.metric if m.proto.body == "200"]
     assert current.proto.delta.startswith("\u221220 "), current.proto.delta
+
+
+# The widgets a person types into on My region (the comment box below the form too).
+TYPED_INTO = ("nego_just", "nego_support", "nego_hc", "nego_budget", "nego_risk", "nego_conf")
+
+
+def form_places(at) -> dict[str, tuple[int, ...] | None]:
+    """Where each widget a person types into sits on the page (see apptest_helpers.place)."""
+    places = {name: place(at, scoped(at, name)) for name in TYPED_INTO}
+    places["comment"] = place(at, scoped(at, "nego_comment"))
+    return places
+
+
+def test_the_form_keeps_its_place_whatever_shows_above_it(seeded):
+    """The dissent warning, field errors, a kept message and a counter-offer come and go
+    while a lead types; the form's widgets must not move (a moved block is drawn again
+    empty in the browser, losing the typing: tests/browser/test_typing_race.py)."""
+    path, cid = seeded
+    at = my_region()
+    base = form_places(at)
+    assert None not in base.values(), base
+    key = scoped(at, "nego_value")
+    at.number_input(key=key).set_value(150).run()  # the dissent warning
+    assert any("will go to HR review" in w.value for w in at.warning)
+    assert form_places(at) == base
+    fill(at, 210, justification="short", support=" ", risk="ok")
+    submit(at)  # field errors under the number's neighbours
+    assert errors(at)
+    assert form_places(at) == base
+    fill(at, 210)
+    submit(at)  # "Proposal saved." above the page, once
+    assert any("Proposal saved." in s.value for s in at.success)
+    assert form_places(at) == base
+    at.run()
+    assert not at.success
+    assert form_places(at) == base
+    con = connect(path)
+    counter(con.cursor(), cid, "east", 215, "Pipeline")
+    con.close()
+    at.run()  # the executive's counter-offer box above the form
+    assert any("Counter-offer" in h.value for h in at.subheader)
+    assert form_places(at) == base
+
+
+def test_the_review_box_keeps_its_place_when_the_region_moves_on(seeded):
+    """The HR partner types a note while the executive counters the flagged region: the
+    "now at" line that appears above the note must not move the note's box."""
+    path, cid = seeded
+    at = my_region()
+    fill(at, 150)
+    submit(at)
+    hr = login("hrbp")
+    hr.switch_page("pages/review.py")
+    hr.run()
+    base = place(hr, "nego_note_east")
+    assert base is not None
+    con = connect(path)
+    counter(con.cursor(), cid, "east", 215, "Pipeline")
+    con.close()
+    hr.run()
+    assert not hr.exception, hr.exception
+    assert any("215" in c.value for c in hr.caption), [c.value for c in hr.caption]
+    assert place(hr, "nego_note_east") == base
+
+
+def test_typing_survives_a_visit_to_another_page(seeded):
+    """A lead types the justification, looks at the Inbox and comes back: the text is still
+    in the form (Streamlit drops a widget's value on a page without it) and in the draft."""
+    at = my_region()
+    at.text_area(key=scoped(at, "nego_just")).input(JUST).run()
+    at.switch_page("pages/inbox.py")
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/my_region.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.text_area(key=scoped(at, "nego_just")).value == JUST
+    at.text_area(key=scoped(at, "nego_risk")).input("Renewal in doubt").run()  # saves the draft
+    assert at.text_area(key=scoped(at, "nego_just")).value == JUST

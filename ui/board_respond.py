@@ -15,7 +15,7 @@ from calibration.board.view import fmt
 from calibration.i18n import t
 from calibration.negotiation import service as negotiation
 from ui import context as ctx
-from ui import drafts, flash
+from ui import drafts, flash, slots
 from ui.text import plain
 
 SLOT = "board_respond"
@@ -96,8 +96,11 @@ def _send_response(user: User, cycle_id: int, table: pd.DataFrame) -> None:
 def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
     """Accept or counter one region (every region in the table's fixed order)."""
     flash.show(SLOT)
+    # Errors (shown once) and "nothing to answer" (which a live tick can change) come and go
+    # in a place drawn on every run: the form below must not move (ui/slots.py).
+    messages = slots.slot()
     for text in st.session_state.pop(_ERRORS, []):
-        st.error(text)
+        messages.error(text)
     # Every region in the table's fixed order, named only by its name: options that depended
     # on statuses (or labels carrying a status, which is the widget's value) let a change to
     # another region move the selection. Accept needs a proposal; a counter also goes to a
@@ -105,7 +108,7 @@ def _form(user: User, cycle_id: int, table: pd.DataFrame, tick: bool) -> None:
     names = bview.names(table)
     seen("respond", cycle_id, table, tick)
     if respond.nothing_to_answer(table):
-        st.info(ctx.tr("board.respond_none"))
+        messages.info(ctx.tr("board.respond_none"))
     lang = ctx.lang()
     # A half-typed response (before a reload, or in another tab) comes back; each change is
     # saved, so the fields are widgets outside a form.

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from calibration import access, settings
 from calibration.accounts import auth, sessions
@@ -19,6 +20,7 @@ from calibration.accounts.auth import User
 from calibration.accounts.web import SESSION_PATH, SIGNOUT_PATH, handoff_html
 from calibration.i18n import DEFAULT_LANG, LANGS, t
 from calibration.store import shared_connection
+from ui.slots import slot
 from ui.text import plain, plain_values
 
 log = logging.getLogger("calibrate")
@@ -242,8 +244,9 @@ def remember_preferences() -> None:
 HIDE_HANDOFF = "<style>.st-key-session_handoff { display: none; }</style>"
 
 
-def navigate_if_pending() -> None:
-    """Hand a queued sign-in's ticket to the cookie route, or make a sign-out's navigation.
+def navigate_if_pending(place: DeltaGenerator) -> None:
+    """Hand a queued sign-in's ticket to the cookie route, or make a sign-out's navigation,
+    drawn into place (a slot drawn on every run, ui/slots.py).
 
     A script run cannot set cookies: the page posts the ticket in the background (the run
     goes on), or an auto-submitted same-origin form posts the sign-out to the routes of
@@ -257,16 +260,16 @@ def navigate_if_pending() -> None:
     if nav["action"] == SESSION_PATH:
         # A sign-in: the ticket is posted in the background and the page draws on, signed in
         # already (this tab's stored session); loading the app again would cost seconds.
-        with st.container(key="session_handoff"):
+        with place, st.container(key="session_handoff"):
             st.html(HIDE_HANDOFF)
             st.html(
                 handoff_html(SESSION_PATH, fields, tr("session.continue"), background=True),
                 unsafe_allow_javascript=True,
             )
         return
-    st.caption(tr("session.signing_out"))
+    place.caption(tr("session.signing_out"))
     # Server-made values only, escaped by the builder (tests/test_hostile_input.py names it).
-    st.html(
+    place.html(
         handoff_html(nav["action"], fields, tr("session.continue")), unsafe_allow_javascript=True
     )
     st.stop()
@@ -387,10 +390,12 @@ def guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def show_callback_error() -> None:
-    """Show (once) the message of a callback that failed before this run."""
+    """Show (once) the message of a callback that failed before this run, in a place drawn
+    on every run (the page below must not move when it goes; ui/slots.py)."""
+    place = slot()
     key = st.session_state.pop("_callback_error", None)
     if key:
-        st.error(tr(key))
+        place.error(tr(key))
 
 
 def _region_names() -> dict[str, str]:

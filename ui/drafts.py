@@ -19,7 +19,7 @@ from calibration import settings
 from calibration.accounts import drafts
 from ui import context as ctx
 
-_RESTORED = "_drafts_restored"  # form keys already restored in this Streamlit session
+_RESTORED = "_drafts_restored"  # form keys restored in this Streamlit session
 _PINS = "_drafts_pins"  # form key -> {"seen": last event when typing began, "bound": field}
 _SAVED = "_drafts_saved"  # form key -> (when the draft was last kept, "saved" | "restored")
 log = logging.getLogger("calibrate")
@@ -32,10 +32,14 @@ def _pins() -> dict[str, dict]:
 
 
 def restore(key: str, widgets: dict[str, str], bind_field: str | None = None) -> None:
-    """Once per session, before the widgets are drawn: put the stored draft into them."""
+    """Before the widgets are drawn: put the stored draft into them, once per session and
+    again whenever Streamlit has dropped all of them (it does on a page without them: a
+    visit to the Inbox would lose the typing, and the next save would keep the loss)."""
     done = st.session_state.setdefault(_RESTORED, set())
     user = ctx.current_user()
-    if key in done or user is None:
+    if user is None:
+        return
+    if key in done and any(widget in st.session_state for widget in widgets.values()):
         return
     try:
         draft = drafts.load(ctx.cursor(), user, key)

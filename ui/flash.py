@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import context as ctx
+from ui import slots
 
 _PREFIX = "flash_"
 
@@ -26,8 +27,9 @@ def refusal(exc: Exception, names: dict[str, str] | None = None) -> str:
 
 
 def show(slot: str) -> None:
-    """Show the message kept in slot, once."""
+    """Show the message kept in slot, once, in a place drawn on every run (ui/slots.py)."""
+    place = slots.slot()
     kept = st.session_state.pop(_PREFIX + slot, None)
     if kept:
         kind, text = kept
-        (st.success if kind == "success" else st.error)(text)
+        (place.success if kind == "success" else place.error)(text)

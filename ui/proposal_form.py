@@ -9,7 +9,7 @@ from calibration.accounts.auth import User
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
 from ui import context as ctx
-from ui import drafts, flash
+from ui import drafts, flash, slots
 from ui.text import plain
 
 SLOT = "my_region"
@@ -44,10 +44,11 @@ def confidence_labels() -> dict[str, str]:
 
 
 def _field_error(cycle_id: int, region: str, name: str) -> None:
-    """The field-level error under a form field."""
+    """The field-level error under a form field, in a place drawn on every run (ui/slots.py)."""
+    place = slots.slot()
     key = st.session_state.get(_errors_key(cycle_id, region), {}).get(name)
     if key:
-        st.error(ctx.tr(key), icon=":material/error:")
+        place.error(ctx.tr(key), icon=":material/error:")
 
 
 @ctx.guarded
@@ -67,9 +68,25 @@ def _accept_counter(user: User, cycle_id: int, region: str, names: dict[str, str
         flash.success(SLOT, ctx.tr("nego.counter_accepted"))
 
 
-def counter_offer(user: User, cycle_id: int, region: str, row: dict, names: dict[str, str]) -> None:
-    """The executive's counter-offer with its reason and the accept button."""
-    with st.container(border=True):
+def notices(row: dict) -> None:
+    """The region's notices above the chart (an older model run answered, HR's outcome), in a
+    place drawn on every run: they come and go, the form below keeps its place (ui/slots.py)."""
+    place = slots.slot()
+    if row["answered_older_run"]:
+        place.warning(ctx.tr("nego.answered_older_run", run=row["proposal_run_id"]))
+    if row["review_outcome"]:
+        outcome = ctx.tr(f"nego.outcome.{row['review_outcome']}")
+        place.info(ctx.tr("nego.review_outcome", outcome=outcome))
+
+
+def counter_offer(user: User, cycle: dict, region: str, row: dict, names: dict[str, str]) -> None:
+    """The executive's counter-offer of an open cycle with its reason and the accept button,
+    in a place drawn on every run (it comes with the counter and goes with it; ui/slots.py)."""
+    place = slots.slot()
+    if row["status"] != "countered" or cycle["status"] != "open":
+        return
+    cycle_id = cycle["id"]
+    with place, st.container(border=True):
         st.subheader(
             ctx.tr(
                 "nego.counter_heading",
@@ -162,8 +179,11 @@ def proposal_form(user: User, cycle: dict, region: str, row: dict, names: dict[s
         on_change=save,
     )
     _field_error(cycle_id, region, "value")
+    # The warning comes and goes as the number is typed: in its own place, so the form
+    # below never moves (a moved form loses the text being typed in it; ui/slots.py).
+    warning = slots.slot()
     if neg.dissent_check(value, row["suggestion"], threshold):
-        st.warning(
+        warning.warning(
             ctx.tr(
                 "nego.dissent_warning",
                 gap=forms.pct(neg.dissent_gap(value, row["suggestion"])),

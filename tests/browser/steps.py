@@ -69,7 +69,10 @@ def fill_proposal(page, value: float, justification: str, support: str, risk: st
     """Fill My region's proposal form (the number first: the HR warning reacts to it).
 
     Each text is applied and awaited (see enter): in CI the risk never reached the server,
-    so the submit was refused as incomplete.
+    so the submit was refused as incomplete. The cause of that (and of a justification found
+    empty under load) was the page: the warning moved the form, which the browser rebuilt,
+    losing the text between fill and Ctrl+Enter; fixed (tests/browser/test_typing_race.py).
+    The check at the end stays: a value that does not stick is a product defect.
     """
     enter(page, page.get_by_label("Proposed target"), f"{value:.0f}")
     texts = {"Justification": justification, "Support needed": support, "Risk": risk}
