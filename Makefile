@@ -5,14 +5,16 @@ PORT ?= 8501
 .PHONY: run test load screenshots venv lint bench demo clean bytecode
 
 # uv installs the pinned requirements in a quarter of pip's time (27 s against 63 s on a
-# fresh machine here, a fifth of the CPU); pip only fetches uv itself. --compile-bytecode:
+# fresh machine here, a fifth of the CPU); pip only fetches uv itself. Then the bytecode:
 # unlike pip, uv writes no .pyc by default, and where PYTHONDONTWRITEBYTECODE is set (this
 # machine, CI) every Python process would compile streamlit, pandas and the rest from
 # source again: `import server` 8.4 s instead of 3.0 s for each server, CLI and test worker.
+# The packages' own test folders are left out (a third of the files: 23 s → 16 s here).
 .venv/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q uv==0.13.8
-	.venv/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements-dev.txt
+	.venv/bin/uv pip install -q --python $(PY) -r requirements-dev.txt
+	$(PY) -m compileall -q -j 0 -x '/tests?/' "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	touch $@
 
 venv: .venv/.installed

@@ -181,7 +181,6 @@ SLOW_FIRST = (
     "tests/browser/test_sso.py",
     "tests/browser/test_user_text_browser.py",
     "tests/browser/test_bomb_upload.py",
-    "tests/browser/test_hostile_browser.py",
     "tests/browser/test_idle_board.py",
 )
 

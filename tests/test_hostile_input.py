@@ -3,8 +3,9 @@
 The corpus (very long text, right-to-left text and the RTL override, emoji, NUL bytes, HTML
 and <script>, spreadsheet formulas, mojibake) goes through the service layer for proposal
 fields, comments, the HRBP note, the counter reason, attachment names, upload files and
-account display names; AppTest then checks the pages show it as literal text. The one real
-browser check (a <script> justification never runs) is tests/browser/test_hostile_browser.py.
+account display names; AppTest then checks the pages show it as literal text. The real
+browser check (an `<img onerror>` in a justification never runs) is
+tests/browser/test_user_text_browser.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""Real browser: hostile Markdown in names and answers shows as literal text, and tables
-with user text offer no built-in CSV download (it would carry formulas to a spreadsheet)."""
+"""Real browser: hostile Markdown and HTML in names and answers (`<img onerror=alert(1)>`,
+links, images, bold) show as literal text and never run, for the executive, the lead and
+the HRBP; tables with user text offer no built-in CSV download (it would carry formulas to a
+spreadsheet)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import Server, _need_browser, wait_idle
-from tests.browser.steps import new_person
+from tests.browser.conftest import Server, _need_browser, sign_in, wait_idle
+from tests.browser.steps import DESKTOP
 from tests.factories import copy_demo
 from tests.user_text_fixtures import HOSTILE, make_hostile
 
@@ -37,9 +39,24 @@ def hostile_server(
 
 
 @pytest.fixture(scope="module")
-def lead_east(hostile_server: Server, browser) -> Iterator:
+def dialogs() -> list[str]:
+    """Every alert/confirm any page of the module opened (an onerror handler that ran)."""
+    return []
+
+
+def new_person(browser, url: str, username: str, dialogs: list[str]):
+    """A browser context signed in as username that records (and dismisses) any dialog."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page = context.new_page()
+    sign_in(page, url, username)
+    return context, page
+
+
+@pytest.fixture(scope="module")
+def lead_east(hostile_server: Server, browser, dialogs) -> Iterator:
     """East's lead on My region, signed in once for the module's tests (which only read)."""
-    ctx, lead = new_person(browser, hostile_server.url, "lead_east")
+    ctx, lead = new_person(browser, hostile_server.url, "lead_east", dialogs)
     try:
         lead.get_by_text("My region:").first.wait_for()
         yield lead
@@ -58,14 +75,15 @@ def _assert_inert(page, app: str) -> None:
     ] == [], srcs
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("strong", has_text="bold").count() == 0
+    assert page.locator("b", has_text="bold").count() == 0
     main = page.locator("[data-testid='stMain']").inner_text().replace(WORD_JOINER, "")
     assert HOSTILE in main
 
 
-def test_inbox_and_my_region_show_hostile_markdown_as_text(
-    hostile_server, lead_east, browser, shot
+def test_inbox_my_region_and_review_show_hostile_text_that_never_runs(
+    hostile_server, lead_east, browser, dialogs, shot
 ) -> None:
-    exec_ctx, ex = new_person(browser, hostile_server.url, "exec")
+    exec_ctx, ex = new_person(browser, hostile_server.url, "exec", dialogs)
     try:
         ex.get_by_role("link", name=re.compile(r"^Inbox")).first.click()  # "Inbox (N)"
         wait_idle(ex)
@@ -76,6 +94,20 @@ def test_inbox_and_my_region_show_hostile_markdown_as_text(
         exec_ctx.close()
     shot(lead_east, "user_text_02_lead_my_region")
     _assert_inert(lead_east, hostile_server.url)
+    # East's proposal is far below the suggestion: the HRBP reviews its hostile
+    # justification, support and risk, each as plain text.
+    hr_ctx, hr = new_person(browser, hostile_server.url, "hrbp", dialogs)
+    try:
+        hr.get_by_role("heading", name="Review queue").first.wait_for()
+        shown = hr.get_by_text(HOSTILE, exact=True)
+        shown.first.wait_for()
+        assert shown.count() >= 3
+        shot(hr, "user_text_04_review_queue")
+        _assert_inert(hr, hostile_server.url)
+        hr.wait_for_timeout(1000)  # an onerror handler would have fired by now
+    finally:
+        hr_ctx.close()
+    assert dialogs == []
 
 
 def test_tables_with_user_text_offer_no_builtin_csv_download(lead_east, shot) -> None:
