@@ -63,32 +63,20 @@ def _assert_kept(page, box, before: str) -> None:
     assert box.evaluate("el => el === document.activeElement")
 
 
-def test_typing_survives_the_dissent_warning_appearing(module_server, browser) -> None:
+def test_typing_survives_the_dissent_warning_coming_and_going(module_server, browser) -> None:
+    """The warning comes while the lead types the justification (the number falls far
+    below the suggestion), then goes while they type the support (the number is back up)."""
     context, page = _lead(browser, module_server.url, "lead_southwest")
     try:
         number, warning = page.get_by_label("Proposed target"), page.get_by_text(WARNING)
         enter(page, number, "100000")
         expect(warning).to_have_count(0)
-        box = page.get_by_role("textbox", name="Justification", exact=True)
-        before = box.input_value()
-        box.evaluate("el => { el.__typing_mark = 1; }")
-        _type_through_the_answer(page, number, "1", box, warning, 1)
-        _assert_kept(page, box, before)
-    finally:
-        context.close()
-
-
-def test_typing_survives_the_dissent_warning_going(module_server, browser) -> None:
-    context, page = _lead(browser, module_server.url, "lead_north")
-    try:
-        number, warning = page.get_by_label("Proposed target"), page.get_by_text(WARNING)
-        enter(page, number, "1")
-        expect(warning).to_have_count(1)
-        box = page.get_by_role("textbox", name="Support needed", exact=True)
-        before = box.input_value()
-        box.evaluate("el => { el.__typing_mark = 1; }")
-        _type_through_the_answer(page, number, "100000", box, warning, 0)
-        _assert_kept(page, box, before)
+        for field, value, shown in (("Justification", "1", 1), ("Support needed", "100000", 0)):
+            box = page.get_by_role("textbox", name=field, exact=True)
+            before = box.input_value()
+            box.evaluate("el => { el.__typing_mark = 1; }")
+            _type_through_the_answer(page, number, value, box, warning, shown)
+            _assert_kept(page, box, before)
     finally:
         context.close()
 
