@@ -245,7 +245,7 @@ def test_sign_out_route_refuses_other_sites_then_ends_and_clears(cur, people, cl
     foreign = client.post(web.SIGNOUT_PATH, headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
     assert sessions.check(cur, sid).ok  # a cross-site form cannot sign anyone out
-    out = client.post(web.SIGNOUT_PATH, data={"lang": "zh"}, headers=SAME)
+    out = client.post(web.SIGNOUT_PATH, data={"ui_lang": "zh"}, headers=SAME)
     assert out.status_code == 303 and out.headers["location"] == "/?lang=zh"
     assert 'calibrate_session=""' in out.headers["set-cookie"]
     assert sessions.check(cur, sid).reason == "signed_out"
@@ -262,6 +262,9 @@ def test_the_handoff_form_escapes_what_it_carries_and_posts_only_to_cookie_route
     assert 'value="/x&quot;&gt;&lt;script&gt;' in page
     with pytest.raises(ValueError):
         web.handoff_html("https://evil.example/", {}, "Go")
+    # A field named like a property of the form would be dropped by the page's sanitiser.
+    with pytest.raises(ValueError):
+        web.handoff_html(web.SIGNOUT_PATH, {"lang": "zh"}, "Go")
 
 
 def test_a_new_sign_in_in_the_same_browser_ends_the_session_it_replaces(cur, people, client):
@@ -273,3 +276,26 @@ def test_a_new_sign_in_in_the_same_browser_ends_the_session_it_replaces(cur, peo
     client.post(web.SESSION_PATH, data={"ticket": ticket}, headers=SAME)
     assert sessions.check(cur, first).reason == "replaced"
     assert sessions.check(cur, second).ok
+
+
+def test_a_sign_out_before_the_cookie_arrives_still_ends_the_provider_session(con, cur, people):
+    """Signing out within a second of a single sign-on (the cookie is posted in the
+    background) must still send the browser through the provider's end-session page; a
+    cookie's own sign-in method wins over what the tab says."""
+    _, lead = people
+    provider = "https://idp.example/logout?post_logout_redirect_uri=x"
+    routes = web.routes(connect=lambda: con, end_session=lambda lang: provider)
+    with TestClient(
+        Starlette(routes=routes), base_url="http://testserver", follow_redirects=False
+    ) as client:
+        # No cookie yet: the tab that signed in through the provider says so.
+        out = client.post(web.SIGNOUT_PATH, data={"ui_lang": "en", "via": "sso"}, headers=SAME)
+        assert out.status_code == 303 and out.headers["location"] == provider
+        plain = client.post(web.SIGNOUT_PATH, data={"ui_lang": "en"}, headers=SAME)
+        assert plain.headers["location"] == "/?lang=en"
+        # A password session's cookie: a local sign-out whatever the form claims.
+        _, ticket = sessions.start(cur, lead, "password")
+        r = client.post(web.SESSION_PATH, data={"ticket": ticket}, headers=SAME)
+        client.cookies.set(sessions.COOKIE, r.headers["set-cookie"].split(";")[0].split("=", 1)[1])
+        out = client.post(web.SIGNOUT_PATH, data={"ui_lang": "en", "via": "sso"}, headers=SAME)
+        assert out.headers["location"] == "/?lang=en"

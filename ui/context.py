@@ -87,6 +87,7 @@ def current_cycle() -> int | None:
 SESSION_ID = "session_id"
 _NAV = "_session_nav"  # a browser navigation to make before anything else is drawn
 _ENDED = "session_ended"  # why the last session ended, for the sign-in page
+_METHOD = "_session_method"  # how this tab signed in (password, join, sso)
 _DEAD = "_session_dead_cookie"  # hash of a cookie token already found dead in this tab
 _ENDED_REASONS = ("signed_out", "revoked", "password_changed", "replaced", "idle", "expired")
 
@@ -106,11 +107,12 @@ def sign_in(user: User, method: str = "password") -> None:
         # The language and cycle chosen so far come back after the cookie's page load.
         sessions.remember(cur, sid, lang(), current_cycle())
         st.session_state[SESSION_ID] = sid
+        st.session_state[_METHOD] = method
         st.session_state[_NAV] = {
             "action": SESSION_PATH,
             "ticket": ticket,
             "next": _current_path(),
-            "lang": lang(),
+            "ui_lang": lang(),
         }
     st.session_state.pop(_ENDED, None)
     st.session_state["user"] = user
@@ -129,7 +131,11 @@ def sign_out() -> None:
     # The cookie may have been set after this tab's connection opened (a sign-in posts it in
     # the background), so a stored session is reason enough to clear it.
     if _cookie_token() or sid is not None:
-        st.session_state[_NAV] = {"action": SIGNOUT_PATH, "lang": lang()}
+        nav = {"action": SIGNOUT_PATH, "ui_lang": lang()}
+        if st.session_state.pop(_METHOD, None) == "sso":
+            # The route learns it from the cookie, which may not have arrived yet.
+            nav["via"] = "sso"
+        st.session_state[_NAV] = nav
 
 
 def resolve_session(cur: duckdb.DuckDBPyConnection) -> User | None:

@@ -49,6 +49,14 @@ _BACKGROUND_POST = """<script>(() => {
     .catch(() => form.submit());
 })();</script>"""
 _SUBMIT = '<script>document.getElementById("calibrate-handoff").submit();</script>'
+# The page's HTML sanitiser drops a `name` that is also a property of the form or the
+# document (`form.lang`, `form.method`: DOM clobbering), so such a field never reaches the
+# route (a Chinese sign-out came back to the English page). Field names avoid them.
+_FORM_PROPERTIES = frozenset(
+    {"action", "method", "target", "name", "id", "lang", "title", "dir", "hidden", "style"}
+    | {"submit", "reset", "elements", "length", "enctype", "encoding", "autocomplete"}
+    | {"cookie", "domain", "location", "body", "forms", "images", "links", "URL"}
+)
 
 
 def handoff_html(action: str, fields: dict[str, str], label: str, background: bool = False) -> str:
@@ -61,6 +69,9 @@ def handoff_html(action: str, fields: dict[str, str], label: str, background: bo
     """
     if action not in (SESSION_PATH, SIGNOUT_PATH):
         raise ValueError(f"not a cookie route: {action!r}")
+    clobbering = set(fields) & _FORM_PROPERTIES
+    if clobbering:
+        raise ValueError(f"field names the page would drop: {sorted(clobbering)}")
     inputs = "".join(
         f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(str(value))}">'
         for name, value in fields.items()
@@ -145,7 +156,7 @@ def make_session_route(
 
     async def session_route(request: Request) -> Response:
         fields = await _fields(request)
-        lang = fields.get("lang") if fields.get("lang") in LANGS else "en"
+        lang = fields.get("ui_lang") if fields.get("ui_lang") in LANGS else "en"
         if not same_origin(request):
             log.warning("session ticket refused: cross-site request")
             return _refusal("session.err_cross_site", lang, 403)
@@ -190,7 +201,7 @@ def make_signout_route(
 
     async def signout_route(request: Request) -> Response:
         fields = await _fields(request)
-        lang = fields.get("lang") if fields.get("lang") in LANGS else "en"
+        lang = fields.get("ui_lang") if fields.get("ui_lang") in LANGS else "en"
         if not same_origin(request):
             log.warning("sign-out refused: cross-site request")
             return _refusal("session.err_cross_site", lang, 403)
@@ -202,6 +213,11 @@ def make_signout_route(
                 method = sessions.end_token(cur, token)
             finally:
                 cur.close()
+        if method is None and fields.get("via") == "sso":
+            # No cookie yet (a sign-out within a second of signing in: the page posts it in
+            # the background): the tab says it came from the provider. A cookie's own
+            # method wins; a forged same-origin form could at most end a provider session.
+            method = "sso"
         target = f"/?lang={lang}"
         if method == "sso" and end_session is not None:
             # A shared laptop: the next "Sign in with …" must not find the last person

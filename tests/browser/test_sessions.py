@@ -287,3 +287,17 @@ def test_an_administrator_revokes_a_session_and_it_returns_to_sign_in(srv, brows
     finally:
         lead_ctx.close()
         admin_ctx.close()
+
+
+def test_signing_out_in_chinese_comes_back_to_the_chinese_sign_in_page(srv, browser):
+    """The sign-out form carries the language to the cookie route (a field named `lang`
+    was dropped by the page's HTML sanitiser: `form.lang` is a property of the form)."""
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        sign_in(page, srv.url, "hrbp", lang="zh")
+        page.get_by_role("button", name="退出登录").click()
+        page.get_by_label("用户名").wait_for(timeout=30_000)
+        assert page.url.endswith("/?lang=zh"), page.url
+    finally:
+        context.close()

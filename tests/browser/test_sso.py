@@ -181,6 +181,26 @@ def test_signing_out_ends_the_provider_session_too(sso_server, browser):
     context.close()
 
 
+def test_signing_out_before_the_cookie_arrives_ends_the_provider_session_too(sso_server, browser):
+    """The cookie is posted in the background after signing in; a person who signs out
+    before it arrives (here: the post is answered without one) must still leave through
+    the provider."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/auth/session", lambda route: route.fulfill(status=204))
+    try:
+        page = context.new_page()
+        page.goto(sso_server.url)
+        page.get_by_role("button", name="Sign in with Acme").click(timeout=30_000)
+        page.get_by_role("heading", name="Authorize Client").wait_for(timeout=30_000)
+        page.get_by_role("button", name="exec-1", exact=True).click()
+        page.get_by_role("heading", name="Live board").first.wait_for(timeout=30_000)
+        assert not [c for c in context.cookies() if c["name"] == "calibrate_session"]
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="End Session").wait_for(timeout=30_000)
+    finally:
+        context.close()
+
+
 def test_a_password_sign_out_stays_in_the_app(sso_server, browser):
     """Only a session that came from the provider is sent there on sign-out."""
     context = browser.new_context()
