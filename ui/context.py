@@ -87,7 +87,6 @@ def current_cycle() -> int | None:
 SESSION_ID = "session_id"
 _NAV = "_session_nav"  # a browser navigation to make before anything else is drawn
 _ENDED = "session_ended"  # why the last session ended, for the sign-in page
-_METHOD = "_session_method"  # how this tab signed in (password, join, sso)
 _DEAD = "_session_dead_cookie"  # hash of a cookie token already found dead in this tab
 _ENDED_REASONS = ("signed_out", "revoked", "password_changed", "replaced", "idle", "expired")
 
@@ -107,7 +106,6 @@ def sign_in(user: User, method: str = "password") -> None:
         # The language and cycle chosen so far come back after the cookie's page load.
         sessions.remember(cur, sid, lang(), current_cycle())
         st.session_state[SESSION_ID] = sid
-        st.session_state[_METHOD] = method
         st.session_state[_NAV] = {
             "action": SESSION_PATH,
             "ticket": ticket,
@@ -123,8 +121,9 @@ def sign_out() -> None:
     """End this session's sign-in: the stored session is revoked here, and the next run of
     app.py sends the browser to POST /auth/signout, which clears the cookie."""
     sid = st.session_state.get(SESSION_ID)
+    method = None  # how the session signed in, when this tab ends it here
     if sid is not None and not settings.read_only():
-        sessions.end(cursor(), sid)
+        method = sessions.end(cursor(), sid)
     _forget_cookie()
     for key in ("user", "last_seen", "cycle_id", SESSION_ID):
         st.session_state.pop(key, None)
@@ -132,7 +131,7 @@ def sign_out() -> None:
     # the background), so a stored session is reason enough to clear it.
     if _cookie_token() or sid is not None:
         nav = {"action": SIGNOUT_PATH, "ui_lang": lang()}
-        if st.session_state.pop(_METHOD, None) == "sso":
+        if method == "sso":
             # The route learns it from the cookie, which may not have arrived yet.
             nav["via"] = "sso"
         st.session_state[_NAV] = nav

@@ -174,8 +174,9 @@ def end(
     session_id: str,
     reason: str = "signed_out",
     now: datetime | None = None,
-) -> bool:
-    """End a session from its own tab (sign-out); True when it was still active."""
+) -> str | None:
+    """End a session from its own tab (sign-out); how it was signed in (password, join,
+    sso) when it was still active, else None."""
     return q.revoke(cur, session_id, now or utcnow(), reason, None)
 
 
@@ -205,7 +206,7 @@ def revoke(
 ) -> bool:
     """An administrator ends one session."""
     access.require(actor, "user.manage")
-    return q.revoke(cur, session_id, now or utcnow(), "revoked", actor.username)
+    return q.revoke(cur, session_id, now or utcnow(), "revoked", actor.username) is not None
 
 
 def revoke_person(

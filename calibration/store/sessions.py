@@ -105,14 +105,16 @@ def set_preferences(
 
 def revoke(
     cur: duckdb.DuckDBPyConnection, session_id: str, at: datetime, reason: str, by: str | None
-) -> bool:
-    """End one session (a revoked one keeps its first reason); True when it was active."""
+) -> str | None:
+    """End one session (a revoked one keeps its first reason); how it was signed in
+    (password, join, sso) when it was active, else None."""
     cur.execute(
         "UPDATE sessions SET revoked_at = ?, revoked_reason = ?, revoked_by = ?,"
-        " ticket_hash = NULL WHERE session_id = ? AND revoked_at IS NULL RETURNING session_id",
+        " ticket_hash = NULL WHERE session_id = ? AND revoked_at IS NULL RETURNING method",
         [at, reason, by, session_id],
     )
-    return bool(cur.fetchall())
+    row = cur.fetchone()
+    return row[0] if row else None
 
 
 def revoke_user(

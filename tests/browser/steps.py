@@ -26,9 +26,14 @@ DESKTOP = {"width": 1400, "height": 1000}
 COUNTS = re.compile(r"(\d+) of (\d+) proposed · (\d+) flagged · (\d+) agreed")
 
 
-def new_person(browser, url: str, username: str, viewport: dict | None = None):
-    """A separate browser context (own cookies, own Streamlit session) signed in as username."""
+def new_person(
+    browser, url: str, username: str, viewport: dict | None = None, dialogs: list | None = None
+):
+    """A separate browser context (own cookies, own Streamlit session) signed in as username;
+    with dialogs, every alert or confirm any of its pages opens is recorded there (dismissed)."""
     context = browser.new_context(viewport=viewport or DESKTOP)
+    if dialogs is not None:
+        context.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page = context.new_page()
     sign_in(page, url, username)
     return context, page

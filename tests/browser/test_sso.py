@@ -94,9 +94,12 @@ def sso_server(provider: str, demo_template: Path, tmp_path_factory) -> Iterator
     srv.stop()
 
 
-def sso_sign_in(browser, url: str, sub: str):
-    """A new browser context that clicks "Sign in with Acme" and picks sub at the provider."""
+def sso_sign_in(browser, url: str, sub: str, cookie_post=None):
+    """A new browser context that clicks "Sign in with Acme" and picks sub at the provider
+    (cookie_post: a Playwright route handler for the page's background cookie post)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    if cookie_post is not None:
+        context.route("**/auth/session", cookie_post)
     page = context.new_page()
     page.goto(url)
     page.get_by_role("button", name="Sign in with Acme").click(timeout=30_000)
@@ -185,14 +188,10 @@ def test_signing_out_before_the_cookie_arrives_ends_the_provider_session_too(sso
     """The cookie is posted in the background after signing in; a person who signs out
     before it arrives (here: the post is answered without one) must still leave through
     the provider."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/auth/session", lambda route: route.fulfill(status=204))
+    context, page = sso_sign_in(
+        browser, sso_server.url, "exec-1", cookie_post=lambda route: route.fulfill(status=204)
+    )
     try:
-        page = context.new_page()
-        page.goto(sso_server.url)
-        page.get_by_role("button", name="Sign in with Acme").click(timeout=30_000)
-        page.get_by_role("heading", name="Authorize Client").wait_for(timeout=30_000)
-        page.get_by_role("button", name="exec-1", exact=True).click()
         page.get_by_role("heading", name="Live board").first.wait_for(timeout=30_000)
         assert not [c for c in context.cookies() if c["name"] == "calibrate_session"]
         page.get_by_role("button", name="Sign out").click()

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import Server, _need_browser, sign_in, wait_idle
-from tests.browser.steps import DESKTOP
+from tests.browser.conftest import Server, _need_browser, wait_idle
+from tests.browser.steps import new_person
 from tests.factories import copy_demo
 from tests.user_text_fixtures import HOSTILE, make_hostile
 
@@ -44,19 +44,10 @@ def dialogs() -> list[str]:
     return []
 
 
-def new_person(browser, url: str, username: str, dialogs: list[str]):
-    """A browser context signed in as username that records (and dismisses) any dialog."""
-    context = browser.new_context(viewport=DESKTOP)
-    context.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page = context.new_page()
-    sign_in(page, url, username)
-    return context, page
-
-
 @pytest.fixture(scope="module")
 def lead_east(hostile_server: Server, browser, dialogs) -> Iterator:
     """East's lead on My region, signed in once for the module's tests (which only read)."""
-    ctx, lead = new_person(browser, hostile_server.url, "lead_east", dialogs)
+    ctx, lead = new_person(browser, hostile_server.url, "lead_east", dialogs=dialogs)
     try:
         lead.get_by_text("My region:").first.wait_for()
         yield lead
@@ -83,7 +74,7 @@ def _assert_inert(page, app: str) -> None:
 def test_inbox_my_region_and_review_show_hostile_text_that_never_runs(
     hostile_server, lead_east, browser, dialogs, shot
 ) -> None:
-    exec_ctx, ex = new_person(browser, hostile_server.url, "exec", dialogs)
+    exec_ctx, ex = new_person(browser, hostile_server.url, "exec", dialogs=dialogs)
     try:
         ex.get_by_role("link", name=re.compile(r"^Inbox")).first.click()  # "Inbox (N)"
         wait_idle(ex)
@@ -96,7 +87,7 @@ def test_inbox_my_region_and_review_show_hostile_text_that_never_runs(
     _assert_inert(lead_east, hostile_server.url)
     # East's proposal is far below the suggestion: the HRBP reviews its hostile
     # justification, support and risk, each as plain text.
-    hr_ctx, hr = new_person(browser, hostile_server.url, "hrbp", dialogs)
+    hr_ctx, hr = new_person(browser, hostile_server.url, "hrbp", dialogs=dialogs)
     try:
         hr.get_by_role("heading", name="Review queue").first.wait_for()
         shown = hr.get_by_text(HOSTILE, exact=True)
