@@ -185,7 +185,9 @@ class Board:
                     pass
 
 
-async def _sign_in(url: str, username: str, step: Step, gate: asyncio.Semaphore) -> Session:
+async def _sign_in(
+    url: str, username: str, step: Step, gate: asyncio.Semaphore, password: str = PASSWORD
+) -> Session:
     """Open the app and sign in through its form; the landing page is drawn."""
     async with gate:
         session = Session(url)
@@ -195,7 +197,7 @@ async def _sign_in(url: str, username: str, step: Step, gate: asyncio.Semaphore)
         run = await session.rerun(
             [
                 text_state(session.widgets["login_username"], username),
-                text_state(session.widgets["login_password"], PASSWORD),
+                text_state(session.widgets["login_password"], password),
                 click(session.submitters["login"]),
             ]
         )
@@ -205,9 +207,22 @@ async def _sign_in(url: str, username: str, step: Step, gate: asyncio.Semaphore)
         return session
 
 
-async def _submit(session: Session, region: str, value: float, step: Step, delay: float) -> None:
-    """After delay seconds, submit a proposal from My region's form in one rerun."""
+async def _submit(
+    session: Session,
+    region: str,
+    value: float,
+    step: Step,
+    delay: float,
+    texts: tuple[str, str, str] | None = None,
+) -> None:
+    """After delay seconds, submit a proposal from My region's form in one rerun; texts:
+    (justification, support, risk)."""
     await asyncio.sleep(delay)
+    justification, support, risk = texts or (
+        f"Load harness proposal for {region}.",
+        "None needed.",
+        "None known.",
+    )
 
     # My region's field keys are scoped by cycle and region: nego_just_<cycle>_<region>.
     def key(name: str) -> str:
@@ -215,9 +230,9 @@ async def _submit(session: Session, region: str, value: float, step: Step, delay
 
     states = [
         number_state(session.widgets[key("nego_value")], value),
-        text_state(session.widgets[key("nego_just")], f"Load harness proposal for {region}."),
-        text_state(session.widgets[key("nego_support")], "None needed."),
-        text_state(session.widgets[key("nego_risk")], "None known."),
+        text_state(session.widgets[key("nego_just")], justification),
+        text_state(session.widgets[key("nego_support")], support),
+        text_state(session.widgets[key("nego_risk")], risk),
         # A keyed button, not a form: the fields are saved as drafts on every change.
         click(session.widgets[key("nego_submit")]),
     ]

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from models import calibrate
 from models.ets import EtsPaths, ets_forecast, ets_paths
@@ -784,6 +783,10 @@ def forecast(
     var = f.sigma2 * (1.0 + f.quad(xt))
     sd = np.sqrt(np.maximum(var, 0))
     if cal is None:
+        # Imported here: scipy.stats takes 0.6 s to import, and every server, CLI run and
+        # worker imports this module while few of them fit an uncalibrated interval.
+        from scipy import stats
+
         q = stats.t.ppf(0.5 + level / 2, df=f.dof)
         q_lo, q_hi = -q, q
     else:

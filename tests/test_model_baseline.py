@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
 
 from calibration.modeling.reasons import with_reasons
 from models.baseline import COMPONENTS, BaselineModel
@@ -107,12 +106,15 @@ def test_pooling_stabilises_short_region() -> None:
 
 @pytest.mark.parametrize("half_life", [4.0, 8.0, 1e9])
 def test_batched_fit_equals_statsmodels_wls(half_life: float) -> None:
+    # Imported here: statsmodels.api takes 1.5 s to import, in each worker that collects.
+    from statsmodels.regression.linear_model import WLS
+
     h, s = make_panel(n_regions=4, n_periods=30, seed=5)
     m = BaselineModel(half_life=half_life, pooling=0, robust=False).fit(h, s)
     d = m.design_
     for r in range(len(m.regions_)):
         keep = d.w[r] > 0
-        res = sm.WLS(d.g[r, keep], d.X[r, keep], weights=d.w[r, keep]).fit()
+        res = WLS(d.g[r, keep], d.X[r, keep], weights=d.w[r, keep]).fit()
         np.testing.assert_allclose(m.coef_[r], res.params, rtol=1e-8, atol=1e-8)
     # Single region alone gives the same coefficients.
     one = BaselineModel(half_life=half_life, pooling=0, robust=False).fit(

@@ -30,11 +30,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage, stats
 
 # Actuals arrive through the data feature; re-exported here for tracking's callers.
 from calibration import charts_theme as theme
@@ -268,6 +268,10 @@ def planned_path(
             curve = prof.to_numpy()[rows[has]]
             daily = np.diff(curve, axis=1, prepend=0.0)
             if smooth_days > 1:
+                # Imported here: scipy takes 0.6 s to import, and the server imports this
+                # module at start (notify, API) while the curve is drawn only for tracking.
+                from scipy import ndimage
+
                 daily = ndimage.uniform_filter1d(daily, smooth_days, axis=1, mode="reflect")
             daily = np.clip(daily, 0.0, None)
             shares[has] = daily / daily.sum(axis=1, keepdims=True)
@@ -506,7 +510,7 @@ def _projection_arrays(g: _Grid, settings: ProjectionSettings) -> dict[str, np.n
         inv_cum = np.where(Pl + m > 0, 1.0 / (Pl + m), 0.0)
         inv_rec = np.where(p_rec + m > 0, 1.0 / (p_rec + m), 0.0)
         var = v * R * (1.0 + R * ((1.0 - w * w) * inv_cum + w * w * inv_rec))
-    half = stats.norm.ppf(0.5 + level / 2.0) * np.sqrt(np.nan_to_num(np.clip(var, 0.0, None)))
+    half = NormalDist().inv_cdf(0.5 + level / 2.0) * np.sqrt(np.nan_to_num(np.clip(var, 0.0, None)))
     return {
         "days_elapsed": np.broadcast_to(g.day, Pl.shape),
         "days_remaining": g.n[:, None] - g.day,

@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
+from calibration.accounts import auth, sessions
+from calibration.store import connect
 from tests.factories import ROOT, copy_demo
 
 # Debian's headless shell of the same Chromium build (package chromium-headless-shell, what
@@ -46,19 +48,50 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """A running `streamlit run server.py` with its own database."""
+# Server URL -> {username: cookie token} of the sessions opened before the server started.
+SIGNED_IN: dict[str, dict[str, str]] = {}
 
-    def __init__(self, db: Path, env: dict[str, str]) -> None:
+
+def open_sessions(db: Path, people: Iterable[str]) -> dict[str, str]:
+    """In-process, before a server opens db: a signed-in session per person (username ->
+    the token of its `calibrate_session` cookie), made as a sign-in makes it (ticket, then
+    the route's redemption).
+
+    A browser given that cookie opens the app signed in, as after a reload: no sign-in page
+    and no form run, about 1.5 s of CPU less per person. Tests whose subject is signing in
+    (test_sessions.py, test_sso.py, the sign-in page checks) use the form.
+    """
+    con = connect(db)
+    try:
+        cur = con.cursor()
+        tokens = {}
+        for username in people:
+            user = auth.load_user(cur, username)
+            assert user is not None, f"no account {username} in {db}"
+            _, ticket = sessions.start(cur, user, "password")
+            tokens[username] = sessions.redeem(cur, ticket)[1]
+        return tokens
+    finally:
+        con.close()
+
+
+class Server:
+    """A running `streamlit run server.py` with its own database; people: the usernames
+    whose sessions are opened before it starts (see open_sessions and enter_as)."""
+
+    def __init__(self, db: Path, env: dict[str, str], people: Iterable[str] = ()) -> None:
         self.db = db
         self.env = env
+        self.people = tuple(people)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.log = db.with_suffix(".log")
 
     def start(self, timeout: float = 90) -> None:
-        """Start the server and wait for its health endpoint."""
+        """Open the people's sessions, start the server and wait for its health endpoint."""
+        if self.people and self.url not in SIGNED_IN:  # once: a restart keeps them
+            SIGNED_IN[self.url] = open_sessions(self.db, self.people)
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -111,12 +144,17 @@ def _need_browser() -> None:
         pytest.skip(f"no Chromium at {CHROMIUM} and CI unset: browser tests skipped")
 
 
+# The demo's people who open the app in the tests on a demo server.
+DEMO_PEOPLE = ("exec", "analyst", "hrbp", "admin", "lead_east", "lead_south", "lead_north")
+DEMO_PEOPLE += ("lead_central", "lead_southwest", "lead_northeast")
+
+
 def _demo_server(folder: Path, demo_template: Path) -> Iterator[Server]:
     _need_browser()
     env = dict(os.environ)
     db = copy_demo(demo_template, folder / "browser.duckdb")
     env["CALIBRATE_DB"] = str(db)
-    srv = Server(db, env)
+    srv = Server(db, env, people=DEMO_PEOPLE)
     srv.start()
     yield srv
     srv.stop()
@@ -216,6 +254,21 @@ def sign_in(
         timeout=30_000
     )
     wait_cookie(page)
+    wait_idle(page)
+
+
+def enter_as(page, url: str, username: str, lang: str = "en") -> None:
+    """Open the app signed in as username: with the cookie of the session the server's
+    fixture opened for them (open_sessions), else through the sign-in form."""
+    token = SIGNED_IN.get(url, {}).get(username)
+    if token is None:
+        sign_in(page, url, username, lang=lang)
+        return
+    page.context.add_cookies([{"name": sessions.COOKIE, "value": token, "url": url}])
+    page.goto(f"{url}/?lang={lang}")
+    page.get_by_role("button", name="Sign out" if lang == "en" else "退出登录").wait_for(
+        timeout=30_000
+    )
     wait_idle(page)
 
 

@@ -7,6 +7,7 @@ up here as a failing step rather than a silently skipped one.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
@@ -16,10 +17,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from calibration.accounts import auth
+from calibration.demo.workshop import DEMO_PASSWORD
 from calibration.modeling import service as baseline
 from calibration.negotiation import service as neg
 from calibration.store import connect
-from tests.browser.conftest import open_page, page_report, sign_in, wait_idle
+from tests.browser.conftest import enter_as, open_page, page_report, wait_idle
 
 # Small viewports keep 30 board contexts affordable on a 2-core machine.
 DESKTOP = {"width": 1400, "height": 1000}
@@ -29,14 +31,39 @@ COUNTS = re.compile(r"(\d+) of (\d+) proposed · (\d+) flagged · (\d+) agreed")
 def new_person(
     browser, url: str, username: str, viewport: dict | None = None, dialogs: list | None = None
 ):
-    """A separate browser context (own cookies, own Streamlit session) signed in as username;
-    with dialogs, every alert or confirm any of its pages opens is recorded there (dismissed)."""
+    """A separate browser context (own cookies, own Streamlit session) signed in as username
+    (conftest.enter_as); with dialogs, every alert or confirm any of its pages opens is
+    recorded there (dismissed)."""
     context = browser.new_context(viewport=viewport or DESKTOP)
     if dialogs is not None:
         context.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page = context.new_page()
-    sign_in(page, url, username)
+    enter_as(page, url, username)
     return context, page
+
+
+def propose_headless(url: str, proposals: list[tuple[str, str, float, tuple[str, str, str]]]):
+    """Leads who sign in and submit on My region at the same moment, each a Streamlit
+    session without a browser (the load harness's protocol client, bench/st_client.py):
+    the same form and server code, none of a page's rendering. proposals: (username,
+    region, value, (justification, support, risk)); fails unless each was saved."""
+    # Here: bench's modules import this one (bench_board_page seeds with seed_cycle).
+    from bench.load_harness import Step, _run_apart, _sign_in, _submit
+
+    step = Step(leads=len(proposals), boards=0)
+
+    async def one(username: str, region: str, value: float, texts: tuple[str, str, str]):
+        session = await _sign_in(url, username, step, asyncio.Semaphore(1), DEMO_PASSWORD)
+        try:
+            await _submit(session, region, value, step, 0, texts)
+        finally:
+            await session.close()
+
+    async def every() -> None:
+        await asyncio.gather(*(one(*proposal) for proposal in proposals))
+
+    _run_apart(every())
+    assert step.saved == {region for _, region, _, _ in proposals}, step.errors
 
 
 def board_counts(page) -> tuple[int, int, int, int]:

@@ -54,7 +54,7 @@ def api_server(tmp_path_factory, demo_template: Path) -> Iterator[tuple[Server, 
     }
     con.close()
     env = {**os.environ, "CALIBRATE_DB": str(db)}
-    srv = Server(db, env)
+    srv = Server(db, env, people=("analyst",))
     srv.start()
     yield srv, made
     srv.stop()

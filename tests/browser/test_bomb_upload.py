@@ -6,9 +6,10 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests import bomb_files as b
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import page_report, wait_idle
 from tests.browser.steps import choose, new_person
 
 pytestmark = pytest.mark.browser
@@ -58,7 +59,13 @@ def test_bombs_uploaded_on_data_page_are_refused_and_server_survives(
             assert server.proc.poll() is None, path.name
         # The import button goes through the same checks.
         page.get_by_role("button", name="Validate and import").click()
-        page.get_by_text(REFUSED).nth(1).wait_for(timeout=120_000)
+        try:
+            page.get_by_text(REFUSED).nth(1).wait_for(timeout=120_000)
+        except PlaywrightTimeoutError as exc:
+            shot(page, "bomb_upload_fail", failure=True)
+            raise AssertionError(
+                f"no refusal of the import: {page_report(page, server.log)}"
+            ) from exc
         wait_idle(page, timeout=120_000)
         assert "Traceback" not in page.content()
         shot(page, "bomb_upload_refused")

@@ -35,7 +35,8 @@ def test_three_leads_two_boards_at_once(tmp_path: Path) -> None:
     cid, suggestions = seed_workshop(db, tmp_path / "data", LEADS)
     # Distinct values per region, so a proposal stored under the wrong region shows.
     suggestions = {r: suggestions[r] + i for i, r in enumerate(region_ids(LEADS))}
-    server = Server(db, {**os.environ, "CALIBRATE_DB": str(db)})
+    people = ("exec", *(f"lead_{r}" for r in region_ids(LEADS)))
+    server = Server(db, {**os.environ, "CALIBRATE_DB": str(db)}, people=people)
     server.start()
     out: dict = {}
     try:

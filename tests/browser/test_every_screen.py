@@ -29,8 +29,8 @@ from tests.browser.conftest import (
     ARTIFACTS,
     Server,
     _need_browser,
+    enter_as,
     screenshots_wanted,
-    sign_in,
     wait_idle,
 )
 from tests.browser.screen_checks import context_of, offences, typed_texts, without
@@ -119,7 +119,7 @@ def screen_server(
         cycles = {lang: [c["label"] for c in cycle_choices(con.cursor(), lang)] for lang in LANGS}
     finally:
         con.close()
-    srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db)})
+    srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db)}, people=ROLES.values())
     srv.start()
     yield srv, typed, cycles
     srv.stop()
@@ -269,7 +269,7 @@ def check_every_page(screen_server, browser, role: str) -> None:
     problems: list[str] = []
     try:
         page = context.new_page()
-        sign_in(page, server.url, ROLES[role], lang="en")
+        enter_as(page, server.url, ROLES[role], lang="en")
         for n, lang in enumerate(LANGS):
             if n:
                 _switch_language(page, lang, LANGS[n - 1])

@@ -23,11 +23,11 @@ from tests.browser.conftest import (
     ARTIFACTS,
     Server,
     _need_browser,
+    enter_as,
     screenshot,
-    sign_in,
     wait_idle,
 )
-from tests.browser.load_data import PASSWORD, region_ids, seed_workshop
+from tests.browser.load_data import region_ids, seed_workshop
 from tests.browser.steps import fill_proposal, goto_my_region, submit_proposal
 from tests.factories import copy_demo
 
@@ -37,9 +37,9 @@ PROJECTOR = {"width": 1280, "height": 720}
 SHOTS = ARTIFACTS / "presentation"
 
 
-def _start(tmp: Path, db: Path, **env: str) -> Server:
+def _start(tmp: Path, db: Path, people: tuple[str, ...], **env: str) -> Server:
     _need_browser()
-    srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db), **env})
+    srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db), **env}, people=people)
     srv.start()
     return srv
 
@@ -49,7 +49,7 @@ def demo_server(tmp_path_factory, demo_template: Path) -> Iterator[Server]:
     """The six-region demo workshop, shared by this module's tests."""
     tmp = tmp_path_factory.mktemp("presentation")
     db = copy_demo(demo_template, tmp / "demo.duckdb")
-    srv = _start(tmp, db, CALIBRATE_TZ="Asia/Shanghai")
+    srv = _start(tmp, db, ("exec", "lead_southwest"), CALIBRATE_TZ="Asia/Shanghai")
     yield srv
     srv.stop()
 
@@ -60,7 +60,7 @@ def many_server(tmp_path_factory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("presentation14")
     db = tmp / "many.duckdb"
     seed_workshop(db, tmp / "data", 14)
-    srv = _start(tmp, db, CALIBRATE_PRESENT_PAGE_SECONDS="1")
+    srv = _start(tmp, db, ("exec",), CALIBRATE_PRESENT_PAGE_SECONDS="1")
     yield srv
     srv.stop()
 
@@ -68,20 +68,20 @@ def many_server(tmp_path_factory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def demo_exec(demo_server, browser):
     """The executive's browser on the six-region demo, signed in once for the module."""
-    yield from _signed_in(browser, demo_server, "exec", "calibrate-demo")
+    yield from _signed_in(browser, demo_server, "exec")
 
 
 @pytest.fixture(scope="module")
 def many_exec(many_server, browser):
     """The executive's browser on the fourteen-region workshop, signed in once."""
-    yield from _signed_in(browser, many_server, "exec", PASSWORD)
+    yield from _signed_in(browser, many_server, "exec")
 
 
-def _signed_in(browser, server: Server, user: str, password: str):
+def _signed_in(browser, server: Server, user: str):
     context = browser.new_context(viewport=PROJECTOR)
     try:
         page = context.new_page()
-        sign_in(page, server.url, user, password=password)
+        enter_as(page, server.url, user)
         yield server, page
     finally:
         context.close()
@@ -177,7 +177,7 @@ def test_a_toast_does_not_cover_the_table(demo_server, demo_exec, browser) -> No
     lead_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         lead = lead_ctx.new_page()
-        sign_in(lead, demo_server.url, "lead_southwest")
+        enter_as(lead, demo_server.url, "lead_southwest")
         goto_my_region(lead)
         fill_proposal(lead, 150, "Two partner deals signed.", "One more AE.", "Onboarding slip.")
         submit_proposal(lead, demo_server.log)

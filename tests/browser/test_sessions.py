@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server, _need_browser, number_text, sign_in, wait_idle
+from tests.browser.conftest import Server, _need_browser, enter_as, number_text, sign_in, wait_idle
 from tests.browser.steps import DESKTOP, enter
 from tests.factories import copy_demo
 
@@ -27,7 +27,9 @@ def srv(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterat
     """One app server on a private copy of the demo for the whole module."""
     _need_browser()
     db = copy_demo(demo_template, tmp_path_factory.mktemp("sessions") / "sessions.duckdb")
-    server = Server(db, {**os.environ, "CALIBRATE_DB": str(db)})
+    # Each person who signs out or is revoked here appears in one test only (a shared session).
+    people = ("exec", "lead_north", "lead_east", "lead_south", "admin")
+    server = Server(db, {**os.environ, "CALIBRATE_DB": str(db)}, people=people)
     server.start()
     yield server
     server.stop()
@@ -109,7 +111,7 @@ def test_reload_second_tab_and_dropped_connection_keep_the_person_on_their_page(
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
-        sign_in(page, srv.url, "exec")
+        enter_as(page, srv.url, "exec")
         _open(page, "Tracking", "tracking")
         _reload(page)
         _signed_in(page)
@@ -167,7 +169,7 @@ def test_a_half_typed_proposal_survives_a_reload_and_keeps_its_stale_check(srv, 
     exec_ctx = browser.new_context(viewport=DESKTOP)
     try:
         lead = lead_ctx.new_page()
-        sign_in(lead, srv.url, "lead_north")
+        enter_as(lead, srv.url, "lead_north")
         typed = "Two renewals slipped into Q2; half-typed before the Wi-Fi dropped"
         # Nothing typed yet, so nothing kept yet: the note below is this field's save.
         assert not lead.get_by_text("Draft saved at", exact=False).count(), _state(srv, lead)
@@ -188,7 +190,7 @@ def test_a_half_typed_proposal_survives_a_reload_and_keeps_its_stale_check(srv, 
         assert lead.get_by_text("Draft restored", exact=False).count()
         # The region changes after the draft was typed: the executive counters North.
         board = exec_ctx.new_page()
-        sign_in(board, srv.url, "exec")
+        enter_as(board, srv.url, "exec")
         form = _respond_tab(board)
         _choose_region(board, form, "North")
         form.get_by_text("Counter with another number", exact=True).click()
@@ -216,7 +218,7 @@ def test_a_half_typed_counter_survives_a_reload_and_is_cleared_when_sent(srv, br
     context = browser.new_context(viewport=DESKTOP)
     try:
         board = context.new_page()
-        sign_in(board, srv.url, "exec")
+        enter_as(board, srv.url, "exec")
         form = _respond_tab(board)
         _choose_region(board, form, "South")
         form.get_by_text("Counter with another number", exact=True).click()
@@ -250,7 +252,7 @@ def test_sign_out_in_one_tab_ends_the_other_on_its_next_action(srv, browser):
     context = browser.new_context(viewport=DESKTOP)
     try:
         first = context.new_page()
-        sign_in(first, srv.url, "lead_east")
+        enter_as(first, srv.url, "lead_east")
         second = context.new_page()
         second.goto(f"{srv.url}/tracking")
         _signed_in(second)
@@ -273,9 +275,9 @@ def test_an_administrator_revokes_a_session_and_it_returns_to_sign_in(srv, brows
     admin_ctx = browser.new_context(viewport=DESKTOP)
     try:
         lead = lead_ctx.new_page()
-        sign_in(lead, srv.url, "lead_south")
+        enter_as(lead, srv.url, "lead_south")
         admin = admin_ctx.new_page()
-        sign_in(admin, srv.url, "admin")
+        enter_as(admin, srv.url, "admin")
         _open(admin, "Accounts", "admin")
         sessions = admin.locator(".stForm").filter(has_text="Revoke this session")
         _pick(admin, sessions, "Session", "lead_south")

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import held_socket
-from tests.browser.conftest import sign_in, wait_idle
+from tests.browser.conftest import enter_as, sign_in, wait_idle
 from tests.browser.steps import DESKTOP, enter, goto_my_region
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def _lead(browser, url: str, username: str):
     context = browser.new_context(viewport=DESKTOP)
     held_socket.install(context)
     page = context.new_page()
-    sign_in(page, url, username)
+    enter_as(page, url, username)
     goto_my_region(page)
     return context, page
 
@@ -112,7 +112,7 @@ def test_typing_survives_the_board_respond_errors_going(module_server, browser) 
     held_socket.install(context)
     page = context.new_page()
     try:
-        sign_in(page, module_server.url, "exec")
+        enter_as(page, module_server.url, "exec")
         page.get_by_role("tab", name="Respond").click()
         form = page.locator(".st-key-board_respond_form")
         form.get_by_text("Counter with another number", exact=True).click()

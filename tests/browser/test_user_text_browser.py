@@ -32,7 +32,7 @@ def hostile_server(
     _need_browser()
     db = copy_demo(demo_template, tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
     make_hostile(db)  # before the server opens the file (one process per DuckDB file)
-    srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db)})
+    srv = Server(db, {**os.environ, "CALIBRATE_DB": str(db)}, people=("lead_east", "exec", "hrbp"))
     srv.start()
     yield srv
     srv.stop()
