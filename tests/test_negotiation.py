@@ -348,3 +348,38 @@ def test_audit_chain_detects_deleted_row(cur):
     cur.execute("DELETE FROM events WHERE id = 2")
     report = neg.verify_chain(cur)
     assert not report.ok and report.broken_id == 3
+
+
+def _same_as_whole_cycle(cur, cid: int, regions: list[str]) -> None:
+    """One region's state read alone equals its row of the whole cycle's state."""
+    state = neg.cycle_state(cur, cid)
+    for region in regions:
+        whole = state[state["region"] == region]
+        expected = None if whole.empty else neg._plain(whole.iloc[0].to_dict())
+        assert neg._state_row(cur, cid, region) == expected, region
+
+
+def test_one_regions_state_is_its_row_of_the_whole_cycle(cur):
+    """Reading one region (a lead's page, every write) replays only that region's rows."""
+    regions = ["east", "south", "north"]  # north: neither a suggestion nor a decision
+    cid = open_cycle(cur, {"east": 220.0, "south": 200.0})
+    _same_as_whole_cycle(cur, cid, regions)
+    neg.propose(cur, LEAD_EAST, cid, "east", 180, **GOOD, expected_last_event=None)
+    neg.propose(cur, LEAD_SOUTH, cid, "south", 205, **GOOD, expected_last_event=None)
+    _same_as_whole_cycle(cur, cid, regions)
+    east = last_id(cur, cid, "east")
+    neg.resolve_review(cur, HRBP, cid, "east", "supported", "Backed.", expected_last_event=east)
+    neg.respond(
+        cur,
+        EXEC,
+        cid,
+        "east",
+        "counter",
+        counter_value=200,
+        reason="Meet halfway",
+        expected_last_event=last_id(cur, cid, "east"),
+    )
+    _same_as_whole_cycle(cur, cid, regions)
+    neg.accept_counter(cur, LEAD_EAST, cid, "east", expected_last_event=last_id(cur, cid, "east"))
+    neg.respond(cur, EXEC, cid, "south", "accept", expected_last_event=last_id(cur, cid, "south"))
+    _same_as_whole_cycle(cur, cid, regions)

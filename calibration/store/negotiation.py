@@ -322,6 +322,14 @@ def cycle_events(cur: duckdb.DuckDBPyConnection, cycle_id: int) -> pd.DataFrame:
     ).df()
 
 
+def region_events(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> pd.DataFrame:
+    """Every event of one region in one cycle, oldest first."""
+    return cur.execute(
+        f"SELECT {_EVENT_SQL} FROM events WHERE cycle_id = ? AND region = ? ORDER BY id",
+        [cycle_id, region],
+    ).df()
+
+
 def all_events(cur: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Every event in log order, as tuples in EVENT_COLUMNS order."""
     return cur.execute(f"SELECT {_EVENT_SQL} FROM events ORDER BY id").fetchall()
