@@ -10,6 +10,8 @@ from tests.browser.test_every_screen import THERE, check_every_page, screen_serv
 
 __all__ = ["screen_server"]  # the module's fixture: one server for this file's tests
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.parametrize("role", THERE)
 def test_every_page_speaks_the_users_words_in_both_languages(
