@@ -17,11 +17,11 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def idle_server(tmp_path: Path, demo_template: Path) -> Iterator[Server]:
-    """A server whose sessions expire after 20 idle seconds, ticking every second."""
+    """A server whose sessions expire after 20 idle seconds (the board ticks every 3 s)."""
     _need_browser()
     env = dict(os.environ)
     db = copy_demo(demo_template, tmp_path / "idle.duckdb")
-    env.update(CALIBRATE_DB=str(db), CALIBRATE_IDLE_MINUTES="0.33", CALIBRATE_BOARD_REFRESH="1")
+    env.update(CALIBRATE_DB=str(db), CALIBRATE_IDLE_MINUTES="0.33")
     srv = Server(db, env)
     srv.start()
     yield srv

@@ -111,26 +111,6 @@ def sso_sign_in(browser, url: str, sub: str, cookie_post=None):
     return context, page
 
 
-def test_sign_in_page_offers_the_company_beside_the_password_form(sso_server, browser, shot):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(sso_server.url)
-    page.get_by_role("button", name="Sign in with Acme").wait_for(timeout=30_000)
-    # Password accounts stay.
-    page.get_by_label("Username").wait_for(timeout=30_000)
-    assert page.get_by_label("Password", exact=True).is_visible()
-    shot(page, "sso_sign_in_page")
-    context.close()
-
-
-def test_executive_by_group_lands_on_the_live_board(sso_server, browser, shot):
-    context, page = sso_sign_in(browser, sso_server.url, "exec-1")
-    page.get_by_role("heading", name="Live board").first.wait_for(timeout=30_000)
-    assert page.get_by_text("Signed in as Big Boss · Executive").is_visible()
-    shot(page, "sso_executive")
-    context.close()
-
-
 def test_lead_by_group_sees_only_their_region(sso_server, browser, shot):
     context, page = sso_sign_in(browser, sso_server.url, "east-1")
     page.get_by_role("heading", name="My region: East").wait_for(timeout=30_000)
@@ -169,11 +149,16 @@ def test_unknown_person_is_sent_to_their_administrator(sso_server, browser, shot
     context.close()
 
 
-def test_signing_out_ends_the_provider_session_too(sso_server, browser):
-    """On a shared meeting-room laptop the next "Sign in with Acme" must not silently sign in
-    the person before: sign-out also ends the session at the provider (RP-initiated logout)."""
+def test_executive_by_group_lands_on_the_board_and_signing_out_ends_the_provider_session(
+    sso_server, browser, shot
+):
+    """The provider's group makes the role. On a shared meeting-room laptop the next "Sign
+    in with Acme" must not silently sign in the person before: sign-out also ends the
+    session at the provider (RP-initiated logout)."""
     context, page = sso_sign_in(browser, sso_server.url, "exec-1")
     page.get_by_role("heading", name="Live board").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Signed in as Big Boss · Executive").is_visible()
+    shot(page, "sso_executive")
     page.get_by_role("button", name="Sign out").click()
     # The provider's own end-session page, told where to come back to.
     page.get_by_role("heading", name="End Session").wait_for(timeout=30_000)
@@ -200,11 +185,18 @@ def test_signing_out_before_the_cookie_arrives_ends_the_provider_session_too(sso
         context.close()
 
 
-def test_a_password_sign_out_stays_in_the_app(sso_server, browser):
-    """Only a session that came from the provider is sent there on sign-out."""
+def test_the_password_form_stays_beside_the_company_and_its_sign_out_stays_in_the_app(
+    sso_server, browser, shot
+):
+    """Password accounts keep their form beside "Sign in with Acme"; only a session that
+    came from the provider is sent there on sign-out."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(sso_server.url)
+    page.get_by_role("button", name="Sign in with Acme").wait_for(timeout=30_000)
+    page.get_by_label("Username").wait_for(timeout=30_000)
+    assert page.get_by_label("Password", exact=True).is_visible()
+    shot(page, "sso_sign_in_page")
     page.get_by_label("Username").fill("exec")
     page.get_by_label("Password", exact=True).fill("calibrate-demo")
     page.get_by_role("button", name="Sign in", exact=True).click()
