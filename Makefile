@@ -1,11 +1,11 @@
 PY ?= .venv/bin/python
-PIP ?= .venv/bin/pip
 PORT ?= 8501
 
 .PHONY: run test load screenshots venv lint bench demo clean bytecode
 
 # uv installs the pinned requirements in a quarter of pip's time (27 s against 63 s on a
-# fresh machine here, a fifth of the CPU); pip only fetches uv itself. Then the bytecode:
+# fresh machine here, a fifth of the CPU). The venv has no pip of its own (ensurepip costs
+# 6 s): the interpreter's pip puts uv beside it, or ensurepip's where it has none. Then the bytecode:
 # unlike pip, uv writes no .pyc by default, and where PYTHONDONTWRITEBYTECODE is set (this
 # machine, CI) every Python process would compile streamlit, pandas and the rest from
 # source again: `import server` 8.4 s instead of 3.0 s for each server, CLI and test worker.
@@ -13,9 +13,10 @@ PORT ?= 8501
 # so are the packages nothing here imports (pip, setuptools; scikit-learn: the models follow
 # its conventions without importing it): a sixth of the rest.
 .venv/.installed: requirements.txt requirements-dev.txt
-	test -x $(PY) || python3 -m venv .venv
-	$(PIP) install -q uv==0.13.8
-	.venv/bin/uv pip install -q --python $(PY) -r requirements-dev.txt
+	test -x $(PY) || python3 -m venv --without-pip .venv
+	python3 -m pip install -q --root-user-action=ignore --upgrade --target .venv/uv uv==0.13.8 \
+	  || ($(PY) -m ensurepip -q && $(PY) -m pip install -q --upgrade --target .venv/uv uv==0.13.8)
+	.venv/uv/bin/uv pip install -q --python $(PY) -r requirements-dev.txt
 	$(PY) -m compileall -q -j 0 -x '/tests?/|/site-packages/(pip|setuptools|pkg_resources|sklearn)/' "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	touch $@
 
