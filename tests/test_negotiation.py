@@ -194,7 +194,9 @@ def test_proposal_records_suggestion_and_run_and_text_as_given(cur):
 
 def test_flag_review_counter_accept_lock(cur):
     cid = open_cycle(cur, {"east": 220.0, "south": 200.0})
+    _same_as_whole_cycle(cur, cid)
     neg.propose(cur, LEAD_EAST, cid, "east", 180, **GOOD, expected_last_event=None)
+    _same_as_whole_cycle(cur, cid)
     state = neg.cycle_state(cur, cid).set_index("region")
     assert state.loc["east", "status"] == "flagged"
     assert state.loc["east", "gap"] == pytest.approx(40 / 220)
@@ -217,6 +219,7 @@ def test_flag_review_counter_accept_lock(cur):
         expected_last_event=last_id(cur, cid, "east"),
     )
     assert neg.review_queue(cur, HRBP, cid).empty
+    _same_as_whole_cycle(cur, cid)
     row = neg.cycle_state(cur, cid).set_index("region").loc["east"]
     assert (row["review_outcome"], row["status"], row["flagged"]) == ("supported", "proposed", True)
     with pytest.raises(neg.CycleStateError):
@@ -241,11 +244,13 @@ def test_flag_review_counter_accept_lock(cur):
         expected_last_event=last_id(cur, cid, "east"),
     )
     assert neg.cycle_state(cur, cid).set_index("region").loc["east", "status"] == "countered"
+    _same_as_whole_cycle(cur, cid)
     with pytest.raises(neg.CycleStateError, match="Every region"):
         neg.lock_cycle(cur, EXEC, cid)
     neg.accept_counter(cur, LEAD_EAST, cid, "east", expected_last_event=last_id(cur, cid, "east"))
     neg.propose(cur, LEAD_SOUTH, cid, "south", 205, **GOOD, expected_last_event=None)
     neg.respond(cur, EXEC, cid, "south", "accept", expected_last_event=last_id(cur, cid, "south"))
+    _same_as_whole_cycle(cur, cid)
     state = neg.cycle_state(cur, cid).set_index("region")
     assert state["status"].tolist() == ["agreed", "agreed"]
     assert state["agreed_value"].to_dict() == {"east": 200.0, "south": 205.0}
@@ -350,36 +355,11 @@ def test_audit_chain_detects_deleted_row(cur):
     assert not report.ok and report.broken_id == 3
 
 
-def _same_as_whole_cycle(cur, cid: int, regions: list[str]) -> None:
-    """One region's state read alone equals its row of the whole cycle's state."""
+def _same_as_whole_cycle(cur, cid: int) -> None:
+    """Each region's state read alone (a lead's page, every write's freshness check) equals
+    its row of the whole cycle's state; north has neither a suggestion nor a decision."""
     state = neg.cycle_state(cur, cid)
-    for region in regions:
+    for region in ("east", "south", "north"):
         whole = state[state["region"] == region]
         expected = None if whole.empty else neg._plain(whole.iloc[0].to_dict())
         assert neg._state_row(cur, cid, region) == expected, region
-
-
-def test_one_regions_state_is_its_row_of_the_whole_cycle(cur):
-    """Reading one region (a lead's page, every write) replays only that region's rows."""
-    regions = ["east", "south", "north"]  # north: neither a suggestion nor a decision
-    cid = open_cycle(cur, {"east": 220.0, "south": 200.0})
-    _same_as_whole_cycle(cur, cid, regions)
-    neg.propose(cur, LEAD_EAST, cid, "east", 180, **GOOD, expected_last_event=None)
-    neg.propose(cur, LEAD_SOUTH, cid, "south", 205, **GOOD, expected_last_event=None)
-    _same_as_whole_cycle(cur, cid, regions)
-    east = last_id(cur, cid, "east")
-    neg.resolve_review(cur, HRBP, cid, "east", "supported", "Backed.", expected_last_event=east)
-    neg.respond(
-        cur,
-        EXEC,
-        cid,
-        "east",
-        "counter",
-        counter_value=200,
-        reason="Meet halfway",
-        expected_last_event=last_id(cur, cid, "east"),
-    )
-    _same_as_whole_cycle(cur, cid, regions)
-    neg.accept_counter(cur, LEAD_EAST, cid, "east", expected_last_event=last_id(cur, cid, "east"))
-    neg.respond(cur, EXEC, cid, "south", "accept", expected_last_event=last_id(cur, cid, "south"))
-    _same_as_whole_cycle(cur, cid, regions)
