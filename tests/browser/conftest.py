@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from calibration.accounts import auth, sessions
+from calibration.demo.workshop import DEMO_ACCOUNTS
 from calibration.store import connect
 from tests.factories import ROOT, copy_demo
 
@@ -58,7 +59,7 @@ def open_sessions(db: Path, people: Iterable[str]) -> dict[str, str]:
     the route's redemption).
 
     A browser given that cookie opens the app signed in, as after a reload: no sign-in page
-    and no form run, about 1.5 s of CPU less per person. Tests whose subject is signing in
+    and no form run, about 1.2 s of CPU less per person. Tests whose subject is signing in
     (test_sessions.py, test_sso.py, the sign-in page checks) use the form.
     """
     con = connect(db)
@@ -83,6 +84,7 @@ class Server:
         self.db = db
         self.env = env
         self.people = tuple(people)
+        self.tokens: dict[str, str] = {}  # username -> cookie token (open_sessions)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -90,8 +92,10 @@ class Server:
 
     def start(self, timeout: float = 90) -> None:
         """Open the people's sessions, start the server and wait for its health endpoint."""
-        if self.people and self.url not in SIGNED_IN:  # once: a restart keeps them
-            SIGNED_IN[self.url] = open_sessions(self.db, self.people)
+        if self.people and not self.tokens:  # once: a restart keeps them
+            self.tokens = open_sessions(self.db, self.people)
+        # By URL, for enter_as (a later server may get a stopped one's port).
+        SIGNED_IN[self.url] = self.tokens
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -144,9 +148,8 @@ def _need_browser() -> None:
         pytest.skip(f"no Chromium at {CHROMIUM} and CI unset: browser tests skipped")
 
 
-# The demo's people who open the app in the tests on a demo server.
-DEMO_PEOPLE = ("exec", "analyst", "hrbp", "admin", "lead_east", "lead_south", "lead_north")
-DEMO_PEOPLE += ("lead_central", "lead_southwest", "lead_northeast")
+# Every demo account can open the app by cookie on a demo server.
+DEMO_PEOPLE = tuple(username for username, *_ in DEMO_ACCOUNTS)
 
 
 def _demo_server(folder: Path, demo_template: Path) -> Iterator[Server]:
