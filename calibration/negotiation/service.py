@@ -1296,22 +1296,9 @@ def cycle_state(
     With a viewer, only the regions that user may see: a lead their own regions, an HRBP
     the regions with a flagged proposal, everybody else all regions.
     """
-    cycle = get_cycle(cur, cycle_id)
-    events = q.cycle_events(cur, cycle_id)
-    rows: dict[str, dict] = {}
-    if cycle["run_id"] is not None:
-        for s in q.suggestions(cur, cycle_id, cycle["run_id"]).to_dict("records"):
-            row = _empty_state(s["region"])
-            for col in SUGGESTION_COLUMNS[1:]:  # all but the region, the row's key
-                row[col] = s[col]
-            rows[s["region"]] = row
-    for ev in events[events["kind"].isin(DECISION_KINDS)].to_dict("records"):
-        row = rows.setdefault(ev["region"], _empty_state(ev["region"]))
-        _apply(row, ev, json.loads(ev["payload"]))
-    for row in rows.values():
-        if row["proposal_run_id"] is not None and row["run_id"] is not None:
-            row["answered_older_run"] = int(row["proposal_run_id"]) != int(row["run_id"])
-        row["current_value"], row["current_source"] = current_number(row)
+    rows = suggestion_rows(cur, get_cycle(cur, cycle_id))
+    touched = fold_decisions(rows, q.cycle_events(cur, cycle_id))
+    finish_rows(rows, set(rows) - touched)
     frame = pd.DataFrame(list(rows.values()), columns=list(STATE_COLUMNS))
     frame = frame.sort_values("region").reset_index(drop=True)
     if viewer is not None:
@@ -1392,14 +1379,18 @@ def _apply(row: dict, ev: dict, payload: dict) -> None:
 
 def suggestion_rows(cur: duckdb.DuckDBPyConnection, cycle: dict) -> dict[str, dict]:
     """Per-region state rows of a cycle before any decision (cycle_state's starting point)."""
-    rows: dict[str, dict] = {}
-    if cycle["run_id"] is not None:
-        for s in q.suggestions(cur, cycle["id"], cycle["run_id"]).to_dict("records"):
-            row = _empty_state(s["region"])
-            for col in SUGGESTION_COLUMNS[1:]:  # all but the region, the row's key
-                row[col] = s[col]
-            rows[s["region"]] = row
-    return rows
+    if cycle["run_id"] is None:
+        return {}
+    suggestions = q.suggestions(cur, cycle["id"], cycle["run_id"]).to_dict("records")
+    return {s["region"]: _suggested(s) for s in suggestions}
+
+
+def _suggested(suggestion: dict) -> dict:
+    """A region's state row before any decision, from its row of a published run."""
+    row = _empty_state(suggestion["region"])
+    for col in SUGGESTION_COLUMNS[1:]:  # all but the region, the row's key
+        row[col] = suggestion[col]
+    return row
 
 
 def fold_decisions(rows: dict[str, dict], events: pd.DataFrame) -> set[str]:
@@ -1448,19 +1439,12 @@ def _state_row(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> di
     """One region's cycle_state row (None when it has neither a suggestion nor a decision),
     from that region's rows only: a lead's page and a write cost the same at 2,000 regions
     as at 6."""
-    cycle = get_cycle(cur, cycle_id)
-    rows: dict[str, dict] = {}
-    if cycle["run_id"] is not None:
-        suggestion = q.suggestion_row(cur, cycle_id, cycle["run_id"], region)
-        if suggestion is not None:
-            rows[region] = _empty_state(region)
-            for col in SUGGESTION_COLUMNS[1:]:  # all but the region, the row's key
-                rows[region][col] = suggestion[col]
-    fold_decisions(rows, q.region_events(cur, cycle_id, region))
-    if region not in rows:
-        return None
-    finish_rows(rows)
-    return _plain(rows[region])
+    run_id = get_cycle(cur, cycle_id)["run_id"]
+    suggestion = None if run_id is None else q.suggestion_row(cur, cycle_id, run_id, region)
+    rows = {} if suggestion is None else {region: _suggested(suggestion)}
+    if not fold_decisions(rows, q.region_events(cur, cycle_id, region)) and rows:
+        finish_rows(rows)  # a suggestion and no decision yet
+    return _plain(rows[region]) if region in rows else None
 
 
 def _plain(row: dict) -> dict:
