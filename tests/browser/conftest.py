@@ -260,14 +260,21 @@ def sign_in(
     wait_idle(page)
 
 
+def session_cookie(url: str, username: str) -> dict | None:
+    """The cookie of the session the server at url opened for username before it started
+    (Server(people=...)), as a Playwright cookie; None when it opened none."""
+    token = SIGNED_IN.get(url, {}).get(username)
+    return None if token is None else {"name": sessions.COOKIE, "value": token, "url": url}
+
+
 def enter_as(page, url: str, username: str, lang: str = "en") -> None:
     """Open the app signed in as username: with the cookie of the session the server's
-    fixture opened for them (open_sessions), else through the sign-in form."""
-    token = SIGNED_IN.get(url, {}).get(username)
-    if token is None:
+    fixture opened for them (session_cookie), else through the sign-in form."""
+    cookie = session_cookie(url, username)
+    if cookie is None:
         sign_in(page, url, username, lang=lang)
         return
-    page.context.add_cookies([{"name": sessions.COOKIE, "value": token, "url": url}])
+    page.context.add_cookies([cookie])
     page.goto(f"{url}/?lang={lang}")
     page.get_by_role("button", name="Sign out" if lang == "en" else "退出登录").wait_for(
         timeout=30_000

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pytest
 
-from calibration.accounts import sessions
 from calibration.accounts.auth import User
 from calibration.board import service as board_service
 from calibration.negotiation import service as neg
@@ -37,9 +36,9 @@ from tests.browser.conftest import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
-    SIGNED_IN,
     Server,
     _need_browser,
+    session_cookie,
 )
 from tests.browser.load_data import PASSWORD, region_ids, seed_workshop
 from tests.browser.steps import read_db
@@ -92,16 +91,15 @@ async def _scenario(
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         gate = asyncio.Semaphore(CONCURRENCY)
-        # Sessions the server's fixture opened (the two boards of the small twin share the
-        # executive's, like two tabs); the others sign in through the form.
-        tokens = SIGNED_IN.get(url, {})
 
         async def signed_in(username: str):
             async with gate:
                 context = await browser.new_context(viewport=SMALL)
                 page = await context.new_page()
-                if username in tokens:
-                    cookie = {"name": sessions.COOKIE, "value": tokens[username], "url": url}
+                # A session the server's fixture opened (the two boards of the small twin
+                # share the executive's, like two tabs); the others sign in through the form.
+                cookie = session_cookie(url, username)
+                if cookie is not None:
                     await context.add_cookies([cookie])
                     await page.goto(f"{url}/?lang=en", timeout=240_000)
                 else:
