@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 from starlette.middleware import Middleware
+from streamlit.runtime.pages_manager import PagesManager
 
 from calibration.accounts import retention, sso
 from calibration.accounts import web as accounts_web
@@ -14,6 +15,13 @@ from calibration.asset_cache import ImmutableAssetCache
 from calibration.notify import worker as notify_worker
 from ui import sso as ui_sso
 from ui.context import connection
+
+# app.py routes every page (st.navigation). Streamlit treats a `pages/` folder beside it as
+# the old file-per-page layout until a script run calls st.navigation: the first run after a
+# start that asks for a page (a bookmark, a tab reconnecting after a restart) ran that page's
+# file alone, without the router, and the person saw a blank page. Streamlit has no setting
+# for it; tests/browser/test_sessions.py's restart opens a bookmark first.
+PagesManager.uses_pages_directory = False
 
 app = st.App(
     "app.py",

@@ -122,9 +122,16 @@ def test_reload_second_tab_and_dropped_connection_keep_the_person_on_their_page(
         _signed_in(other)
         other.close()
         # The connection drops for good: the server restarts (every Streamlit session in
-        # memory is gone); the page reconnects by itself and is still signed in, still there.
+        # memory is gone). The first visit after the restart opens a bookmarked page: the
+        # app's router draws it (it ran the page file alone, a blank page, before).
         srv.stop()
         srv.start()
+        bookmark = context.new_page()
+        bookmark.goto(f"{srv.url}/letters")
+        _signed_in(bookmark)
+        expect(bookmark.get_by_role("heading", name="Consensus letters")).to_be_visible()
+        bookmark.close()
+        # The page reconnects by itself and is still signed in, still there.
         page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
         _signed_in(page)
         assert page.url.endswith("/tracking")
