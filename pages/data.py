@@ -7,8 +7,8 @@ from calibration.data import charts
 from calibration.data import service as data_service
 from calibration.i18n import name_of
 from calibration.numbers import number
+from ui import cache, data_upload, tables
 from ui import context as ctx
-from ui import data_upload, tables
 from ui.text import plain
 
 user = ctx.require_user("data")
@@ -51,14 +51,14 @@ with tab_explore:
                     metric=name_of("metric", metric, lang),
                 )
             )
-            st.altair_chart(charts.history_chart(one, lang), width="stretch")
+            st.vega_lite_chart(cache.chart_spec(charts.history_chart, one, lang), width="stretch")
         if not signals.empty:
             st.subheader(ctx.tr("data.signals_of", region=plain(labels[region])))
             named = signals.assign(
                 signal=[name_of("signal", x, lang) for x in signals["signal"]],
                 dimension=[name_of("dimension", x, lang) for x in signals["dimension"]],
             )
-            st.altair_chart(charts.signals_chart(named, lang))
+            st.vega_lite_chart(cache.chart_spec(charts.signals_chart, named, lang))
         tables.show(data_service.overview_view(cur, lang), "data.summary")
 
 with tab_upload:

@@ -8,8 +8,8 @@ from calibration.data import service as data_service
 from calibration.i18n import name_of
 from calibration.negotiation import forms
 from calibration.negotiation import service as neg
+from ui import cache, flash
 from ui import context as ctx
-from ui import flash
 from ui.comment_thread import ThreadKeys, comment_thread
 from ui.proposal_form import SLOT, counter_offer, notices, proposal_form, remember_seen
 from ui.text import plain
@@ -85,8 +85,9 @@ notices(row)
 st.subheader(ctx.tr("nego.history_heading"))
 history, _ = data_service.region_data(cur, user, region)
 history = history[history["metric"] == cycle["metric"]]
-st.altair_chart(
-    charts.suggestion_chart(
+st.vega_lite_chart(
+    cache.chart_spec(
+        charts.suggestion_chart,
         history,
         cycle["period"],
         row["suggestion"],
@@ -105,7 +106,8 @@ with st.container(border=True):
         st.text(reason)
     contributions = {k: row[k] for k in ("history", "market", "pipeline", "capacity")}
     if any(v is not None for v in contributions.values()):
-        st.altair_chart(charts.contributions_chart(contributions, lang), width="stretch")
+        spec = cache.chart_spec(charts.contributions_chart, contributions, lang)
+        st.vega_lite_chart(spec, width="stretch")
 
 # ---------------------------------------------------------------- counter-offer and proposal
 counter_offer(user, cycle, region, row, labels)

@@ -11,6 +11,7 @@ import streamlit as st
 from calibration import numbers
 from calibration.tracking import charts as charts_tracking
 from calibration.tracking import service as tracking_service
+from ui import cache
 from ui import context as ctx
 from ui.text import plain
 
@@ -65,17 +66,17 @@ def drill(
     )
     if focus == tracking_service.COMPANY:
         c_path, c_acts, c_row = view
-        st.altair_chart(
-            charts_tracking.tracking_chart(c_path, c_acts, c_row, lang, label(focus)),
-            width="stretch",
+        spec = cache.chart_spec(
+            charts_tracking.tracking_chart, c_path, c_acts, c_row, lang, label(focus)
         )
+        st.vega_lite_chart(spec, width="stretch")
     else:
         snap = board.snapshot
         row = snap[snap["region"] == focus].iloc[0].to_dict()
-        st.altair_chart(
-            charts_tracking.tracking_chart(board.path, board.actuals, row, lang, label(focus)),
-            width="stretch",
+        spec = cache.chart_spec(
+            charts_tracking.tracking_chart, board.path, board.actuals, row, lang, label(focus)
         )
+        st.vega_lite_chart(spec, width="stretch")
         # The banner follows the projection too: never "On track" beside a projected miss.
         status_text = tracking_service.outlook_text(row, lang)
         if row["support_note"]:
@@ -85,6 +86,5 @@ def drill(
         if row["warning"]:
             st.warning(tracking_service.tracking.describe_warning(row, lang, plain(label(focus))))
     if not board.weekly.empty:
-        st.altair_chart(
-            charts_tracking.status_grid(board.weekly, lang, board.labels), width="content"
-        )
+        spec = cache.chart_spec(charts_tracking.status_grid, board.weekly, lang, board.labels)
+        st.vega_lite_chart(spec, width="content")
