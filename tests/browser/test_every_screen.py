@@ -5,7 +5,8 @@ English words on a Chinese page (outside product names and units), and any reque
 host other than the app's own (company networks often block the internet: icons, fonts and
 the favicon are served by the app). Table cells are read from the grid's accessible cells
 (the data grid draws on a canvas). Each person signs in once, reads every page in English,
-switches the sidebar's language to Chinese and reads them again. The roles are split over
+switches the sidebar's language to Chinese and reads them again, then the pages that follow
+the sidebar's cycle on each other cycle (in Chinese only: the stricter reading). The roles are split over
 this file and test_every_screen_zh.py so that pytest-xdist (--dist loadfile) runs them on
 two workers. Screenshots (`make screenshots`): test-artifacts/screenshots/every_screen/.
 """
@@ -103,6 +104,7 @@ GRID_CELLS = """() => document.querySelectorAll(
 # finished cycle has the letters, tracking, value added and escalations; its board is the
 # same table as the open cycle's and costs the most to draw).
 CYCLE_PAGES = ("my_region", "review", "letters", "tracking")
+OTHER_CYCLES_LANG = "zh"
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +196,14 @@ def _visit(page, lang: str, key: str) -> None:
 
 
 def _with_other_cycles(page, lang: str, role: str, labels: list[str], visits: list):
-    """Every page on the cycle the person lands on, then the cycle pages on each other cycle
-    (chosen in the sidebar between the visits)."""
+    """Every page on the cycle the person lands on, then, in Chinese, the cycle pages on each
+    other cycle (chosen in the sidebar between the visits)."""
     yield from visits
+    # Chinese is the stricter reading (an English word is an offence there too; raw keys,
+    # None/nan and long decimals are offences in both), and the other cycles' pages are the
+    # same page code on other data: read once, not once per language (~25 s of CPU).
+    if lang != OTHER_CYCLES_LANG:
+        return
     for n, label in enumerate(labels, 1):
         if _choose_cycle(page, lang, label):
             for key in (k for k in CYCLE_PAGES if k in PAGES[role]):
