@@ -12,6 +12,7 @@ Each rule also gets a small synthetic bad module, to show that it fires.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,7 +99,9 @@ def source_files() -> Iterator[tuple[str, Path]]:
     yield "server", ROOT / "server.py"
 
 
+@functools.cache
 def parse(path: Path) -> ast.Module:
+    """A source file's tree, parsed once for all the rules (they only read it)."""
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
