@@ -53,9 +53,15 @@ def test_bombs_uploaded_on_data_page_are_refused_and_server_survives(
             page.locator("input[type='file']").set_input_files(str(path))
             page.locator("[data-testid='stFileUploader']").filter(
                 has_text=path.name
-            ).first.wait_for(timeout=120_000)
+            ).first.wait_for(state="attached", timeout=120_000)
             wait_idle(page, timeout=120_000)
             page.get_by_text(REFUSED).first.wait_for(timeout=120_000)
+            # This file's refusal, not the one before still on screen: its problems name it
+            # (the grid's accessible cells; the button below is clicked only once the last
+            # preview has finished).
+            page.locator("[data-testid='stDataFrame'] [role='gridcell']").filter(
+                has_text=path.name
+            ).first.wait_for(state="attached", timeout=120_000)
             assert server.proc.poll() is None, path.name
         # The import button goes through the same checks.
         page.get_by_role("button", name="Validate and import").click()
