@@ -21,7 +21,7 @@ import functools  # noqa: E402
 
 import pytest  # noqa: E402
 from streamlit.components.v2 import manifest_scanner  # noqa: E402
-from streamlit.testing.v1 import app_test  # noqa: E402
+from streamlit.testing.v1 import app_test, local_script_runner  # noqa: E402
 
 # Each new AppTest's first run scans every installed package's metadata for Streamlit
 # components (0.15 s of CPU; the suite makes hundreds of AppTests). The packages do not
@@ -33,7 +33,8 @@ manifest_scanner.scan_component_manifests = functools.cache(
 # pass over the syntax tree: a tenth of an AppTest's CPU); a server compiles each script
 # once. The scripts do not change during a test run: one cache per process.
 _SCRIPTS = app_test.ScriptCache()
-app_test.ScriptCache = lambda: _SCRIPTS
+app_test.ScriptCache = lambda: _SCRIPTS  # the pages (st.navigation)
+local_script_runner.ScriptCache = lambda: _SCRIPTS  # app.py itself
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
