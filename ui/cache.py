@@ -28,8 +28,8 @@ from ui import context as ctx
 
 # ---------------------------------------------------------------------------- charts
 # Building an Altair chart and converting it is most of a page's rerun: My region's two cost
-# ~170 ms each run. A page asks for the spec of a builder's chart instead; the same inputs
-# (st.cache_data hashes the frames' contents) give the same spec without building it again.
+# ~160 ms of each run together. A page asks for the spec of a builder's chart instead; the
+# same inputs (st.cache_data hashes the frames' contents) give the same spec, not built again.
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
