@@ -1442,8 +1442,8 @@ def _state_row(cur: duckdb.DuckDBPyConnection, cycle_id: int, region: str) -> di
     run_id = get_cycle(cur, cycle_id)["run_id"]
     suggestion = None if run_id is None else q.suggestion_row(cur, cycle_id, run_id, region)
     rows = {} if suggestion is None else {region: _suggested(suggestion)}
-    if not fold_decisions(rows, q.region_events(cur, cycle_id, region)) and rows:
-        finish_rows(rows)  # a suggestion and no decision yet
+    touched = fold_decisions(rows, q.region_events(cur, cycle_id, region))
+    finish_rows(rows, set(rows) - touched)  # as cycle_state: the rows no decision finished
     return _plain(rows[region]) if region in rows else None
 
 

@@ -6,9 +6,9 @@ host other than the app's own (company networks often block the internet: icons,
 the favicon are served by the app). Table cells are read from the grid's accessible cells
 (the data grid draws on a canvas). Each person signs in once, reads every page in English,
 switches the sidebar's language to Chinese and reads them again, then the pages that follow
-the sidebar's cycle on each other cycle (in Chinese only: the stricter reading). The roles are split over
-this file and test_every_screen_zh.py so that pytest-xdist (--dist loadfile) runs them on
-two workers. Screenshots (`make screenshots`): test-artifacts/screenshots/every_screen/.
+the sidebar's cycle on each other cycle (in Chinese only: the stricter reading). The roles
+are split over this file and test_every_screen_zh.py so that pytest-xdist (--dist loadfile)
+runs them on two workers. Screenshots (`make screenshots`): test-artifacts/screenshots/every_screen/.
 """
 
 from __future__ import annotations
@@ -201,7 +201,8 @@ def _with_other_cycles(page, lang: str, role: str, labels: list[str], visits: li
     yield from visits
     # Chinese is the stricter reading (an English word is an offence there too; raw keys,
     # None/nan and long decimals are offences in both), and the other cycles' pages are the
-    # same page code on other data: read once, not once per language (~25 s of CPU).
+    # same page code on other data: read once, not once per language (the two files:
+    # 130 → 108 s of machine CPU).
     if lang != OTHER_CYCLES_LANG:
         return
     for n, label in enumerate(labels, 1):
